@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
+import type { AuthService } from './auth/auth-service';
+import type { ChatPipeline } from './chat/chat-pipeline';
+import { registerChatRoutes } from './chat/chat-routes';
+import { registerConversationRoutes } from './chat/conversation-routes';
+import type { Config } from './config';
+import { AppError } from './errors';
+import { registerGatewayRoutes } from './gateway/gateway-routes';
+import type { ActiveStreams } from './http/active-streams';
+import './http/fastify-types';
+import { sendError, toAppErrorOrInternal } from './http/problem';
+import type { ModelCatalog } from './providers';
+import type { Store } from './store';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  auth: AuthService;
+  models: ModelCatalog;
+  pipeline: ChatPipeline;
+  streams: ActiveStreams;
+  logger: Logger;
+  /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
+  isReady?: () => boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Builds the whole HTTP app from its dependencies. No I/O happens here; tests build it too. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, store, auth, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+
+  app.decorateRequest('principal', undefined);
+
+  // The one guard: who is calling, may they call this route, and did a cookie write carry its CSRF token.
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url;
+    if (!url || !(url.startsWith('/api/') || url.startsWith('/v1/'))) return;
+    const access = request.routeOptions.config?.access ?? 'authenticated';
+    const header = request.headers.authorization;
+    let bearer: string | undefined;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw new AppError('unauthenticated', { detail: 'Send the API key as "Authorization: Bearer axn_..."' });
+      bearer = match[1];
+    }
+    request.principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
+    if (access === 'public') return;
+    if (!request.principal) throw new AppError('unauthenticated');
+    if (access === 'admin' && request.principal.user.role !== 'admin')
+      throw new AppError('forbidden', { detail: 'This needs the admin role.' });
+    if (!SAFE_METHODS.has(request.method) && !auth.checkCsrf(request.principal, request.headers['x-csrf-token'] as string | undefined)) {
+      throw new AppError('csrf_failed', { detail: 'Send the x-csrf-token header from GET /api/auth/session with every write.' });
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.routeOptions.url || request.routeOptions.url === '/healthz') return;
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        userId: request.principal?.user.id,
+        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const { appError, unexpected } = toAppErrorOrInternal(error);
+    if (unexpected) request.log.error({ err: error }, 'unhandled error');
+    if (reply.sent || reply.raw.headersSent) return;
+    return sendError(request, reply, appError);
+  });
+
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
+    const ready = deps.isReady?.() ?? true;
+    try {
+      await store.ping();
+    } catch (error) {
+      throw new AppError('unavailable', { detail: `The store does not answer: ${(error as Error).message}`, cause: error });
+    }
+    if (!ready) throw new AppError('unavailable', { detail: 'Start-up is not finished.' });
+    return reply.send({ status: 'ready', store: 'ok', activeStreams: deps.streams.size, modelProblems: deps.models.problems() });
+  });
+
+  registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
+  registerConversationRoutes(app, { store, models: deps.models });
+  registerChatRoutes(app, { store, pipeline: deps.pipeline, streams: deps.streams });
+  registerGatewayRoutes(app, { pipeline: deps.pipeline, models: deps.models, streams: deps.streams });
+
+  const webDir = config.webDir ? resolve(config.webDir) : undefined;
+  const indexHtml = webDir && existsSync(join(webDir, 'index.html'));
+  if (webDir && indexHtml) {
+    await app.register(fastifyStatic, { root: webDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
+  }
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    if (request.method === 'GET' && indexHtml && !path.startsWith('/api/') && !path.startsWith('/v1/')) {
+      // The SPA's own routes (/c/123, /settings) load the app, which routes on the client.
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    return sendError(request, reply, new AppError('not_found', { detail: `Nothing at ${request.method} ${path}` }));
+  });
+
+  return app;
+}

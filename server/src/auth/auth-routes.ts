@@ -1,0 +1,98 @@
+import { CreateApiKeySchema, CredentialsSchema, RoleSchema, type SessionInfo, SetupRequestSchema } from '@axon/contracts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { parseInput } from '../http/parse-input';
+import { requirePrincipal } from '../http/require-principal';
+import type { Store } from '../store';
+import type { AuthService, Principal } from './auth-service';
+
+export const SESSION_COOKIE = 'axon_session';
+
+export interface AuthRoutesDeps {
+  auth: AuthService;
+  store: Store;
+  sessionTtlMs: number;
+  secureCookies: 'auto' | 'always' | 'never';
+}
+
+const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
+
+export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): void {
+  const { auth, store } = deps;
+
+  const secure = (request: FastifyRequest) =>
+    deps.secureCookies === 'always' || (deps.secureCookies === 'auto' && request.protocol === 'https');
+  const setSessionCookie = (request: FastifyRequest, reply: FastifyReply, token: string) =>
+    reply.setCookie(SESSION_COOKIE, token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secure(request),
+      maxAge: Math.floor(deps.sessionTtlMs / 1000),
+    });
+  const sessionInfo = async (principal: Principal | undefined): Promise<SessionInfo> => ({
+    user: principal?.user ?? null,
+    csrfToken: principal?.csrfToken ?? null,
+    needsSetup: principal ? false : (await store.users.count()) === 0,
+  });
+
+  app.get('/api/auth/session', { config: { access: 'public' } }, async (request) => sessionInfo(request.principal));
+
+  app.post('/api/auth/setup', { config: { access: 'public' } }, async (request, reply) => {
+    const body = parseInput(SetupRequestSchema, request.body, 'body');
+    const { token, principal } = await auth.setup(body);
+    request.log.info({ userId: principal.user.id }, 'first admin account created');
+    setSessionCookie(request, reply, token);
+    return reply.status(201).send(await sessionInfo(principal));
+  });
+
+  app.post('/api/auth/login', { config: { access: 'public' } }, async (request, reply) => {
+    const body = parseInput(CredentialsSchema, request.body, 'body');
+    try {
+      const { token, principal } = await auth.login({ ...body, ip: request.ip });
+      request.log.info({ userId: principal.user.id }, 'signed in');
+      setSessionCookie(request, reply, token);
+      return await sessionInfo(principal);
+    } catch (error) {
+      if (AppError.isInstance(error)) request.log.warn({ code: error.code }, 'sign-in refused');
+      throw error;
+    }
+  });
+
+  app.post('/api/auth/logout', { config: { access: 'authenticated' } }, async (request, reply) => {
+    await auth.logout(requirePrincipal(request));
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.status(204).send();
+  });
+
+  app.get('/api/keys', async (request) => ({ items: await store.apiKeys.listForUser(requirePrincipal(request).user.id) }));
+
+  app.post('/api/keys', async (request, reply) => {
+    const { name } = parseInput(CreateApiKeySchema, request.body, 'body');
+    const created = await auth.createApiKey(requirePrincipal(request).user.id, name);
+    request.log.info({ apiKeyId: created.apiKey.id }, 'api key created');
+    return reply.status(201).send(created);
+  });
+
+  app.delete('/api/keys/:id', async (request, reply) => {
+    const { id } = parseInput(IdParams, request.params, 'params');
+    const revoked = await store.apiKeys.revoke(id, requirePrincipal(request).user.id);
+    if (!revoked) throw new AppError('not_found', { detail: 'No such API key' });
+    request.log.info({ apiKeyId: id }, 'api key revoked');
+    return reply.status(204).send();
+  });
+
+  app.get('/api/admin/users', { config: { access: 'admin' } }, async () => ({ items: await store.users.list() }));
+
+  app.patch('/api/admin/users/:id', { config: { access: 'admin' } }, async (request) => {
+    const { id } = parseInput(IdParams, request.params, 'params');
+    const { role } = parseInput(z.strictObject({ role: RoleSchema }), request.body, 'body');
+    if (id === requirePrincipal(request).user.id && role !== 'admin') {
+      throw new AppError('conflict', { detail: 'You cannot remove your own admin role.' });
+    }
+    if (!(await store.users.setRole(id, role))) throw new AppError('not_found', { detail: 'No such user' });
+    const user = await store.users.findById(id);
+    return user && { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt };
+  });
+}

@@ -1,0 +1,138 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { CreatedApiKey, Role, User } from '@axon/contracts';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { AppError } from '../errors';
+import type { Store } from '../store';
+import { hashPassword, verifyPassword } from './password';
+import { API_KEY_PREFIX, generateApiKey, generateToken, hashToken } from './tokens';
+
+/** Who is calling, and how they proved it. */
+export interface Principal {
+  user: User;
+  via: 'session' | 'api_key';
+  apiKeyId?: string;
+  /** For sessions: the token writes must echo in `x-csrf-token`. */
+  csrfToken?: string;
+  sessionTokenHash?: string;
+}
+
+export interface AuthServiceOptions {
+  store: Store;
+  sessionTtlMs: number;
+  now?: () => Date;
+  /** Failed sign-ins allowed per account and address in `loginWindowSeconds`. */
+  maxFailedLogins?: number;
+  /** Failed sign-ins allowed per address, whatever the account. */
+  maxFailedLoginsPerIp?: number;
+  loginWindowSeconds?: number;
+}
+
+export interface AuthService {
+  /** The principal for a bearer token or a session cookie; `unauthenticated` for a bad bearer token. */
+  authenticate(input: { bearer?: string | undefined; sessionToken?: string | undefined }): Promise<Principal | undefined>;
+  /** Checks a password (throttled per account and address) and opens a session. */
+  login(input: { email: string; password: string; ip: string }): Promise<{ token: string; principal: Principal }>;
+  /** Creates the first admin account and signs it in; `setup_complete` once any account exists. */
+  setup(input: { email: string; password: string }): Promise<{ token: string; principal: Principal }>;
+  logout(principal: Principal): Promise<void>;
+  createUser(input: { email: string; password: string; role: Role }): Promise<User>;
+  createApiKey(userId: string, name: string): Promise<CreatedApiKey>;
+  /** Whether a write carries the session's CSRF token. */
+  checkCsrf(principal: Principal, header: string | undefined): boolean;
+}
+
+export function createAuthService(options: AuthServiceOptions): AuthService {
+  const { store, sessionTtlMs, now = () => new Date() } = options;
+  const windowSeconds = options.loginWindowSeconds ?? 15 * 60;
+  const perAccount = new RateLimiterMemory({ points: options.maxFailedLogins ?? 5, duration: windowSeconds });
+  const perIp = new RateLimiterMemory({ points: options.maxFailedLoginsPerIp ?? 50, duration: windowSeconds });
+  const lastTouched = new Map<string, number>();
+
+  async function openSession(user: User): Promise<{ token: string; principal: Principal }> {
+    const token = generateToken();
+    const csrfToken = generateToken();
+    const tokenHash = hashToken(token);
+    await store.sessions.create({ tokenHash, userId: user.id, csrfToken, expiresAt: new Date(now().getTime() + sessionTtlMs) });
+    return { token, principal: { user, via: 'session', csrfToken, sessionTokenHash: tokenHash } };
+  }
+
+  async function throttled(key: string, ip: string): Promise<number | undefined> {
+    const [account, address] = await Promise.all([perAccount.get(key), perIp.get(ip)]);
+    const blocked = [account, address].filter((r) => r !== null && r.remainingPoints <= 0);
+    if (blocked.length === 0) return undefined;
+    return Math.max(...blocked.map((r) => r?.msBeforeNext ?? 0));
+  }
+
+  const publicUser = (u: User): User => ({ id: u.id, email: u.email, role: u.role, createdAt: u.createdAt });
+
+  return {
+    async authenticate({ bearer, sessionToken }) {
+      if (bearer !== undefined) {
+        if (!bearer.startsWith(API_KEY_PREFIX))
+          throw new AppError('unauthenticated', { detail: 'The API key is not valid. Axon keys start with axn_.' });
+        const found = await store.apiKeys.findActiveByHash(hashToken(bearer));
+        if (!found) throw new AppError('unauthenticated', { detail: 'The API key is not valid or has been revoked.' });
+        const at = now().getTime();
+        if ((lastTouched.get(found.key.id) ?? 0) < at - 60_000) {
+          lastTouched.set(found.key.id, at);
+          await store.apiKeys.touch(found.key.id, new Date(at));
+        }
+        return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
+      }
+      if (sessionToken) {
+        const tokenHash = hashToken(sessionToken);
+        const session = await store.sessions.find(tokenHash, now());
+        if (session) return { user: session.user, via: 'session', csrfToken: session.csrfToken, sessionTokenHash: tokenHash };
+      }
+      return undefined;
+    },
+
+    async login({ email, password, ip }) {
+      const key = `${email}|${ip}`;
+      const waitMs = await throttled(key, ip);
+      if (waitMs !== undefined) {
+        throw new AppError('rate_limited', { detail: 'Too many failed sign-ins; wait before trying again.', retryAfterMs: waitMs });
+      }
+      const user = await store.users.findByEmail(email);
+      const ok = await verifyPassword(user?.passwordHash ?? null, password);
+      if (!user || !ok) {
+        await Promise.all([perAccount.penalty(key, 1), perIp.penalty(ip, 1)]);
+        throw new AppError('invalid_credentials');
+      }
+      await perAccount.delete(key);
+      return openSession(publicUser(user));
+    },
+
+    async setup({ email, password }) {
+      if ((await store.users.count()) > 0) throw new AppError('setup_complete', { detail: 'An account exists already; sign in instead.' });
+      const passwordHash = await hashPassword(password);
+      const user = await store.users.createFirstAdmin({ email, passwordHash });
+      if (!user) throw new AppError('setup_complete', { detail: 'An account exists already; sign in instead.' });
+      return openSession(publicUser(user));
+    },
+
+    async logout(principal) {
+      if (principal.sessionTokenHash) await store.sessions.delete(principal.sessionTokenHash);
+    },
+
+    async createUser({ email, password, role }) {
+      const user = await store.users.create({ email, passwordHash: await hashPassword(password), role });
+      return publicUser(user);
+    },
+
+    async createApiKey(userId, name) {
+      const key = generateApiKey();
+      const record = await store.apiKeys.create({ userId, name, prefix: key.slice(0, API_KEY_PREFIX.length + 6), keyHash: hashToken(key) });
+      const { userId: _owner, ...apiKey } = record;
+      return { apiKey, key };
+    },
+
+    checkCsrf(principal, header) {
+      if (principal.via !== 'session') return true;
+      if (!header || !principal.csrfToken) return false;
+      const a = Buffer.from(header);
+      const b = Buffer.from(principal.csrfToken);
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
+  };
+}

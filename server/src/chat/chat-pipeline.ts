@@ -1,0 +1,170 @@
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import type { ModelInfo, Timing, Usage } from '@axon/contracts';
+import { type AppError, classifyProviderError, type ProviderFailure, toAppError } from '../errors';
+import type { ModelCatalog } from '../providers';
+
+export type FinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other';
+
+/** Generation settings a caller may set; everything else stays with the provider's defaults. */
+export interface GenerationSettings {
+  maxOutputTokens?: number | undefined;
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  stopSequences?: string[] | undefined;
+  seed?: number | undefined;
+  presencePenalty?: number | undefined;
+  frequencyPenalty?: number | undefined;
+}
+
+export interface ChatTurnResult {
+  /** Everything the model produced, also when it stopped or failed part way. */
+  text: string;
+  /** `complete` when the model finished, `stopped` when the caller aborted, `error` when the provider failed. */
+  status: 'complete' | 'stopped' | 'error';
+  finishReason: FinishReason | null;
+  usage: Usage;
+  timing: Timing;
+  /** Set when `status` is `error`. */
+  error?: AppError | undefined;
+  failure?: ProviderFailure | undefined;
+}
+
+export interface ChatTurnInput {
+  model: LanguageModelV3;
+  prompt: LanguageModelV3Prompt;
+  settings?: GenerationSettings | undefined;
+  /** Aborting it (Stop, client gone, shutdown) stops the upstream request; the result is `stopped`. */
+  signal: AbortSignal;
+  /** Upper bound for the whole call; exceeding it ends in `error` (`upstream_timeout`). */
+  timeoutMs?: number | undefined;
+  /** Called with each piece of text as it arrives. */
+  onTextDelta?: ((delta: string) => void) | undefined;
+  now?: () => number;
+}
+
+function callOptions(input: ChatTurnInput, signal: AbortSignal): LanguageModelV3CallOptions {
+  const s = input.settings ?? {};
+  const options: LanguageModelV3CallOptions = { prompt: input.prompt, abortSignal: signal, includeRawChunks: false };
+  if (s.maxOutputTokens !== undefined) options.maxOutputTokens = s.maxOutputTokens;
+  if (s.temperature !== undefined) options.temperature = s.temperature;
+  if (s.topP !== undefined) options.topP = s.topP;
+  if (s.stopSequences !== undefined) options.stopSequences = s.stopSequences;
+  if (s.seed !== undefined) options.seed = s.seed;
+  if (s.presencePenalty !== undefined) options.presencePenalty = s.presencePenalty;
+  if (s.frequencyPenalty !== undefined) options.frequencyPenalty = s.frequencyPenalty;
+  return options;
+}
+
+/**
+ * Runs one model call through the language-model seam and streams its text. It never throws for
+ * a provider failure or an abort: the result says how the turn ended and keeps what was produced.
+ */
+export async function runChatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
+  const now = input.now ?? performance.now.bind(performance);
+  const started = now();
+  const timeout = input.timeoutMs ? AbortSignal.timeout(input.timeoutMs) : undefined;
+  const signal = timeout ? AbortSignal.any([input.signal, timeout]) : input.signal;
+  let text = '';
+  let ttftMs: number | null = null;
+  let finishReason: FinishReason | null = null;
+  const usage: Usage = { inputTokens: null, outputTokens: null };
+
+  const end = (status: ChatTurnResult['status'], failure?: ProviderFailure, cause?: unknown): ChatTurnResult => ({
+    text,
+    status,
+    finishReason: status === 'complete' ? finishReason : status === 'error' ? 'error' : finishReason,
+    usage,
+    timing: { ttftMs, totalMs: ttftMs === null ? null : Math.round((now() - started) * 100) / 100 },
+    ...(failure ? { failure, error: toAppError(failure, cause) } : {}),
+  });
+
+  const fail = (error: unknown): ChatTurnResult => {
+    if (input.signal.aborted) return end('stopped');
+    const failure = timeout?.aborted
+      ? { kind: 'timeout' as const, retryable: true, upstreamStatus: undefined, message: 'The model provider did not finish in time' }
+      : classifyProviderError(error);
+    return end('error', failure, error);
+  };
+
+  let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart>;
+  try {
+    reader = (await input.model.doStream(callOptions(input, signal))).stream.getReader();
+  } catch (error) {
+    return fail(error);
+  }
+  const onAbort = () => {
+    reader.cancel().catch(() => {});
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
+      switch (part.type) {
+        case 'text-delta':
+          if (part.delta.length === 0) break;
+          if (ttftMs === null) ttftMs = Math.round((now() - started) * 100) / 100;
+          text += part.delta;
+          input.onTextDelta?.(part.delta);
+          break;
+        case 'finish':
+          finishReason = part.finishReason.unified;
+          usage.inputTokens = part.usage.inputTokens.total ?? null;
+          usage.outputTokens = part.usage.outputTokens.total ?? null;
+          break;
+        case 'error':
+          return fail(part.error);
+        default:
+          break;
+      }
+    }
+  } catch (error) {
+    return fail(error);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (input.signal.aborted) return end('stopped');
+  if (finishReason === null) return fail(new Error('The model stream ended without finishing'));
+  return end('complete');
+}
+
+export interface ChatPipelineDeps {
+  models: ModelCatalog;
+  upstreamTimeoutMs: number;
+}
+
+export interface ChatPipelineRequest {
+  /** Namespaced model id; the default model when absent. */
+  modelId?: string | undefined;
+  prompt: LanguageModelV3Prompt;
+  settings?: GenerationSettings | undefined;
+  signal: AbortSignal;
+  onTextDelta?: ((delta: string) => void) | undefined;
+}
+
+export interface ChatPipeline {
+  /**
+   * Resolves the model (throwing `model_not_found` before anything is sent), then runs the turn.
+   * The one path for the web chat and for `/v1/chat/completions`.
+   */
+  resolveModel(modelId: string | undefined): Promise<{ info: ModelInfo; model: LanguageModelV3 }>;
+  run(request: ChatPipelineRequest & { model: LanguageModelV3 }): Promise<ChatTurnResult>;
+}
+
+export function createChatPipeline(deps: ChatPipelineDeps): ChatPipeline {
+  return {
+    async resolveModel(modelId) {
+      return deps.models.resolve(modelId ?? (await deps.models.defaultModelId()));
+    },
+    run(request) {
+      return runChatTurn({
+        model: request.model,
+        prompt: request.prompt,
+        settings: request.settings,
+        signal: request.signal,
+        timeoutMs: deps.upstreamTimeoutMs,
+        onTextDelta: request.onTextDelta,
+      });
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
+import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
+import type { UIMessageChunk } from 'ai';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors';
+import type { ActiveStreams } from '../http/active-streams';
+import { parseInput } from '../http/parse-input';
+import { requirePrincipal } from '../http/require-principal';
+import { openSse } from '../http/sse';
+import type { Store } from '../store';
+import type { ChatPipeline } from './chat-pipeline';
+import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
+
+export interface ChatRoutesDeps {
+  store: Store;
+  pipeline: ChatPipeline;
+  streams: ActiveStreams;
+  /** How often a streaming answer's text is saved, so a crash keeps most of it. */
+  flushIntervalMs?: number;
+}
+
+/** The conversation so far as a model prompt; failed answers with no text are left out. */
+export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
+  return messages
+    .filter((m) => m.content.length > 0)
+    .map((m) =>
+      m.role === 'user'
+        ? { role: 'user' as const, content: [{ type: 'text' as const, text: m.content }] }
+        : { role: 'assistant' as const, content: [{ type: 'text' as const, text: m.content }] },
+    );
+}
+
+function titleFrom(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}
+
+/**
+ * `POST /api/conversations/:id/chat`: one chat turn of the web app, streamed as the AI SDK's UI
+ * message stream (what `useChat` reads). The history comes from the store; the answer is saved as
+ * it streams and finally with its status, usage and timing, also when stopped or failed.
+ */
+export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): void {
+  const { store, pipeline, streams } = deps;
+  const flushIntervalMs = deps.flushIntervalMs ?? 1000;
+
+  app.post('/api/conversations/:id/chat', async (request, reply) => {
+    const { id } = parseInput(ConversationParams, request.params, 'params');
+    const body = parseInput(ChatTurnRequestSchema, request.body, 'body');
+    const user = requirePrincipal(request).user;
+    const conversation = await store.conversations.get(id, user.id);
+    if (!conversation) throw new AppError('not_found', { detail: 'No such conversation' });
+
+    const { info, model } = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined);
+    let history = await store.messages.listByConversation(id);
+
+    if (body.trigger === 'submit-message') {
+      if (!body.message)
+        throw new AppError('validation_failed', {
+          detail: 'body.message: required to submit a message',
+          errors: [{ path: 'body.message', message: 'required' }],
+        });
+      const userMessage = await store.messages.append({
+        conversationId: id,
+        role: 'user',
+        content: body.message.text,
+        status: 'complete',
+        model: null,
+      });
+      history = [...history, userMessage];
+      if (conversation.title === NEW_CONVERSATION_TITLE && history.filter((m) => m.role === 'user').length === 1) {
+        await store.conversations.update(id, user.id, { title: titleFrom(body.message.text) });
+      }
+    } else {
+      const last = history.at(-1);
+      if (last?.role === 'assistant') {
+        await store.messages.delete(last.id);
+        history = history.slice(0, -1);
+      }
+      if (history.at(-1)?.role !== 'user') throw new AppError('conflict', { detail: 'There is no question to answer again.' });
+    }
+    if (info.id !== conversation.model) await store.conversations.update(id, user.id, { model: info.id });
+
+    const answer = await store.messages.append({ conversationId: id, role: 'assistant', content: '', status: 'streaming', model: info.id });
+    const controller = new AbortController();
+    const untrack = streams.track(controller);
+    const sse = openSse(reply, {
+      headers: { 'x-vercel-ai-ui-message-stream': 'v1' },
+      keepAliveMs: 15_000,
+      onClientClose: () => controller.abort(new DOMException('The client closed the stream', 'AbortError')),
+    });
+    const send = (chunk: UIMessageChunk<AssistantMetadata>) => sse.send(JSON.stringify(chunk));
+    send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
+    send({ type: 'start-step' });
+    send({ type: 'text-start', id: 'text-0' });
+
+    let text = '';
+    let lastFlush = Date.now();
+    try {
+      const result = await pipeline.run({
+        model,
+        prompt: conversationPrompt(history),
+        signal: controller.signal,
+        onTextDelta: (delta) => {
+          text += delta;
+          send({ type: 'text-delta', id: 'text-0', delta });
+          if (Date.now() - lastFlush >= flushIntervalMs) {
+            lastFlush = Date.now();
+            void store.messages
+              .update(answer.id, { content: text })
+              .catch((error) => request.log.error({ err: error }, 'saving partial answer failed'));
+          }
+        },
+      });
+      const error = result.error ? (result.error.detail ?? result.error.message) : null;
+      await store.messages.update(answer.id, {
+        content: result.text,
+        status: result.status,
+        usage: result.usage,
+        timing: result.timing,
+        error,
+      });
+      request.log.info(
+        {
+          conversationId: id,
+          messageId: answer.id,
+          model: info.id,
+          status: result.status,
+          usage: result.usage,
+          timing: result.timing,
+          failure: result.failure?.kind,
+        },
+        'chat turn finished',
+      );
+      send({ type: 'text-end', id: 'text-0' });
+      const metadata: AssistantMetadata = {
+        messageId: answer.id,
+        model: info.id,
+        status: result.status,
+        usage: result.usage,
+        timing: result.timing,
+        error,
+        ...(result.error ? { errorCode: result.error.code } : {}),
+      };
+      send({ type: 'message-metadata', messageMetadata: metadata });
+      if (result.status === 'error' && error) send({ type: 'error', errorText: error });
+      send({ type: 'finish-step' });
+      send({ type: 'finish', messageMetadata: metadata });
+      sse.send('[DONE]');
+    } finally {
+      untrack();
+      sse.close();
+    }
+  });
+}

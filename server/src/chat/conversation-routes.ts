@@ -1,0 +1,66 @@
+import {
+  type ConversationWithMessages,
+  CreateConversationSchema,
+  ListConversationsQuerySchema,
+  type ModelList,
+  UpdateConversationSchema,
+} from '@axon/contracts';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { parseInput } from '../http/parse-input';
+import { requirePrincipal } from '../http/require-principal';
+import type { ModelCatalog } from '../providers';
+import type { Store } from '../store';
+
+export const ConversationParams = z.strictObject({ id: z.string().min(1).max(100) });
+export const NEW_CONVERSATION_TITLE = 'New chat';
+
+export interface ConversationRoutesDeps {
+  store: Store;
+  models: ModelCatalog;
+}
+
+export function registerConversationRoutes(app: FastifyInstance, { store, models }: ConversationRoutesDeps): void {
+  const notFound = () => new AppError('not_found', { detail: 'No such conversation' });
+
+  app.get('/api/models', async (): Promise<ModelList> => ({ models: await models.list(), defaultModel: await models.defaultModelId() }));
+
+  app.get('/api/conversations', async (request) => {
+    const query = parseInput(ListConversationsQuerySchema, request.query, 'query');
+    return store.conversations.list(requirePrincipal(request).user.id, query);
+  });
+
+  app.post('/api/conversations', async (request, reply) => {
+    const body = parseInput(CreateConversationSchema, request.body ?? {}, 'body');
+    if (body.model) await models.resolve(body.model);
+    const conversation = await store.conversations.create({
+      userId: requirePrincipal(request).user.id,
+      title: body.title ?? NEW_CONVERSATION_TITLE,
+      model: body.model ?? null,
+    });
+    return reply.status(201).send(conversation);
+  });
+
+  app.get('/api/conversations/:id', async (request): Promise<ConversationWithMessages> => {
+    const { id } = parseInput(ConversationParams, request.params, 'params');
+    const conversation = await store.conversations.get(id, requirePrincipal(request).user.id);
+    if (!conversation) throw notFound();
+    return { ...conversation, messages: await store.messages.listByConversation(id) };
+  });
+
+  app.patch('/api/conversations/:id', async (request) => {
+    const { id } = parseInput(ConversationParams, request.params, 'params');
+    const patch = parseInput(UpdateConversationSchema, request.body, 'body');
+    if (patch.model) await models.resolve(patch.model);
+    const updated = await store.conversations.update(id, requirePrincipal(request).user.id, patch);
+    if (!updated) throw notFound();
+    return updated;
+  });
+
+  app.delete('/api/conversations/:id', async (request, reply) => {
+    const { id } = parseInput(ConversationParams, request.params, 'params');
+    if (!(await store.conversations.delete(id, requirePrincipal(request).user.id))) throw notFound();
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,154 @@
+import { resolve } from 'node:path';
+import { EmailSchema, PasswordSchema, RoleSchema } from '@axon/contracts';
+import { Command, InvalidArgumentError } from 'commander';
+import { createAuthService } from '../auth/auth-service';
+import { ConfigError, loadConfig } from '../config';
+import { AppError } from '../errors';
+import { serve } from '../main';
+import { openSqliteStore, type Store } from '../store';
+
+function parseWith<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } },
+  what: string,
+) {
+  return (value: string): T => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidArgumentError(`${what}: ${result.error.issues[0]?.message ?? 'invalid'}`);
+    return result.data;
+  };
+}
+
+async function withStore<T>(run: (store: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig({ env: process.env });
+  const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function table(rows: Array<Record<string, unknown>>): string {
+  if (rows.length === 0) return '(none)';
+  const columns = Object.keys(rows[0] as object);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+}
+
+/** The `axon` command line. Reads the same configuration as the server. */
+export function buildCli(): Command {
+  const program = new Command('axon').description('Axon: self-hostable GenAI platform').showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the web app and API')
+    .option('-p, --port <port>', 'port to listen on (PORT)')
+    .option('--host <host>', 'interface to bind (HOST)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      await serve({ ...(opts.port ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+    });
+
+  program
+    .command('migrate')
+    .description('create or upgrade the database schema')
+    .action(async () => {
+      const config = loadConfig({ env: process.env });
+      const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
+      console.log(store.migrated.length ? `applied migrations: ${store.migrated.join(', ')}` : 'the schema is up to date');
+      await store.close();
+    });
+
+  const user = program.command('user').description('manage accounts');
+  user
+    .command('create')
+    .requiredOption('--email <email>', 'email address', parseWith(EmailSchema, '--email'))
+    .requiredOption('--password <password>', 'password (10+ characters)', parseWith(PasswordSchema, '--password'))
+    .option('--role <role>', 'admin or member', parseWith(RoleSchema, '--role'), 'member')
+    .action(async (opts: { email: string; password: string; role: 'admin' | 'member' }) => {
+      await withStore(async (store) => {
+        const created = await createAuthService({ store, sessionTtlMs: 0 }).createUser(opts);
+        console.log(`created ${created.role} ${created.email} (${created.id})`);
+      });
+    });
+  user.command('list').action(async () => {
+    await withStore(async (store) =>
+      console.log(table((await store.users.list()).map(({ id, email, role, createdAt }) => ({ id, email, role, created: createdAt })))),
+    );
+  });
+  user
+    .command('set-role')
+    .requiredOption('--email <email>', 'email address', parseWith(EmailSchema, '--email'))
+    .requiredOption('--role <role>', 'admin or member', parseWith(RoleSchema, '--role'))
+    .action(async (opts: { email: string; role: 'admin' | 'member' }) => {
+      await withStore(async (store) => {
+        const found = await store.users.findByEmail(opts.email);
+        if (!found) throw new AppError('not_found', { detail: `no account for ${opts.email}` });
+        await store.users.setRole(found.id, opts.role);
+        console.log(`${opts.email} is now ${opts.role}`);
+      });
+    });
+
+  const keys = program.command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .requiredOption('--user <email>', 'owner of the key', parseWith(EmailSchema, '--user'))
+    .requiredOption('--name <name>', 'what the key is for')
+    .description('create a key; it is printed once, alone on the last line')
+    .action(async (opts: { user: string; name: string }) => {
+      await withStore(async (store) => {
+        const owner = await store.users.findByEmail(opts.user);
+        if (!owner) throw new AppError('not_found', { detail: `no account for ${opts.user}` });
+        const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name);
+        console.log(`created key ${apiKey.id} "${apiKey.name}" for ${owner.email}; store it now, it is not shown again:`);
+        console.log(key);
+      });
+    });
+  keys
+    .command('list')
+    .option('--user <email>', "only this user's keys", parseWith(EmailSchema, '--user'))
+    .action(async (opts: { user?: string }) => {
+      await withStore(async (store) => {
+        const users = new Map((await store.users.list()).map((u) => [u.id, u.email]));
+        const all = await store.apiKeys.listAll();
+        const rows = all
+          .filter((k) => !opts.user || users.get(k.userId) === opts.user)
+          .map((k) => ({
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            user: users.get(k.userId),
+            created: k.createdAt,
+            lastUsed: k.lastUsedAt ?? '-',
+            revoked: k.revokedAt ?? '-',
+          }));
+        console.log(table(rows));
+      });
+    });
+  keys
+    .command('revoke')
+    .argument('<id>', 'key id (from keys list)')
+    .action(async (id: string) => {
+      await withStore(async (store) => {
+        if (!(await store.apiKeys.revoke(id))) throw new AppError('not_found', { detail: `no active key ${id}` });
+        console.log(`revoked ${id}`);
+      });
+    });
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof ConfigError || AppError.isInstance(error)) {
+      process.stderr.write(`axon: ${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    }
+    throw error;
+  }
+}

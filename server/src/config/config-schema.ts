@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+const ModelEntrySchema = z.strictObject({
+  /** Model id as the upstream knows it (e.g. `llama3.1:8b`). */
+  id: z.string().min(1),
+  /** Name shown in the model picker. */
+  name: z.string().min(1).optional(),
+});
+
+const urlField = (what: string) =>
+  z.url({ message: `${what} must be an http(s) URL, e.g. http://127.0.0.1:8000/v1` }).refine((u) => /^https?:\/\//.test(u), {
+    message: `${what} must start with http:// or https://`,
+  });
+
+/** A self-hosted or third-party server that speaks OpenAI's chat completions API (vLLM, TGI, Ollama, llama.cpp). */
+const CompatibleConnectionSchema = z.strictObject({
+  /** Connection name, the prefix of its model ids (`vllm/llama-3.1-8b`). Letters, digits, `-` and `_`. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/i, 'use 1-40 letters, digits, "-" or "_"'),
+  type: z.literal('openai-compatible').default('openai-compatible'),
+  /** Base URL including `/v1`, e.g. `http://127.0.0.1:11434/v1` for Ollama. */
+  baseURL: urlField('baseURL'),
+  /** Bearer token, if the server wants one. Prefer `apiKeyEnv` to keep it out of the file. */
+  apiKey: z.string().optional(),
+  /** Name of an environment variable holding the bearer token. */
+  apiKeyEnv: z.string().optional(),
+  /** Models to offer; when absent they are read from the server's `/models`. */
+  models: z.array(ModelEntrySchema).optional(),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    /** TCP port to listen on (`PORT`). */
+    port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Interface to bind (`HOST`); `0.0.0.0` to accept connections from other machines. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Where the SQLite database and uploaded files live (`AXON_DATA_DIR`). */
+    dataDir: z.string().min(1).default('./data'),
+    /** pino log level (`LOG_LEVEL`). */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Directory of the built web app to serve; empty to serve only the API (`AXON_WEB_DIR`). */
+    webDir: z.string().optional(),
+    /** Trust `X-Forwarded-*` headers from a reverse proxy (`AXON_TRUST_PROXY`). */
+    trustProxy: z.boolean().default(false),
+    /** Mark cookies `Secure` (`AXON_SECURE_COOKIES`); `auto` does so when the request came over HTTPS. */
+    secureCookies: z.enum(['auto', 'always', 'never']).default('auto'),
+    /** Largest request body accepted, in bytes (`AXON_BODY_LIMIT`). */
+    bodyLimit: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** How long a sign-in lasts, in hours (`AXON_SESSION_TTL_HOURS`). */
+    sessionTtlHours: z.coerce
+      .number()
+      .min(0.01)
+      .max(24 * 365)
+      .default(24 * 14),
+    /** On SIGTERM, how long running streams may go on before they are stopped and saved (`AXON_SHUTDOWN_GRACE_MS`). */
+    shutdownGraceMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 60_000)
+      .default(10_000),
+    /** First admin account created at start if no account exists (`AXON_ADMIN_EMAIL`, `AXON_ADMIN_PASSWORD`). */
+    admin: z
+      .strictObject({
+        email: z.email('AXON_ADMIN_EMAIL must be an email address'),
+        password: z.string().min(10, 'AXON_ADMIN_PASSWORD needs at least 10 characters'),
+      })
+      .optional(),
+    /** Model used when a request names none (`AXON_DEFAULT_MODEL`); defaults to the first configured provider's first model, else `local/extractive`. */
+    defaultModel: z.string().optional(),
+    /** How long a connection's model list is cached before it is fetched again, in ms (`AXON_MODELS_TTL_MS`). */
+    modelsCacheTtlMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(5 * 60_000),
+    /** Timeout for one upstream model call, in ms (`AXON_UPSTREAM_TIMEOUT_MS`). */
+    upstreamTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .default(10 * 60_000),
+    /** The built-in extractive model. */
+    localModel: z
+      .strictObject({
+        /** Offer `local/extractive` (`AXON_LOCAL_MODEL`). */
+        enabled: z.boolean().default(true),
+        /** Pause between streamed words, in ms, so that answers read like a stream (`AXON_LOCAL_MODEL_DELAY_MS`). */
+        wordDelayMs: z.coerce.number().int().min(0).max(1000).default(12),
+        /** Most sentences it quotes in one answer. */
+        maxSentences: z.coerce.number().int().min(1).max(50).default(5),
+      })
+      .default({ enabled: true, wordDelayMs: 12, maxSentences: 5 }),
+    /** OpenAI (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODELS` comma-separated). */
+    openai: z
+      .strictObject({
+        apiKey: z.string().min(1),
+        baseURL: urlField('OPENAI_BASE_URL').optional(),
+        models: z.array(ModelEntrySchema).optional(),
+      })
+      .optional(),
+    /** Anthropic (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODELS`). */
+    anthropic: z
+      .strictObject({
+        apiKey: z.string().min(1),
+        baseURL: urlField('ANTHROPIC_BASE_URL').optional(),
+        models: z.array(ModelEntrySchema).optional(),
+      })
+      .optional(),
+    /**
+     * Azure OpenAI (`AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_RESOURCE` or `AZURE_OPENAI_BASE_URL`,
+     * `AZURE_OPENAI_API_VERSION`, `AZURE_OPENAI_DEPLOYMENTS` comma-separated). Azure cannot list
+     * deployments with an API key, so they are named here.
+     */
+    azure: z
+      .strictObject({
+        apiKey: z.string().min(1),
+        resourceName: z.string().optional(),
+        baseURL: urlField('AZURE_OPENAI_BASE_URL').optional(),
+        apiVersion: z.string().optional(),
+        deployments: z.array(ModelEntrySchema).min(1, 'name at least one deployment in AZURE_OPENAI_DEPLOYMENTS'),
+      })
+      .refine((a) => a.resourceName || a.baseURL, { message: 'set AZURE_OPENAI_RESOURCE or AZURE_OPENAI_BASE_URL' })
+      .optional(),
+    /** OpenAI-compatible servers, declared in the config file. */
+    connections: z.array(CompatibleConnectionSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const reserved = new Set(['local', 'openai', 'anthropic', 'azure']);
+    const seen = new Set<string>();
+    config.connections.forEach((connection, index) => {
+      const name = connection.name.toLowerCase();
+      if (reserved.has(name) || seen.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connections', index, 'name'],
+          message: reserved.has(name) ? `"${name}" is reserved for a built-in connection` : `"${name}" is used twice`,
+        });
+      }
+      seen.add(name);
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type CompatibleConnectionConfig = z.infer<typeof CompatibleConnectionSchema>;
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;

@@ -1,0 +1,2 @@
+export { type CompatibleConnectionConfig, type Config, ConfigSchema, type ModelEntry } from './config-schema';
+export { ConfigError, ENV_SETTINGS, type LoadConfigOptions, loadConfig } from './load-config';

@@ -1,0 +1,150 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { type Config, ConfigSchema } from './config-schema';
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variable → config path. The README's configuration table lists the same. */
+export const ENV_SETTINGS: Record<string, string> = {
+  PORT: 'port',
+  HOST: 'host',
+  AXON_DATA_DIR: 'dataDir',
+  LOG_LEVEL: 'logLevel',
+  AXON_WEB_DIR: 'webDir',
+  AXON_TRUST_PROXY: 'trustProxy',
+  AXON_SECURE_COOKIES: 'secureCookies',
+  AXON_BODY_LIMIT: 'bodyLimit',
+  AXON_SESSION_TTL_HOURS: 'sessionTtlHours',
+  AXON_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  AXON_ADMIN_EMAIL: 'admin.email',
+  AXON_ADMIN_PASSWORD: 'admin.password',
+  AXON_DEFAULT_MODEL: 'defaultModel',
+  AXON_MODELS_TTL_MS: 'modelsCacheTtlMs',
+  AXON_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
+  AXON_LOCAL_MODEL: 'localModel.enabled',
+  AXON_LOCAL_MODEL_DELAY_MS: 'localModel.wordDelayMs',
+  OPENAI_API_KEY: 'openai.apiKey',
+  OPENAI_BASE_URL: 'openai.baseURL',
+  OPENAI_MODELS: 'openai.models',
+  ANTHROPIC_API_KEY: 'anthropic.apiKey',
+  ANTHROPIC_BASE_URL: 'anthropic.baseURL',
+  ANTHROPIC_MODELS: 'anthropic.models',
+  AZURE_OPENAI_API_KEY: 'azure.apiKey',
+  AZURE_OPENAI_RESOURCE: 'azure.resourceName',
+  AZURE_OPENAI_BASE_URL: 'azure.baseURL',
+  AZURE_OPENAI_API_VERSION: 'azure.apiVersion',
+  AZURE_OPENAI_DEPLOYMENTS: 'azure.deployments',
+};
+
+const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
+const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled']);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Axon cannot start: the configuration is wrong.\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function settingName(path: string): string {
+  const env = Object.entries(ENV_SETTINGS).find(([, p]) => p === path)?.[0];
+  return env ? `${env} (${path})` : path;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1) as string] = value;
+}
+
+function parseBoolean(path: string, raw: string, problems: string[]): boolean | undefined {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  problems.push(`${settingName(path)}: "${raw}" is not a boolean; use true or false`);
+  return undefined;
+}
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.join('.');
+    return `${path ? settingName(path) : 'config'}: ${issue.message}`;
+  });
+}
+
+export interface LoadConfigOptions {
+  env?: Env;
+  /** Path of the YAML file; defaults to `AXON_CONFIG` or `./axon.config.yaml` when it exists. */
+  file?: string;
+  cwd?: string;
+  /** Settings that win over file and environment (used by tests and the CLI's flags). */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Reads `axon.config.yaml` (if any), then environment variables over it, validates the whole
+ * with one zod schema and returns it frozen. A wrong value throws a `ConfigError` naming the setting.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? {};
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  let raw: Record<string, unknown> = {};
+
+  const file = options.file ?? env.AXON_CONFIG ?? (existsSync(resolve(cwd, 'axon.config.yaml')) ? 'axon.config.yaml' : undefined);
+  if (file) {
+    const path = resolve(cwd, file);
+    if (!existsSync(path)) throw new ConfigError([`AXON_CONFIG: the file ${path} does not exist`]);
+    try {
+      const parsed = parseYaml(readFileSync(path, 'utf8')) as unknown;
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a mapping');
+        raw = parsed as Record<string, unknown>;
+      }
+    } catch (error) {
+      throw new ConfigError([`${path}: ${(error as Error).message}`]);
+    }
+  }
+
+  for (const [name, path] of Object.entries(ENV_SETTINGS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (LIST_SETTINGS.has(path)) {
+      setPath(
+        raw,
+        path,
+        value
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean)
+          .map((id) => ({ id })),
+      );
+    } else if (BOOLEAN_SETTINGS.has(path)) {
+      const parsed = parseBoolean(path, value, problems);
+      if (parsed !== undefined) setPath(raw, path, parsed);
+    } else {
+      setPath(raw, path, value);
+    }
+  }
+  for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error));
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

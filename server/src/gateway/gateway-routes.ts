@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
+import type { FastifyInstance } from 'fastify';
+import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
+import { AppError } from '../errors';
+import type { ActiveStreams } from '../http/active-streams';
+import { parseInput } from '../http/parse-input';
+import { openAIErrorBody } from '../http/problem';
+import { openSse } from '../http/sse';
+import type { ModelCatalog } from '../providers';
+import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
+
+export interface GatewayRoutesDeps {
+  pipeline: ChatPipeline;
+  models: ModelCatalog;
+  streams: ActiveStreams;
+  now?: () => number;
+}
+
+type ContentInput = ChatCompletionRequest['messages'][number]['content'];
+
+function contentText(content: ContentInput): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+/** OpenAI messages as a language-model prompt; system and developer messages both become system. */
+export function toPrompt(messages: ChatCompletionRequest['messages']): LanguageModelV3Prompt {
+  return messages.map((message) => {
+    const text = contentText(message.content);
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        return { role: 'system', content: text };
+      case 'assistant':
+        return { role: 'assistant', content: [{ type: 'text', text }] };
+      case 'tool':
+        return { role: 'user', content: [{ type: 'text', text }] };
+      default:
+        return { role: 'user', content: [{ type: 'text', text }] };
+    }
+  });
+}
+
+const FINISH_REASON: Record<FinishReason, string> = {
+  stop: 'stop',
+  length: 'length',
+  'content-filter': 'content_filter',
+  'tool-calls': 'tool_calls',
+  error: 'stop',
+  other: 'stop',
+};
+
+function usageBody(result: ChatTurnResult) {
+  const prompt = result.usage.inputTokens ?? 0;
+  const completion = result.usage.outputTokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** The OpenAI-compatible API, mapped onto the same chat pipeline as the web app. */
+export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDeps): void {
+  const { pipeline, models, streams } = deps;
+  const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000);
+
+  app.get('/v1/models', async () => {
+    const list = await models.list();
+    const created = nowSeconds();
+    return { object: 'list', data: list.map((m) => ({ id: m.id, object: 'model', created, owned_by: m.connection })) };
+  });
+
+  app.get('/v1/models/*', async (request) => {
+    const id = (request.params as { '*': string })['*'];
+    const { info } = await models.resolve(id);
+    return { id: info.id, object: 'model', created: nowSeconds(), owned_by: info.connection };
+  });
+
+  app.post('/v1/chat/completions', async (request, reply) => {
+    const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
+    const { info, model } = await pipeline.resolveModel(body.model);
+    const id = `chatcmpl-${randomBytes(12).toString('base64url')}`;
+    const created = nowSeconds();
+    const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+    const settings = {
+      maxOutputTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      temperature: body.temperature ?? undefined,
+      topP: body.top_p ?? undefined,
+      stopSequences: stop,
+      seed: body.seed ?? undefined,
+      presencePenalty: body.presence_penalty ?? undefined,
+      frequencyPenalty: body.frequency_penalty ?? undefined,
+    };
+    const prompt = toPrompt(body.messages);
+    const controller = new AbortController();
+    const untrack = streams.track(controller);
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort(new DOMException('The client closed the connection', 'AbortError'));
+    };
+    reply.raw.on('close', onClose);
+
+    try {
+      if (!body.stream) {
+        const result = await pipeline.run({ model, prompt, settings, signal: controller.signal });
+        if (result.status === 'error' && result.error) throw result.error;
+        if (result.status === 'stopped') return reply;
+        return {
+          id,
+          object: 'chat.completion',
+          created,
+          model: info.id,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: result.text, refusal: null },
+              logprobs: null,
+              finish_reason: FINISH_REASON[result.finishReason ?? 'stop'],
+            },
+          ],
+          usage: usageBody(result),
+        };
+      }
+
+      // Chunks share everything but their delta; build the frame once and splice the text in.
+      const head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(info.id)},"system_fingerprint":null,"choices":[{"index":0,"delta":`;
+      const tail = ',"logprobs":null,"finish_reason":null}]}';
+      let sse: ReturnType<typeof openSse> | undefined;
+      const open = () => {
+        sse = openSse(reply, { keepAliveMs: 15_000 });
+        sse.send(`${head}{"role":"assistant","content":""}${tail}`);
+        return sse;
+      };
+      const result = await pipeline.run({
+        model,
+        prompt,
+        settings,
+        signal: controller.signal,
+        onTextDelta: (delta) => (sse ?? open()).send(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
+      });
+      if (!sse) {
+        // Nothing was streamed yet: a failure can still be an ordinary HTTP error.
+        if (result.status === 'error' && result.error) throw result.error;
+        if (result.status === 'stopped') return reply;
+        open();
+      }
+      const stream = sse as ReturnType<typeof openSse>;
+      if (result.status === 'error' && result.error) {
+        stream.send(JSON.stringify(openAIErrorBody(result.error)));
+      } else if (result.status === 'complete') {
+        stream.send(
+          `${head}{}${tail.replace('"finish_reason":null', `"finish_reason":"${FINISH_REASON[result.finishReason ?? 'stop']}"`)}`,
+        );
+        if (body.stream_options?.include_usage) {
+          stream.send(
+            JSON.stringify({
+              id,
+              object: 'chat.completion.chunk',
+              created,
+              model: info.id,
+              system_fingerprint: null,
+              choices: [],
+              usage: usageBody(result),
+            }),
+          );
+        }
+        stream.send('[DONE]');
+      }
+      stream.close();
+      return reply;
+    } finally {
+      reply.raw.off('close', onClose);
+      untrack();
+    }
+  });
+
+  app.all('/v1/*', async (request) => {
+    throw new AppError('not_found', { detail: `Unknown endpoint ${request.method} ${request.url.split('?')[0]}` });
+  });
+}

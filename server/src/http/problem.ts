@@ -1,0 +1,95 @@
+import type { Problem } from '@axon/contracts';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { APP_ERROR_STATUS, AppError, type AppErrorCode } from '../errors';
+
+/** Maps Fastify's own 4xx errors (bad JSON, too large, wrong content type) to our codes. */
+function fromFastifyError(error: FastifyError): AppError | undefined {
+  const status = error.statusCode;
+  if (!status || status >= 500) return undefined;
+  const byCode: Record<string, AppErrorCode> = {
+    FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+    FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  };
+  const code =
+    byCode[error.code] ??
+    (status === 413
+      ? 'payload_too_large'
+      : status === 415
+        ? 'unsupported_media_type'
+        : status === 404
+          ? 'not_found'
+          : error.code?.includes('JSON') || error instanceof SyntaxError
+            ? 'invalid_json'
+            : 'validation_failed');
+  return new AppError(code, { detail: error.message });
+}
+
+/** Any thrown value as an `AppError`; unknown errors become `internal`. */
+export function toAppErrorOrInternal(error: unknown): { appError: AppError; unexpected: boolean } {
+  if (AppError.isInstance(error)) return { appError: error, unexpected: false };
+  const fastifyError =
+    typeof error === 'object' && error !== null && 'statusCode' in error ? fromFastifyError(error as FastifyError) : undefined;
+  if (fastifyError) return { appError: fastifyError, unexpected: false };
+  return {
+    appError: new AppError('internal', { detail: 'Something went wrong on our side; the request id identifies it in the logs.' }),
+    unexpected: true,
+  };
+}
+
+export function problemBody(error: AppError, requestId: string): Problem {
+  const { status, title } = APP_ERROR_STATUS[error.code];
+  return {
+    type: `https://axon.dev/problems/${error.code.replace(/_/g, '-')}`,
+    title,
+    status,
+    code: error.code,
+    requestId,
+    ...(error.detail ? { detail: error.detail } : {}),
+    ...(error.errors ? { errors: error.errors } : {}),
+    ...(error.retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) } : {}),
+  };
+}
+
+/** OpenAI's error `type` for each of our codes, so OpenAI clients raise the matching exception. */
+const OPENAI_TYPE: Partial<Record<AppErrorCode, string>> = {
+  validation_failed: 'invalid_request_error',
+  invalid_json: 'invalid_request_error',
+  payload_too_large: 'invalid_request_error',
+  unsupported_media_type: 'invalid_request_error',
+  unauthenticated: 'authentication_error',
+  invalid_credentials: 'authentication_error',
+  forbidden: 'permission_error',
+  csrf_failed: 'permission_error',
+  not_found: 'not_found_error',
+  model_not_found: 'invalid_request_error',
+  rate_limited: 'rate_limit_error',
+};
+
+/** OpenAI's error body `{ error: { message, type, param, code } }`, for `/v1` routes. */
+export function openAIErrorBody(error: AppError) {
+  const param = error.errors?.[0]?.path.replace(/^body\./, '') ?? null;
+  return {
+    error: {
+      message: error.detail ?? error.message,
+      type: OPENAI_TYPE[error.code] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error'),
+      param: error.code === 'model_not_found' ? 'model' : param,
+      code: error.code,
+    },
+  };
+}
+
+export function isOpenAIRoute(url: string): boolean {
+  return url.startsWith('/v1/') || url === '/v1';
+}
+
+/** Sends an error the way the route's clients expect: OpenAI's shape under `/v1`, problem+json elsewhere. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));
+  if (error.code === 'unauthenticated' && isOpenAIRoute(request.url)) reply.header('www-authenticate', 'Bearer');
+  reply.status(error.status);
+  if (isOpenAIRoute(request.url)) return reply.type('application/json').send(openAIErrorBody(error));
+  return reply.type('application/problem+json').send(problemBody(error, request.id));
+}

@@ -1,0 +1,82 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+
+export interface SseWriter {
+  /** Writes one event; `data` is sent as is on one `data:` line per line. */
+  send(data: string, event?: string): void;
+  /** Ends the stream. Safe to call twice. */
+  close(): void;
+  /** True once the stream is closed, by us or by the client. */
+  readonly closed: boolean;
+}
+
+export interface OpenSseOptions {
+  /** Extra response headers (e.g. the AI SDK's `x-vercel-ai-ui-message-stream`). */
+  headers?: Record<string, string>;
+  /** Interval of `:` comments that keep proxies from closing an idle stream; 0 disables. */
+  keepAliveMs?: number;
+  /** Called once if the client goes away before we close. */
+  onClientClose?: () => void;
+}
+
+/**
+ * The one place that frames Server-Sent Events. It takes the socket over from Fastify (keeping
+ * the headers set so far, such as the security headers), writes events with small writes
+ * coalesced per tick, sends keep-alive comments and reports a client that went away.
+ */
+export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseWriter {
+  reply.hijack();
+  const res: ServerResponse = reply.raw;
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': reply.request.id,
+    ...options.headers,
+  });
+  res.flushHeaders();
+  let closed = false;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  const keepAlive =
+    options.keepAliveMs && options.keepAliveMs > 0
+      ? setInterval(() => {
+          if (!closed) res.write(': keep-alive\n\n');
+        }, options.keepAliveMs)
+      : undefined;
+  keepAlive?.unref();
+
+  res.on('close', () => {
+    const byClient = !closed && !res.writableFinished;
+    closed = true;
+    clearInterval(keepAlive);
+    if (byClient) options.onClientClose?.();
+  });
+
+  return {
+    send(data, event) {
+      if (closed) return;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      const body = data.includes('\n') ? data.split('\n').join('\ndata: ') : data;
+      res.write(event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepAlive);
+      res.end();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}

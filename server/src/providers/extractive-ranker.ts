@@ -1,0 +1,111 @@
+/**
+ * Sentence ranking for the built-in extractive model: BM25 over sentences, then a greedy
+ * maximal-marginal-relevance pick so that the chosen sentences do not repeat one another.
+ */
+
+const STOPWORDS = new Set(
+  `a about above after again against all am an and any are as at be because been before being below between both but by can could did do does doing down during each few for from further had has have having he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such than that the their theirs them themselves then there these they this those through to too under until up very was we were what when where which while who whom why will with would you your yours yourself yourselves tell explain describe summarize summarise please give show list`.split(
+    ' ',
+  ),
+);
+
+/** Lower-cased content words with a light suffix-stripping stem. */
+export function tokenizeTerms(text: string): string[] {
+  const terms: string[] = [];
+  for (const raw of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (raw.length < 2 || STOPWORDS.has(raw)) continue;
+    terms.push(stem(raw));
+  }
+  return terms;
+}
+
+function stem(word: string): string {
+  if (word.length > 5 && word.endsWith('ing')) return word.slice(0, -3);
+  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
+  if (word.length > 4 && word.endsWith('ed')) return word.slice(0, -2);
+  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss')) return word.slice(0, -1);
+  return word;
+}
+
+/** Splits text into sentences, keeping list items and lines that end without punctuation apart. */
+export function splitSentences(text: string): string[] {
+  const segmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
+  const sentences: string[] = [];
+  for (const block of text.split(/\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)/)) {
+    const flat = block.replace(/\s+/g, ' ').trim();
+    if (!flat) continue;
+    for (const { segment } of segmenter.segment(flat)) {
+      const sentence = segment.trim();
+      if (sentence.length >= 3) sentences.push(sentence);
+    }
+  }
+  return sentences;
+}
+
+export interface RankedSentence {
+  text: string;
+  /** Position in the source order. */
+  index: number;
+  score: number;
+}
+
+export interface RankOptions {
+  maxSentences: number;
+  /** Weight of redundancy against relevance in the MMR pick (0 = relevance only). */
+  diversity?: number;
+  k1?: number;
+  b?: number;
+}
+
+/** Ranks `sentences` against `question`; returns the chosen ones in source order, or none if nothing matches. */
+export function rankSentences(question: string, sentences: string[], options: RankOptions): RankedSentence[] {
+  const queryTerms = [...new Set(tokenizeTerms(question))];
+  if (queryTerms.length === 0 || sentences.length === 0) return [];
+  const { k1 = 1.2, b = 0.75, diversity = 0.5 } = options;
+  const docs = sentences.map((text) => tokenizeTerms(text));
+  const avgLength = docs.reduce((sum, d) => sum + d.length, 0) / docs.length || 1;
+  const documentFrequency = new Map<string, number>();
+  for (const doc of docs) for (const term of new Set(doc)) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
+
+  const scored = docs.map((doc, index) => {
+    const counts = new Map<string, number>();
+    for (const term of doc) counts.set(term, (counts.get(term) ?? 0) + 1);
+    let score = 0;
+    for (const term of queryTerms) {
+      const tf = counts.get(term);
+      if (!tf) continue;
+      const df = documentFrequency.get(term) ?? 0;
+      const idf = Math.log(1 + (docs.length - df + 0.5) / (df + 0.5));
+      score += idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * doc.length) / avgLength)));
+    }
+    return { index, score, terms: new Set(doc) };
+  });
+
+  const candidates = scored.filter((s) => s.score > 0);
+  if (candidates.length === 0) return [];
+  const best = Math.max(...candidates.map((c) => c.score));
+  const chosen: typeof candidates = [];
+  while (chosen.length < options.maxSentences && candidates.length > 0) {
+    let pick = 0;
+    let pickValue = Number.NEGATIVE_INFINITY;
+    candidates.forEach((candidate, i) => {
+      const redundancy = Math.max(0, ...chosen.map((c) => jaccard(c.terms, candidate.terms)));
+      const value = candidate.score / best - diversity * redundancy;
+      if (value > pickValue) {
+        pickValue = value;
+        pick = i;
+      }
+    });
+    const [next] = candidates.splice(pick, 1);
+    if (!next || next.score / best < 0.2) break;
+    chosen.push(next);
+  }
+  return chosen.sort((a, b2) => a.index - b2.index).map(({ index, score }) => ({ index, score, text: sentences[index] as string }));
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  if (a.size === 0 || b.size === 0) return 0;
+  let shared = 0;
+  for (const term of a) if (b.has(term)) shared++;
+  return shared / (a.size + b.size - shared);
+}

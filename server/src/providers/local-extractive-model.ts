@@ -1,0 +1,166 @@
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Prompt,
+  LanguageModelV3StreamPart,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+import { rankSentences, splitSentences } from './extractive-ranker';
+
+export const LOCAL_EXTRACTIVE_ID = 'extractive';
+
+export interface LocalExtractiveOptions {
+  /** Pause between streamed words, in ms. */
+  wordDelayMs: number;
+  /** Most sentences quoted in one answer. */
+  maxSentences: number;
+}
+
+/** Rough token count (about four characters a token for English); the local model has no tokenizer. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function textOf(content: LanguageModelV3Prompt[number]['content']): string {
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}
+
+/**
+ * Splits the prompt into the question (the last user message, or its questions when it also
+ * carries text to work on) and the source text to quote from (system text, earlier user messages
+ * and the rest of a long last message). Earlier assistant answers are not sources.
+ */
+export function splitPrompt(prompt: LanguageModelV3Prompt): { question: string; sources: string[] } {
+  const lastUserIndex = prompt.findLastIndex((m) => m.role === 'user');
+  const sources: string[] = [];
+  prompt.forEach((message, index) => {
+    if (index === lastUserIndex) return;
+    if (message.role === 'system' || message.role === 'user') sources.push(textOf(message.content));
+  });
+  const last = lastUserIndex >= 0 ? textOf((prompt[lastUserIndex] as LanguageModelV3Prompt[number]).content) : '';
+  const sentences = splitSentences(last);
+  if (sentences.length < 3) return { question: last, sources };
+  const questions = sentences.filter((s) => s.endsWith('?'));
+  const question = questions.length > 0 ? questions.join(' ') : (sentences[0] as string);
+  const rest = sentences.filter((s) => s !== question && !questions.includes(s));
+  return { question, sources: [...sources, rest.join('\n\n')] };
+}
+
+/** The whole answer for a prompt: a label line, then the chosen passages as quotes; or an explanation. */
+export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSentences: number): string {
+  const { question, sources } = splitPrompt(prompt);
+  const sentences = sources.flatMap((source) => splitSentences(source));
+  const chosen = rankSentences(question, sentences, { maxSentences });
+  if (chosen.length === 0) {
+    return [
+      "I'm Axon's built-in **extractive** model: I don't generate text, I quote the passages most relevant to your question from this conversation and, once you add documents, from your collections.",
+      '',
+      sentences.length === 0
+        ? 'There is no text here yet for me to quote from. Paste the text you want to ask about, or ask about your documents.'
+        : 'Nothing in the text I was given matches your question.',
+      '',
+      'For written answers, configure a generative model: set `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, or add an OpenAI-compatible server (vLLM, Ollama, llama.cpp) under `connections` in `axon.config.yaml`, and pick it in the model menu.',
+    ].join('\n');
+  }
+  const quotes = chosen.map((s) => `> ${s.text}`).join('\n>\n');
+  return `*Extractive answer (built-in local model): the most relevant passages, quoted as written.*\n\n${quotes}`;
+}
+
+function usageFor(prompt: LanguageModelV3Prompt, answer: string): LanguageModelV3Usage {
+  const input = estimateTokens(prompt.map((m) => textOf(m.content)).join('\n'));
+  const output = estimateTokens(answer);
+  return {
+    inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
+    outputTokens: { total: output, text: output, reasoning: undefined },
+  };
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
+}
+
+/**
+ * `local/extractive`: a language model that needs no weights and no network. It answers by
+ * quoting the sentences of its input that best match the question, and streams them word by word
+ * through the same seam as every hosted model.
+ */
+export function createLocalExtractiveModel(options: LocalExtractiveOptions): LanguageModelV3 {
+  return {
+    specificationVersion: 'v3',
+    provider: 'local',
+    modelId: LOCAL_EXTRACTIVE_ID,
+    supportedUrls: {},
+
+    async doGenerate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
+      if (call.abortSignal?.aborted) throw abortError(call.abortSignal);
+      const answer = limitWords(composeExtractiveAnswer(call.prompt, options.maxSentences), call.maxOutputTokens);
+      return {
+        content: [{ type: 'text', text: answer.text }],
+        finishReason: { unified: answer.truncated ? 'length' : 'stop', raw: answer.truncated ? 'length' : 'stop' },
+        usage: usageFor(call.prompt, answer.text),
+        warnings: [],
+      };
+    },
+
+    async doStream(call: LanguageModelV3CallOptions) {
+      const signal = call.abortSignal;
+      if (signal?.aborted) throw abortError(signal);
+      const answer = limitWords(composeExtractiveAnswer(call.prompt, options.maxSentences), call.maxOutputTokens);
+      const words = answer.text.match(/\S+\s*|\s+/g) ?? [];
+      let index = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        start(controller) {
+          controller.enqueue({ type: 'stream-start', warnings: [] });
+          controller.enqueue({ type: 'text-start', id: 'text-0' });
+        },
+        async pull(controller) {
+          if (signal?.aborted) {
+            controller.error(abortError(signal));
+            return;
+          }
+          const word = words[index++];
+          if (word === undefined) {
+            controller.enqueue({ type: 'text-end', id: 'text-0' });
+            controller.enqueue({
+              type: 'finish',
+              finishReason: { unified: answer.truncated ? 'length' : 'stop', raw: answer.truncated ? 'length' : 'stop' },
+              usage: usageFor(call.prompt, answer.text),
+            });
+            controller.close();
+            return;
+          }
+          if (options.wordDelayMs > 0 && index > 1) {
+            const aborted = await new Promise<boolean>((resolve) => {
+              const onAbort = () => {
+                clearTimeout(timer);
+                resolve(true);
+              };
+              timer = setTimeout(() => {
+                signal?.removeEventListener('abort', onAbort);
+                resolve(false);
+              }, options.wordDelayMs);
+              signal?.addEventListener('abort', onAbort, { once: true });
+            });
+            if (aborted && signal) {
+              controller.error(abortError(signal));
+              return;
+            }
+          }
+          controller.enqueue({ type: 'text-delta', id: 'text-0', delta: word });
+        },
+        cancel() {
+          clearTimeout(timer);
+        },
+      });
+      return { stream };
+    },
+  };
+}
+
+function limitWords(text: string, maxOutputTokens: number | undefined): { text: string; truncated: boolean } {
+  if (maxOutputTokens === undefined || estimateTokens(text) <= maxOutputTokens) return { text, truncated: false };
+  return { text: text.slice(0, Math.max(0, maxOutputTokens * 4)), truncated: true };
+}

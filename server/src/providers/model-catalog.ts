@@ -1,0 +1,120 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { ModelInfo } from '@axon/contracts';
+import { AppError } from '../errors';
+import type { ModelConnection } from './model-connections';
+
+export interface ResolvedModel {
+  info: ModelInfo;
+  model: LanguageModelV3;
+}
+
+/** Every model Axon offers, across connections. */
+export interface ModelCatalog {
+  /** All models, from cache when fresh; a connection that cannot be reached contributes none. */
+  list(): Promise<ModelInfo[]>;
+  /** The model for a namespaced id (`openai/gpt-4o-mini`); `model_not_found` if no connection offers it. */
+  resolve(id: string): Promise<ResolvedModel>;
+  /** The id used when a request names no model. */
+  defaultModelId(): Promise<string>;
+  /** Connections whose last listing failed, with the reason; for `/readyz` and the admin. */
+  problems(): Record<string, string>;
+}
+
+export interface ModelCatalogOptions {
+  connections: ModelConnection[];
+  /** How long a fetched listing stays fresh, in ms. */
+  ttlMs: number;
+  /** The configured default model id, if any. */
+  defaultModel?: string | undefined;
+  /** How long to wait for one upstream listing. */
+  listTimeoutMs?: number;
+  now?: () => number;
+  onListError?: (connection: string, error: unknown) => void;
+}
+
+interface Listing {
+  models: Map<string, ModelInfo>;
+  fetchedAt: number;
+}
+
+/**
+ * Caches each connection's listing: fresh listings are served from memory, stale ones are served
+ * while a refresh runs in the background, and a model id is checked against the listing before
+ * any request goes out, so an unknown id is refused and never passed through.
+ */
+export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
+  const { connections, ttlMs, listTimeoutMs = 5000, now = Date.now } = options;
+  const byName = new Map(connections.map((c) => [c.name, c]));
+  const listings = new Map<string, Listing>();
+  const inflight = new Map<string, Promise<Listing | undefined>>();
+  const errors: Record<string, string> = {};
+
+  function refresh(connection: ModelConnection): Promise<Listing | undefined> {
+    let pending = inflight.get(connection.name);
+    if (pending) return pending;
+    pending = connection
+      .listModels(AbortSignal.timeout(listTimeoutMs))
+      .then((entries) => {
+        const models = new Map<string, ModelInfo>();
+        for (const entry of entries) {
+          const id = `${connection.name}/${entry.id}`;
+          models.set(entry.id, { id, name: entry.name ?? entry.id, connection: connection.name, kind: connection.kind });
+        }
+        const listing = { models, fetchedAt: now() };
+        listings.set(connection.name, listing);
+        delete errors[connection.name];
+        return listing;
+      })
+      .catch((error: unknown) => {
+        errors[connection.name] = error instanceof Error ? error.message : String(error);
+        options.onListError?.(connection.name, error);
+        return listings.get(connection.name);
+      })
+      .finally(() => inflight.delete(connection.name));
+    inflight.set(connection.name, pending);
+    return pending;
+  }
+
+  async function listingOf(connection: ModelConnection): Promise<Listing | undefined> {
+    const listing = listings.get(connection.name);
+    if (!listing) return refresh(connection);
+    if (now() - listing.fetchedAt > ttlMs) void refresh(connection);
+    return listing;
+  }
+
+  const catalog: ModelCatalog = {
+    async list() {
+      const all = await Promise.all(connections.map((c) => listingOf(c)));
+      return all.flatMap((listing) => (listing ? [...listing.models.values()] : []));
+    },
+    async resolve(id) {
+      const slash = id.indexOf('/');
+      const connection = slash > 0 ? byName.get(id.slice(0, slash)) : undefined;
+      const modelId = id.slice(slash + 1);
+      const notFound = () =>
+        new AppError('model_not_found', {
+          detail: `The model '${id}' does not exist or is not offered here; GET /v1/models lists the models you can use.`,
+        });
+      if (!connection || !modelId) throw notFound();
+      const listing = await listingOf(connection);
+      const info = listing?.models.get(modelId);
+      if (!info) {
+        if (errors[connection.name]) {
+          throw new AppError('upstream_error', { detail: `Cannot list the models of '${connection.name}': ${errors[connection.name]}` });
+        }
+        throw notFound();
+      }
+      return { info, model: connection.languageModel(modelId) };
+    },
+    async defaultModelId() {
+      if (options.defaultModel) return options.defaultModel;
+      for (const connection of connections) {
+        const first = (await listingOf(connection))?.models.values().next().value;
+        if (first) return first.id;
+      }
+      return 'local/extractive';
+    },
+    problems: () => ({ ...errors }),
+  };
+  return catalog;
+}

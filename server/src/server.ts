@@ -1,0 +1,81 @@
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app';
+import { createAuthService } from './auth/auth-service';
+import { createChatPipeline } from './chat/chat-pipeline';
+import type { Config } from './config';
+import { AppError } from './errors';
+import { createActiveStreams } from './http/active-streams';
+import { createLogger } from './observability/logger';
+import { createModelCatalog, createModelConnections } from './providers';
+import { openSqliteStore, type Store } from './store';
+
+export interface AxonServer {
+  app: FastifyInstance;
+  store: Store;
+  logger: Logger;
+  /** Listens on the configured host and port; resolves with the address. */
+  listen(): Promise<string>;
+  /** Stops accepting, lets streams finish up to the grace period, then stops and saves them. */
+  shutdown(): Promise<void>;
+}
+
+export interface CreateServerOptions {
+  logger?: Logger;
+  fetch?: typeof fetch;
+}
+
+/** The composition root: picks implementations from the configuration and wires them together. */
+export async function createServer(config: Config, options: CreateServerOptions = {}): Promise<AxonServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
+  let ready = false;
+  const interrupted = await store.messages.markInterrupted();
+  if (interrupted > 0) logger.warn({ count: interrupted }, 'answers interrupted by the last stop were marked as failed');
+  await store.sessions.deleteExpired(new Date());
+
+  const auth = createAuthService({ store, sessionTtlMs: config.sessionTtlHours * 3_600_000 });
+  if (config.admin && (await store.users.count()) === 0) {
+    await auth.setup(config.admin);
+    logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
+  }
+  const models = createModelCatalog({
+    connections: createModelConnections(config, options.fetch),
+    ttlMs: config.modelsCacheTtlMs,
+    defaultModel: config.defaultModel,
+    onListError: (connection, error) => logger.warn({ connection, err: error }, 'listing models failed'),
+  });
+  const streams = createActiveStreams();
+  const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
+  const app = await buildApp({ config: { ...config, webDir }, store, auth, models, pipeline, streams, logger, isReady: () => ready });
+  ready = true;
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    logger,
+    async listen() {
+      const address = await app.listen({ port: config.port, host: config.host });
+      void models.list();
+      return address;
+    },
+    shutdown() {
+      closing ??= (async () => {
+        ready = false;
+        const closed = app.close();
+        if (streams.size > 0) {
+          logger.info({ streams: streams.size, graceMs: config.shutdownGraceMs }, 'waiting for streams to finish');
+          await streams.drain(config.shutdownGraceMs);
+          streams.abortAll(new AppError('unavailable', { detail: 'The server is shutting down' }));
+        }
+        await closed;
+        await store.close();
+        logger.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

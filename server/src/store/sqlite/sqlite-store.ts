@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ApiKey, Conversation, Message, Role, User } from '@axon/contracts';
+import Database from 'better-sqlite3';
+import { AppError } from '../../errors';
+import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
+import { SQLITE_MIGRATIONS } from './migrations';
+
+type Row = Record<string, unknown>;
+
+const toUser = (row: Row): UserRecord => ({
+  id: row.id as string,
+  email: row.email as string,
+  role: row.role as Role,
+  createdAt: row.created_at as string,
+  passwordHash: (row.password_hash as string | null) ?? null,
+});
+const publicUser = ({ passwordHash: _secret, ...user }: UserRecord): User => user;
+
+const toApiKey = (row: Row): ApiKeyRecord => ({
+  id: row.id as string,
+  userId: row.user_id as string,
+  name: row.name as string,
+  prefix: row.prefix as string,
+  createdAt: row.created_at as string,
+  lastUsedAt: (row.last_used_at as string | null) ?? null,
+  revokedAt: (row.revoked_at as string | null) ?? null,
+});
+const publicApiKey = ({ userId: _owner, ...key }: ApiKeyRecord): ApiKey => key;
+
+const toConversation = (row: Row): Conversation => ({
+  id: row.id as string,
+  title: row.title as string,
+  model: (row.model as string | null) ?? null,
+  createdAt: row.created_at as string,
+  updatedAt: row.updated_at as string,
+});
+
+const toMessage = (row: Row): Message => ({
+  id: row.id as string,
+  conversationId: row.conversation_id as string,
+  role: row.role as Message['role'],
+  content: row.content as string,
+  status: row.status as Message['status'],
+  model: (row.model as string | null) ?? null,
+  usage: { inputTokens: (row.input_tokens as number | null) ?? null, outputTokens: (row.output_tokens as number | null) ?? null },
+  timing: { ttftMs: (row.ttft_ms as number | null) ?? null, totalMs: (row.total_ms as number | null) ?? null },
+  error: (row.error as string | null) ?? null,
+  createdAt: row.created_at as string,
+});
+
+const encodeCursor = (c: Conversation) => Buffer.from(`${c.updatedAt}|${c.id}`).toString('base64url');
+function decodeCursor(cursor: string): { updatedAt: string; id: string } {
+  const [updatedAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!updatedAt || !id)
+    throw new AppError('validation_failed', {
+      detail: 'cursor is not one this server issued',
+      errors: [{ path: 'cursor', message: 'invalid cursor' }],
+    });
+  return { updatedAt, id };
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Applies pending migrations inside one transaction each; returns the versions applied. */
+export function migrateSqlite(db: Database.Database): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => r.version as number));
+  const done: number[] = [];
+  for (const migration of SQLITE_MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+    })();
+    done.push(migration.version);
+  }
+  return done;
+}
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or `:memory:`. */
+  path: string;
+  now?: () => Date;
+}
+
+/** The embedded store: one SQLite file in WAL mode, migrated on open. */
+export function openSqliteStore({
+  path,
+  now = () => new Date(),
+}: SqliteStoreOptions): Store & { db: Database.Database; migrated: number[] } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const migrated = migrateSqlite(db);
+  const iso = () => now().toISOString();
+
+  const q = {
+    userInsert: db.prepare('INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)'),
+    userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
+    userById: db.prepare('SELECT * FROM users WHERE id = ?'),
+    userList: db.prepare('SELECT * FROM users ORDER BY created_at, email'),
+    userCount: db.prepare('SELECT count(*) AS n FROM users'),
+    userSetRole: db.prepare('UPDATE users SET role = ? WHERE id = ?'),
+    sessionInsert: db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+    sessionFind: db.prepare(
+      'SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?',
+    ),
+    sessionDelete: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    sessionDeleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    keyInsert: db.prepare('INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    keyByHash: db.prepare(
+      `SELECT k.*, u.email AS u_email, u.role AS u_role, u.created_at AS u_created_at
+       FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
+    ),
+    keyListForUser: db.prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC'),
+    keyListAll: db.prepare('SELECT * FROM api_keys ORDER BY created_at DESC'),
+    keyRevoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    keyRevokeOwned: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL'),
+    keyTouch: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
+    convInsert: db.prepare('INSERT INTO conversations (id, user_id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    convGet: db.prepare('SELECT * FROM conversations WHERE id = ? AND user_id = ?'),
+    convDelete: db.prepare('DELETE FROM conversations WHERE id = ? AND user_id = ?'),
+    convTouch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
+    msgInsert: db.prepare(
+      'INSERT INTO messages (id, conversation_id, role, content, status, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+    ),
+    msgList: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq'),
+    msgDelete: db.prepare('DELETE FROM messages WHERE id = ?'),
+    msgInterrupted: db.prepare(
+      "UPDATE messages SET status = 'error', error = 'The server stopped while this answer was being written' WHERE status = 'streaming'",
+    ),
+  };
+
+  const store: Store & { db: Database.Database; migrated: number[] } = {
+    db,
+    migrated,
+    users: {
+      async create({ email, passwordHash, role }) {
+        const id = randomUUID();
+        try {
+          q.userInsert.run(id, email, passwordHash, role, iso());
+        } catch (error) {
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+            throw new AppError('conflict', { detail: `an account for ${email} already exists` });
+          throw error;
+        }
+        return toUser(q.userById.get(id) as Row);
+      },
+      async createFirstAdmin({ email, passwordHash }) {
+        const id = randomUUID();
+        const created = db
+          .transaction(() => {
+            if ((q.userCount.get() as { n: number }).n > 0) return false;
+            q.userInsert.run(id, email, passwordHash, 'admin', iso());
+            return true;
+          })
+          .immediate();
+        return created ? toUser(q.userById.get(id) as Row) : undefined;
+      },
+      async findByEmail(email) {
+        const row = q.userByEmail.get(email) as Row | undefined;
+        return row && toUser(row);
+      },
+      async findById(id) {
+        const row = q.userById.get(id) as Row | undefined;
+        return row && toUser(row);
+      },
+      async list() {
+        return (q.userList.all() as Row[]).map((r) => publicUser(toUser(r)));
+      },
+      async count() {
+        return (q.userCount.get() as { n: number }).n;
+      },
+      async setRole(id, role) {
+        return q.userSetRole.run(role, id).changes > 0;
+      },
+    },
+    sessions: {
+      async create({ tokenHash, userId, csrfToken, expiresAt }) {
+        q.sessionInsert.run(tokenHash, userId, csrfToken, iso(), expiresAt.toISOString());
+      },
+      async find(tokenHash, at) {
+        const row = q.sessionFind.get(tokenHash, at.toISOString()) as Row | undefined;
+        if (!row) return undefined;
+        return { user: publicUser(toUser(row)), csrfToken: row.csrf_token as string, expiresAt: row.expires_at as string };
+      },
+      async delete(tokenHash) {
+        q.sessionDelete.run(tokenHash);
+      },
+      async deleteExpired(at) {
+        return q.sessionDeleteExpired.run(at.toISOString()).changes;
+      },
+    },
+    apiKeys: {
+      async create({ userId, name, prefix, keyHash }) {
+        const id = randomUUID();
+        const createdAt = iso();
+        q.keyInsert.run(id, userId, name, prefix, keyHash, createdAt);
+        return { id, userId, name, prefix, createdAt, lastUsedAt: null, revokedAt: null };
+      },
+      async findActiveByHash(keyHash) {
+        const row = q.keyByHash.get(keyHash) as Row | undefined;
+        if (!row) return undefined;
+        return {
+          key: toApiKey(row),
+          user: {
+            id: row.user_id as string,
+            email: row.u_email as string,
+            role: row.u_role as Role,
+            createdAt: row.u_created_at as string,
+          },
+        };
+      },
+      async listForUser(userId) {
+        return (q.keyListForUser.all(userId) as Row[]).map((r) => publicApiKey(toApiKey(r)));
+      },
+      async listAll() {
+        return (q.keyListAll.all() as Row[]).map(toApiKey);
+      },
+      async revoke(id, userId) {
+        const result = userId === undefined ? q.keyRevoke.run(iso(), id) : q.keyRevokeOwned.run(iso(), id, userId);
+        return result.changes > 0;
+      },
+      async touch(id, at) {
+        q.keyTouch.run(at.toISOString(), id);
+      },
+    },
+    conversations: {
+      async create({ userId, title, model }) {
+        const id = randomUUID();
+        const at = iso();
+        q.convInsert.run(id, userId, title, model, at, at);
+        return { id, title, model, createdAt: at, updatedAt: at };
+      },
+      async get(id, userId) {
+        const row = q.convGet.get(id, userId) as Row | undefined;
+        return row && toConversation(row);
+      },
+      async list(userId, { q: text, limit, cursor }: ConversationListQuery) {
+        const where = ['c.user_id = ?'];
+        const params: unknown[] = [userId];
+        if (text) {
+          const pattern = `%${escapeLike(text)}%`;
+          where.push(
+            `(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\'))`,
+          );
+          params.push(pattern, pattern);
+        }
+        if (cursor) {
+          const after = decodeCursor(cursor);
+          where.push('(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))');
+          params.push(after.updatedAt, after.updatedAt, after.id);
+        }
+        const rows = db
+          .prepare(`SELECT c.* FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`)
+          .all(...params, limit + 1) as Row[];
+        const items = rows.slice(0, limit).map(toConversation);
+        const last = items.at(-1);
+        return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      },
+      async update(id, userId, patch) {
+        const sets: string[] = [];
+        const params: unknown[] = [];
+        if (patch.title !== undefined) {
+          sets.push('title = ?');
+          params.push(patch.title);
+        }
+        if (patch.model !== undefined) {
+          sets.push('model = ?');
+          params.push(patch.model);
+        }
+        sets.push('updated_at = ?');
+        params.push(iso());
+        const changed = db
+          .prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ? AND user_id = ?`)
+          .run(...params, id, userId).changes;
+        if (changed === 0) return undefined;
+        return toConversation(q.convGet.get(id, userId) as Row);
+      },
+      async delete(id, userId) {
+        return q.convDelete.run(id, userId).changes > 0;
+      },
+    },
+    messages: {
+      async append({ id = randomUUID(), conversationId, role, content, status, model }: NewMessage) {
+        const at = iso();
+        const row = db.transaction(() => {
+          q.convTouch.run(at, conversationId);
+          return q.msgInsert.get(id, conversationId, role, content, status, model, at) as Row;
+        })();
+        return toMessage(row);
+      },
+      async update(id, patch: MessagePatch) {
+        const sets: string[] = [];
+        const params: unknown[] = [];
+        const set = (column: string, value: unknown) => {
+          sets.push(`${column} = ?`);
+          params.push(value);
+        };
+        if (patch.content !== undefined) set('content', patch.content);
+        if (patch.status !== undefined) set('status', patch.status);
+        if (patch.usage) {
+          set('input_tokens', patch.usage.inputTokens);
+          set('output_tokens', patch.usage.outputTokens);
+        }
+        if (patch.timing) {
+          set('ttft_ms', patch.timing.ttftMs);
+          set('total_ms', patch.timing.totalMs);
+        }
+        if (patch.error !== undefined) set('error', patch.error);
+        if (sets.length === 0) return;
+        db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      },
+      async listByConversation(conversationId) {
+        return (q.msgList.all(conversationId) as Row[]).map(toMessage);
+      },
+      async delete(id) {
+        q.msgDelete.run(id);
+      },
+      async markInterrupted() {
+        return q.msgInterrupted.run().changes;
+      },
+    },
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+  return store;
+}

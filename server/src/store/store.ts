@@ -1,0 +1,104 @@
+import type { ApiKey, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+
+/** A user with the secret needed to check a password; never leaves the server. */
+export interface UserRecord extends User {
+  passwordHash: string | null;
+}
+
+export interface UserRepository {
+  /** Creates a user; throws `AppError('conflict')` if the email is taken. */
+  create(input: { email: string; passwordHash: string | null; role: Role }): Promise<UserRecord>;
+  /** Creates an admin only if no account exists yet, atomically; undefined if one does. */
+  createFirstAdmin(input: { email: string; passwordHash: string }): Promise<UserRecord | undefined>;
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+  setRole(id: string, role: Role): Promise<boolean>;
+}
+
+export interface SessionRecord {
+  user: User;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface SessionRepository {
+  /** Stores a session under the hash of its token. */
+  create(input: { tokenHash: string; userId: string; csrfToken: string; expiresAt: Date }): Promise<void>;
+  /** The live session for a token hash, with its user; expired ones are not returned. */
+  find(tokenHash: string, now: Date): Promise<SessionRecord | undefined>;
+  delete(tokenHash: string): Promise<void>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+export interface ApiKeyRecord extends ApiKey {
+  userId: string;
+}
+
+export interface ApiKeyRepository {
+  create(input: { userId: string; name: string; prefix: string; keyHash: string }): Promise<ApiKeyRecord>;
+  /** The unrevoked key with this hash and its owner. */
+  findActiveByHash(keyHash: string): Promise<{ key: ApiKeyRecord; user: User } | undefined>;
+  listForUser(userId: string): Promise<ApiKey[]>;
+  listAll(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key; with `userId`, only if that user owns it. Returns whether one was revoked. */
+  revoke(id: string, userId?: string): Promise<boolean>;
+  touch(id: string, at: Date): Promise<void>;
+}
+
+export interface ConversationListQuery {
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface ConversationRepository {
+  create(input: { userId: string; title: string; model: string | null }): Promise<Conversation>;
+  /** The conversation if it belongs to `userId`. */
+  get(id: string, userId: string): Promise<Conversation | undefined>;
+  /** Newest first; `q` matches the title or any message's text. */
+  list(userId: string, query: ConversationListQuery): Promise<{ items: Conversation[]; nextCursor: string | null }>;
+  update(id: string, userId: string, patch: { title?: string | undefined; model?: string | undefined }): Promise<Conversation | undefined>;
+  delete(id: string, userId: string): Promise<boolean>;
+}
+
+export interface NewMessage {
+  id?: string;
+  conversationId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  status: MessageStatus;
+  model: string | null;
+}
+
+export interface MessagePatch {
+  content?: string;
+  status?: MessageStatus;
+  usage?: Usage;
+  timing?: Timing;
+  error?: string | null;
+}
+
+export interface MessageRepository {
+  /** Appends a message and bumps its conversation's `updatedAt`. */
+  append(message: NewMessage): Promise<Message>;
+  update(id: string, patch: MessagePatch): Promise<void>;
+  /** In order of writing. */
+  listByConversation(conversationId: string): Promise<Message[]>;
+  delete(id: string): Promise<void>;
+  /** Marks answers left `streaming` by a crash as `error`; returns how many. */
+  markInterrupted(): Promise<number>;
+}
+
+/** The store: one repository per aggregate. */
+export interface Store {
+  users: UserRepository;
+  sessions: SessionRepository;
+  apiKeys: ApiKeyRepository;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
