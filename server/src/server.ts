@@ -70,8 +70,13 @@ export async function createServer(config: Config, options: CreateServerOptions 
           logger.info({ streams: streams.size, graceMs: config.shutdownGraceMs }, 'waiting for streams to finish');
           await streams.drain(config.shutdownGraceMs);
           streams.abortAll(new AppError('unavailable', { detail: 'The server is shutting down' }));
+          await streams.drain(2000);
         }
+        // Connections that served a stream are idle now; close them instead of waiting for their keep-alive to lapse.
+        app.server.closeIdleConnections();
+        const force = setTimeout(() => app.server.closeAllConnections(), 2000).unref();
         await closed;
+        clearTimeout(force);
         await store.close();
         logger.info('stopped');
       })();

@@ -57,7 +57,12 @@ export interface RankOptions {
   b?: number;
 }
 
-/** Ranks `sentences` against `question`; returns the chosen ones in source order, or none if nothing matches. */
+/** Sentences sharing this much of their vocabulary with one already chosen are left out. */
+const NEAR_DUPLICATE = 0.6;
+/** Sentences scoring below this fraction of the best one are not worth quoting. */
+const MIN_RELATIVE_SCORE = 0.2;
+
+/** Ranks `sentences` against `question`; returns the chosen ones, most relevant first, or none if nothing matches. */
 export function rankSentences(question: string, sentences: string[], options: RankOptions): RankedSentence[] {
   const queryTerms = [...new Set(tokenizeTerms(question))];
   if (queryTerms.length === 0 || sentences.length === 0) return [];
@@ -86,21 +91,23 @@ export function rankSentences(question: string, sentences: string[], options: Ra
   const best = Math.max(...candidates.map((c) => c.score));
   const chosen: typeof candidates = [];
   while (chosen.length < options.maxSentences && candidates.length > 0) {
-    let pick = 0;
+    let pick = -1;
     let pickValue = Number.NEGATIVE_INFINITY;
     candidates.forEach((candidate, i) => {
       const redundancy = Math.max(0, ...chosen.map((c) => jaccard(c.terms, candidate.terms)));
+      if (redundancy >= NEAR_DUPLICATE) return;
       const value = candidate.score / best - diversity * redundancy;
       if (value > pickValue) {
         pickValue = value;
         pick = i;
       }
     });
+    if (pick < 0) break;
     const [next] = candidates.splice(pick, 1);
-    if (!next || next.score / best < 0.2) break;
+    if (!next || next.score / best < MIN_RELATIVE_SCORE) break;
     chosen.push(next);
   }
-  return chosen.sort((a, b2) => a.index - b2.index).map(({ index, score }) => ({ index, score, text: sentences[index] as string }));
+  return chosen.map(({ index, score }) => ({ index, score, text: sentences[index] as string }));
 }
 
 function jaccard(a: Set<string>, b: Set<string>): number {

@@ -1,0 +1,247 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** How the simulated upstream answers the next chat completions. */
+export interface UpstreamBehaviour {
+  /** Tokens in each answer. */
+  tokens: number;
+  /** Pause between chunks, in ms; 0 streams as fast as the socket takes them. */
+  tokenDelayMs: number;
+  /** Chunks written per socket write when `tokenDelayMs` is 0. */
+  chunksPerWrite: number;
+  /** `ok`, an HTTP error before anything is streamed, a stream that stops sending, or one cut after `dropAfter` tokens. */
+  mode: 'ok' | 'fail-429' | 'fail-500' | 'fail-401' | 'stall' | 'drop';
+  /** For `drop`: tokens sent before the connection is destroyed. */
+  dropAfter: number;
+  /** For `stall`: tokens sent before it stops sending (the connection stays open). */
+  stallAfter: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface SimulatedUpstream {
+  /** Base URL including `/v1`. */
+  url: string;
+  port: number;
+  /** Model ids served by `/v1/models`. */
+  models: string[];
+  behaviour: UpstreamBehaviour;
+  /** Requests received, in order (bodies parsed). Off when `record` is false. */
+  requests: RecordedRequest[];
+  /** Streams currently open, and how many were closed by the client before they finished. */
+  stats: { open: number; clientAborts: number; completions: number };
+  set(behaviour: Partial<UpstreamBehaviour>): void;
+  close(): Promise<void>;
+}
+
+export interface SimulatedUpstreamOptions {
+  port?: number;
+  models?: string[];
+  behaviour?: Partial<UpstreamBehaviour>;
+  /** Keep a copy of each request (tests); off for benchmarks. */
+  record?: boolean;
+  /** Bearer token required, if any. */
+  apiKey?: string;
+}
+
+const DEFAULT_BEHAVIOUR: UpstreamBehaviour = {
+  tokens: 32,
+  tokenDelayMs: 0,
+  chunksPerWrite: 8,
+  mode: 'ok',
+  dropAfter: 5,
+  stallAfter: 3,
+};
+
+/** The word streamed as token `i`: "tok0 ", "tok1 ", … */
+export const tokenText = (i: number) => `tok${i} `;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/**
+ * An OpenAI-compatible server on loopback that speaks the exact chat completions wire format
+ * (JSON and `chat.completion.chunk` SSE ending in `data: [DONE]`) and can fail on demand: HTTP
+ * 429/500/401 before streaming, a stall, or a connection dropped mid-stream.
+ */
+export async function startSimulatedUpstream(options: SimulatedUpstreamOptions = {}): Promise<SimulatedUpstream> {
+  const models = options.models ?? ['sim-1'];
+  const behaviour: UpstreamBehaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+  const requests: RecordedRequest[] = [];
+  const stats = { open: 0, clientAborts: 0, completions: 0 };
+  let counter = 0;
+
+  const server: Server = createServer(async (req, res) => {
+    const raw = req.method === 'POST' ? await readBody(req) : '';
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      return sendJson(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error', param: null, code: null } });
+    }
+    if (options.record !== false) requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendJson(res, 401, {
+        error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+      });
+    }
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/v1/models') {
+      return sendJson(res, 200, {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'simulated' })),
+      });
+    }
+    if (req.method === 'POST' && path === '/v1/chat/completions') return chatCompletion(req, res, body as ChatBody);
+    sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
+  });
+  server.keepAliveTimeout = 60_000;
+
+  interface ChatBody {
+    model?: string;
+    stream?: boolean;
+    stream_options?: { include_usage?: boolean };
+    max_tokens?: number;
+    max_completion_tokens?: number;
+    messages?: unknown[];
+  }
+
+  function chatCompletion(_req: IncomingMessage, res: ServerResponse, body: ChatBody) {
+    const b = { ...behaviour };
+    const model = body?.model ?? 'unknown';
+    if (!models.includes(model)) {
+      return sendJson(res, 404, {
+        error: { message: `The model \`${model}\` does not exist`, type: 'invalid_request_error', param: null, code: 'model_not_found' },
+      });
+    }
+    if (b.mode === 'fail-429') {
+      return sendJson(
+        res,
+        429,
+        { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+        { 'retry-after': '1' },
+      );
+    }
+    if (b.mode === 'fail-500')
+      return sendJson(res, 500, { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
+    if (b.mode === 'fail-401')
+      return sendJson(res, 401, {
+        error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+      });
+
+    const limit = body.max_completion_tokens ?? body.max_tokens;
+    const tokens = limit !== undefined ? Math.min(limit, b.tokens) : b.tokens;
+    const finishReason = limit !== undefined && limit < b.tokens ? 'length' : 'stop';
+    const promptTokens = JSON.stringify(body.messages ?? []).length >> 2;
+    const usage = { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens };
+    const id = `chatcmpl-sim${++counter}`;
+    const created = Math.floor(Date.now() / 1000);
+
+    if (!body.stream) {
+      stats.completions++;
+      let content = '';
+      for (let i = 0; i < tokens; i++) content += tokenText(i);
+      return sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        system_fingerprint: 'fp_sim',
+        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finishReason }],
+        usage,
+      });
+    }
+
+    const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_sim","choices":[{"index":0,"delta":`;
+    const frames: string[] = [`${head}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`];
+    for (let i = 0; i < tokens; i++) frames.push(`${head}{"content":"${tokenText(i)}"},"logprobs":null,"finish_reason":null}]}\n\n`);
+    frames.push(`${head}{},"logprobs":null,"finish_reason":"${finishReason}"}]}\n\n`);
+    if (body.stream_options?.include_usage) {
+      frames.push(
+        `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_sim","choices":[],"usage":${JSON.stringify(usage)}}\n\n`,
+      );
+    }
+    frames.push('data: [DONE]\n\n');
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    stats.open++;
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    res.on('close', () => {
+      stats.open--;
+      clearTimeout(timer);
+      if (!finished) stats.clientAborts++;
+    });
+    // frames[0] is the role chunk; token i is frames[i + 1].
+    const cutAt = b.mode === 'drop' ? b.dropAfter + 1 : b.mode === 'stall' ? b.stallAfter + 1 : Number.POSITIVE_INFINITY;
+    let next = 0;
+    const pump = () => {
+      if (res.destroyed) return;
+      if (next >= cutAt) {
+        if (b.mode === 'drop') res.socket?.destroy();
+        return; // stall: keep the connection open and silent
+      }
+      if (b.tokenDelayMs > 0) {
+        res.write(frames[next++] as string);
+      } else {
+        const end = Math.min(frames.length, cutAt, next + b.chunksPerWrite);
+        res.write(frames.slice(next, end).join(''));
+        next = end;
+      }
+      if (next >= frames.length) {
+        finished = true;
+        stats.completions++;
+        res.end();
+        return;
+      }
+      if (b.tokenDelayMs > 0) timer = setTimeout(pump, b.tokenDelayMs);
+      else setImmediate(pump);
+    };
+    pump();
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    models,
+    behaviour,
+    requests,
+    stats,
+    set(patch) {
+      Object.assign(behaviour, patch);
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// `tsx src/simulated-upstream.ts [port]` runs one on its own, for manual tests against a dev server.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const upstream = await startSimulatedUpstream({
+    port: Number(process.argv[2] ?? 8787),
+    record: false,
+    behaviour: { tokens: 64, tokenDelayMs: 30 },
+  });
+  console.log(`simulated upstream on ${upstream.url}`);
+}

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
+import { loadConfig } from '../config';
+import { createLogger } from '../observability/logger';
+import { type AxonServer, createServer } from '../server';
+
+export interface TestServer {
+  url: string;
+  server: AxonServer;
+  upstream: SimulatedUpstream;
+  dataDir: string;
+  /** Every log line the server wrote, for assertions on what reaches the logs. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Config settings by path (`localModel.wordDelayMs`), over the test defaults. */
+  overrides?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+
+/**
+ * A real Axon server on a loopback port with a fresh SQLite file, wired to a simulated
+ * OpenAI-compatible upstream offered as the `sim` connection.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const upstream = await startSimulatedUpstream({ models: ['sim-1', 'sim-2'] });
+  const dataDir = mkdtempSync(join(tmpdir(), 'axon-test-'));
+  const config = loadConfig({
+    env: options.env ?? {},
+    cwd: dataDir,
+    overrides: {
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      webDir: join(dataDir, 'no-web'),
+      logLevel: 'info',
+      connections: [{ name: 'sim', baseURL: upstream.url }],
+      ...options.overrides,
+    },
+  });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(String(chunk));
+      callback();
+    },
+  });
+  const server = await createServer(config, { logger: createLogger({ level: 'info', destination }) });
+  const url = await server.listen();
+  return {
+    url,
+    server,
+    upstream,
+    dataDir,
+    logs,
+    async close() {
+      await server.shutdown();
+      await upstream.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
