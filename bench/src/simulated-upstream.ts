@@ -15,6 +15,8 @@ export interface UpstreamBehaviour {
   dropAfter: number;
   /** For `stall`: tokens sent before it stops sending (the connection stays open). */
   stallAfter: number;
+  /** Answer with this text (split into words) instead of `tok0 tok1 …`. */
+  content?: string | undefined;
 }
 
 export interface RecordedRequest {
@@ -146,9 +148,12 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
         error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
       });
 
+    const words = b.content !== undefined ? (b.content.match(/\S+\s*|\s+/g) ?? []) : undefined;
+    const available = words ? words.length : b.tokens;
+    const wordAt = (i: number) => (words ? (words[i] as string) : tokenText(i));
     const limit = body.max_completion_tokens ?? body.max_tokens;
-    const tokens = limit !== undefined ? Math.min(limit, b.tokens) : b.tokens;
-    const finishReason = limit !== undefined && limit < b.tokens ? 'length' : 'stop';
+    const tokens = limit !== undefined ? Math.min(limit, available) : available;
+    const finishReason = limit !== undefined && limit < available ? 'length' : 'stop';
     const promptTokens = JSON.stringify(body.messages ?? []).length >> 2;
     const usage = { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens };
     const id = `chatcmpl-sim${++counter}`;
@@ -157,7 +162,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
     if (!body.stream) {
       stats.completions++;
       let content = '';
-      for (let i = 0; i < tokens; i++) content += tokenText(i);
+      for (let i = 0; i < tokens; i++) content += wordAt(i);
       return sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -171,7 +176,8 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
 
     const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_sim","choices":[{"index":0,"delta":`;
     const frames: string[] = [`${head}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`];
-    for (let i = 0; i < tokens; i++) frames.push(`${head}{"content":"${tokenText(i)}"},"logprobs":null,"finish_reason":null}]}\n\n`);
+    for (let i = 0; i < tokens; i++)
+      frames.push(`${head}{"content":${JSON.stringify(wordAt(i))}},"logprobs":null,"finish_reason":null}]}\n\n`);
     frames.push(`${head}{},"logprobs":null,"finish_reason":"${finishReason}"}]}\n\n`);
     if (body.stream_options?.include_usage) {
       frames.push(

@@ -21,6 +21,8 @@ export interface TestServerOptions {
   /** Config settings by path (`localModel.wordDelayMs`), over the test defaults. */
   overrides?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** Serve this built web app (the browser tests use `web/dist`). */
+  webDir?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       port: 0,
       host: '127.0.0.1',
       dataDir,
-      webDir: join(dataDir, 'no-web'),
+      webDir: options.webDir ?? join(dataDir, 'no-web'),
       logLevel: 'info',
       connections: [{ name: 'sim', baseURL: upstream.url }],
       ...options.overrides,

@@ -1,0 +1,359 @@
+import { useChat } from '@ai-sdk/react';
+import type { AssistantMetadata, Conversation, Message } from '@axon/contracts';
+import { useQueryClient } from '@tanstack/react-query';
+import { DefaultChatTransport, type UIMessage } from 'ai';
+import { clsx } from 'clsx';
+import { ArrowDown, ArrowUp, RotateCcw, Square } from 'lucide-react';
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Link } from 'react-router';
+import { api, csrfHeaders, describeError } from '../api/api-client';
+import { useModels } from '../api/queries';
+import { IconButton } from '../ui/button';
+import { CopyButton, Markdown } from './markdown';
+
+export type ChatMessage = UIMessage<AssistantMetadata>;
+
+export function toUiMessages(messages: Message[]): ChatMessage[] {
+  return messages.map((m) => ({
+    id: m.id,
+    role: m.role,
+    parts: [{ type: 'text', text: m.content }],
+    metadata:
+      m.role === 'assistant'
+        ? { messageId: m.id, model: m.model ?? undefined, status: m.status, usage: m.usage, timing: m.timing, error: m.error }
+        : undefined,
+  }));
+}
+
+const textOf = (m: ChatMessage) => m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+
+const EXAMPLES = [
+  'Summarize the text I paste below in three bullet points.',
+  'Explain the difference between the 2-year and 10-year Treasury yields.',
+  'What did the Federal Reserve decide at its last meeting?',
+  'Draft a short, friendly reply declining a meeting.',
+];
+
+function formatMs(ms: number | null | undefined): string | undefined {
+  if (ms === null || ms === undefined) return undefined;
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function AnswerMeta({
+  metadata,
+  onRegenerate,
+  text,
+  busy,
+}: {
+  metadata: AssistantMetadata | undefined;
+  onRegenerate?: (() => void) | undefined;
+  text: string;
+  busy: boolean;
+}) {
+  const parts = [
+    metadata?.model,
+    metadata?.usage?.outputTokens != null ? `${metadata.usage.inputTokens ?? '?'} → ${metadata.usage.outputTokens} tokens` : undefined,
+    metadata?.timing?.ttftMs != null ? `first token ${formatMs(metadata.timing.ttftMs)}` : undefined,
+    metadata?.timing?.totalMs != null ? `total ${formatMs(metadata.timing.totalMs)}` : undefined,
+  ].filter(Boolean);
+  return (
+    <div className="mt-1 flex flex-wrap items-center gap-x-2 text-xs text-zinc-500" data-testid="answer-meta">
+      {metadata?.status === 'stopped' && (
+        <span className="rounded bg-zinc-100 px-1.5 py-0.5 font-medium text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">Stopped</span>
+      )}
+      {!busy && <span>{parts.join(' · ')}</span>}
+      {!busy && (
+        <span className="flex items-center">
+          <span className="[&_button]:text-zinc-500 [&_button:hover]:bg-zinc-100 [&_button:hover]:text-zinc-900 dark:[&_button:hover]:bg-zinc-800 dark:[&_button:hover]:text-zinc-100">
+            <CopyButton text={text} label="Copy answer" />
+          </span>
+          {onRegenerate && (
+            <IconButton label="Regenerate" onClick={onRegenerate} className="size-6">
+              <RotateCcw className="size-3.5" />
+            </IconButton>
+          )}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function errorNotice(error: unknown): { text: string; action?: 'sign-in' } {
+  const { message, code, retryAfterSeconds } = describeError(error);
+  if (code === 'unauthenticated') return { text: 'You are signed out.', action: 'sign-in' };
+  if (code === 'rate_limited') return { text: `Rate limited — try again in ${retryAfterSeconds ?? 'a few'} s.` };
+  if (code === 'network') return { text: 'Axon is not reachable. Check your connection and try again.' };
+  if (code?.startsWith('upstream')) return { text: `The model provider is not reachable or failed: ${message}` };
+  return { text: message };
+}
+
+export interface ChatViewProps {
+  conversation: Conversation | undefined;
+  initialMessages: ChatMessage[];
+  /** Called once the first message of a new chat has created its conversation. */
+  onCreated: (conversation: Conversation) => void;
+}
+
+/** One conversation: the message list, streaming through `useChat`, and the composer. */
+export function ChatView({ conversation, initialMessages, onCreated }: ChatViewProps) {
+  const queryClient = useQueryClient();
+  const models = useModels();
+  const idRef = useRef(conversation?.id);
+  const [model, setModel] = useState<string | undefined>(conversation?.model ?? undefined);
+  const selectedModel = model ?? models.data?.defaultModel;
+  const modelRef = useRef(selectedModel);
+  modelRef.current = selectedModel;
+  const [input, setInput] = useState('');
+  const [createError, setCreateError] = useState<unknown>();
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [following, setFollowing] = useState(true);
+
+  const transport = useMemo(
+    () =>
+      new DefaultChatTransport<ChatMessage>({
+        api: '/api/conversations',
+        credentials: 'same-origin',
+        headers: () => csrfHeaders(),
+        prepareSendMessagesRequest: ({ messages, trigger }) => {
+          const last = messages.at(-1);
+          return {
+            api: `/api/conversations/${idRef.current}/chat`,
+            headers: csrfHeaders(),
+            body: {
+              trigger,
+              ...(modelRef.current ? { model: modelRef.current } : {}),
+              ...(trigger === 'submit-message' && last ? { message: { id: last.id, text: textOf(last) } } : {}),
+            },
+          };
+        },
+      }),
+    [],
+  );
+
+  const { messages, sendMessage, status, stop, regenerate, error, clearError } = useChat<ChatMessage>({
+    ...(conversation ? { id: conversation.id } : {}),
+    messages: initialMessages,
+    transport,
+    experimental_throttle: 30,
+    onFinish: () => {
+      void queryClient.invalidateQueries({ queryKey: ['conversations'] });
+    },
+  });
+  const busy = status === 'submitted' || status === 'streaming';
+
+  const send = useCallback(
+    async (text: string) => {
+      const trimmed = text.trim();
+      if (!trimmed || busy) return;
+      setCreateError(undefined);
+      clearError();
+      if (!idRef.current) {
+        try {
+          const created = await api<Conversation>('POST', '/api/conversations', modelRef.current ? { model: modelRef.current } : {});
+          idRef.current = created.id;
+          onCreated(created);
+        } catch (e) {
+          setCreateError(e);
+          return;
+        }
+      }
+      setInput('');
+      setFollowing(true);
+      void sendMessage({ text: trimmed });
+    },
+    [busy, clearError, onCreated, sendMessage],
+  );
+
+  const onModelChange = (value: string) => {
+    setModel(value);
+    if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, { model: value }).catch(() => undefined);
+  };
+
+  // Esc stops generation from anywhere on the page.
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (event.key === 'Escape' && busy) {
+        event.preventDefault();
+        void stop();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [busy, stop]);
+
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, []);
+
+  // Follow new text unless the reader scrolled up.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: re-run whenever the messages change
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (el && following) el.scrollTop = el.scrollHeight;
+  }, [messages, following]);
+
+  const onScroll = () => {
+    const el = scrollRef.current;
+    if (el) setFollowing(el.scrollHeight - el.scrollTop - el.clientHeight < 40);
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void send(input);
+    }
+  };
+
+  const notice = error ? errorNotice(error) : createError ? errorNotice(createError) : undefined;
+  const lastAssistantIndex = messages.findLastIndex((m) => m.role === 'assistant');
+
+  return (
+    <div className="flex h-full min-h-0 flex-col">
+      <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
+        <div className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6">
+          {messages.length === 0 && (
+            <div className="mt-[10vh] flex flex-col items-center gap-6 text-center">
+              <h2 className="text-2xl font-semibold">How can I help?</h2>
+              <div className="grid w-full gap-2 sm:grid-cols-2">
+                {EXAMPLES.map((example) => (
+                  <button
+                    type="button"
+                    key={example}
+                    onClick={() => {
+                      setInput(example);
+                      inputRef.current?.focus();
+                    }}
+                    className="rounded-xl border border-zinc-200 p-3 text-left text-sm text-zinc-700 hover:bg-zinc-50 dark:border-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-900"
+                  >
+                    {example}
+                  </button>
+                ))}
+              </div>
+            </div>
+          )}
+          {messages.map((message, index) => {
+            const text = textOf(message);
+            if (message.role === 'user') {
+              return (
+                <div key={message.id} className="flex justify-end" data-testid="user-message">
+                  <div className="max-w-[85%] rounded-2xl bg-zinc-100 px-4 py-2 whitespace-pre-wrap dark:bg-zinc-800">{text}</div>
+                </div>
+              );
+            }
+            const writing = busy && index === messages.length - 1;
+            return (
+              <article
+                key={message.id}
+                data-testid="assistant-message"
+                data-status={writing ? 'streaming' : (message.metadata?.status ?? 'complete')}
+                aria-busy={writing}
+              >
+                <div className={clsx('prose-answer', writing && 'streaming-caret')} aria-live={writing ? 'polite' : undefined}>
+                  <Markdown text={text} />
+                </div>
+                {message.metadata?.status === 'error' && message.metadata.error && !writing && (
+                  <p className="mt-2 rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">
+                    {message.metadata.error}
+                  </p>
+                )}
+                <AnswerMeta
+                  metadata={message.metadata}
+                  text={text}
+                  busy={writing}
+                  onRegenerate={index === lastAssistantIndex && !busy ? () => void regenerate() : undefined}
+                />
+              </article>
+            );
+          })}
+          {status === 'submitted' && messages.at(-1)?.role === 'user' && (
+            <p className="text-sm text-zinc-500" aria-live="polite">
+              Thinking…
+            </p>
+          )}
+          {notice && (
+            <div
+              role="alert"
+              className="rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200"
+            >
+              {notice.text}{' '}
+              {notice.action === 'sign-in' && (
+                <Link to="/" reloadDocument className="font-medium underline">
+                  Sign in again
+                </Link>
+              )}
+            </div>
+          )}
+        </div>
+        {!following && (
+          <button
+            type="button"
+            onClick={() => setFollowing(true)}
+            className="sticky bottom-3 left-1/2 flex -translate-x-1/2 items-center gap-1 rounded-full border border-zinc-300 bg-white px-3 py-1 text-xs shadow dark:border-zinc-700 dark:bg-zinc-900"
+          >
+            <ArrowDown className="size-3.5" /> Jump to latest
+          </button>
+        )}
+      </div>
+      <form
+        className="mx-auto w-full max-w-3xl px-4 pb-4"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void send(input);
+        }}
+      >
+        <div className="rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900">
+          <textarea
+            ref={inputRef}
+            aria-label="Message"
+            placeholder="Message Axon (Enter to send, Shift+Enter for a new line)"
+            rows={1}
+            value={input}
+            maxLength={100_000}
+            onChange={(e) => {
+              setInput(e.target.value);
+              e.target.style.height = 'auto';
+              e.target.style.height = `${Math.min(e.target.scrollHeight, 240)}px`;
+            }}
+            onKeyDown={onKeyDown}
+            className="block max-h-60 w-full resize-none bg-transparent px-2 py-1.5 outline-none"
+          />
+          <div className="flex items-center justify-between gap-2 pt-1">
+            <select
+              aria-label="Model"
+              value={selectedModel ?? ''}
+              onChange={(e) => onModelChange(e.target.value)}
+              className="max-w-[60%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700"
+            >
+              {(models.data?.models ?? []).map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name === m.id.split('/').slice(1).join('/') ? m.id : `${m.name} (${m.id})`}
+                </option>
+              ))}
+            </select>
+            {busy ? (
+              <button
+                type="button"
+                onClick={() => void stop()}
+                aria-label="Stop"
+                title="Stop (Esc)"
+                className="flex size-8 items-center justify-center rounded-full bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900"
+              >
+                <Square className="size-3.5 fill-current" />
+              </button>
+            ) : (
+              <button
+                type="submit"
+                aria-label="Send"
+                disabled={!input.trim()}
+                className="flex size-8 items-center justify-center rounded-full bg-indigo-600 text-white disabled:bg-zinc-300 dark:disabled:bg-zinc-700"
+              >
+                <ArrowUp className="size-4" />
+              </button>
+            )}
+          </div>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+import { Check, Copy } from 'lucide-react';
+import { type ComponentProps, memo, type ReactNode, useState } from 'react';
+import ReactMarkdown, { type Components } from 'react-markdown';
+import rehypeHighlight from 'rehype-highlight';
+import rehypeSanitize from 'rehype-sanitize';
+import remarkGfm from 'remark-gfm';
+
+type MdNode = { type: string; value?: string; children?: MdNode[] };
+
+/** Shows raw HTML in model output as the text it is, instead of dropping or running it. */
+function remarkHtmlAsText() {
+  const visit = (node: MdNode) => {
+    if (node.type === 'html') node.type = 'text';
+    node.children?.forEach(visit);
+  };
+  return (tree: MdNode) => visit(tree);
+}
+
+function textOf(node: ReactNode): string {
+  if (typeof node === 'string' || typeof node === 'number') return String(node);
+  if (Array.isArray(node)) return node.map(textOf).join('');
+  if (node && typeof node === 'object' && 'props' in node) return textOf((node.props as { children?: ReactNode }).children);
+  return '';
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      aria-label={label}
+      title={label}
+      className="inline-flex items-center gap-1 rounded px-1.5 py-0.5 text-xs text-zinc-400 hover:bg-zinc-700 hover:text-white"
+      onClick={() => {
+        void navigator.clipboard?.writeText(text).then(() => {
+          setCopied(true);
+          setTimeout(() => setCopied(false), 1500);
+        });
+      }}
+    >
+      {copied ? <Check className="size-3.5" /> : <Copy className="size-3.5" />}
+      {copied ? 'Copied' : 'Copy'}
+    </button>
+  );
+}
+
+const components: Components = {
+  // Remote images are not loaded: they could track the reader. Offer the link instead.
+  img: ({ src, alt }) => (
+    <a href={typeof src === 'string' ? src : undefined} target="_blank" rel="noopener noreferrer">
+      [image: {alt || 'untitled'}]
+    </a>
+  ),
+  a: ({ href, children }) => (
+    <a href={href} target="_blank" rel="noopener noreferrer">
+      {children}
+    </a>
+  ),
+  pre: ({ children }: ComponentProps<'pre'>) => {
+    const code = Array.isArray(children) ? children[0] : children;
+    const className = (code as { props?: { className?: string } } | undefined)?.props?.className ?? '';
+    const language = /language-([\w-]+)/.exec(className)?.[1] ?? 'text';
+    return (
+      <div className="overflow-hidden rounded-lg bg-zinc-900 text-zinc-100">
+        <div className="flex items-center justify-between border-b border-zinc-700 px-3 py-1 text-xs text-zinc-400">
+          <span>{language}</span>
+          <CopyButton text={textOf(children)} label="Copy code" />
+        </div>
+        <pre className="overflow-x-auto p-3 text-sm">{children}</pre>
+      </div>
+    );
+  },
+};
+
+/** Model output as markdown: no raw HTML, sanitized, code highlighted, no remote images. */
+export const Markdown = memo(function Markdown({ text }: { text: string }) {
+  return (
+    <ReactMarkdown
+      remarkPlugins={[remarkGfm, remarkHtmlAsText]}
+      rehypePlugins={[rehypeSanitize, [rehypeHighlight, { detect: false }]]}
+      components={components}
+    >
+      {text}
+    </ReactMarkdown>
+  );
+});
