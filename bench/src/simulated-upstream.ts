@@ -241,13 +241,3 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
     },
   };
 }
-
-// `tsx src/simulated-upstream.ts [port]` runs one on its own, for manual tests against a dev server.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const upstream = await startSimulatedUpstream({
-    port: Number(process.argv[2] ?? 8787),
-    record: false,
-    behaviour: { tokens: 64, tokenDelayMs: 30 },
-  });
-  console.log(`simulated upstream on ${upstream.url}`);
-}

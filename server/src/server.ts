@@ -41,7 +41,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
   }
   const models = createModelCatalog({
-    connections: createModelConnections(config, options.fetch),
+    connections: await createModelConnections(config, options.fetch),
     ttlMs: config.modelsCacheTtlMs,
     defaultModel: config.defaultModel,
     onListError: (connection, error) => logger.warn({ connection, err: error }, 'listing models failed'),

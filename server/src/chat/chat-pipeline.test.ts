@@ -2,6 +2,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { type SimulatedUpstream, startSimulatedUpstream, tokenText } from '@axon/bench/simulated-upstream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOpenAIChatModel } from '../providers/openai-chat-model';
 import { runChatTurn } from './chat-pipeline';
 
 const prompt = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }];
@@ -93,15 +94,41 @@ describe('runChatTurn with a scripted model', () => {
   });
 });
 
-describe('runChatTurn against a simulated OpenAI-compatible upstream', () => {
+// The language-model seam's contract, for both clients of OpenAI-compatible upstreams.
+const CLIENTS: Array<[string, (baseURL: string) => LanguageModelV3]> = [
+  [
+    'the AI SDK openai-compatible provider',
+    (baseURL) => createOpenAICompatible({ name: 'sim', baseURL, includeUsage: true }).chatModel('sim-1'),
+  ],
+  ["Axon's lean OpenAI wire client", (baseURL) => createOpenAIChatModel({ provider: 'sim', baseURL }, 'sim-1')],
+];
+
+describe.each(CLIENTS)('runChatTurn against a simulated OpenAI-compatible upstream, through %s', (_name, makeModel) => {
   let upstream: SimulatedUpstream;
   let model: LanguageModelV3;
   beforeAll(async () => {
     upstream = await startSimulatedUpstream({ models: ['sim-1'] });
-    model = createOpenAICompatible({ name: 'sim', baseURL: upstream.url, includeUsage: true }).chatModel('sim-1');
+    model = makeModel(upstream.url);
   });
   afterAll(() => upstream.close());
   beforeEach(() => upstream.set({ mode: 'ok', tokens: 8, tokenDelayMs: 0 }));
+
+  it('answers without streaming in generate mode, with usage and finish reason', async () => {
+    const result = await runChatTurn({
+      model,
+      prompt,
+      signal: new AbortController().signal,
+      mode: 'generate',
+      settings: { maxOutputTokens: 3 },
+    });
+    expect(result).toMatchObject({
+      status: 'complete',
+      text: [0, 1, 2].map(tokenText).join(''),
+      finishReason: 'length',
+      usage: { outputTokens: 3 },
+    });
+    expect(upstream.requests.at(-1)?.body).toMatchObject({ model: 'sim-1', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] });
+  });
 
   it('streams every token and reads usage from the final chunk', async () => {
     const result = await runChatTurn({ model, prompt, signal: new AbortController().signal });

@@ -39,6 +39,8 @@ export interface ChatTurnInput {
   timeoutMs?: number | undefined;
   /** Called with each piece of text as it arrives. */
   onTextDelta?: ((delta: string) => void) | undefined;
+  /** `generate` asks for the whole answer at once (no streaming); `stream` is the default. */
+  mode?: 'stream' | 'generate' | undefined;
   now?: () => number;
 }
 
@@ -62,70 +64,101 @@ function callOptions(input: ChatTurnInput, signal: AbortSignal): LanguageModelV3
 export async function runChatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const now = input.now ?? performance.now.bind(performance);
   const started = now();
-  const timeout = input.timeoutMs ? AbortSignal.timeout(input.timeoutMs) : undefined;
-  const signal = timeout ? AbortSignal.any([input.signal, timeout]) : input.signal;
-  let text = '';
-  let ttftMs: number | null = null;
-  let finishReason: FinishReason | null = null;
-  const usage: Usage = { inputTokens: null, outputTokens: null };
-
-  const end = (status: ChatTurnResult['status'], failure?: ProviderFailure, cause?: unknown): ChatTurnResult => ({
-    text,
-    status,
-    finishReason: status === 'complete' ? finishReason : status === 'error' ? 'error' : finishReason,
-    usage,
-    timing: { ttftMs, totalMs: ttftMs === null ? null : Math.round((now() - started) * 100) / 100 },
-    ...(failure ? { failure, error: toAppError(failure, cause) } : {}),
-  });
-
-  const fail = (error: unknown): ChatTurnResult => {
-    if (input.signal.aborted) return end('stopped');
-    const failure = timeout?.aborted
-      ? { kind: 'timeout' as const, retryable: true, upstreamStatus: undefined, message: 'The model provider did not finish in time' }
-      : classifyProviderError(error);
-    return end('error', failure, error);
-  };
-
-  let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart>;
+  // One controller for the upstream call, aborted by the caller's signal or the time limit.
+  // (Cheaper per request than AbortSignal.any + AbortSignal.timeout on Node 20.)
+  const upstream = new AbortController();
+  let timedOut = false;
+  const forwardAbort = () => upstream.abort(input.signal.reason);
+  if (input.signal.aborted) forwardAbort();
+  else input.signal.addEventListener('abort', forwardAbort, { once: true });
+  const timer = input.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        upstream.abort(new DOMException('The model provider did not finish in time', 'TimeoutError'));
+      }, input.timeoutMs)
+    : undefined;
+  const signal = upstream.signal;
   try {
-    reader = (await input.model.doStream(callOptions(input, signal))).stream.getReader();
-  } catch (error) {
-    return fail(error);
-  }
-  const onAbort = () => {
-    reader.cancel().catch(() => {});
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    for (;;) {
-      const { done, value: part } = await reader.read();
-      if (done) break;
-      switch (part.type) {
-        case 'text-delta':
-          if (part.delta.length === 0) break;
-          if (ttftMs === null) ttftMs = Math.round((now() - started) * 100) / 100;
-          text += part.delta;
-          input.onTextDelta?.(part.delta);
-          break;
-        case 'finish':
-          finishReason = part.finishReason.unified;
-          usage.inputTokens = part.usage.inputTokens.total ?? null;
-          usage.outputTokens = part.usage.outputTokens.total ?? null;
-          break;
-        case 'error':
-          return fail(part.error);
-        default:
-          break;
+    let text = '';
+    let ttftMs: number | null = null;
+    let finishReason: FinishReason | null = null;
+    const usage: Usage = { inputTokens: null, outputTokens: null };
+
+    const end = (status: ChatTurnResult['status'], failure?: ProviderFailure, cause?: unknown): ChatTurnResult => ({
+      text,
+      status,
+      finishReason: status === 'complete' ? finishReason : status === 'error' ? 'error' : finishReason,
+      usage,
+      timing: { ttftMs, totalMs: ttftMs === null ? null : Math.round((now() - started) * 100) / 100 },
+      ...(failure ? { failure, error: toAppError(failure, cause) } : {}),
+    });
+
+    const fail = (error: unknown): ChatTurnResult => {
+      if (input.signal.aborted) return end('stopped');
+      const failure = timedOut
+        ? { kind: 'timeout' as const, retryable: true, upstreamStatus: undefined, message: 'The model provider did not finish in time' }
+        : classifyProviderError(error);
+      return end('error', failure, error);
+    };
+
+    if (input.mode === 'generate') {
+      try {
+        const result = await input.model.doGenerate(callOptions(input, signal));
+        for (const part of result.content) if (part.type === 'text') text += part.text;
+        ttftMs = Math.round((now() - started) * 100) / 100;
+        finishReason = result.finishReason.unified;
+        usage.inputTokens = result.usage.inputTokens.total ?? null;
+        usage.outputTokens = result.usage.outputTokens.total ?? null;
+      } catch (error) {
+        return fail(error);
       }
+      return end('complete');
     }
-  } catch (error) {
-    return fail(error);
+
+    let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart>;
+    try {
+      reader = (await input.model.doStream(callOptions(input, signal))).stream.getReader();
+    } catch (error) {
+      return fail(error);
+    }
+    const onAbort = () => {
+      reader.cancel().catch(() => {});
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        const { done, value: part } = await reader.read();
+        if (done) break;
+        switch (part.type) {
+          case 'text-delta':
+            if (part.delta.length === 0) break;
+            if (ttftMs === null) ttftMs = Math.round((now() - started) * 100) / 100;
+            text += part.delta;
+            input.onTextDelta?.(part.delta);
+            break;
+          case 'finish':
+            finishReason = part.finishReason.unified;
+            usage.inputTokens = part.usage.inputTokens.total ?? null;
+            usage.outputTokens = part.usage.outputTokens.total ?? null;
+            break;
+          case 'error':
+            return fail(part.error);
+          default:
+            break;
+        }
+      }
+    } catch (error) {
+      return fail(error);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (input.signal.aborted) return end('stopped');
+    if (finishReason === null) return fail(new Error('The model stream ended without finishing'));
+    return end('complete');
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+    input.signal.removeEventListener('abort', forwardAbort);
   }
-  if (input.signal.aborted) return end('stopped');
-  if (finishReason === null) return fail(new Error('The model stream ended without finishing'));
-  return end('complete');
 }
 
 export interface ChatPipelineDeps {
@@ -140,6 +173,7 @@ export interface ChatPipelineRequest {
   settings?: GenerationSettings | undefined;
   signal: AbortSignal;
   onTextDelta?: ((delta: string) => void) | undefined;
+  mode?: 'stream' | 'generate' | undefined;
 }
 
 export interface ChatPipeline {
@@ -164,6 +198,7 @@ export function createChatPipeline(deps: ChatPipelineDeps): ChatPipeline {
         signal: request.signal,
         timeoutMs: deps.upstreamTimeoutMs,
         onTextDelta: request.onTextDelta,
+        mode: request.mode,
       });
     },
   };

@@ -25,6 +25,11 @@ const CompatibleConnectionSchema = z.strictObject({
   apiKeyEnv: z.string().optional(),
   /** Models to offer; when absent they are read from the server's `/models`. */
   models: z.array(ModelEntrySchema).optional(),
+  /**
+   * Client for this upstream: `axon`, Axon's lean OpenAI wire client (the default, fastest), or
+   * `ai-sdk`, the AI SDK's `@ai-sdk/openai-compatible` provider.
+   */
+  client: z.enum(['axon', 'ai-sdk']).default('axon'),
 });
 
 export const ConfigSchema = z
@@ -128,6 +133,8 @@ export const ConfigSchema = z
       .optional(),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
+    /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). */
+    secrets: z.record(z.string(), z.string()).optional(),
   })
   .superRefine((config, ctx) => {
     const reserved = new Set(['local', 'openai', 'anthropic', 'azure']);

@@ -134,6 +134,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     }
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
+  // Connections may name the variable that holds their key; read those variables here, the one place that reads the environment.
+  const secrets: Record<string, string> = {};
+  const connections = Array.isArray(raw.connections) ? (raw.connections as Array<{ name?: unknown; apiKeyEnv?: unknown }>) : [];
+  for (const connection of connections) {
+    if (typeof connection?.apiKeyEnv !== 'string') continue;
+    const value = env[connection.apiKeyEnv];
+    if (value) secrets[connection.apiKeyEnv] = value;
+    else problems.push(`connections (${String(connection.name)}).apiKeyEnv: the variable ${connection.apiKeyEnv} is not set`);
+  }
+  if (Object.keys(secrets).length > 0) raw.secrets = secrets;
   if (problems.length > 0) throw new ConfigError(problems);
 
   const result = ConfigSchema.safeParse(raw);

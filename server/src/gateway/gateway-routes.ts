@@ -100,7 +100,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
     try {
       if (!body.stream) {
-        const result = await pipeline.run({ model, prompt, settings, signal: controller.signal });
+        const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
         if (result.status === 'error' && result.error) throw result.error;
         if (result.status === 'stopped') return reply;
         return {

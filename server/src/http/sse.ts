@@ -21,8 +21,8 @@ export interface OpenSseOptions {
 
 /**
  * The one place that frames Server-Sent Events. It takes the socket over from Fastify (keeping
- * the headers set so far, such as the security headers), writes events with small writes
- * coalesced per tick, sends keep-alive comments and reports a client that went away.
+ * the headers set so far, such as the security headers), writes the events of one tick at once,
+ * holds them while a slow client drains, sends keep-alive comments and reports a client that went away.
  */
 export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseWriter {
   reply.hijack();
@@ -38,10 +38,23 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
   });
   res.flushHeaders();
   let closed = false;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
+  // Events of one tick are joined and written once: one chunk, one syscall, instead of one per token.
+  // While the client is slow (the socket buffer is full), events wait here until it drains.
+  let pending = '';
+  let scheduled = false;
+  let waitingForDrain = false;
+  const flush = () => {
+    scheduled = false;
+    if (!pending || closed || waitingForDrain) return;
+    const data = pending;
+    pending = '';
+    if (!res.write(data)) {
+      waitingForDrain = true;
+      res.once('drain', () => {
+        waitingForDrain = false;
+        flush();
+      });
+    }
   };
   const keepAlive =
     options.keepAliveMs && options.keepAliveMs > 0
@@ -61,19 +74,21 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
   return {
     send(data, event) {
       if (closed) return;
-      if (!corked) {
-        corked = true;
-        res.cork();
-        process.nextTick(uncork);
-      }
       const body = data.includes('\n') ? data.split('\n').join('\ndata: ') : data;
-      res.write(event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+      pending += event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`;
+      if (!scheduled && !waitingForDrain) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
     },
     close() {
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
-      res.end();
+      const rest = pending;
+      pending = '';
+      if (rest) res.end(rest);
+      else res.end();
     },
     get closed() {
       return closed;

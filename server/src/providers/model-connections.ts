@@ -1,10 +1,7 @@
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createAzure } from '@ai-sdk/azure';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { Config, ModelEntry } from '../config';
 import { createLocalExtractiveModel, LOCAL_EXTRACTIVE_ID } from './local-extractive-model';
+import { createOpenAIChatModel } from './openai-chat-model';
 
 /** One configured source of models: a provider account or a self-hosted server. */
 export interface ModelConnection {
@@ -46,8 +43,11 @@ function staticOr(models: ModelEntry[] | undefined, fetchModels: (signal: AbortS
   return models && models.length > 0 ? async () => models : fetchModels;
 }
 
-/** Turns the configuration into connections, in the order the model picker shows them. */
-export function createModelConnections(config: Config, fetchFn: FetchLike = fetch): ModelConnection[] {
+/**
+ * Turns the configuration into connections, in the order the model picker shows them. Provider
+ * packages are loaded only for the providers that are configured.
+ */
+export async function createModelConnections(config: Config, fetchFn: FetchLike = fetch): Promise<ModelConnection[]> {
   const connections: ModelConnection[] = [];
   const cache = new Map<string, LanguageModelV3>();
   const memo = (key: string, make: () => LanguageModelV3) => {
@@ -60,6 +60,7 @@ export function createModelConnections(config: Config, fetchFn: FetchLike = fetc
   };
 
   if (config.openai) {
+    const { createOpenAI } = await import('@ai-sdk/openai');
     const { apiKey, baseURL = OPENAI_DEFAULT_BASE_URL, models } = config.openai;
     const provider = createOpenAI({ apiKey, baseURL, fetch: fetchFn });
     connections.push({
@@ -74,6 +75,7 @@ export function createModelConnections(config: Config, fetchFn: FetchLike = fetc
     });
   }
   if (config.azure) {
+    const { createAzure } = await import('@ai-sdk/azure');
     const { apiKey, resourceName, baseURL, apiVersion, deployments } = config.azure;
     const provider = createAzure({
       apiKey,
@@ -90,6 +92,7 @@ export function createModelConnections(config: Config, fetchFn: FetchLike = fetc
     });
   }
   if (config.anthropic) {
+    const { createAnthropic } = await import('@ai-sdk/anthropic');
     const { apiKey, baseURL = ANTHROPIC_DEFAULT_BASE_URL, models } = config.anthropic;
     const provider = createAnthropic({ apiKey, baseURL, fetch: fetchFn });
     connections.push({
@@ -102,20 +105,27 @@ export function createModelConnections(config: Config, fetchFn: FetchLike = fetc
     });
   }
   for (const connection of config.connections) {
-    const apiKey = connection.apiKey;
-    const provider = createOpenAICompatible({
-      name: connection.name,
-      baseURL: connection.baseURL,
-      includeUsage: true,
-      fetch: fetchFn,
-      ...(apiKey ? { apiKey } : {}),
-    });
+    const apiKey = connection.apiKey ?? (connection.apiKeyEnv ? config.secrets?.[connection.apiKeyEnv] : undefined);
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+    let languageModel: (id: string) => LanguageModelV3;
+    if (connection.client === 'ai-sdk') {
+      const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+      const provider = createOpenAICompatible({
+        name: connection.name,
+        baseURL: connection.baseURL,
+        includeUsage: true,
+        fetch: fetchFn,
+        ...(apiKey ? { apiKey } : {}),
+      });
+      languageModel = (id) => provider.chatModel(id);
+    } else {
+      languageModel = (id) => createOpenAIChatModel({ provider: connection.name, baseURL: connection.baseURL, apiKey }, id);
+    }
     connections.push({
       name: connection.name,
       kind: 'remote',
       listModels: staticOr(connection.models, (signal) => fetchOpenAIStyleModels(fetchFn, connection.baseURL, headers, signal)),
-      languageModel: (id) => memo(`${connection.name}/${id}`, () => provider.chatModel(id)),
+      languageModel: (id) => memo(`${connection.name}/${id}`, () => languageModel(id)),
     });
   }
   if (config.localModel.enabled) {

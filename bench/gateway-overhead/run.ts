@@ -1,0 +1,211 @@
+/**
+ * Gateway overhead: the same client calls a simulated upstream (256 tokens, streamed as fast as it
+ * can) directly, through Axon's /v1/chat/completions with an API key, and through the Portkey
+ * gateway (non-streaming: its streaming through a custom host fails here). Targets are interleaved
+ * in rounds so that machine noise hits them alike. Prints one table per concurrency and Axon's memory.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LoadResult, type LoadTarget, mergeResults, percentile, runLoad } from '../src/load';
+import { printTable, rssMb, startProcess, stopProcess } from '../src/processes';
+
+const ROOT = join(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const AXON = join(ROOT, 'server/bin/axon.mjs');
+const PORTKEY = join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+const PORTS = { upstream: 18701, slowUpstream: 18702, axon: 18703, portkey: 18704 };
+const quick = process.argv.includes('--quick');
+
+const PLAN: Array<{ concurrency: number; count: number; rounds: number; maxMs: number }> = quick
+  ? [
+      { concurrency: 1, count: 100, rounds: 2, maxMs: 10_000 },
+      { concurrency: 64, count: 500, rounds: 2, maxMs: 15_000 },
+      { concurrency: 512, count: 1024, rounds: 1, maxMs: 30_000 },
+    ]
+  : [
+      { concurrency: 1, count: 400, rounds: 3, maxMs: 20_000 },
+      { concurrency: 64, count: 2000, rounds: 3, maxMs: 30_000 },
+      { concurrency: 512, count: 4096, rounds: 2, maxMs: 60_000 },
+    ];
+
+export async function runGatewayOverhead(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'axon-bench-'));
+  const configFile = join(dataDir, 'axon.config.yaml');
+  writeFileSync(
+    configFile,
+    [
+      'connections:',
+      `  - name: sim`,
+      `    baseURL: http://127.0.0.1:${PORTS.upstream}/v1`,
+      `  - name: slow`,
+      `    baseURL: http://127.0.0.1:${PORTS.slowUpstream}/v1`,
+    ].join('\n'),
+  );
+  const env = { AXON_DATA_DIR: dataDir, AXON_CONFIG: configFile, PORT: String(PORTS.axon), NODE_ENV: 'production' };
+  execFileSync('node', [AXON, 'user', 'create', '--email', 'bench@example.com', '--password', 'bench password', '--role', 'admin'], {
+    env: { ...process.env, ...env },
+  });
+  const key = execFileSync('node', [AXON, 'keys', 'create', '--user', 'bench@example.com', '--name', 'bench'], {
+    env: { ...process.env, ...env },
+  })
+    .toString()
+    .trim()
+    .split('\n')
+    .at(-1) as string;
+
+  const children = [];
+  try {
+    const upstream = await startProcess(
+      'upstream',
+      TSX,
+      [join(ROOT, 'bench/src/serve-upstream.ts'), '--port', String(PORTS.upstream), '--tokens', '256', '--delay', '0'],
+      {
+        readyUrl: `http://127.0.0.1:${PORTS.upstream}/v1/models`,
+      },
+    );
+    children.push(upstream);
+    const slow = await startProcess(
+      'slow upstream',
+      TSX,
+      [join(ROOT, 'bench/src/serve-upstream.ts'), '--port', String(PORTS.slowUpstream), '--tokens', '256', '--delay', '20'],
+      {
+        readyUrl: `http://127.0.0.1:${PORTS.slowUpstream}/v1/models`,
+      },
+    );
+    children.push(slow);
+    const axon = await startProcess('axon', 'node', [AXON, 'serve'], { env, readyUrl: `http://127.0.0.1:${PORTS.axon}/readyz` });
+    children.push(axon);
+    const portkey = await startProcess('portkey', 'node', [PORTKEY, `--port=${PORTS.portkey}`], {
+      readyUrl: `http://127.0.0.1:${PORTS.portkey}/`,
+    });
+    children.push(portkey);
+
+    const messages = [{ role: 'user', content: 'Write 256 tokens.' }];
+    const streamBody = JSON.stringify({ model: 'sim-1', messages, stream: true });
+    const targets: LoadTarget[] = [
+      {
+        name: 'direct (stream)',
+        url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`,
+        headers: {},
+        body: streamBody,
+        stream: true,
+      },
+      {
+        name: 'axon (stream)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages, stream: true }),
+        stream: true,
+      },
+      {
+        name: 'direct (json)',
+        url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`,
+        headers: {},
+        body: JSON.stringify({ model: 'sim-1', messages }),
+        stream: false,
+      },
+      {
+        name: 'axon (json)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages }),
+        stream: false,
+      },
+      {
+        name: 'portkey (json)',
+        url: `http://127.0.0.1:${PORTS.portkey}/v1/chat/completions`,
+        headers: {
+          'x-portkey-config': JSON.stringify({
+            provider: 'openai',
+            api_key: 'unused',
+            custom_host: `http://127.0.0.1:${PORTS.upstream}/v1`,
+          }),
+        },
+        body: JSON.stringify({ model: 'sim-1', messages }),
+        stream: false,
+      },
+    ];
+
+    // Warm up every path (JIT, connection pools, the model list cache).
+    for (const target of targets) await runLoad(target, { concurrency: 8, count: 200, maxMs: 10_000 });
+    const idleRss = rssMb(axon.pid);
+
+    let peakRss = idleRss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, rssMb(axon.pid));
+    }, 50);
+    const summary: Array<Record<string, string | number>> = [];
+    for (const step of PLAN) {
+      const results = new Map<string, LoadResult[]>();
+      for (let round = 0; round < step.rounds; round++) {
+        for (const target of targets) {
+          const result = await runLoad(target, {
+            concurrency: step.concurrency,
+            count: Math.ceil(step.count / step.rounds),
+            maxMs: step.maxMs / step.rounds,
+          });
+          results.set(target.name, [...(results.get(target.name) ?? []), result]);
+        }
+      }
+      const merged = new Map([...results].map(([name, rs]) => [name, mergeResults(rs)]));
+      const rps = (r: LoadResult) => (r.requests - r.errors) / (r.elapsedMs / 1000);
+      for (const target of targets) {
+        const r = merged.get(target.name) as LoadResult;
+        const baseline = merged.get(target.stream ? 'direct (stream)' : 'direct (json)') as LoadResult;
+        const isBaseline = target.name.startsWith('direct');
+        summary.push({
+          concurrency: step.concurrency,
+          target: target.name,
+          requests: r.requests,
+          errors: r.errors,
+          'req/s': rps(r),
+          'tokens/s': r.tokens / (r.elapsedMs / 1000),
+          'ttft p50 ms': percentile(r.ttft, 50),
+          'ttft p99 ms': percentile(r.ttft, 99),
+          'added p50 ms': isBaseline ? '' : percentile(r.ttft, 50) - percentile(baseline.ttft, 50),
+          'added p99 ms': isBaseline ? '' : percentile(r.ttft, 99) - percentile(baseline.ttft, 99),
+          'vs direct': isBaseline ? '' : `${(rps(r) / rps(baseline)).toFixed(2)}x`,
+        });
+        if (r.firstError) console.error(`${target.name} @${step.concurrency}: first error: ${r.firstError}`);
+      }
+      const axonJson = merged.get('axon (json)') as LoadResult;
+      const portkeyJson = merged.get('portkey (json)') as LoadResult;
+      console.error(`concurrency ${step.concurrency} done: axon json ${(rps(axonJson) / rps(portkeyJson)).toFixed(2)}x portkey`);
+    }
+    clearInterval(sampler);
+
+    // Memory per open stream: 512 streams held open on the slow upstream (about 5 s each).
+    const before = rssMb(axon.pid);
+    const slowTarget: LoadTarget = {
+      name: 'axon (slow stream)',
+      url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'slow/sim-1', messages, stream: true }),
+      stream: true,
+    };
+    let openRss = before;
+    const heldSampler = setInterval(() => {
+      openRss = Math.max(openRss, rssMb(axon.pid));
+    }, 100);
+    const held = await runLoad(slowTarget, { concurrency: 512, count: 512, maxMs: 30_000 });
+    clearInterval(heldSampler);
+
+    console.log('\n## Gateway overhead (256-token answers from a simulated upstream; Portkey compared non-streaming)\n');
+    printTable(summary);
+    console.log('\n## Axon memory\n');
+    printTable([
+      { measure: 'RSS idle after warm-up (MB)', value: idleRss },
+      { measure: 'RSS peak during the load above (MB)', value: peakRss },
+      { measure: 'RSS with 512 streams held open (MB)', value: openRss },
+      { measure: 'added per open stream (MB)', value: (openRss - before) / 512 },
+      { measure: 'held streams completed / errors', value: `${held.requests - held.errors} / ${held.errors}` },
+    ]);
+  } finally {
+    for (const child of children.reverse()) await stopProcess(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runGatewayOverhead();

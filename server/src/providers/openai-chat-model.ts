@@ -1,0 +1,319 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import {
+  APICallError,
+  type LanguageModelV3,
+  type LanguageModelV3CallOptions,
+  type LanguageModelV3FinishReason,
+  type LanguageModelV3GenerateResult,
+  type LanguageModelV3Prompt,
+  type LanguageModelV3StreamPart,
+  type LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+
+/** One upstream speaking OpenAI's chat completions API: OpenAI itself, vLLM, TGI, Ollama, llama.cpp. */
+export interface OpenAIChatEndpoint {
+  /** Provider name reported on the model (`openai`, or the connection's name). */
+  provider: string;
+  /** Base URL including `/v1`. */
+  baseURL: string;
+  apiKey?: string | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+type OpenAIMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+function promptToMessages(prompt: LanguageModelV3Prompt): OpenAIMessage[] {
+  const messages: OpenAIMessage[] = [];
+  for (const message of prompt) {
+    if (message.role === 'system') messages.push({ role: 'system', content: message.content });
+    else if (message.role === 'user' || message.role === 'assistant') {
+      let text = '';
+      for (const part of message.content) if (part.type === 'text') text += part.text;
+      messages.push({ role: message.role, content: text });
+    } else {
+      let text = '';
+      for (const part of message.content) if (part.type === 'tool-result') text += JSON.stringify(part.output);
+      messages.push({ role: 'user', content: text });
+    }
+  }
+  return messages;
+}
+
+function requestBody(modelId: string, options: LanguageModelV3CallOptions, stream: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: modelId, messages: promptToMessages(options.prompt) };
+  if (options.maxOutputTokens !== undefined) body.max_tokens = options.maxOutputTokens;
+  if (options.temperature !== undefined) body.temperature = options.temperature;
+  if (options.topP !== undefined) body.top_p = options.topP;
+  if (options.stopSequences !== undefined) body.stop = options.stopSequences;
+  if (options.seed !== undefined) body.seed = options.seed;
+  if (options.presencePenalty !== undefined) body.presence_penalty = options.presencePenalty;
+  if (options.frequencyPenalty !== undefined) body.frequency_penalty = options.frequencyPenalty;
+  if (stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+const FINISH: Record<string, LanguageModelV3FinishReason['unified']> = {
+  stop: 'stop',
+  length: 'length',
+  content_filter: 'content-filter',
+  tool_calls: 'tool-calls',
+  function_call: 'tool-calls',
+};
+const finishReason = (raw: string | null | undefined): LanguageModelV3FinishReason => ({
+  unified: (raw && FINISH[raw]) || 'other',
+  raw: raw ?? undefined,
+});
+
+interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+function toUsage(usage: OpenAIUsage | undefined | null): LanguageModelV3Usage {
+  const cached = usage?.prompt_tokens_details?.cached_tokens;
+  const reasoning = usage?.completion_tokens_details?.reasoning_tokens;
+  return {
+    inputTokens: {
+      total: usage?.prompt_tokens,
+      noCache: usage?.prompt_tokens !== undefined && cached !== undefined ? usage.prompt_tokens - cached : usage?.prompt_tokens,
+      cacheRead: cached,
+      cacheWrite: undefined,
+    },
+    outputTokens: { total: usage?.completion_tokens, text: usage?.completion_tokens, reasoning },
+  };
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    res.on('end', () => resolve(text));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('The upstream closed the connection early')));
+  });
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
+}
+
+/**
+ * A language model (the AI SDK's LanguageModelV3 spec) for upstreams that speak OpenAI's chat
+ * completions API, built for the gateway's hot path: keep-alive sockets from `node:http`, a
+ * line-level SSE reader and plain `JSON.parse`, instead of a chain of web streams and schema
+ * validation for every chunk. docs/adr/0001-lean-openai-wire-client.md says why and what it leaves out.
+ */
+export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: string, agents = defaultAgents): LanguageModelV3 {
+  const url = new URL(`${endpoint.baseURL.replace(/\/+$/, '')}/chat/completions`);
+  const secure = url.protocol === 'https:';
+  const send = secure ? httpsRequest : httpRequest;
+  const agent = secure ? agents.https : agents.http;
+  const baseHeaders: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...endpoint.headers,
+  };
+  if (endpoint.apiKey) baseHeaders.authorization = `Bearer ${endpoint.apiKey}`;
+
+  function post(body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      const req = send(
+        url,
+        { method: 'POST', agent, headers: { ...baseHeaders, 'content-length': Buffer.byteLength(payload) } },
+        async (res) => {
+          if (res.statusCode === 200) return resolve(res);
+          const text = await readAll(res).catch(() => '');
+          reject(
+            new APICallError({
+              message: `${endpoint.provider} answered HTTP ${res.statusCode}`,
+              url: url.href,
+              requestBodyValues: undefined,
+              statusCode: res.statusCode,
+              responseBody: text.slice(0, 2000),
+              isRetryable: res.statusCode === 408 || res.statusCode === 409 || res.statusCode === 429 || (res.statusCode ?? 0) >= 500,
+            }),
+          );
+        },
+      );
+      const onAbort = () => req.destroy(abortReason(signal as AbortSignal) as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal?.removeEventListener('abort', onAbort));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  return {
+    specificationVersion: 'v3',
+    provider: endpoint.provider,
+    modelId,
+    supportedUrls: {},
+
+    async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
+      const res = await post(requestBody(modelId, options, false), options.abortSignal);
+      const body = JSON.parse(await readAll(res)) as {
+        choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
+        usage?: OpenAIUsage;
+        id?: string;
+        model?: string;
+      };
+      const choice = body.choices?.[0];
+      return {
+        content: choice?.message?.content ? [{ type: 'text', text: choice.message.content }] : [],
+        finishReason: finishReason(choice?.finish_reason),
+        usage: toUsage(body.usage),
+        warnings: [],
+        response: { ...(body.id ? { id: body.id } : {}), ...(body.model ? { modelId: body.model } : {}) },
+      };
+    },
+
+    async doStream(options) {
+      const signal = options.abortSignal;
+      const res = await post(requestBody(modelId, options, true), signal);
+      res.setEncoding('utf8');
+      let buffer = '';
+      let started = false;
+      let finish: LanguageModelV3FinishReason | undefined;
+      let usage: OpenAIUsage | undefined;
+      let done = false;
+
+      const stream = new ReadableStream<LanguageModelV3StreamPart>(
+        {
+          start(controller) {
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            const fail = (error: unknown) => {
+              if (done) return;
+              done = true;
+              controller.error(error);
+            };
+            const handleEvent = (data: string) => {
+              if (data === '[DONE]') return;
+              let chunk: {
+                choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
+                usage?: OpenAIUsage | null;
+                error?: { message?: string };
+              };
+              try {
+                chunk = JSON.parse(data);
+              } catch (cause) {
+                throw new APICallError({
+                  message: 'The upstream sent an event that is not JSON',
+                  url: url.href,
+                  requestBodyValues: undefined,
+                  cause,
+                  responseBody: data.slice(0, 500),
+                });
+              }
+              if (chunk.error)
+                throw new APICallError({
+                  message: chunk.error.message ?? 'The upstream reported an error',
+                  url: url.href,
+                  requestBodyValues: undefined,
+                  statusCode: 502,
+                  responseBody: data.slice(0, 500),
+                });
+              const choice = chunk.choices?.[0];
+              const delta = choice?.delta?.content;
+              if (delta) {
+                if (!started) {
+                  started = true;
+                  controller.enqueue({ type: 'text-start', id: 'text-0' });
+                }
+                controller.enqueue({ type: 'text-delta', id: 'text-0', delta });
+              }
+              if (choice?.finish_reason) finish = finishReason(choice.finish_reason);
+              if (chunk.usage) usage = chunk.usage;
+            };
+            res.on('data', (text: string) => {
+              if (done) return;
+              buffer += text;
+              let end = buffer.indexOf('\n\n');
+              try {
+                while (end >= 0) {
+                  const event = buffer.slice(0, end);
+                  buffer = buffer.slice(end + 2);
+                  // An event is one or more `data:` lines (other fields are ignored), per the SSE spec.
+                  let data = '';
+                  for (const line of event.split('\n')) {
+                    const l = line.endsWith('\r') ? line.slice(0, -1) : line;
+                    if (l.startsWith('data:')) data += (data ? '\n' : '') + (l[5] === ' ' ? l.slice(6) : l.slice(5));
+                  }
+                  if (data) handleEvent(data);
+                  end = buffer.indexOf('\n\n');
+                }
+              } catch (error) {
+                res.destroy();
+                fail(error);
+                return;
+              }
+              if ((controller.desiredSize ?? 1) <= 0) res.pause();
+            });
+            res.on('end', () => {
+              if (done) return;
+              if (!finish)
+                return fail(
+                  new APICallError({
+                    message: 'The upstream closed the stream before it finished',
+                    url: url.href,
+                    requestBodyValues: undefined,
+                  }),
+                );
+              done = true;
+              if (started) controller.enqueue({ type: 'text-end', id: 'text-0' });
+              controller.enqueue({ type: 'finish', finishReason: finish, usage: toUsage(usage) });
+              controller.close();
+            });
+            res.on('aborted', () =>
+              fail(
+                new APICallError({ message: 'The upstream closed the connection mid-stream', url: url.href, requestBodyValues: undefined }),
+              ),
+            );
+            res.on('error', (error) => fail(signal?.aborted ? abortReason(signal) : error));
+            res.on('close', () => {
+              if (!done)
+                fail(
+                  signal?.aborted
+                    ? abortReason(signal)
+                    : new APICallError({
+                        message: 'The upstream closed the connection mid-stream',
+                        url: url.href,
+                        requestBodyValues: undefined,
+                      }),
+                );
+            });
+          },
+          pull() {
+            if (res.isPaused()) res.resume();
+          },
+          cancel() {
+            done = true;
+            res.destroy();
+          },
+        },
+        { highWaterMark: 256 },
+      );
+      return { stream };
+    },
+  };
+}
+
+/** Keep-alive sockets shared by all models of the process. */
+export const defaultAgents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo', noDelay: true } as ConstructorParameters<
+    typeof HttpAgent
+  >[0]),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo', noDelay: true } as ConstructorParameters<
+    typeof HttpsAgent
+  >[0]),
+};
