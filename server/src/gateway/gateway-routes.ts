@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { FastifyInstance } from 'fastify';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
@@ -78,7 +78,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
     const { info, model } = await pipeline.resolveModel(body.model);
-    const id = `chatcmpl-${randomBytes(12).toString('base64url')}`;
+    const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
     const created = nowSeconds();
     const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
     const settings = {
@@ -126,7 +126,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       let sse: ReturnType<typeof openSse> | undefined;
       const open = () => {
         sse = openSse(reply, { keepAliveMs: 15_000 });
-        sse.send(`${head}{"role":"assistant","content":""}${tail}`);
+        sse.sendLine(`${head}{"role":"assistant","content":""}${tail}`);
         return sse;
       };
       const result = await pipeline.run({
@@ -134,7 +134,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         prompt,
         settings,
         signal: controller.signal,
-        onTextDelta: (delta) => (sse ?? open()).send(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
+        onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
       });
       if (!sse) {
         // Nothing was streamed yet: a failure can still be an ordinary HTTP error.

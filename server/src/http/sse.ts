@@ -4,6 +4,8 @@ import type { FastifyReply } from 'fastify';
 export interface SseWriter {
   /** Writes one event; `data` is sent as is on one `data:` line per line. */
   send(data: string, event?: string): void;
+  /** Writes one event whose data is known to hold no line break (e.g. JSON from `JSON.stringify`). */
+  sendLine(data: string): void;
   /** Ends the stream. Safe to call twice. */
   close(): void;
   /** True once the stream is closed, by us or by the client. */
@@ -36,7 +38,6 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
     'x-request-id': reply.request.id,
     ...options.headers,
   });
-  res.flushHeaders();
   let closed = false;
   // Events of one tick are joined and written once: one chunk, one syscall, instead of one per token.
   // While the client is slow (the socket buffer is full), events wait here until it drains.
@@ -56,6 +57,14 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
       });
     }
   };
+  const write = (frame: string) => {
+    if (closed) return;
+    pending += frame;
+    if (!scheduled && !waitingForDrain) {
+      scheduled = true;
+      process.nextTick(flush);
+    }
+  };
   const keepAlive =
     options.keepAliveMs && options.keepAliveMs > 0
       ? setInterval(() => {
@@ -73,13 +82,11 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
 
   return {
     send(data, event) {
-      if (closed) return;
       const body = data.includes('\n') ? data.split('\n').join('\ndata: ') : data;
-      pending += event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`;
-      if (!scheduled && !waitingForDrain) {
-        scheduled = true;
-        process.nextTick(flush);
-      }
+      write(event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+    },
+    sendLine(data) {
+      write(`data: ${data}\n\n`);
     },
     close() {
       if (closed) return;

@@ -89,6 +89,35 @@ function toUsage(usage: OpenAIUsage | undefined | null): LanguageModelV3Usage {
   };
 }
 
+const CONTENT_KEY = '"delta":{"content":"';
+
+/**
+ * The text of a chunk that carries nothing but one plain content delta (the shape of almost every
+ * streamed chunk: `…"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]}`),
+ * read without parsing the whole chunk. Undefined for any other chunk, which is then fully parsed.
+ */
+export function readPlainContentDelta(data: string): string | undefined {
+  const key = data.indexOf(CONTENT_KEY);
+  if (key < 0 || data.indexOf(CONTENT_KEY, key + CONTENT_KEY.length) >= 0) return undefined;
+  const start = key + CONTENT_KEY.length - 1;
+  let end = start + 1;
+  for (;;) {
+    end = data.indexOf('"', end);
+    if (end < 0) return undefined;
+    let backslashes = 0;
+    for (let i = end - 1; data.charCodeAt(i) === 92; i--) backslashes++;
+    if (backslashes % 2 === 0) break;
+    end++;
+  }
+  // Only `}` may follow the string (no other delta field), and the rest must be the plain tail.
+  if (data.charCodeAt(end + 1) !== 125) return undefined;
+  const rest = data.slice(end + 2);
+  if (!rest.includes('"finish_reason":null') || rest.includes('"usage"') || rest.includes('"error"') || rest.includes('{'))
+    return undefined;
+  if (data.includes('"tool_calls"') || data.includes('"error"') || data.includes('"usage":{')) return undefined;
+  return JSON.parse(data.slice(start, end + 1)) as string;
+}
+
 function readAll(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
@@ -197,8 +226,20 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
               done = true;
               controller.error(error);
             };
+            const emitDelta = (delta: string) => {
+              if (!started) {
+                started = true;
+                controller.enqueue({ type: 'text-start', id: 'text-0' });
+              }
+              controller.enqueue({ type: 'text-delta', id: 'text-0', delta });
+            };
             const handleEvent = (data: string) => {
               if (data === '[DONE]') return;
+              const fast = readPlainContentDelta(data);
+              if (fast !== undefined) {
+                if (fast) emitDelta(fast);
+                return;
+              }
               let chunk: {
                 choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
                 usage?: OpenAIUsage | null;
@@ -225,36 +266,39 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
                 });
               const choice = chunk.choices?.[0];
               const delta = choice?.delta?.content;
-              if (delta) {
-                if (!started) {
-                  started = true;
-                  controller.enqueue({ type: 'text-start', id: 'text-0' });
-                }
-                controller.enqueue({ type: 'text-delta', id: 'text-0', delta });
-              }
+              if (delta) emitDelta(delta);
               if (choice?.finish_reason) finish = finishReason(choice.finish_reason);
               if (chunk.usage) usage = chunk.usage;
             };
             res.on('data', (text: string) => {
               if (done) return;
               buffer += text;
+              // Servers may end lines with CRLF; normalise (a lone trailing CR waits for its LF).
+              if (buffer.includes('\r')) {
+                const tail = buffer.endsWith('\r') ? '\r' : '';
+                buffer = (tail ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n') + tail;
+              }
               let end = buffer.indexOf('\n\n');
               try {
                 while (end >= 0) {
                   const event = buffer.slice(0, end);
                   buffer = buffer.slice(end + 2);
-                  // An event is one or more `data:` lines (other fields are ignored), per the SSE spec.
-                  let data = '';
-                  for (const line of event.split('\n')) {
-                    const l = line.endsWith('\r') ? line.slice(0, -1) : line;
-                    if (l.startsWith('data:')) data += (data ? '\n' : '') + (l[5] === ' ' ? l.slice(6) : l.slice(5));
+                  if (event.startsWith('data: ') && !event.includes('\n')) {
+                    // The common case: one `data:` line.
+                    handleEvent(event.slice(6));
+                  } else {
+                    // An event is one or more `data:` lines (other fields are ignored), per the SSE spec.
+                    let data = '';
+                    for (const line of event.split('\n')) {
+                      if (line.startsWith('data:')) data += (data ? '\n' : '') + (line[5] === ' ' ? line.slice(6) : line.slice(5));
+                    }
+                    if (data) handleEvent(data);
                   }
-                  if (data) handleEvent(data);
                   end = buffer.indexOf('\n\n');
                 }
               } catch (error) {
-                res.destroy();
                 fail(error);
+                res.destroy();
                 return;
               }
               if ((controller.desiredSize ?? 1) <= 0) res.pause();
