@@ -79,7 +79,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 /**
- * An OpenAI-compatible server on loopback that speaks the exact chat completions wire format
+ * An OpenAI-compatible server on loopback (also answering Anthropic's Messages API at `/v1/messages`)
+ * that speaks the exact chat completions wire format
  * (JSON and `chat.completion.chunk` SSE ending in `data: [DONE]`) and can fail on demand: HTTP
  * 429/500/401 before streaming, a stall, or a connection dropped mid-stream.
  */
@@ -104,14 +105,15 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
         error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
       });
     }
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && path === '/v1/models') {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'POST' && path.endsWith('/messages')) return anthropicMessages(res, body as AnthropicBody);
+    if (req.method === 'GET' && path.endsWith('/models')) {
       return sendJson(res, 200, {
         object: 'list',
         data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'simulated' })),
       });
     }
-    if (req.method === 'POST' && path === '/v1/chat/completions') return chatCompletion(req, res, body as ChatBody);
+    if (req.method === 'POST' && path.endsWith('/chat/completions')) return chatCompletion(req, res, body as ChatBody);
     sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });
   server.keepAliveTimeout = 60_000;
@@ -221,6 +223,72 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       else setImmediate(pump);
     };
     pump();
+  }
+
+  interface AnthropicBody {
+    model?: string;
+    stream?: boolean;
+    max_tokens?: number;
+    messages?: unknown[];
+  }
+
+  /** Anthropic's Messages API (`POST /v1/messages`), JSON or its named SSE events. */
+  function anthropicMessages(res: ServerResponse, body: AnthropicBody) {
+    const b = { ...behaviour };
+    const model = body?.model ?? 'unknown';
+    const error = (status: number, type: string, message: string) => sendJson(res, status, { type: 'error', error: { type, message } });
+    if (!models.includes(model)) return error(404, 'not_found_error', `model: ${model}`);
+    if (b.mode === 'fail-429') return error(429, 'rate_limit_error', 'Number of requests has exceeded your rate limit');
+    if (b.mode === 'fail-500') return error(500, 'api_error', 'Internal server error');
+    if (b.mode === 'fail-401') return error(401, 'authentication_error', 'invalid x-api-key');
+    const words =
+      b.content !== undefined ? (b.content.match(/\S+\s*|\s+/g) ?? []) : Array.from({ length: b.tokens }, (_, i) => tokenText(i));
+    const tokens = Math.min(body.max_tokens ?? words.length, words.length);
+    const stopReason = tokens < words.length ? 'max_tokens' : 'end_turn';
+    const inputTokens = JSON.stringify(body.messages ?? []).length >> 2;
+    const id = `msg_sim${++counter}`;
+    if (!body.stream) {
+      stats.completions++;
+      return sendJson(res, 200, {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [{ type: 'text', text: words.slice(0, tokens).join('') }],
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage: { input_tokens: inputTokens, output_tokens: tokens },
+      });
+    }
+    const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(
+      event('message_start', {
+        type: 'message_start',
+        message: {
+          id,
+          type: 'message',
+          role: 'assistant',
+          content: [],
+          model,
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: inputTokens, output_tokens: 1 },
+        },
+      }) + event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    );
+    for (let i = 0; i < tokens; i++)
+      res.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: words[i] } }));
+    res.end(
+      event('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+        event('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: stopReason, stop_sequence: null },
+          usage: { output_tokens: tokens },
+        }) +
+        event('message_stop', { type: 'message_stop' }),
+    );
+    stats.completions++;
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
@@ -15,6 +15,7 @@ import { AppError } from './errors';
 import { registerGatewayRoutes } from './gateway/gateway-routes';
 import type { ActiveStreams } from './http/active-streams';
 import './http/fastify-types';
+import { logRequest } from './http/log-request';
 import { sendError, toAppErrorOrInternal } from './http/problem';
 import type { ModelCatalog } from './providers';
 import type { Store } from './store';
@@ -38,7 +39,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, store, auth, logger } = deps;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are off: `logRequest` writes one line per request instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
@@ -68,9 +70,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('startedAt', 0);
 
   // The one guard: who is calling, may they call this route, and did a cookie write carry its CSRF token.
   app.addHook('onRequest', async (request) => {
+    request.startedAt = performance.now();
     const url = request.routeOptions.url;
     if (!url || !(url.startsWith('/api/') || url.startsWith('/v1/'))) return;
     const access = request.routeOptions.config?.access ?? 'authenticated';
@@ -93,16 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (request, reply) => {
     if (!request.routeOptions.url || request.routeOptions.url === '/healthz') return;
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url,
-        status: reply.statusCode,
-        userId: request.principal?.user.id,
-        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+    logRequest(request, reply.statusCode);
   });
 
   app.setErrorHandler(async (error, request, reply) => {

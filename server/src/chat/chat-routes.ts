@@ -4,6 +4,7 @@ import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
+import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';

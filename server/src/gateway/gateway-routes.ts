@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
+import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { openAIErrorBody } from '../http/problem';
 import { openSse } from '../http/sse';
@@ -102,7 +103,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       if (!body.stream) {
         const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
         if (result.status === 'error' && result.error) throw result.error;
-        if (result.status === 'stopped') return reply;
+        if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
         return {
           id,
           object: 'chat.completion',
@@ -139,10 +140,17 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       if (!sse) {
         // Nothing was streamed yet: a failure can still be an ordinary HTTP error.
         if (result.status === 'error' && result.error) throw result.error;
-        if (result.status === 'stopped') return reply;
+        if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
         open();
       }
       const stream = sse as ReturnType<typeof openSse>;
+      logRequest(request, 200, {
+        model: info.id,
+        outcome: result.status,
+        usage: result.usage,
+        timing: result.timing,
+        failure: result.failure?.kind,
+      });
       if (result.status === 'error' && result.error) {
         stream.send(JSON.stringify(openAIErrorBody(result.error)));
       } else if (result.status === 'complete') {

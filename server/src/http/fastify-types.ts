@@ -6,6 +6,8 @@ export type RouteAccess = 'public' | 'authenticated' | 'admin';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | undefined;
+    /** `performance.now()` when the request arrived. */
+    startedAt: number;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;

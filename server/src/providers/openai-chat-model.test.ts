@@ -86,18 +86,11 @@ describe('the lean OpenAI wire client against hand-written upstream answers', ()
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(`data: ${frame('part')}\n\ndata: {"error":{"message":"overloaded"}}\n\n`);
     });
-    const { stream } = await createOpenAIChatModel({ provider: 't', baseURL }, 'm').doStream({ prompt });
-    const reader = stream.getReader();
-    const seen: string[] = [];
-    await expect(
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          if (value.type === 'text-delta') seen.push(value.delta);
-        }
-      })(),
-    ).rejects.toThrow(/overloaded/);
+    const parts = await collect(baseURL);
+    const seen = parts.filter((p) => p.type === 'text-delta').map((p) => (p as { delta: string }).delta);
+    const error = parts.at(-1);
+    expect(error?.type).toBe('error');
+    expect(String((error as { error: Error }).error.message)).toMatch(/overloaded/);
     expect(seen).toEqual(['part']);
   });
 

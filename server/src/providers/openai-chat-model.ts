@@ -221,10 +221,12 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
         {
           start(controller) {
             controller.enqueue({ type: 'stream-start', warnings: [] });
+            // Failures travel as an `error` part after what arrived (erroring the stream would drop queued deltas).
             const fail = (error: unknown) => {
               if (done) return;
               done = true;
-              controller.error(error);
+              controller.enqueue({ type: 'error', error });
+              controller.close();
             };
             const emitDelta = (delta: string) => {
               if (!started) {

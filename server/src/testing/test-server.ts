@@ -23,6 +23,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Serve this built web app (the browser tests use `web/dist`). */
   webDir?: string;
+  /** More environment, given the simulated upstream's base URL (to point hosted providers at it). */
+  upstreamEnv?: (upstreamUrl: string) => Record<string, string>;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const upstream = await startSimulatedUpstream({ models: ['sim-1', 'sim-2'] });
   const dataDir = mkdtempSync(join(tmpdir(), 'axon-test-'));
   const config = loadConfig({
-    env: options.env ?? {},
+    env: { ...options.env, ...options.upstreamEnv?.(upstream.url) },
     cwd: dataDir,
     overrides: {
       port: 0,

@@ -306,7 +306,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
           <textarea
             ref={inputRef}
             aria-label="Message"
-            placeholder="Message Axon (Enter to send, Shift+Enter for a new line)"
+            placeholder="Message Axon"
             rows={1}
             value={input}
             maxLength={100_000}
@@ -323,7 +323,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               aria-label="Model"
               value={selectedModel ?? ''}
               onChange={(e) => onModelChange(e.target.value)}
-              className="max-w-[60%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700"
+              className="max-w-[70%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
             >
               {(models.data?.models ?? []).map((m) => (
                 <option key={m.id} value={m.id}>
@@ -331,6 +331,9 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                 </option>
               ))}
             </select>
+            <span className="ml-auto hidden text-xs text-zinc-400 md:inline">
+              Enter to send · Shift+Enter for a new line{busy ? ' · Esc to stop' : ''}
+            </span>
             {busy ? (
               <button
                 type="button"
