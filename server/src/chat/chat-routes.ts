@@ -121,18 +121,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         timing: result.timing,
         error,
       });
-      request.log.info(
-        {
-          conversationId: id,
-          messageId: answer.id,
-          model: info.id,
-          status: result.status,
-          usage: result.usage,
-          timing: result.timing,
-          failure: result.failure?.kind,
-        },
-        'chat turn finished',
-      );
+      logRequest(request, 200, {
+        conversationId: id,
+        messageId: answer.id,
+        model: info.id,
+        outcome: result.status,
+        usage: result.usage,
+        timing: result.timing,
+        failure: result.failure?.kind,
+      });
       send({ type: 'text-end', id: 'text-0' });
       const metadata: AssistantMetadata = {
         messageId: answer.id,
