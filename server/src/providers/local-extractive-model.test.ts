@@ -1,5 +1,6 @@
-import type { LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { describe, expect, it } from 'vitest';
+import { readAllParts } from '../testing/read-stream';
 import { rankSentences, splitSentences } from './extractive-ranker';
 import { composeExtractiveAnswer, createLocalExtractiveModel } from './local-extractive-model';
 
@@ -9,16 +10,6 @@ const FOMC = `The Committee decided to raise the target range for the federal fu
 Inflation remains elevated, reflecting supply and demand imbalances related to the pandemic, higher energy prices, and broader price pressures.
 Job gains have been robust in recent months, and the unemployment rate has declined substantially.
 The invasion of Ukraine by Russia is causing tremendous human and economic hardship.`;
-
-async function collect(stream: ReadableStream<LanguageModelV3StreamPart>) {
-  const parts: LanguageModelV3StreamPart[] = [];
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return parts;
-    parts.push(value);
-  }
-}
 
 describe('extractive ranking', () => {
   it('splits sentences and list items', () => {
@@ -62,7 +53,7 @@ describe('local extractive model', () => {
   it('streams word by word with usage and a stop finish', async () => {
     const model = createLocalExtractiveModel({ wordDelayMs: 0, maxSentences: 3 });
     const { stream } = await model.doStream({ prompt: [{ role: 'system', content: FOMC }, user('unemployment rate?')] });
-    const parts = await collect(stream);
+    const parts = await readAllParts(stream);
     const deltas = parts.filter((p) => p.type === 'text-delta');
     expect(deltas.length).toBeGreaterThan(5);
     const finish = parts.at(-1);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readAllParts } from '../testing/read-stream';
 import { createOpenAIChatModel, readPlainContentDelta } from './openai-chat-model';
 
 const prompt = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }];
@@ -52,13 +52,7 @@ describe('the lean OpenAI wire client against hand-written upstream answers', ()
 
   async function collect(baseURL: string) {
     const { stream } = await createOpenAIChatModel({ provider: 't', baseURL }, 'm').doStream({ prompt });
-    const parts: LanguageModelV3StreamPart[] = [];
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return parts;
-      parts.push(value);
-    }
+    return readAllParts(stream);
   }
 
   it('reads CRLF-delimited events split across packets, comments and multi-line data', async () => {
