@@ -1,7 +1,8 @@
 /**
  * Gateway overhead: the same client calls a simulated upstream (256 tokens, streamed as fast as it
- * can) directly, through Axon's /v1/chat/completions with an API key, and through the Portkey
- * gateway (non-streaming: its streaming through a custom host fails here). Targets are interleaved
+ * can) directly, through a bare byte-piping relay (the floor for any process in the middle),
+ * through Axon's /v1/chat/completions with an API key, and through the Portkey gateway
+ * (non-streaming: its streaming through a custom host fails here). Targets are interleaved
  * in rounds so that machine noise hits them alike. Prints one table per concurrency and Axon's memory.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +16,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const AXON = join(ROOT, 'server/bin/axon.mjs');
 const PORTKEY = join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
-const PORTS = { upstream: 18701, slowUpstream: 18702, axon: 18703, portkey: 18704 };
+const PORTS = { upstream: 18701, slowUpstream: 18702, axon: 18703, portkey: 18704, relay: 18705 };
 const quick = process.argv.includes('--quick');
 
 const PLAN: Array<{ concurrency: number; count: number; rounds: number; maxMs: number }> = quick
@@ -77,6 +78,15 @@ export async function runGatewayOverhead(): Promise<void> {
     children.push(slow);
     const axon = await startProcess('axon', 'node', [AXON, 'serve'], { env, readyUrl: `http://127.0.0.1:${PORTS.axon}/readyz` });
     children.push(axon);
+    const relay = await startProcess(
+      'bare relay',
+      TSX,
+      [join(ROOT, 'bench/src/bare-relay.ts'), '--port', String(PORTS.relay), '--upstream', `http://127.0.0.1:${PORTS.upstream}`],
+      {
+        readyUrl: `http://127.0.0.1:${PORTS.relay}/v1/models`,
+      },
+    );
+    children.push(relay);
     const portkey = await startProcess('portkey', 'node', [PORTKEY, `--port=${PORTS.portkey}`], {
       readyUrl: `http://127.0.0.1:${PORTS.portkey}/`,
     });
@@ -88,6 +98,13 @@ export async function runGatewayOverhead(): Promise<void> {
       {
         name: 'direct (stream)',
         url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`,
+        headers: {},
+        body: streamBody,
+        stream: true,
+      },
+      {
+        name: 'bare relay (stream)',
+        url: `http://127.0.0.1:${PORTS.relay}/v1/chat/completions`,
         headers: {},
         body: streamBody,
         stream: true,
