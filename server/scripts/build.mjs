@@ -10,8 +10,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => name !== '@axon/contracts');
 
 await build({
-  entryPoints: [join(root, 'src/cli/cli.ts')],
-  outfile: join(root, 'dist/cli.js'),
+  entryPoints: { cli: join(root, 'src/cli/cli.ts'), 'parse-worker': join(root, 'src/rag/ingest/parse-worker.ts') },
+  outdir: join(root, 'dist'),
   bundle: true,
   platform: 'node',
   format: 'esm',

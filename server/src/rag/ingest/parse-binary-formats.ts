@@ -1,0 +1,132 @@
+import mammoth from 'mammoth';
+import { getDocumentProxy } from 'unpdf';
+import yauzl from 'yauzl';
+import { parseHtml } from './parse-text-formats';
+import { type DocumentBlock, type ParsedDocument, ParseError, withSections } from './parsed-document';
+
+export interface BinaryLimits {
+  maxPages: number;
+  /** Largest total size of a DOCX's unpacked parts, in bytes (zip bomb guard). */
+  maxDecompressedBytes: number;
+}
+
+interface PdfTextItem {
+  str: string;
+  transform: number[];
+  height: number;
+  hasEOL?: boolean;
+}
+
+/**
+ * A page's text items as paragraphs: items on one baseline form a line, and a vertical gap clearly
+ * larger than the usual line spacing starts a new paragraph. Hyphenated line breaks are joined.
+ */
+export function pageParagraphs(items: PdfTextItem[]): string[] {
+  const lines: Array<{ y: number; text: string; height: number }> = [];
+  for (const item of items) {
+    if (!('str' in item)) continue;
+    const y = item.transform[5] ?? 0;
+    const last = lines.at(-1);
+    if (last && Math.abs(last.y - y) < Math.max(2, item.height * 0.5)) last.text += item.str;
+    else lines.push({ y, text: item.str, height: item.height });
+  }
+  const gaps = lines
+    .slice(1)
+    .map((line, i) => Math.abs((lines[i] as { y: number }).y - line.y))
+    .filter((g) => g > 0);
+  const usual = gaps.length ? ([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] ?? 0) : 0;
+  const paragraphs: string[] = [];
+  let current = '';
+  lines.forEach((line, i) => {
+    const gap = i > 0 ? Math.abs((lines[i - 1] as { y: number }).y - line.y) : 0;
+    const text = line.text.trim();
+    if (i > 0 && (gap > usual * 1.4 || gap > line.height * 2.2) && current) {
+      paragraphs.push(current);
+      current = '';
+    }
+    if (!text) return;
+    current = !current ? text : current.endsWith('-') && /^\p{Ll}/u.test(text) ? current.slice(0, -1) + text : `${current} ${text}`;
+  });
+  if (current) paragraphs.push(current);
+  return paragraphs;
+}
+
+/**
+ * PDF: the text layer, page by page (page numbers kept for citations). A PDF with pages but next
+ * to no text is a scan without a text layer, and is reported as such.
+ */
+export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise<ParsedDocument> {
+  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
+  try {
+    pdf = await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false, useSystemFonts: false, verbosity: 0 });
+  } catch (error) {
+    throw new ParseError(`This PDF cannot be read (${(error as Error).message}); it may be damaged or incomplete.`, 'corrupt');
+  }
+  if (pdf.numPages > limits.maxPages) {
+    throw new ParseError(`This PDF has ${pdf.numPages} pages; the limit is ${limits.maxPages}.`, 'limit');
+  }
+  const blocks: DocumentBlock[] = [];
+  try {
+    for (let number = 1; number <= pdf.numPages; number++) {
+      const page = await pdf.getPage(number);
+      const content = await page.getTextContent();
+      for (const paragraph of pageParagraphs(content.items as PdfTextItem[]))
+        blocks.push({ kind: 'paragraph', text: paragraph, page: number });
+      page.cleanup();
+    }
+  } catch (error) {
+    throw new ParseError(`The text of this PDF cannot be read (${(error as Error).message}).`, 'corrupt');
+  }
+  const chars = blocks.reduce((n, b) => n + b.text.length, 0);
+  if (pdf.numPages > 0 && chars < 20 * pdf.numPages && chars < 200) {
+    throw new ParseError(
+      `This PDF has ${pdf.numPages} page(s) but no text layer: it looks scanned. Run OCR on it first, then upload the result.`,
+      'no_text_layer',
+    );
+  }
+  return { blocks: withSections(blocks), pages: pdf.numPages };
+}
+
+/** Sums the unpacked sizes a zip declares, without unpacking it; refuses archives that would unpack too large. */
+export function checkZipSize(bytes: Uint8Array, maxBytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(Buffer.from(bytes), { lazyEntries: true, validateEntrySizes: true }, (error, zip) => {
+      if (error || !zip) return reject(new ParseError('This file is not a valid Word document (the archive cannot be read).', 'corrupt'));
+      let total = 0;
+      let entries = 0;
+      zip.on('entry', (entry: yauzl.Entry) => {
+        total += entry.uncompressedSize;
+        entries++;
+        if (total > maxBytes || entries > 10_000) {
+          zip.close();
+          return reject(
+            new ParseError(
+              `This document unpacks to more than ${Math.round(maxBytes / 1_048_576)} MB, the limit; it may be a zip bomb.`,
+              'limit',
+            ),
+          );
+        }
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve());
+      zip.on('error', () => reject(new ParseError('This file is not a valid Word document (the archive is damaged).', 'corrupt')));
+      zip.readEntry();
+    });
+  });
+}
+
+/** DOCX: converted to HTML by mammoth (headings and tables kept), then read like a web page. */
+export async function parseDocx(bytes: Uint8Array, limits: BinaryLimits): Promise<ParsedDocument> {
+  await checkZipSize(bytes, limits.maxDecompressedBytes);
+  let html: string;
+  try {
+    ({ value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }));
+  } catch (error) {
+    throw new ParseError(`This Word document cannot be read (${(error as Error).message}).`, 'corrupt');
+  }
+  const parsed = parseHtml(`<main>${html}</main>`);
+  return {
+    blocks: parsed.blocks,
+    ...(parsed.blocks.find((b) => b.kind === 'heading') ? { title: parsed.blocks.find((b) => b.kind === 'heading')?.text } : {}),
+  };
+}
