@@ -71,7 +71,7 @@ export function parseHtml(html: string): ParsedDocument {
   const title = $('title').first().text().trim() || undefined;
   $(BOILERPLATE).remove();
   const main = $('main, article, [role=main]').first();
-  const root = main.length ? main : $('body').length ? $('body') : $.root();
+  const root = main.length ? main : $('body').length ? $('body') : $('html');
   const blocks: DocumentBlock[] = [];
   root.find('h1, h2, h3, h4, h5, h6, p, li, tr, pre, blockquote, dt, dd, figcaption').each((_i, element) => {
     const el = $(element);
