@@ -76,6 +76,8 @@ export const MessageSchema = z.object({
   timing: TimingSchema,
   /** Why an answer ended in `error`, readable by a person. */
   error: z.string().nullable(),
+  /** Passages the answer was grounded in, numbered as cited in the text. */
+  citations: z.array(z.lazy(() => CitationSchema)).default([]),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof MessageSchema>;
@@ -84,6 +86,8 @@ export const ConversationSchema = z.object({
   id: z.string(),
   title: z.string(),
   model: z.string().nullable(),
+  /** Collections searched for this conversation's answers. */
+  collectionIds: z.array(z.string()).default([]),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -110,11 +114,13 @@ export const ListConversationsQuerySchema = z.strictObject({
 export const CreateConversationSchema = z.strictObject({
   title: z.string().trim().min(1).max(200).optional(),
   model: z.string().min(1).max(200).optional(),
+  collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
 });
 
 export const UpdateConversationSchema = z.strictObject({
   title: z.string().trim().min(1).max(200).optional(),
   model: z.string().min(1).max(200).optional(),
+  collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
 });
 
 /** Longest message a person may send, in characters. */
@@ -180,3 +186,95 @@ export type ApiKey = z.infer<typeof ApiKeySchema>;
 export const CreateApiKeySchema = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export const CreatedApiKeySchema = z.object({ apiKey: ApiKeySchema, key: z.string() });
 export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;
+
+export const CollectionRoleSchema = z.enum(['viewer', 'editor']);
+export type CollectionRole = z.infer<typeof CollectionRoleSchema>;
+/** What the caller may do with a collection: `owner` ⊃ `editor` ⊃ `viewer`. */
+export const CollectionAccessSchema = z.enum(['owner', 'editor', 'viewer']);
+export type CollectionAccess = z.infer<typeof CollectionAccessSchema>;
+
+export const CollectionSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  ownerId: z.string(),
+  /** `organisation`: everyone signed in may read it (or edit, with `organisationRole: editor`). */
+  visibility: z.enum(['private', 'organisation']),
+  organisationRole: CollectionRoleSchema,
+  /** Passages retrieved per question. */
+  topK: z.number().int(),
+  /** Passages scoring below this (0–1, relative to the best) are dropped. */
+  minScore: z.number(),
+  access: CollectionAccessSchema,
+  documentCount: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Collection = z.infer<typeof CollectionSchema>;
+
+const CollectionName = z.string().trim().min(1).max(100);
+export const CreateCollectionSchema = z.strictObject({
+  name: CollectionName,
+  description: z.string().max(2000).optional(),
+  visibility: z.enum(['private', 'organisation']).optional(),
+  organisationRole: CollectionRoleSchema.optional(),
+});
+export const UpdateCollectionSchema = z.strictObject({
+  name: CollectionName.optional(),
+  description: z.string().max(2000).optional(),
+  visibility: z.enum(['private', 'organisation']).optional(),
+  organisationRole: CollectionRoleSchema.optional(),
+  topK: z.number().int().min(1).max(50).optional(),
+  minScore: z.number().min(0).max(1).optional(),
+});
+export const CollectionMembersSchema = z.strictObject({
+  members: z.array(z.strictObject({ email: EmailSchema, role: CollectionRoleSchema })).max(500),
+});
+
+export const DocumentStatusSchema = z.enum(['queued', 'parsing', 'chunking', 'indexing', 'ready', 'failed']);
+export type DocumentStatus = z.infer<typeof DocumentStatusSchema>;
+export const DocumentInfoSchema = z.object({
+  id: z.string(),
+  collectionId: z.string(),
+  name: z.string(),
+  mime: z.string(),
+  size: z.number().int(),
+  status: DocumentStatusSchema,
+  /** Why it failed, readable by a person. */
+  error: z.string().nullable(),
+  pages: z.number().int().nullable(),
+  chunkCount: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DocumentInfo = z.infer<typeof DocumentInfoSchema>;
+
+/** The result of an upload: one entry per file, accepted (queued) or refused with the reason. */
+export const UploadResultSchema = z.object({
+  files: z.array(
+    z.object({
+      name: z.string(),
+      document: DocumentInfoSchema.optional(),
+      /** Set when the same content is already in the collection. */
+      duplicateOf: z.string().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+export type UploadResult = z.infer<typeof UploadResultSchema>;
+
+/** A passage an answer cites, as `[n]` in its text. */
+export const CitationSchema = z.object({
+  n: z.number().int(),
+  documentId: z.string(),
+  documentName: z.string(),
+  collectionId: z.string(),
+  chunkId: z.string(),
+  page: z.number().int().nullable(),
+  section: z.string().nullable(),
+  startOffset: z.number().int(),
+  endOffset: z.number().int(),
+  score: z.number(),
+  text: z.string(),
+});
+export type Citation = z.infer<typeof CitationSchema>;

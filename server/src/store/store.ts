@@ -1,4 +1,5 @@
-import type { ApiKey, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+import type { ApiKey, Citation, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
 
 /** A user with the secret needed to check a password; never leaves the server. */
 export interface UserRecord extends User {
@@ -54,12 +55,16 @@ export interface ConversationListQuery {
 }
 
 export interface ConversationRepository {
-  create(input: { userId: string; title: string; model: string | null }): Promise<Conversation>;
+  create(input: { userId: string; title: string; model: string | null; collectionIds?: string[] | undefined }): Promise<Conversation>;
   /** The conversation if it belongs to `userId`. */
   get(id: string, userId: string): Promise<Conversation | undefined>;
   /** Newest first; `q` matches the title or any message's text. */
   list(userId: string, query: ConversationListQuery): Promise<{ items: Conversation[]; nextCursor: string | null }>;
-  update(id: string, userId: string, patch: { title?: string | undefined; model?: string | undefined }): Promise<Conversation | undefined>;
+  update(
+    id: string,
+    userId: string,
+    patch: { title?: string | undefined; model?: string | undefined; collectionIds?: string[] | undefined },
+  ): Promise<Conversation | undefined>;
   delete(id: string, userId: string): Promise<boolean>;
 }
 
@@ -78,6 +83,7 @@ export interface MessagePatch {
   usage?: Usage;
   timing?: Timing;
   error?: string | null;
+  citations?: Citation[];
 }
 
 export interface MessageRepository {
@@ -98,6 +104,10 @@ export interface Store {
   apiKeys: ApiKeyRepository;
   conversations: ConversationRepository;
   messages: MessageRepository;
+  collections: CollectionRepository;
+  documents: DocumentRepository;
+  searchIndex: SearchIndex;
+  ingestJobs: IngestJobRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -57,4 +57,89 @@ export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: stri
       CREATE INDEX messages_conversation ON messages(conversation_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'collections, documents, chunks with full-text index, ingest jobs, citations',
+    sql: `
+      CREATE TABLE collections (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        visibility TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'organisation')),
+        organisation_role TEXT NOT NULL DEFAULT 'viewer' CHECK (organisation_role IN ('viewer', 'editor')),
+        top_k INTEGER NOT NULL DEFAULT 6,
+        min_score REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (owner_id, name)
+      );
+      CREATE TABLE collection_members (
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),
+        PRIMARY KEY (collection_id, user_id)
+      );
+      CREATE INDEX collection_members_user ON collection_members(user_id);
+      CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'parsing', 'chunking', 'indexing', 'ready', 'failed')),
+        error TEXT,
+        pages INTEGER,
+        chars INTEGER,
+        chunk_count INTEGER NOT NULL DEFAULT 0,
+        created_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (collection_id, sha256)
+      );
+      CREATE INDEX documents_collection ON documents(collection_id, created_at DESC);
+      CREATE TABLE document_texts (
+        document_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        text TEXT NOT NULL
+      );
+      CREATE TABLE chunks (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        collection_id TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        page INTEGER,
+        section TEXT,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        token_count INTEGER NOT NULL
+      );
+      CREATE INDEX chunks_document ON chunks(document_id, ordinal);
+      CREATE INDEX chunks_collection ON chunks(collection_id);
+      CREATE VIRTUAL TABLE chunks_fts USING fts5(text, section, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
+      CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text, section) VALUES (new.rowid, new.text, coalesce(new.section, ''));
+      END;
+      CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, section) VALUES ('delete', old.rowid, old.text, coalesce(old.section, ''));
+      END;
+      CREATE TABLE ingest_jobs (
+        id TEXT PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX ingest_jobs_state ON ingest_jobs(state, created_at);
+      CREATE TABLE conversation_collections (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        PRIMARY KEY (conversation_id, collection_id)
+      );
+      ALTER TABLE messages ADD COLUMN citations TEXT;
+    `,
+  },
 ];

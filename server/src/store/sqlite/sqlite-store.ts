@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
+import { createSqliteRagRepositories } from './sqlite-rag-store';
 
 type Row = Record<string, unknown>;
 
@@ -33,6 +34,7 @@ const toConversation = (row: Row): Conversation => ({
   id: row.id as string,
   title: row.title as string,
   model: (row.model as string | null) ?? null,
+  collectionIds: row.collection_ids ? (JSON.parse(row.collection_ids as string) as string[]) : [],
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
 });
@@ -47,6 +49,7 @@ const toMessage = (row: Row): Message => ({
   usage: { inputTokens: (row.input_tokens as number | null) ?? null, outputTokens: (row.output_tokens as number | null) ?? null },
   timing: { ttftMs: (row.ttft_ms as number | null) ?? null, totalMs: (row.total_ms as number | null) ?? null },
   error: (row.error as string | null) ?? null,
+  citations: row.citations ? JSON.parse(row.citations as string) : [],
   createdAt: row.created_at as string,
 });
 
@@ -60,6 +63,9 @@ function decodeCursor(cursor: string): { updatedAt: string; id: string } {
     });
   return { updatedAt, id };
 }
+
+/** The conversation's collections as a JSON array column, `collection_ids`. */
+const COLLECTION_IDS_SQL = '(SELECT json_group_array(collection_id) FROM conversation_collections cc WHERE cc.conversation_id = c.id) AS collection_ids';
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -127,7 +133,7 @@ export function openSqliteStore({
     keyRevokeOwned: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL'),
     keyTouch: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
     convInsert: db.prepare('INSERT INTO conversations (id, user_id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
-    convGet: db.prepare('SELECT * FROM conversations WHERE id = ? AND user_id = ?'),
+    convGet: db.prepare(`SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE c.id = ? AND c.user_id = ?`),
     convDelete: db.prepare('DELETE FROM conversations WHERE id = ? AND user_id = ?'),
     convTouch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
     msgInsert: db.prepare(
@@ -140,9 +146,16 @@ export function openSqliteStore({
     ),
   };
 
+  const setConversationCollections = (conversationId: string, collectionIds: string[]) => {
+    db.prepare('DELETE FROM conversation_collections WHERE conversation_id = ?').run(conversationId);
+    const insert = db.prepare('INSERT OR IGNORE INTO conversation_collections (conversation_id, collection_id) VALUES (?, ?)');
+    for (const collectionId of collectionIds) insert.run(conversationId, collectionId);
+  };
+
   const store: Store & { db: Database.Database; migrated: number[] } = {
     db,
     migrated,
+    ...createSqliteRagRepositories(db, now),
     users: {
       async create({ email, passwordHash, role }) {
         const id = randomUUID();
@@ -235,11 +248,14 @@ export function openSqliteStore({
       },
     },
     conversations: {
-      async create({ userId, title, model }) {
+      async create({ userId, title, model, collectionIds = [] }) {
         const id = randomUUID();
         const at = iso();
-        q.convInsert.run(id, userId, title, model, at, at);
-        return { id, title, model, createdAt: at, updatedAt: at };
+        db.transaction(() => {
+          q.convInsert.run(id, userId, title, model, at, at);
+          setConversationCollections(id, collectionIds);
+        })();
+        return { id, title, model, collectionIds, createdAt: at, updatedAt: at };
       },
       async get(id, userId) {
         const row = q.convGet.get(id, userId) as Row | undefined;
@@ -261,7 +277,7 @@ export function openSqliteStore({
           params.push(after.updatedAt, after.updatedAt, after.id);
         }
         const rows = db
-          .prepare(`SELECT c.* FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`)
+          .prepare(`SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`)
           .all(...params, limit + 1) as Row[];
         const items = rows.slice(0, limit).map(toConversation);
         const last = items.at(-1);
@@ -317,6 +333,7 @@ export function openSqliteStore({
           set('total_ms', patch.timing.totalMs);
         }
         if (patch.error !== undefined) set('error', patch.error);
+        if (patch.citations !== undefined) set('citations', JSON.stringify(patch.citations));
         if (sets.length === 0) return;
         db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       },

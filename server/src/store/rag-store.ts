@@ -1,0 +1,90 @@
+import type { Collection, CollectionAccess, CollectionRole, DocumentInfo, DocumentStatus } from '@axon/contracts';
+
+export interface CollectionRecord extends Omit<Collection, 'access' | 'documentCount'> {}
+
+export interface CollectionRepository {
+  /** Creates a collection; `conflict` when the owner has one of that name. */
+  create(input: { ownerId: string; name: string; description?: string | undefined; visibility?: Collection['visibility'] | undefined; organisationRole?: CollectionRole | undefined }): Promise<CollectionRecord>;
+  findByName(ownerId: string, name: string): Promise<CollectionRecord | undefined>;
+  /** The collection with the caller's access to it; undefined when it does not exist or they may not read it. */
+  getForUser(id: string, userId: string): Promise<Collection | undefined>;
+  /** Every collection the user may read, with their access. */
+  listForUser(userId: string): Promise<Collection[]>;
+  update(id: string, patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  setMembers(id: string, members: Array<{ userId: string; role: CollectionRole }>): Promise<void>;
+  listMembers(id: string): Promise<Array<{ userId: string; email: string; role: CollectionRole }>>;
+  /** Of `ids`, those the user may read (the same rule the search applies in its query). */
+  readableIds(userId: string, ids: string[]): Promise<string[]>;
+}
+
+export interface DocumentRecord extends DocumentInfo {
+  sha256: string;
+  chars: number | null;
+  createdBy: string | null;
+}
+
+export interface DocumentRepository {
+  /** Adds a document, or returns the existing one when the collection already holds the same bytes. */
+  create(input: { id?: string; collectionId: string; name: string; mime: string; size: number; sha256: string; createdBy: string | null }): Promise<{ document: DocumentRecord; created: boolean }>;
+  get(id: string): Promise<DocumentRecord | undefined>;
+  listByCollection(collectionId: string): Promise<DocumentRecord[]>;
+  setStatus(id: string, status: DocumentStatus, details?: { error?: string | null; pages?: number | null; chars?: number | null; chunkCount?: number }): Promise<void>;
+  /** Replaces the stored file content hash after a re-upload under the same name. */
+  delete(id: string): Promise<void>;
+  saveText(id: string, text: string): Promise<void>;
+  getText(id: string): Promise<string | undefined>;
+}
+
+export interface ChunkInput {
+  ordinal: number;
+  text: string;
+  page?: number | undefined;
+  section?: string | undefined;
+  startOffset: number;
+  endOffset: number;
+  tokenCount: number;
+}
+
+export interface ScoredChunk {
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  collectionId: string;
+  text: string;
+  page: number | null;
+  section: string | null;
+  startOffset: number;
+  endOffset: number;
+  /** Higher is better; comparable within one result list. */
+  score: number;
+}
+
+/** The search index seam: chunks in, permission-filtered ranked passages out. */
+export interface SearchIndex {
+  /** Replaces every chunk of a document (re-indexing). */
+  replaceChunks(document: { id: string; collectionId: string }, chunks: ChunkInput[]): Promise<void>;
+  deleteDocument(documentId: string): Promise<void>;
+  /**
+   * Full-text (BM25) search over the chunks of `collectionIds` that `userId` may read; the
+   * permission rule is part of the query, so unreadable chunks are never ranked or returned.
+   */
+  searchText(query: string, options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+}
+
+export interface IngestJob {
+  id: string;
+  documentId: string;
+  attempts: number;
+}
+
+export interface IngestJobRepository {
+  enqueue(documentId: string): Promise<void>;
+  /** Takes the oldest queued job, marking it running; undefined when none is queued. */
+  claimNext(): Promise<IngestJob | undefined>;
+  finish(id: string, state: 'done' | 'failed'): Promise<void>;
+  /** Puts jobs left running by a stop back in the queue; returns how many. */
+  requeueRunning(): Promise<number>;
+}
+
+export type { CollectionAccess };

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { Collection, CollectionAccess, CollectionRole, DocumentStatus } from '@axon/contracts';
+import type Database from 'better-sqlite3';
+import { AppError } from '../../errors';
+import type { CollectionRecord, CollectionRepository, DocumentRecord, DocumentRepository, IngestJobRepository, ScoredChunk, SearchIndex } from '../rag-store';
+
+type Row = Record<string, unknown>;
+
+const toCollection = (row: Row): CollectionRecord => ({
+  id: row.id as string,
+  name: row.name as string,
+  description: row.description as string,
+  ownerId: row.owner_id as string,
+  visibility: row.visibility as Collection['visibility'],
+  organisationRole: row.organisation_role as CollectionRole,
+  topK: row.top_k as number,
+  minScore: row.min_score as number,
+  createdAt: row.created_at as string,
+  updatedAt: row.updated_at as string,
+});
+
+const toDocument = (row: Row): DocumentRecord => ({
+  id: row.id as string,
+  collectionId: row.collection_id as string,
+  name: row.name as string,
+  mime: row.mime as string,
+  size: row.size as number,
+  sha256: row.sha256 as string,
+  status: row.status as DocumentStatus,
+  error: (row.error as string | null) ?? null,
+  pages: (row.pages as number | null) ?? null,
+  chars: (row.chars as number | null) ?? null,
+  chunkCount: row.chunk_count as number,
+  createdBy: (row.created_by as string | null) ?? null,
+  createdAt: row.created_at as string,
+  updatedAt: row.updated_at as string,
+});
+
+/**
+ * The access rule, as SQL over `c` (collections) for the user bound as :user. The search and every
+ * listing use this one expression, so what a user may read is decided in one place, in the query.
+ */
+const ACCESS_SQL = `CASE
+  WHEN c.owner_id = :user THEN 'owner'
+  WHEN (SELECT role FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user) = 'editor' THEN 'editor'
+  WHEN c.visibility = 'organisation' AND c.organisation_role = 'editor' THEN 'editor'
+  WHEN EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user) THEN 'viewer'
+  WHEN c.visibility = 'organisation' THEN 'viewer'
+END`;
+const READABLE_SQL = `(c.owner_id = :user OR c.visibility = 'organisation' OR EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user))`;
+
+/** Turns free text into an FTS5 query: every word as a quoted term, OR-ed (BM25 ranks by how many match and how rare they are). */
+export function toFtsQuery(text: string): string | undefined {
+  const terms = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((t) => t.length > 1 || /\d/.test(t)))].slice(0, 64);
+  return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : undefined;
+}
+
+export function createSqliteRagRepositories(db: Database.Database, now: () => Date) {
+  const iso = () => now().toISOString();
+  const collectionColumns = `c.*, ${ACCESS_SQL} AS access, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count`;
+  const withAccess = (row: Row): Collection => ({ ...toCollection(row), access: row.access as CollectionAccess, documentCount: row.document_count as number });
+
+  const collections: CollectionRepository = {
+    async create({ ownerId, name, description = '', visibility = 'private', organisationRole = 'viewer' }) {
+      const id = randomUUID();
+      const at = iso();
+      try {
+        db.prepare(
+          'INSERT INTO collections (id, owner_id, name, description, visibility, organisation_role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(id, ownerId, name, description, visibility, organisationRole, at, at);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', { detail: `You already have a collection named "${name}".` });
+        throw error;
+      }
+      return toCollection(db.prepare('SELECT * FROM collections WHERE id = ?').get(id) as Row);
+    },
+    async findByName(ownerId, name) {
+      const row = db.prepare('SELECT * FROM collections WHERE owner_id = ? AND name = ?').get(ownerId, name) as Row | undefined;
+      return row && toCollection(row);
+    },
+    async getForUser(id, userId) {
+      const row = db.prepare(`SELECT ${collectionColumns} FROM collections c WHERE c.id = :id AND ${READABLE_SQL}`).get({ id, user: userId }) as Row | undefined;
+      return row && withAccess(row);
+    },
+    async listForUser(userId) {
+      return (db.prepare(`SELECT ${collectionColumns} FROM collections c WHERE ${READABLE_SQL} ORDER BY c.name`).all({ user: userId }) as Row[]).map(withAccess);
+    },
+    async update(id, patch) {
+      const columns: Record<string, string> = { name: 'name', description: 'description', visibility: 'visibility', organisationRole: 'organisation_role', topK: 'top_k', minScore: 'min_score' };
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined || !columns[key]) continue;
+        sets.push(`${columns[key]} = ?`);
+        params.push(value);
+      }
+      sets.push('updated_at = ?');
+      params.push(iso());
+      try {
+        db.prepare(`UPDATE collections SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', { detail: `You already have a collection named "${patch.name}".` });
+        throw error;
+      }
+    },
+    async delete(id) {
+      db.prepare('DELETE FROM collections WHERE id = ?').run(id);
+    },
+    async setMembers(id, members) {
+      db.transaction(() => {
+        db.prepare('DELETE FROM collection_members WHERE collection_id = ?').run(id);
+        const insert = db.prepare('INSERT INTO collection_members (collection_id, user_id, role) VALUES (?, ?, ?)');
+        for (const m of members) insert.run(id, m.userId, m.role);
+      })();
+    },
+    async listMembers(id) {
+      return (
+        db.prepare('SELECT m.user_id, u.email, m.role FROM collection_members m JOIN users u ON u.id = m.user_id WHERE m.collection_id = ? ORDER BY u.email').all(id) as Row[]
+      ).map((r) => ({ userId: r.user_id as string, email: r.email as string, role: r.role as CollectionRole }));
+    },
+    async readableIds(userId, ids) {
+      if (ids.length === 0) return [];
+      const rows = db
+        .prepare(`SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL}`)
+        .all({ user: userId, ids: JSON.stringify(ids) }) as Row[];
+      return rows.map((r) => r.id as string);
+    },
+  };
+
+  const documents: DocumentRepository = {
+    async create({ id = randomUUID(), collectionId, name, mime, size, sha256, createdBy }) {
+      const existing = db.prepare('SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?').get(collectionId, sha256) as Row | undefined;
+      if (existing) return { document: toDocument(existing), created: false };
+      const at = iso();
+      db.prepare(
+        "INSERT INTO documents (id, collection_id, name, mime, size, sha256, status, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+      ).run(id, collectionId, name, mime, size, sha256, createdBy, at, at);
+      return { document: toDocument(db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Row), created: true };
+    },
+    async get(id) {
+      const row = db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined;
+      return row && toDocument(row);
+    },
+    async listByCollection(collectionId) {
+      return (db.prepare('SELECT * FROM documents WHERE collection_id = ? ORDER BY created_at DESC, name').all(collectionId) as Row[]).map(toDocument);
+    },
+    async setStatus(id, status, details = {}) {
+      const sets = ['status = ?', 'updated_at = ?'];
+      const params: unknown[] = [status, iso()];
+      if (details.error !== undefined) {
+        sets.push('error = ?');
+        params.push(details.error);
+      }
+      if (details.pages !== undefined) {
+        sets.push('pages = ?');
+        params.push(details.pages);
+      }
+      if (details.chars !== undefined) {
+        sets.push('chars = ?');
+        params.push(details.chars);
+      }
+      if (details.chunkCount !== undefined) {
+        sets.push('chunk_count = ?');
+        params.push(details.chunkCount);
+      }
+      db.prepare(`UPDATE documents SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+    },
+    async delete(id) {
+      db.transaction(() => {
+        db.prepare('DELETE FROM chunks WHERE document_id = ?').run(id);
+        db.prepare('DELETE FROM documents WHERE id = ?').run(id);
+      })();
+    },
+    async saveText(id, text) {
+      db.prepare('INSERT INTO document_texts (document_id, text) VALUES (?, ?) ON CONFLICT(document_id) DO UPDATE SET text = excluded.text').run(id, text);
+    },
+    async getText(id) {
+      return (db.prepare('SELECT text FROM document_texts WHERE document_id = ?').get(id) as Row | undefined)?.text as string | undefined;
+    },
+  };
+
+  const insertChunk = db.prepare(
+    'INSERT INTO chunks (id, document_id, collection_id, ordinal, text, page, section, start_offset, end_offset, token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const searchIndex: SearchIndex = {
+    async replaceChunks(document, chunks) {
+      db.transaction(() => {
+        db.prepare('DELETE FROM chunks WHERE document_id = ?').run(document.id);
+        for (const c of chunks) {
+          insertChunk.run(randomUUID(), document.id, document.collectionId, c.ordinal, c.text, c.page ?? null, c.section ?? null, c.startOffset, c.endOffset, c.tokenCount);
+        }
+      })();
+    },
+    async deleteDocument(documentId) {
+      db.prepare('DELETE FROM chunks WHERE document_id = ?').run(documentId);
+    },
+    async searchText(query, { userId, collectionIds, k }) {
+      const match = toFtsQuery(query);
+      if (!match || collectionIds.length === 0) return [];
+      // bm25() is lower-is-better and negative; the score returned is its negation (higher is better).
+      const rows = db
+        .prepare(
+          `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset,
+                  -bm25(chunks_fts, 1.0, 0.3) AS score
+           FROM chunks_fts
+           JOIN chunks ch ON ch.rowid = chunks_fts.rowid
+           JOIN documents d ON d.id = ch.document_id
+           JOIN collections c ON c.id = ch.collection_id
+           WHERE chunks_fts MATCH :match
+             AND ch.collection_id IN (SELECT value FROM json_each(:ids))
+             AND ${READABLE_SQL}
+           ORDER BY bm25(chunks_fts, 1.0, 0.3)
+           LIMIT :k`,
+        )
+        .all({ match, ids: JSON.stringify(collectionIds), user: userId, k }) as Row[];
+      return rows.map(
+        (r): ScoredChunk => ({
+          chunkId: r.chunk_id as string,
+          documentId: r.document_id as string,
+          documentName: r.document_name as string,
+          collectionId: r.collection_id as string,
+          text: r.text as string,
+          page: (r.page as number | null) ?? null,
+          section: (r.section as string | null) ?? null,
+          startOffset: r.start_offset as number,
+          endOffset: r.end_offset as number,
+          score: r.score as number,
+        }),
+      );
+    },
+  };
+
+  const ingestJobs: IngestJobRepository = {
+    async enqueue(documentId) {
+      const at = iso();
+      db.prepare("INSERT INTO ingest_jobs (id, document_id, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)").run(randomUUID(), documentId, at, at);
+    },
+    async claimNext() {
+      const row = db
+        .prepare(
+          `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1, updated_at = ?
+           WHERE id = (SELECT id FROM ingest_jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1)
+           RETURNING id, document_id, attempts`,
+        )
+        .get(iso()) as Row | undefined;
+      return row && { id: row.id as string, documentId: row.document_id as string, attempts: row.attempts as number };
+    },
+    async finish(id, state) {
+      db.prepare('UPDATE ingest_jobs SET state = ?, updated_at = ? WHERE id = ?').run(state, iso(), id);
+    },
+    async requeueRunning() {
+      return db.prepare("UPDATE ingest_jobs SET state = 'queued', updated_at = ? WHERE state = 'running'").run(iso()).changes;
+    },
+  };
+
+  return { collections, documents, searchIndex, ingestJobs };
+}
