@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,6 +19,8 @@ import './http/fastify-types';
 import { logRequest } from './http/log-request';
 import { sendError, toAppErrorOrInternal } from './http/problem';
 import type { ModelCatalog } from './providers';
+import { registerCollectionRoutes } from './rag/collection-routes';
+import type { IngestionService } from './rag/ingest/ingestion-service';
 import type { Store } from './store';
 
 export interface AppDeps {
@@ -28,6 +31,9 @@ export interface AppDeps {
   pipeline: ChatPipeline;
   streams: ActiveStreams;
   logger: Logger;
+  ingestion: IngestionService;
+  /** Where uploaded originals are kept. */
+  filesDir: string;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
   isReady?: () => boolean;
 }
@@ -67,6 +73,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     crossOriginEmbedderPolicy: false,
+  });
+
+  // A file over the size limit is reported by the upload route (file by file), not thrown.
+  await app.register(fastifyMultipart, {
+    throwFileSizeLimit: false,
+    limits: { fileSize: config.rag.maxUploadMb * 1_048_576, files: config.rag.maxFilesPerUpload },
   });
 
   app.decorateRequest('principal', undefined);
@@ -121,7 +133,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
   registerConversationRoutes(app, { store, models: deps.models });
-  registerChatRoutes(app, { store, pipeline: deps.pipeline, streams: deps.streams });
+  registerChatRoutes(app, { store, pipeline: deps.pipeline, streams: deps.streams, contextTokens: config.rag.contextTokens });
+  registerCollectionRoutes(app, {
+    store,
+    ingestion: deps.ingestion,
+    filesDir: deps.filesDir,
+    maxFilesPerUpload: config.rag.maxFilesPerUpload,
+    maxFileBytes: config.rag.maxUploadMb * 1_048_576,
+  });
   registerGatewayRoutes(app, { pipeline: deps.pipeline, models: deps.models, streams: deps.streams });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;

@@ -9,11 +9,13 @@ import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
 import { createLogger } from './observability/logger';
 import { createModelCatalog, createModelConnections } from './providers';
+import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
 import { openSqliteStore, type Store } from './store';
 
 export interface AxonServer {
   app: FastifyInstance;
   store: Store;
+  ingestion: IngestionService;
   logger: Logger;
   /** Listens on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
@@ -24,6 +26,19 @@ export interface AxonServer {
 export interface CreateServerOptions {
   logger?: Logger;
   fetch?: typeof fetch;
+}
+
+/** The ingestion limits from the configuration, in bytes where the configuration says MB. */
+export function ingestionLimits(config: Config): IngestionLimits {
+  return {
+    maxFileBytes: config.rag.maxUploadMb * 1_048_576,
+    maxPages: config.rag.maxPages,
+    maxDecompressedBytes: config.rag.maxDecompressedMb * 1_048_576,
+    maxChars: config.rag.maxChars,
+    maxCsvRows: config.rag.maxCsvRows,
+    parseTimeoutMs: config.rag.parseTimeoutMs,
+    parseMemoryMb: config.rag.parseMemoryMb,
+  };
 }
 
 /** The composition root: picks implementations from the configuration and wires them together. */
@@ -48,14 +63,36 @@ export async function createServer(config: Config, options: CreateServerOptions 
   });
   const streams = createActiveStreams();
   const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const filesDir = resolve(config.dataDir, 'files');
+  const ingestion = createIngestionService({
+    store,
+    filesDir,
+    limits: ingestionLimits(config),
+    chunking: { maxTokens: config.rag.chunkTokens, overlapTokens: config.rag.chunkOverlapTokens },
+    logger,
+    pollMs: 2000,
+  });
+  await ingestion.start();
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
-  const app = await buildApp({ config: { ...config, webDir }, store, auth, models, pipeline, streams, logger, isReady: () => ready });
+  const app = await buildApp({
+    config: { ...config, webDir },
+    store,
+    auth,
+    models,
+    pipeline,
+    streams,
+    logger,
+    ingestion,
+    filesDir,
+    isReady: () => ready,
+  });
   ready = true;
 
   let closing: Promise<void> | undefined;
   return {
     app,
     store,
+    ingestion,
     logger,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
@@ -77,6 +114,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         const force = setTimeout(() => app.server.closeAllConnections(), 2000).unref();
         await closed;
         clearTimeout(force);
+        await ingestion.stop();
         await store.close();
         logger.info('stopped');
       })();

@@ -8,6 +8,7 @@ import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
+import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
@@ -16,6 +17,8 @@ export interface ChatRoutesDeps {
   store: Store;
   pipeline: ChatPipeline;
   streams: ActiveStreams;
+  /** Tokens of retrieved passages a prompt may hold. */
+  contextTokens: number;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
   flushIntervalMs?: number;
 }
@@ -82,7 +85,21 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     }
     if (info.id !== conversation.model) await store.conversations.update(id, user.id, { model: info.id });
 
+    const question = history.at(-1)?.content ?? '';
+    const citations =
+      conversation.collectionIds.length > 0
+        ? await retrievePassages(store, {
+            userId: user.id,
+            collectionIds: conversation.collectionIds,
+            query: question,
+            contextTokens: deps.contextTokens,
+          })
+        : [];
+    const prompt = conversationPrompt(history);
+    if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
+
     const answer = await store.messages.append({ conversationId: id, role: 'assistant', content: '', status: 'streaming', model: info.id });
+    if (citations.length > 0) await store.messages.update(answer.id, { citations });
     const controller = new AbortController();
     const untrack = streams.track(controller);
     const sse = openSse(reply, {
@@ -93,6 +110,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const send = (chunk: UIMessageChunk<AssistantMetadata>) => sse.send(JSON.stringify(chunk));
     send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
     send({ type: 'start-step' });
+    if (citations.length > 0) send({ type: 'data-citations', data: citations } as unknown as UIMessageChunk<AssistantMetadata>);
     send({ type: 'text-start', id: 'text-0' });
 
     let text = '';
@@ -100,7 +118,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     try {
       const result = await pipeline.run({
         model,
-        prompt: conversationPrompt(history),
+        prompt,
         signal: controller.signal,
         onTextDelta: (delta) => {
           text += delta;

@@ -23,6 +23,12 @@ export interface ConversationRoutesDeps {
 
 export function registerConversationRoutes(app: FastifyInstance, { store, models }: ConversationRoutesDeps): void {
   const notFound = () => new AppError('not_found', { detail: 'No such conversation' });
+  /** Every id must name a collection the user may read; any other answers 404. */
+  const requireReadable = async (userId: string, ids: string[]) => {
+    const readable = new Set(await store.collections.readableIds(userId, ids));
+    const missing = ids.find((id) => !readable.has(id));
+    if (missing) throw new AppError('not_found', { detail: `No such collection: ${missing}` });
+  };
 
   app.get('/api/models', async (): Promise<ModelList> => ({ models: await models.list(), defaultModel: await models.defaultModelId() }));
 
@@ -33,11 +39,14 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
 
   app.post('/api/conversations', async (request, reply) => {
     const body = parseInput(CreateConversationSchema, request.body ?? {}, 'body');
+    const userId = requirePrincipal(request).user.id;
     if (body.model) await models.resolve(body.model);
+    if (body.collectionIds) await requireReadable(userId, body.collectionIds);
     const conversation = await store.conversations.create({
-      userId: requirePrincipal(request).user.id,
+      userId,
       title: body.title ?? NEW_CONVERSATION_TITLE,
       model: body.model ?? null,
+      collectionIds: body.collectionIds,
     });
     return reply.status(201).send(conversation);
   });
@@ -53,6 +62,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const patch = parseInput(UpdateConversationSchema, request.body, 'body');
     if (patch.model) await models.resolve(patch.model);
+    if (patch.collectionIds) await requireReadable(requirePrincipal(request).user.id, patch.collectionIds);
     const updated = await store.conversations.update(id, requirePrincipal(request).user.id, patch);
     if (!updated) throw notFound();
     return updated;

@@ -131,6 +131,45 @@ export const ConfigSchema = z
       })
       .refine((a) => a.resourceName || a.baseURL, { message: 'set AZURE_OPENAI_RESOURCE or AZURE_OPENAI_BASE_URL' })
       .optional(),
+    /** Documents and retrieval. */
+    rag: z
+      .strictObject({
+        /** Largest file accepted, in MB (`AXON_MAX_UPLOAD_MB`). */
+        maxUploadMb: z.coerce.number().min(0.001).max(2048).default(50),
+        /** Most files in one upload. */
+        maxFilesPerUpload: z.coerce.number().int().min(1).max(1000).default(20),
+        /** Most pages read from one PDF. */
+        maxPages: z.coerce.number().int().min(1).default(2000),
+        /** Largest unpacked size of a DOCX, in MB (zip bomb guard). */
+        maxDecompressedMb: z.coerce.number().min(1).default(200),
+        /** Most characters of text kept from one document. */
+        maxChars: z.coerce.number().int().min(1000).default(5_000_000),
+        /** Most rows read from one CSV. */
+        maxCsvRows: z.coerce.number().int().min(1).default(100_000),
+        /** Longest time to read one file, in ms (`AXON_PARSE_TIMEOUT_MS`). */
+        parseTimeoutMs: z.coerce.number().int().min(100).default(120_000),
+        /** Memory cap of the thread that reads one file, in MB. */
+        parseMemoryMb: z.coerce.number().int().min(64).default(512),
+        /** Chunk size, in tokens. */
+        chunkTokens: z.coerce.number().int().min(32).max(8000).default(400),
+        /** Tokens repeated between consecutive chunks. */
+        chunkOverlapTokens: z.coerce.number().int().min(0).max(2000).default(60),
+        /** Tokens of retrieved passages put into a prompt at most. */
+        contextTokens: z.coerce.number().int().min(100).default(3000),
+      })
+      .default({
+        maxUploadMb: 50,
+        maxFilesPerUpload: 20,
+        maxPages: 2000,
+        maxDecompressedMb: 200,
+        maxChars: 5_000_000,
+        maxCsvRows: 100_000,
+        parseTimeoutMs: 120_000,
+        parseMemoryMb: 512,
+        chunkTokens: 400,
+        chunkOverlapTokens: 60,
+        contextTokens: 3000,
+      }),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
     /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). */

@@ -48,11 +48,38 @@ export function splitPrompt(prompt: LanguageModelV3Prompt): { question: string; 
   return { question, sources: [...sources, rest.join('\n\n')] };
 }
 
+/** A piece of source text, and the number of the passage it came from when the prompt numbers them. */
+interface Source {
+  text: string;
+  passage?: number;
+}
+
+/**
+ * Reads numbered passages (`[n] (document, page)` then the text) after a "Passages:" line, as the
+ * grounded prompt writes them; other text is one unnumbered source.
+ */
+export function readSources(text: string): Source[] {
+  const marker = text.search(/^Passages:\s*$/m);
+  if (marker < 0) return [{ text }];
+  const sources: Source[] = [];
+  const pattern = /^\[(\d+)\][^\n]*\n([\s\S]*?)(?=^\[\d+\] |$(?![\s\S]))/gm;
+  for (const match of text.slice(marker).matchAll(pattern)) sources.push({ passage: Number(match[1]), text: match[2] ?? '' });
+  return sources;
+}
+
 /** The whole answer for a prompt: a label line, then the chosen passages as quotes; or an explanation. */
 export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSentences: number): string {
   const { question, sources } = splitPrompt(prompt);
-  const sentences = sources.flatMap((source) => splitSentences(source));
-  const chosen = rankSentences(question, sentences, { maxSentences });
+  const sentences: Array<{ text: string; passage?: number }> = [];
+  for (const source of sources.flatMap((s) => readSources(s))) {
+    for (const sentence of splitSentences(source.text))
+      sentences.push({ text: sentence, ...(source.passage !== undefined ? { passage: source.passage } : {}) });
+  }
+  const chosen = rankSentences(
+    question,
+    sentences.map((s) => s.text),
+    { maxSentences },
+  );
   if (chosen.length === 0) {
     return [
       "I'm Axon's built-in **extractive** model: I don't generate text, I quote the passages most relevant to your question from this conversation and, once you add documents, from your collections.",
@@ -64,7 +91,12 @@ export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSenten
       'For written answers, configure a generative model: set `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, or add an OpenAI-compatible server (vLLM, Ollama, llama.cpp) under `connections` in `axon.config.yaml`, and pick it in the model menu.',
     ].join('\n');
   }
-  const quotes = chosen.map((s) => `> ${s.text}`).join('\n>\n');
+  const quotes = chosen
+    .map((s) => {
+      const passage = sentences[s.index]?.passage;
+      return `> ${s.text}${passage !== undefined ? ` [${passage}]` : ''}`;
+    })
+    .join('\n>\n');
   return `*Extractive answer (built-in local model): the most relevant passages, quoted as written.*\n\n${quotes}`;
 }
 

@@ -1,4 +1,4 @@
-export { migrateSqlite, openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store';
 export type * from './rag-store';
-export type * from './store';
 export { toFtsQuery } from './sqlite/sqlite-rag-store';
+export { migrateSqlite, openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store';
+export type * from './store';

@@ -4,13 +4,22 @@ export interface CollectionRecord extends Omit<Collection, 'access' | 'documentC
 
 export interface CollectionRepository {
   /** Creates a collection; `conflict` when the owner has one of that name. */
-  create(input: { ownerId: string; name: string; description?: string | undefined; visibility?: Collection['visibility'] | undefined; organisationRole?: CollectionRole | undefined }): Promise<CollectionRecord>;
+  create(input: {
+    ownerId: string;
+    name: string;
+    description?: string | undefined;
+    visibility?: Collection['visibility'] | undefined;
+    organisationRole?: CollectionRole | undefined;
+  }): Promise<CollectionRecord>;
   findByName(ownerId: string, name: string): Promise<CollectionRecord | undefined>;
   /** The collection with the caller's access to it; undefined when it does not exist or they may not read it. */
   getForUser(id: string, userId: string): Promise<Collection | undefined>;
   /** Every collection the user may read, with their access. */
   listForUser(userId: string): Promise<Collection[]>;
-  update(id: string, patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore'>>,
+  ): Promise<void>;
   delete(id: string): Promise<void>;
   setMembers(id: string, members: Array<{ userId: string; role: CollectionRole }>): Promise<void>;
   listMembers(id: string): Promise<Array<{ userId: string; email: string; role: CollectionRole }>>;
@@ -26,10 +35,22 @@ export interface DocumentRecord extends DocumentInfo {
 
 export interface DocumentRepository {
   /** Adds a document, or returns the existing one when the collection already holds the same bytes. */
-  create(input: { id?: string; collectionId: string; name: string; mime: string; size: number; sha256: string; createdBy: string | null }): Promise<{ document: DocumentRecord; created: boolean }>;
+  create(input: {
+    id?: string;
+    collectionId: string;
+    name: string;
+    mime: string;
+    size: number;
+    sha256: string;
+    createdBy: string | null;
+  }): Promise<{ document: DocumentRecord; created: boolean }>;
   get(id: string): Promise<DocumentRecord | undefined>;
   listByCollection(collectionId: string): Promise<DocumentRecord[]>;
-  setStatus(id: string, status: DocumentStatus, details?: { error?: string | null; pages?: number | null; chars?: number | null; chunkCount?: number }): Promise<void>;
+  setStatus(
+    id: string,
+    status: DocumentStatus,
+    details?: { error?: string | null; pages?: number | null; chars?: number | null; chunkCount?: number },
+  ): Promise<void>;
   /** Replaces the stored file content hash after a re-upload under the same name. */
   delete(id: string): Promise<void>;
   saveText(id: string, text: string): Promise<void>;

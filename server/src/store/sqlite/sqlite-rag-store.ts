@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, CollectionAccess, CollectionRole, DocumentStatus } from '@axon/contracts';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
-import type { CollectionRecord, CollectionRepository, DocumentRecord, DocumentRepository, IngestJobRepository, ScoredChunk, SearchIndex } from '../rag-store';
+import type {
+  CollectionRecord,
+  CollectionRepository,
+  DocumentRecord,
+  DocumentRepository,
+  IngestJobRepository,
+  ScoredChunk,
+  SearchIndex,
+} from '../rag-store';
 
 type Row = Record<string, unknown>;
 
@@ -58,7 +66,11 @@ export function toFtsQuery(text: string): string | undefined {
 export function createSqliteRagRepositories(db: Database.Database, now: () => Date) {
   const iso = () => now().toISOString();
   const collectionColumns = `c.*, ${ACCESS_SQL} AS access, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count`;
-  const withAccess = (row: Row): Collection => ({ ...toCollection(row), access: row.access as CollectionAccess, documentCount: row.document_count as number });
+  const withAccess = (row: Row): Collection => ({
+    ...toCollection(row),
+    access: row.access as CollectionAccess,
+    documentCount: row.document_count as number,
+  });
 
   const collections: CollectionRepository = {
     async create({ ownerId, name, description = '', visibility = 'private', organisationRole = 'viewer' }) {
@@ -69,7 +81,8 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
           'INSERT INTO collections (id, owner_id, name, description, visibility, organisation_role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         ).run(id, ownerId, name, description, visibility, organisationRole, at, at);
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', { detail: `You already have a collection named "${name}".` });
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          throw new AppError('conflict', { detail: `You already have a collection named "${name}".` });
         throw error;
       }
       return toCollection(db.prepare('SELECT * FROM collections WHERE id = ?').get(id) as Row);
@@ -79,14 +92,25 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       return row && toCollection(row);
     },
     async getForUser(id, userId) {
-      const row = db.prepare(`SELECT ${collectionColumns} FROM collections c WHERE c.id = :id AND ${READABLE_SQL}`).get({ id, user: userId }) as Row | undefined;
+      const row = db
+        .prepare(`SELECT ${collectionColumns} FROM collections c WHERE c.id = :id AND ${READABLE_SQL}`)
+        .get({ id, user: userId }) as Row | undefined;
       return row && withAccess(row);
     },
     async listForUser(userId) {
-      return (db.prepare(`SELECT ${collectionColumns} FROM collections c WHERE ${READABLE_SQL} ORDER BY c.name`).all({ user: userId }) as Row[]).map(withAccess);
+      return (
+        db.prepare(`SELECT ${collectionColumns} FROM collections c WHERE ${READABLE_SQL} ORDER BY c.name`).all({ user: userId }) as Row[]
+      ).map(withAccess);
     },
     async update(id, patch) {
-      const columns: Record<string, string> = { name: 'name', description: 'description', visibility: 'visibility', organisationRole: 'organisation_role', topK: 'top_k', minScore: 'min_score' };
+      const columns: Record<string, string> = {
+        name: 'name',
+        description: 'description',
+        visibility: 'visibility',
+        organisationRole: 'organisation_role',
+        topK: 'top_k',
+        minScore: 'min_score',
+      };
       const sets: string[] = [];
       const params: unknown[] = [];
       for (const [key, value] of Object.entries(patch)) {
@@ -99,7 +123,8 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       try {
         db.prepare(`UPDATE collections SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', { detail: `You already have a collection named "${patch.name}".` });
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          throw new AppError('conflict', { detail: `You already have a collection named "${patch.name}".` });
         throw error;
       }
     },
@@ -115,7 +140,11 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     },
     async listMembers(id) {
       return (
-        db.prepare('SELECT m.user_id, u.email, m.role FROM collection_members m JOIN users u ON u.id = m.user_id WHERE m.collection_id = ? ORDER BY u.email').all(id) as Row[]
+        db
+          .prepare(
+            'SELECT m.user_id, u.email, m.role FROM collection_members m JOIN users u ON u.id = m.user_id WHERE m.collection_id = ? ORDER BY u.email',
+          )
+          .all(id) as Row[]
       ).map((r) => ({ userId: r.user_id as string, email: r.email as string, role: r.role as CollectionRole }));
     },
     async readableIds(userId, ids) {
@@ -129,7 +158,9 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
 
   const documents: DocumentRepository = {
     async create({ id = randomUUID(), collectionId, name, mime, size, sha256, createdBy }) {
-      const existing = db.prepare('SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?').get(collectionId, sha256) as Row | undefined;
+      const existing = db.prepare('SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?').get(collectionId, sha256) as
+        | Row
+        | undefined;
       if (existing) return { document: toDocument(existing), created: false };
       const at = iso();
       db.prepare(
@@ -142,7 +173,9 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       return row && toDocument(row);
     },
     async listByCollection(collectionId) {
-      return (db.prepare('SELECT * FROM documents WHERE collection_id = ? ORDER BY created_at DESC, name').all(collectionId) as Row[]).map(toDocument);
+      return (db.prepare('SELECT * FROM documents WHERE collection_id = ? ORDER BY created_at DESC, name').all(collectionId) as Row[]).map(
+        toDocument,
+      );
     },
     async setStatus(id, status, details = {}) {
       const sets = ['status = ?', 'updated_at = ?'];
@@ -172,7 +205,9 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       })();
     },
     async saveText(id, text) {
-      db.prepare('INSERT INTO document_texts (document_id, text) VALUES (?, ?) ON CONFLICT(document_id) DO UPDATE SET text = excluded.text').run(id, text);
+      db.prepare(
+        'INSERT INTO document_texts (document_id, text) VALUES (?, ?) ON CONFLICT(document_id) DO UPDATE SET text = excluded.text',
+      ).run(id, text);
     },
     async getText(id) {
       return (db.prepare('SELECT text FROM document_texts WHERE document_id = ?').get(id) as Row | undefined)?.text as string | undefined;
@@ -187,7 +222,18 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       db.transaction(() => {
         db.prepare('DELETE FROM chunks WHERE document_id = ?').run(document.id);
         for (const c of chunks) {
-          insertChunk.run(randomUUID(), document.id, document.collectionId, c.ordinal, c.text, c.page ?? null, c.section ?? null, c.startOffset, c.endOffset, c.tokenCount);
+          insertChunk.run(
+            randomUUID(),
+            document.id,
+            document.collectionId,
+            c.ordinal,
+            c.text,
+            c.page ?? null,
+            c.section ?? null,
+            c.startOffset,
+            c.endOffset,
+            c.tokenCount,
+          );
         }
       })();
     },
@@ -233,7 +279,12 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
   const ingestJobs: IngestJobRepository = {
     async enqueue(documentId) {
       const at = iso();
-      db.prepare("INSERT INTO ingest_jobs (id, document_id, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)").run(randomUUID(), documentId, at, at);
+      db.prepare("INSERT INTO ingest_jobs (id, document_id, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)").run(
+        randomUUID(),
+        documentId,
+        at,
+        at,
+      );
     },
     async claimNext() {
       const row = db

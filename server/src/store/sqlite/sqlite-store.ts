@@ -65,7 +65,8 @@ function decodeCursor(cursor: string): { updatedAt: string; id: string } {
 }
 
 /** The conversation's collections as a JSON array column, `collection_ids`. */
-const COLLECTION_IDS_SQL = '(SELECT json_group_array(collection_id) FROM conversation_collections cc WHERE cc.conversation_id = c.id) AS collection_ids';
+const COLLECTION_IDS_SQL =
+  '(SELECT json_group_array(collection_id) FROM conversation_collections cc WHERE cc.conversation_id = c.id) AS collection_ids';
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -277,7 +278,9 @@ export function openSqliteStore({
           params.push(after.updatedAt, after.updatedAt, after.id);
         }
         const rows = db
-          .prepare(`SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`)
+          .prepare(
+            `SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`,
+          )
           .all(...params, limit + 1) as Row[];
         const items = rows.slice(0, limit).map(toConversation);
         const last = items.at(-1);
