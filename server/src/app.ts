@@ -89,6 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.startedAt = performance.now();
     const url = request.routeOptions.url;
     if (!url || !(url.startsWith('/api/') || url.startsWith('/v1/'))) return;
+    if (!request.routeOptions.config?.multipart && request.headers['content-type']?.toLowerCase().startsWith('multipart/')) {
+      throw new AppError('unsupported_media_type', { detail: 'This endpoint takes JSON.' });
+    }
     const access = request.routeOptions.config?.access ?? 'authenticated';
     const header = request.headers.authorization;
     let bearer: string | undefined;

@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '../testing/test-server';
 let t: TestServer;
 let web: WebClient;
 let conversationId: string;
+let collectionId: string;
 let apiKey: string;
 
 beforeAll(async () => {
@@ -13,9 +14,11 @@ beforeAll(async () => {
   await web.setup('admin@example.com', 'admin password 1');
   conversationId = (await web.json<{ id: string }>('POST', '/api/conversations', {})).body.id;
   apiKey = (await web.json<{ key: string }>('POST', '/api/keys', { name: 'k' })).body.key;
+  collectionId = (await web.json<{ id: string }>('POST', '/api/collections', { name: 'c' })).body.id;
 });
 afterAll(() => t.close());
 
+/** Method and path template; the path is a function because ids exist only once beforeAll ran. */
 const ROUTES: Array<[method: string, path: () => string]> = [
   ['POST', () => '/api/auth/setup'],
   ['POST', () => '/api/auth/login'],
@@ -25,6 +28,10 @@ const ROUTES: Array<[method: string, path: () => string]> = [
   ['PATCH', () => `/api/conversations/${conversationId}`],
   ['POST', () => `/api/conversations/${conversationId}/chat`],
   ['PATCH', () => '/api/admin/users/nobody'],
+  ['POST', () => '/api/collections'],
+  ['PATCH', () => `/api/collections/${collectionId}`],
+  ['PUT', () => `/api/collections/${collectionId}/members`],
+  ['POST', () => `/api/collections/${collectionId}/documents`],
   ['POST', () => '/v1/chat/completions'],
 ];
 
@@ -65,6 +72,14 @@ describe('bad input on every route', () => {
         expectError(response, await response.text(), path());
       });
     }
+    it(`${method} ${path().replace(/[0-9a-f-]{36}/, ':id')} with a malformed multipart body → 4xx`, async () => {
+      const response = await fetch(`${t.url}${path()}`, {
+        method,
+        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', cookie: web.cookie, 'x-csrf-token': web.csrfToken ?? '' },
+        body: '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated',
+      });
+      expectError(response, await response.text(), path());
+    });
     it(`${method} ${path().replace(/[0-9a-f-]{36}/, ':id')} with a wrong content type → 4xx`, async () => {
       const response = await fetch(`${t.url}${path()}`, {
         method,

@@ -11,5 +11,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** The route reads multipart/form-data (uploads); every other route refuses it. */
+    multipart?: boolean;
   }
 }

@@ -103,26 +103,35 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     return { items: (await store.documents.listByCollection(id)).map(publicDocument) };
   });
 
-  app.post('/api/collections/:id/documents', async (request, reply): Promise<UploadResult> => {
+  app.post('/api/collections/:id/documents', { config: { multipart: true } }, async (request, reply): Promise<UploadResult> => {
     const { id } = parseInput(IdParams, request.params, 'params');
     const user = requirePrincipal(request).user;
     await requireCollection(store, id, user.id, 'editor');
     if (!request.isMultipart()) throw new AppError('unsupported_media_type', { detail: 'Upload files as multipart/form-data.' });
     const files: UploadResult['files'] = [];
     let count = 0;
-    for await (const part of request.parts({ limits: { fileSize: deps.maxFileBytes, files: deps.maxFilesPerUpload, fields: 10 } })) {
-      if (part.type !== 'file') continue;
-      const file = part as MultipartFile;
-      const name = (file.filename || 'upload').slice(0, 255);
-      count++;
-      const bytes = await file.toBuffer();
-      if (file.file.truncated) {
-        files.push({ name, error: `This file is larger than ${Math.round(deps.maxFileBytes / 1_048_576)} MB, the limit.` });
-        continue;
+    try {
+      for await (const part of request.parts({ limits: { fileSize: deps.maxFileBytes, files: deps.maxFilesPerUpload, fields: 10 } })) {
+        if (part.type !== 'file') continue;
+        const file = part as MultipartFile;
+        const name = (file.filename || 'upload').slice(0, 255);
+        count++;
+        const bytes = await file.toBuffer();
+        if (file.file.truncated) {
+          files.push({ name, error: `This file is larger than ${Math.round(deps.maxFileBytes / 1_048_576)} MB, the limit.` });
+          continue;
+        }
+        const result = await ingestion.addFile({ collectionId: id, userId: user.id, name, bytes: new Uint8Array(bytes) });
+        if ('error' in result) files.push({ name, error: result.error });
+        else files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
       }
-      const result = await ingestion.addFile({ collectionId: id, userId: user.id, name, bytes: new Uint8Array(bytes) });
-      if ('error' in result) files.push({ name, error: result.error });
-      else files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
+    } catch (error) {
+      if (AppError.isInstance(error)) throw error;
+      // The multipart reader fails on a body that is cut off or not multipart at all.
+      throw new AppError('validation_failed', {
+        detail: `The upload is malformed or was cut off: ${(error as Error).message}`,
+        errors: [{ path: 'body', message: 'malformed multipart' }],
+      });
     }
     if (count === 0)
       throw new AppError('validation_failed', { detail: 'The upload holds no file.', errors: [{ path: 'body', message: 'no file' }] });
