@@ -1,5 +1,5 @@
 import { clsx } from 'clsx';
-import { KeyRound, LogOut, Menu, Moon, Sun, X } from 'lucide-react';
+import { KeyRound, Library, LogOut, Menu, Moon, Sun, X } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Link, Outlet, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
@@ -75,6 +75,14 @@ export function AppShell() {
             <Sun className="hidden size-4 dark:block" />
             <Moon className="size-4 dark:hidden" />
           </IconButton>
+          <Link
+            to="/collections"
+            aria-label="Collections"
+            title="Collections"
+            className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+          >
+            <Library className="size-4" />
+          </Link>
           <Link
             to="/settings"
             aria-label="API keys"

@@ -6,6 +6,8 @@ import { Toaster } from 'sonner';
 import { ApiError } from './api/api-client';
 import { AppShell } from './app';
 import { ChatPage } from './pages/chat-page';
+import { CollectionPage } from './pages/collection-page';
+import { CollectionsPage } from './pages/collections-page';
 import { SettingsPage } from './pages/settings-page';
 import './styles.css';
 
@@ -25,6 +27,8 @@ const router = createBrowserRouter([
       { path: '/', element: <ChatPage /> },
       { path: '/c/:id', element: <ChatPage /> },
       { path: '/settings', element: <SettingsPage /> },
+      { path: '/collections', element: <CollectionsPage /> },
+      { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },
     ],
   },

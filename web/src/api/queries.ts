@@ -1,9 +1,11 @@
 import type {
   ApiKey,
+  Collection,
   Conversation,
   ConversationPage,
   ConversationWithMessages,
   CreatedApiKey,
+  DocumentInfo,
   ModelList,
   SessionInfo,
 } from '@axon/contracts';
@@ -110,5 +112,62 @@ export function useRevokeApiKey() {
   return useMutation({
     mutationFn: (id: string) => api<void>('DELETE', `/api/keys/${id}`),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+}
+
+export function useCollections() {
+  return useQuery({ queryKey: ['collections'], queryFn: () => api<{ items: Collection[] }>('GET', '/api/collections') });
+}
+
+export function useCollection(id: string | undefined) {
+  return useQuery({
+    queryKey: ['collection', id],
+    queryFn: () => api<Collection & { members: Array<{ email: string; role: string }> }>('GET', `/api/collections/${id}`),
+    enabled: Boolean(id),
+    retry: false,
+  });
+}
+
+export function useCollectionDocuments(id: string | undefined) {
+  return useQuery({
+    queryKey: ['collection-documents', id],
+    queryFn: () => api<{ items: DocumentInfo[] }>('GET', `/api/collections/${id}/documents`),
+    enabled: Boolean(id),
+    // Poll while anything is still being processed.
+    refetchInterval: (query) => (query.state.data?.items.some((d) => d.status !== 'ready' && d.status !== 'failed') ? 1000 : false),
+  });
+}
+
+export function useCreateCollection() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { name: string; description?: string }) => api<Collection>('POST', '/api/collections', input),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['collections'] }),
+  });
+}
+
+export function useUpdateCollection(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: Partial<Pick<Collection, 'name' | 'description' | 'visibility' | 'topK'>>) =>
+      api<Collection>('PATCH', `/api/collections/${id}`, patch),
+    onSuccess: () =>
+      Promise.all([client.invalidateQueries({ queryKey: ['collection', id] }), client.invalidateQueries({ queryKey: ['collections'] })]),
+  });
+}
+
+export function useDeleteCollection() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<void>('DELETE', `/api/collections/${id}`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['collections'] }),
+  });
+}
+
+export function useDeleteDocument(collectionId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<void>('DELETE', `/api/documents/${id}`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['collection-documents', collectionId] }),
   });
 }

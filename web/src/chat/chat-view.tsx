@@ -1,23 +1,27 @@
 import { useChat } from '@ai-sdk/react';
-import type { AssistantMetadata, Conversation, Message } from '@axon/contracts';
+import type { AssistantMetadata, Citation, Conversation, Message } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
-import { ArrowDown, ArrowUp, RotateCcw, Square } from 'lucide-react';
+import { ArrowDown, ArrowUp, Library, RotateCcw, Square } from 'lucide-react';
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, csrfHeaders, describeError } from '../api/api-client';
-import { useModels } from '../api/queries';
+import { useCollections, useModels } from '../api/queries';
 import { IconButton } from '../ui/button';
+import { CitationPanel } from './citation-panel';
 import { CopyButton, Markdown } from './markdown';
 
-export type ChatMessage = UIMessage<AssistantMetadata>;
+export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[] }>;
 
 export function toUiMessages(messages: Message[]): ChatMessage[] {
   return messages.map((m) => ({
     id: m.id,
     role: m.role,
-    parts: [{ type: 'text', text: m.content }],
+    parts: [
+      ...(m.citations.length > 0 ? [{ type: 'data-citations' as const, data: m.citations }] : []),
+      { type: 'text' as const, text: m.content },
+    ],
     metadata:
       m.role === 'assistant'
         ? { messageId: m.id, model: m.model ?? undefined, status: m.status, usage: m.usage, timing: m.timing, error: m.error }
@@ -26,6 +30,71 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
 }
 
 const textOf = (m: ChatMessage) => m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+const citationsOf = (m: ChatMessage): Citation[] => m.parts.flatMap((p) => (p.type === 'data-citations' ? p.data : []));
+
+/** Sources under an answer: the passages it cites (or, if it cites none, those it was given). */
+function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: string; onOpen: (c: Citation) => void }) {
+  const cited = new Set([...text.matchAll(/\[(\d{1,3})\]/g)].map((m) => Number(m[1])));
+  const shown = citations.some((c) => cited.has(c.n)) ? citations.filter((c) => cited.has(c.n)) : citations;
+  if (shown.length === 0) return null;
+  return (
+    <section className="mt-2 flex gap-2 overflow-x-auto pb-1" aria-label="Sources">
+      {shown.map((c) => (
+        <button
+          type="button"
+          key={c.n}
+          onClick={() => onOpen(c)}
+          className="w-52 shrink-0 rounded-lg border border-zinc-200 p-2 text-left text-xs hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-900"
+          data-testid="source-card"
+        >
+          <span className="flex items-center gap-1 font-medium">
+            <span className="rounded bg-indigo-100 px-1 text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200">{c.n}</span>
+            <span className="truncate">{c.documentName}</span>
+          </span>
+          <span className="block text-zinc-500">{c.page !== null ? `Page ${c.page}` : (c.section ?? ' ')}</span>
+          <span className="line-clamp-2 text-zinc-600 dark:text-zinc-400">{c.text}</span>
+        </button>
+      ))}
+    </section>
+  );
+}
+
+/** Picks the collections a conversation searches. */
+function CollectionsPicker({ selected, onChange }: { selected: string[]; onChange: (ids: string[]) => void }) {
+  const collections = useCollections();
+  const items = collections.data?.items ?? [];
+  if (items.length === 0) return null;
+  const label =
+    selected.length === 0
+      ? 'No documents'
+      : selected.length === 1
+        ? (items.find((c) => c.id === selected[0])?.name ?? '1 collection')
+        : `${selected.length} collections`;
+  return (
+    <details className="relative">
+      <summary
+        className="flex cursor-pointer list-none items-center gap-1 rounded-lg border border-zinc-200 px-2 py-1 text-xs dark:border-zinc-700"
+        aria-label="Collections to search"
+      >
+        <Library className="size-3.5" /> {label}
+      </summary>
+      <fieldset className="absolute bottom-9 left-0 z-20 w-64 rounded-lg border border-zinc-200 bg-white p-2 shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
+        <legend className="sr-only">Collections to search</legend>
+        {items.map((c) => (
+          <label key={c.id} className="flex items-center gap-2 rounded px-1 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800">
+            <input
+              type="checkbox"
+              checked={selected.includes(c.id)}
+              onChange={(e) => onChange(e.target.checked ? [...selected, c.id] : selected.filter((id) => id !== c.id))}
+            />
+            <span className="truncate">{c.name}</span>
+            <span className="ml-auto text-xs text-zinc-500">{c.documentCount}</span>
+          </label>
+        ))}
+      </fieldset>
+    </details>
+  );
+}
 
 const EXAMPLES = [
   'Summarize the text I paste below in three bullet points.',
@@ -104,6 +173,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const modelRef = useRef(selectedModel);
   modelRef.current = selectedModel;
   const [input, setInput] = useState('');
+  const [collectionIds, setCollectionIds] = useState<string[]>(conversation?.collectionIds ?? []);
+  const collectionIdsRef = useRef(collectionIds);
+  collectionIdsRef.current = collectionIds;
+  const [openCitation, setOpenCitation] = useState<Citation | undefined>();
   const [createError, setCreateError] = useState<unknown>();
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -150,7 +223,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
       clearError();
       if (!idRef.current) {
         try {
-          const created = await api<Conversation>('POST', '/api/conversations', modelRef.current ? { model: modelRef.current } : {});
+          const created = await api<Conversation>('POST', '/api/conversations', {
+            ...(modelRef.current ? { model: modelRef.current } : {}),
+            ...(collectionIdsRef.current.length > 0 ? { collectionIds: collectionIdsRef.current } : {}),
+          });
           idRef.current = created.id;
           onCreated(created);
         } catch (e) {
@@ -164,6 +240,11 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
     },
     [busy, clearError, onCreated, sendMessage],
   );
+
+  const onCollectionsChange = (ids: string[]) => {
+    setCollectionIds(ids);
+    if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, { collectionIds: ids }).catch(() => undefined);
+  };
 
   const onModelChange = (value: string) => {
     setModel(value);
@@ -210,6 +291,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
 
   return (
     <div className="flex h-full min-h-0 flex-col">
+      {openCitation && <CitationPanel citation={openCitation} onClose={() => setOpenCitation(undefined)} />}
       <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
         <div className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6">
           {messages.length === 0 && (
@@ -250,8 +332,13 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                 aria-busy={writing}
               >
                 <div className={clsx('prose-answer', writing && 'streaming-caret')} aria-live={writing ? 'polite' : undefined}>
-                  <Markdown text={text} />
+                  <Markdown
+                    text={text}
+                    citationNumbers={new Set(citationsOf(message).map((c) => c.n))}
+                    onCite={(n) => setOpenCitation(citationsOf(message).find((c) => c.n === n))}
+                  />
                 </div>
+                {!writing && <SourcesRow citations={citationsOf(message)} text={text} onOpen={setOpenCitation} />}
                 {message.metadata?.status === 'error' && message.metadata.error && !writing && (
                   <p className="mt-2 rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">
                     {message.metadata.error}
@@ -319,6 +406,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             className="block max-h-60 w-full resize-none bg-transparent px-2 py-1.5 outline-none"
           />
           <div className="flex items-center justify-between gap-2 pt-1">
+            <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} />
             <select
               aria-label="Model"
               value={selectedModel ?? ''}

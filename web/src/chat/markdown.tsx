@@ -72,15 +72,53 @@ const components: Components = {
   },
 };
 
-/** Model output as markdown: no raw HTML, sanitized, code highlighted, no remote images. */
-export const Markdown = memo(function Markdown({ text }: { text: string }) {
+const CITE_PREFIX = '#cite-';
+
+/** Turns the citation markers an answer may hold ([1], [2]) into links the renderer shows as chips. */
+function linkCitations(text: string, citationNumbers: Set<number>): string {
+  if (citationNumbers.size === 0) return text;
+  return text.replace(/\[(\d{1,3})\](?!\()/g, (marker, n: string) =>
+    citationNumbers.has(Number(n)) ? `[${n}](${CITE_PREFIX}${n})` : marker,
+  );
+}
+
+/** Model output as markdown: no raw HTML, sanitized, code highlighted, no remote images; `[n]` become citation chips. */
+export const Markdown = memo(function Markdown({
+  text,
+  citationNumbers,
+  onCite,
+}: {
+  text: string;
+  citationNumbers?: Set<number>;
+  onCite?: (n: number) => void;
+}) {
+  const withCitations: Components = onCite
+    ? {
+        ...components,
+        a: ({ href, children }) =>
+          href?.startsWith(CITE_PREFIX) ? (
+            <button
+              type="button"
+              onClick={() => onCite(Number(href.slice(CITE_PREFIX.length)))}
+              aria-label={`Source ${href.slice(CITE_PREFIX.length)}`}
+              className="mx-0.5 inline-flex h-5 min-w-5 items-center justify-center rounded-md bg-indigo-100 px-1 align-text-top text-xs font-medium text-indigo-700 no-underline hover:bg-indigo-200 dark:bg-indigo-900 dark:text-indigo-200"
+            >
+              {children}
+            </button>
+          ) : (
+            <a href={href} target="_blank" rel="noopener noreferrer">
+              {children}
+            </a>
+          ),
+      }
+    : components;
   return (
     <ReactMarkdown
       remarkPlugins={[remarkGfm, remarkHtmlAsText]}
       rehypePlugins={[rehypeSanitize, [rehypeHighlight, { detect: false }]]}
-      components={components}
+      components={withCitations}
     >
-      {text}
+      {linkCitations(text, citationNumbers ?? new Set())}
     </ReactMarkdown>
   );
 });

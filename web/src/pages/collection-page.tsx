@@ -1,0 +1,229 @@
+import type { DocumentInfo, UploadResult } from '@axon/contracts';
+import { useQueryClient } from '@tanstack/react-query';
+import { clsx } from 'clsx';
+import { Download, FileUp, Trash2 } from 'lucide-react';
+import { type DragEvent, useRef, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { toast } from 'sonner';
+import { describeError } from '../api/api-client';
+import { useCollection, useCollectionDocuments, useDeleteCollection, useDeleteDocument, useUpdateCollection } from '../api/queries';
+import { uploadFiles } from '../api/upload-files';
+import { Button, IconButton } from '../ui/button';
+
+interface UploadRow {
+  key: string;
+  name: string;
+  progress: number;
+  /** Set once the server answered: the document, or why the file was refused. */
+  documentId?: string;
+  error?: string;
+}
+
+const STATUS_LABEL: Record<DocumentInfo['status'], string> = {
+  queued: 'Queued',
+  parsing: 'Reading',
+  chunking: 'Chunking',
+  indexing: 'Indexing',
+  ready: 'Ready',
+  failed: 'Failed',
+};
+
+function formatSize(bytes: number) {
+  return bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+/** One collection: its documents with their processing status, uploads by drag and drop, settings. */
+export function CollectionPage() {
+  const { id = '' } = useParams();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const collection = useCollection(id);
+  const documents = useCollectionDocuments(id);
+  const removeDocument = useDeleteDocument(id);
+  const removeCollection = useDeleteCollection();
+  const update = useUpdateCollection(id);
+  const [uploads, setUploads] = useState<UploadRow[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const canEdit = collection.data?.access === 'owner' || collection.data?.access === 'editor';
+
+  const startUploads = (files: File[]) => {
+    if (!canEdit || files.length === 0) return;
+    const rows = files.map((file, i) => ({ key: `${Date.now()}-${i}-${file.name}`, name: file.name, progress: 0 }));
+    setUploads((current) => [...rows, ...current]);
+    files.forEach((file, i) => {
+      const key = rows[i]?.key as string;
+      const patch = (change: Partial<UploadRow>) =>
+        setUploads((current) => current.map((row) => (row.key === key ? { ...row, ...change } : row)));
+      uploadFiles(id, [file], (progress) => patch({ progress }))
+        .then(({ status, body }) => {
+          const entry = (body as UploadResult).files?.[0];
+          if (entry?.document)
+            patch({ progress: 1, documentId: entry.document.id, ...(entry.duplicateOf ? { error: 'Already in this collection' } : {}) });
+          else patch({ progress: 1, error: entry?.error ?? (body as { detail?: string }).detail ?? `HTTP ${status}` });
+          void queryClient.invalidateQueries({ queryKey: ['collection-documents', id] });
+        })
+        .catch((error: Error) => patch({ error: error.message }));
+    });
+  };
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    startUploads([...event.dataTransfer.files]);
+  };
+
+  if (collection.isError) {
+    return (
+      <main className="p-6">
+        <p role="alert">{describeError(collection.error).message}</p>
+        <Link to="/collections" className="text-sm underline">
+          All collections
+        </Link>
+      </main>
+    );
+  }
+  const pending = uploads.filter((u) => !u.documentId || u.error);
+
+  return (
+    <main
+      className={clsx('relative mx-auto h-full w-full max-w-4xl overflow-y-auto p-6', dragging && 'bg-indigo-50 dark:bg-indigo-950/40')}
+      onDragOver={(e) => {
+        if (!canEdit) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
+      <Link to="/collections" className="text-xs text-zinc-500 hover:underline">
+        ← Collections
+      </Link>
+      <div className="mb-4 flex flex-wrap items-center gap-2">
+        <h1 className="flex-1 text-xl font-semibold">{collection.data?.name ?? 'Collection'}</h1>
+        {collection.data?.access === 'owner' && (
+          <>
+            <label className="flex items-center gap-1 text-sm">
+              <span className="text-zinc-500">Visible to</span>
+              <select
+                aria-label="Visibility"
+                value={collection.data.visibility}
+                onChange={(e) =>
+                  update.mutate(
+                    { visibility: e.target.value as 'private' | 'organisation' },
+                    { onError: (err) => toast.error(describeError(err).message) },
+                  )
+                }
+                className="rounded-lg border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
+              >
+                <option value="private">me and members</option>
+                <option value="organisation">everyone</option>
+              </select>
+            </label>
+            <Button
+              variant="secondary"
+              onClick={() => {
+                if (!window.confirm(`Delete the collection “${collection.data?.name}” and its documents?`)) return;
+                removeCollection.mutate(id, {
+                  onSuccess: () => navigate('/collections'),
+                  onError: (e) => toast.error(describeError(e).message),
+                });
+              }}
+            >
+              <Trash2 className="size-4" /> Delete
+            </Button>
+          </>
+        )}
+      </div>
+      {canEdit && (
+        <button
+          type="button"
+          onClick={() => inputRef.current?.click()}
+          className="mb-4 flex w-full flex-col items-center gap-1 rounded-xl border-2 border-dashed border-zinc-300 p-6 text-sm text-zinc-600 hover:border-indigo-400 dark:border-zinc-700 dark:text-zinc-400"
+        >
+          <FileUp className="size-6" />
+          Drop files here or choose them — PDF, Word, HTML, Markdown, text, CSV
+        </button>
+      )}
+      <input
+        ref={inputRef}
+        type="file"
+        multiple
+        aria-label="Choose files to upload"
+        className="hidden"
+        accept=".pdf,.docx,.html,.htm,.md,.markdown,.txt,.csv"
+        onChange={(e) => {
+          startUploads([...(e.target.files ?? [])]);
+          e.target.value = '';
+        }}
+      />
+      {pending.length > 0 && (
+        <ul className="mb-4 space-y-2" aria-label="Uploads">
+          {pending.map((u) => (
+            <li key={u.key} className="rounded-lg border border-zinc-200 p-2 text-sm dark:border-zinc-800" data-testid="upload-row">
+              <div className="flex justify-between gap-2">
+                <span className="truncate">{u.name}</span>
+                <span className={clsx('shrink-0 text-xs', u.error ? 'text-red-600 dark:text-red-400' : 'text-zinc-500')}>
+                  {u.error ?? `Uploading ${Math.round(u.progress * 100)}%`}
+                </span>
+              </div>
+              {!u.error && (
+                <div
+                  className="mt-1 h-1.5 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800"
+                  role="progressbar"
+                  aria-valuenow={Math.round(u.progress * 100)}
+                  aria-valuemin={0}
+                  aria-valuemax={100}
+                  aria-label={`Uploading ${u.name}`}
+                >
+                  <div className="h-full bg-indigo-500 transition-all" style={{ width: `${u.progress * 100}%` }} />
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {documents.data?.items.length === 0 && pending.length === 0 && (
+        <p className="text-sm text-zinc-500">This collection is empty. {canEdit ? 'Drop documents on this page to add them.' : ''}</p>
+      )}
+      <ul className="divide-y divide-zinc-200 dark:divide-zinc-800" aria-label="Documents">
+        {documents.data?.items.map((d) => (
+          <li key={d.id} className="flex items-center gap-3 py-2 text-sm" data-testid="document-row" data-status={d.status}>
+            <div className="min-w-0 flex-1">
+              <div className="truncate font-medium">{d.name}</div>
+              <div className={clsx('text-xs', d.status === 'failed' ? 'text-red-600 dark:text-red-400' : 'text-zinc-500')}>
+                {d.status === 'failed'
+                  ? d.error
+                  : `${STATUS_LABEL[d.status]} · ${formatSize(d.size)}${d.pages ? ` · ${d.pages} pages` : ''}${d.status === 'ready' ? ` · ${d.chunkCount} passages` : ''}`}
+              </div>
+              {d.status !== 'ready' && d.status !== 'failed' && (
+                <div className="mt-1 h-1 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800">
+                  <div className="h-full w-1/3 animate-pulse bg-indigo-400" />
+                </div>
+              )}
+            </div>
+            <a
+              href={`/api/documents/${d.id}/file`}
+              aria-label={`Download ${d.name}`}
+              title="Download"
+              className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+            >
+              <Download className="size-4" />
+            </a>
+            {canEdit && (
+              <IconButton
+                label={`Delete ${d.name}`}
+                onClick={() => {
+                  if (window.confirm(`Delete “${d.name}”?`))
+                    removeDocument.mutate(d.id, { onError: (e) => toast.error(describeError(e).message) });
+                }}
+              >
+                <Trash2 className="size-4" />
+              </IconButton>
+            )}
+          </li>
+        ))}
+      </ul>
+    </main>
+  );
+}
