@@ -93,6 +93,32 @@ describe('CLI', () => {
     await store.close();
   });
 
+  it('ingests files and folders into a collection, creating it, with same-named files kept apart', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const dataDir = mkdtempSync(join(tmpdir(), 'axon-ingest-'));
+    const docs = mkdtempSync(join(tmpdir(), 'axon-docs-'));
+    for (const folder of ['a', 'b']) {
+      mkdirSync(join(docs, folder));
+      writeFileSync(join(docs, folder, 'notes.md'), `# Notes ${folder}\n\nThe ${folder} folder talks about yields.`);
+    }
+    writeFileSync(join(docs, 'a', 'broken.pdf'), 'not a pdf');
+    const env = { ...process.env, AXON_DATA_DIR: dataDir, AXON_CONFIG: '' };
+    await run('node', [AXON, 'user', 'create', '--email', 'ops@example.com', '--password', 'ops password 1', '--role', 'admin'], { env });
+    const result = await run('node', [AXON, 'ingest', join(docs, 'a'), join(docs, 'b'), '--collection', 'Notes'], { env }).catch((e) => e);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/\+ .*a\/notes\.md: 1 passages/);
+    expect(result.stdout).toMatch(/! .*broken\.pdf: This file is named \.pdf but its content is text/);
+    expect(result.stdout).toMatch(/2 of 3 file\(s\) indexed into "Notes" \(owner ops@example\.com\); 1 failed/);
+    const store = openSqliteStore({ path: join(dataDir, 'axon.db') });
+    const owner = await store.users.findByEmail('ops@example.com');
+    const collection = await store.collections.findByName(owner?.id as string, 'Notes');
+    expect((await store.documents.listByCollection(collection?.id as string)).map((d) => d.name).sort()).toEqual([
+      'a/notes.md',
+      'b/notes.md',
+    ]);
+    await store.close();
+  });
+
   it('refuses to start with a wrong setting, naming it', async () => {
     await expect(run('node', [AXON, 'serve'], { env: { ...process.env, PORT: 'abc' } })).rejects.toMatchObject({
       code: 2,

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
 import { serve } from '../main';
 import { openSqliteStore, type Store } from '../store';
+import { runIngest } from './ingest-command';
 
 function parseWith<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } },
@@ -90,6 +91,20 @@ export function buildCli(): Command {
         if (!found) throw new AppError('not_found', { detail: `no account for ${opts.email}` });
         await store.users.setRole(found.id, opts.role);
         console.log(`${opts.email} is now ${opts.role}`);
+      });
+    });
+
+  program
+    .command('ingest')
+    .description('add files and folders to a collection and index them (works while the server runs)')
+    .argument('<paths...>', 'files or folders')
+    .requiredOption('--collection <name>', 'collection name (created if missing)')
+    .option('--user <email>', 'owner of the collection (default: the first admin)', parseWith(EmailSchema, '--user'))
+    .action(async (paths: string[], opts: { collection: string; user?: string }) => {
+      const config = loadConfig({ env: process.env });
+      await withStore(async (store) => {
+        const failed = await runIngest(config, store, paths, opts);
+        if (failed > 0) process.exitCode = 1;
       });
     });
 

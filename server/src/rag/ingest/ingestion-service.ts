@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import { chunkDocument, documentText } from './chunk-document';
-import { parseInWorker } from './parse-in-worker';
+import { parseInWorker, stopParseWorker } from './parse-in-worker';
 import { ParseError } from './parsed-document';
 import { sniffType } from './sniff-type';
 
@@ -170,6 +170,7 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
       stopped = true;
       clearInterval(poller);
       await running;
+      await stopParseWorker();
     },
   };
 }
