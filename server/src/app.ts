@@ -144,7 +144,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxFilesPerUpload: config.rag.maxFilesPerUpload,
     maxFileBytes: config.rag.maxUploadMb * 1_048_576,
   });
-  registerGatewayRoutes(app, { pipeline: deps.pipeline, models: deps.models, streams: deps.streams });
+  registerGatewayRoutes(app, {
+    pipeline: deps.pipeline,
+    models: deps.models,
+    streams: deps.streams,
+    store,
+    contextTokens: config.rag.contextTokens,
+  });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;
   const indexHtml = webDir && existsSync(join(webDir, 'index.html'));

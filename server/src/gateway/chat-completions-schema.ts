@@ -57,6 +57,8 @@ export const ChatCompletionRequestSchema = z
       .nullable()
       .optional(),
     tools: z.array(z.unknown()).max(0, 'tools are not supported yet').optional(),
+    /** Axon extension: collections (names or ids) to retrieve passages from; citations come back with the answer. */
+    collections: z.array(z.string().min(1).max(200)).max(20).optional(),
     tool_choice: z.literal('none').optional(),
     user_id: z.never().optional(),
   })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
+import type { Citation } from '@axon/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
 import { AppError } from '../errors';
@@ -7,14 +8,20 @@ import type { ActiveStreams } from '../http/active-streams';
 import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { openAIErrorBody } from '../http/problem';
+import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import type { ModelCatalog } from '../providers';
+import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
+import type { Store } from '../store';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
 
 export interface GatewayRoutesDeps {
   pipeline: ChatPipeline;
   models: ModelCatalog;
   streams: ActiveStreams;
+  store: Store;
+  /** Tokens of retrieved passages a prompt may hold. */
+  contextTokens: number;
   now?: () => number;
 }
 
@@ -92,6 +99,36 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       frequencyPenalty: body.frequency_penalty ?? undefined,
     };
     const prompt = toPrompt(body.messages);
+    const header = request.headers['x-axon-collections'];
+    const requested =
+      body.collections ??
+      (typeof header === 'string'
+        ? header
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean)
+        : []);
+    let citations: Citation[] = [];
+    if (requested.length > 0) {
+      const userId = requirePrincipal(request).user.id;
+      const readable = await deps.store.collections.listForUser(userId);
+      const ids = requested.map((ref) => {
+        const found =
+          readable.find((c) => c.id === ref) ??
+          readable.find((c) => c.name === ref && c.ownerId === userId) ??
+          readable.find((c) => c.name === ref);
+        if (!found) throw new AppError('not_found', { detail: `No such collection: ${ref}` });
+        return found.id;
+      });
+      const question = [...body.messages].reverse().find((m) => m.role === 'user');
+      citations = await retrievePassages(deps.store, {
+        userId,
+        collectionIds: ids,
+        query: question ? contentText(question.content) : '',
+        contextTokens: deps.contextTokens,
+      });
+      if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
+    }
     const controller = new AbortController();
     const untrack = streams.track(controller);
     const onClose = () => {
@@ -112,7 +149,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
           choices: [
             {
               index: 0,
-              message: { role: 'assistant', content: result.text, refusal: null },
+              message: { role: 'assistant', content: result.text, refusal: null, ...(requested.length > 0 ? { citations } : {}) },
               logprobs: null,
               finish_reason: FINISH_REASON[result.finishReason ?? 'stop'],
             },
@@ -154,9 +191,9 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       if (result.status === 'error' && result.error) {
         stream.send(JSON.stringify(openAIErrorBody(result.error)));
       } else if (result.status === 'complete') {
-        stream.send(
-          `${head}{}${tail.replace('"finish_reason":null', `"finish_reason":"${FINISH_REASON[result.finishReason ?? 'stop']}"`)}`,
-        );
+        const finish = `${head}{}${tail.replace('"finish_reason":null', `"finish_reason":"${FINISH_REASON[result.finishReason ?? 'stop']}"`)}`;
+        // The final chunk carries the citations (an Axon extension field) when collections were searched.
+        stream.sendLine(requested.length > 0 ? `${finish.slice(0, -1)},"citations":${JSON.stringify(citations)}}` : finish);
         if (body.stream_options?.include_usage) {
           stream.send(
             JSON.stringify({

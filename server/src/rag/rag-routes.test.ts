@@ -195,3 +195,45 @@ describe("another user's private collection", () => {
     expect((await carol.json('PATCH', `/api/collections/${collection.id}`, { visibility: 'private' })).status).toBe(403);
   });
 });
+
+describe('retrieval through the OpenAI-compatible API', () => {
+  it('grounds /v1/chat/completions in named collections and returns the citations', async () => {
+    const { default: OpenAI } = await import('openai');
+    const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
+    const aliceId = (await t.server.store.users.findByEmail('alice@example.com'))?.id as string;
+    const bobId = (await t.server.store.users.findByEmail('bob@example.com'))?.id as string;
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: (await auth.createApiKey(aliceId, 'sdk')).key, maxRetries: 0 });
+    const question = [{ role: 'user' as const, content: 'What did the Committee do with the federal funds rate?' }];
+    const completion = await client.chat.completions.create({
+      model: 'local/extractive',
+      messages: question,
+      ...({ collections: ['Fed notes'] } as object),
+    });
+    const message = completion.choices[0]?.message as unknown as { content: string; citations: Array<{ n: number; documentName: string }> };
+    expect(message.content).toContain('[1]');
+    expect(message.citations[0]).toMatchObject({ n: 1, documentName: 'minutes.pdf' });
+
+    const stream = await client.chat.completions.create(
+      { model: 'local/extractive', messages: question, stream: true },
+      { headers: { 'X-Axon-Collections': collection.id } },
+    );
+    let last: unknown;
+    for await (const chunk of stream) if (chunk.choices[0]?.finish_reason) last = chunk;
+    expect((last as { citations: Array<{ documentName: string }> }).citations[0]?.documentName).toBe('minutes.pdf');
+
+    // A plain OpenAI request sees no citations field at all.
+    const plain = await client.chat.completions.create({ model: 'local/extractive', messages: question });
+    expect(plain.choices[0]?.message).not.toHaveProperty('citations');
+
+    // Carol may not read the collection (it is shared with Bob only, then with everyone: reset it to private first).
+    await t.server.store.collections.update(collection.id, { visibility: 'private' });
+    const carolId = (await t.server.store.users.findByEmail('carol@example.com'))?.id as string;
+    const carolClient = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: (await auth.createApiKey(carolId, 'sdk')).key, maxRetries: 0 });
+    for (const ref of ['Fed notes', collection.id]) {
+      await expect(
+        carolClient.chat.completions.create({ model: 'local/extractive', messages: question, ...({ collections: [ref] } as object) }),
+      ).rejects.toMatchObject({ status: 404 });
+    }
+    expect(bobId).toBeTruthy();
+  });
+});
