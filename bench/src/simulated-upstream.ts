@@ -36,7 +36,7 @@ export interface SimulatedUpstream {
   /** Requests received, in order (bodies parsed). Off when `record` is false. */
   requests: RecordedRequest[];
   /** Streams currently open, and how many were closed by the client before they finished. */
-  stats: { open: number; clientAborts: number; completions: number };
+  stats: { open: number; clientAborts: number; completions: number; embeddingCalls: number };
   set(behaviour: Partial<UpstreamBehaviour>): void;
   close(): Promise<void>;
 }
@@ -49,6 +49,21 @@ export interface SimulatedUpstreamOptions {
   record?: boolean;
   /** Bearer token required, if any. */
   apiKey?: string;
+  /** Size of the vectors `/v1/embeddings` answers with. */
+  embeddingDimensions?: number;
+}
+
+/** A unit vector in which texts sharing words point the same way: each word adds ±1 to a hashed bucket. */
+export function hashEmbedding(text: string, dimensions: number): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    let hash = 2166136261;
+    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), 16777619);
+    const bucket = (hash >>> 0) % dimensions;
+    vector[bucket] = (vector[bucket] ?? 0) + ((hash >>> 31) & 1 ? 1 : -1);
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((v) => v / norm);
 }
 
 const DEFAULT_BEHAVIOUR: UpstreamBehaviour = {
@@ -88,7 +103,8 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   const models = options.models ?? ['sim-1'];
   const behaviour: UpstreamBehaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
   const requests: RecordedRequest[] = [];
-  const stats = { open: 0, clientAborts: 0, completions: 0 };
+  const stats = { open: 0, clientAborts: 0, completions: 0, embeddingCalls: 0 };
+  const embeddingDimensions = options.embeddingDimensions ?? 64;
   let counter = 0;
 
   const server: Server = createServer(async (req, res) => {
@@ -114,6 +130,8 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       });
     }
     if (req.method === 'POST' && path.endsWith('/chat/completions')) return chatCompletion(req, res, body as ChatBody);
+    if (req.method === 'POST' && path.endsWith('/embeddings'))
+      return embeddings(res, body as { model?: string; input?: string | string[] });
     sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });
   server.keepAliveTimeout = 60_000;
@@ -289,6 +307,22 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
         event('message_stop', { type: 'message_stop' }),
     );
     stats.completions++;
+  }
+
+  /** OpenAI's `POST /v1/embeddings`, with deterministic vectors: words hashed into `embeddingDimensions` signed buckets. */
+  function embeddings(res: ServerResponse, body: { model?: string; input?: string | string[] }) {
+    if (behaviour.mode === 'fail-429')
+      return sendJson(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+    if (behaviour.mode === 'fail-500')
+      return sendJson(res, 500, { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
+    const inputs = typeof body?.input === 'string' ? [body.input] : (body?.input ?? []);
+    stats.embeddingCalls++;
+    sendJson(res, 200, {
+      object: 'list',
+      model: body?.model ?? 'unknown',
+      data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: hashEmbedding(text, embeddingDimensions) })),
+      usage: { prompt_tokens: inputs.join(' ').length >> 2, total_tokens: inputs.join(' ').length >> 2 },
+    });
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));

@@ -20,6 +20,7 @@ import { logRequest } from './http/log-request';
 import { sendError, toAppErrorOrInternal } from './http/problem';
 import type { ModelCatalog } from './providers';
 import { registerCollectionRoutes } from './rag/collection-routes';
+import type { Embedder } from './rag/embed/embedder';
 import type { IngestionService } from './rag/ingest/ingestion-service';
 import type { Store } from './store';
 
@@ -32,6 +33,8 @@ export interface AppDeps {
   streams: ActiveStreams;
   logger: Logger;
   ingestion: IngestionService;
+  /** The configured embedder, if any (vector search and `/v1/embeddings`). */
+  embedder?: Embedder | undefined;
   /** Where uploaded originals are kept. */
   filesDir: string;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
@@ -136,7 +139,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
   registerConversationRoutes(app, { store, models: deps.models });
-  registerChatRoutes(app, { store, pipeline: deps.pipeline, streams: deps.streams, contextTokens: config.rag.contextTokens });
+  registerChatRoutes(app, {
+    store,
+    pipeline: deps.pipeline,
+    streams: deps.streams,
+    contextTokens: config.rag.contextTokens,
+    embedder: deps.embedder,
+  });
   registerCollectionRoutes(app, {
     store,
     ingestion: deps.ingestion,
@@ -150,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streams: deps.streams,
     store,
     contextTokens: config.rag.contextTokens,
+    embedder: deps.embedder,
   });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;

@@ -9,6 +9,7 @@ import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
 import { createLogger } from './observability/logger';
 import { createModelCatalog, createModelConnections } from './providers';
+import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
 import { openSqliteStore, type Store } from './store';
 
@@ -64,7 +65,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
   const streams = createActiveStreams();
   const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
   const filesDir = resolve(config.dataDir, 'files');
+  const embedder = createEmbedderFromConfig(config);
   const ingestion = createIngestionService({
+    embedder,
     store,
     filesDir,
     limits: ingestionLimits(config),
@@ -84,6 +87,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     logger,
     ingestion,
     filesDir,
+    embedder,
     isReady: () => ready,
   });
   ready = true;

@@ -8,6 +8,7 @@ import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
+import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
 import type { ChatPipeline } from './chat-pipeline';
@@ -19,6 +20,7 @@ export interface ChatRoutesDeps {
   streams: ActiveStreams;
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
+  embedder?: Embedder | undefined;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
   flushIntervalMs?: number;
 }

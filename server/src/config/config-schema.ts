@@ -131,6 +131,17 @@ export const ConfigSchema = z
       })
       .refine((a) => a.resourceName || a.baseURL, { message: 'set AZURE_OPENAI_RESOURCE or AZURE_OPENAI_BASE_URL' })
       .optional(),
+    /** Embeddings for vector search; without them retrieval is full-text only. */
+    embeddings: z
+      .strictObject({
+        /** Embedding model as `connection/model` (`openai/text-embedding-3-small`, `ollama/nomic-embed-text`) (`AXON_EMBEDDING_MODEL`). */
+        model: z.string().regex(/^[^/]+\/.+$/, 'write the model as connection/model, e.g. openai/text-embedding-3-small'),
+        /** Most texts sent in one upstream call. */
+        batchSize: z.coerce.number().int().min(1).max(2048).default(64),
+        /** How long a batch waits for more texts, in ms. */
+        batchWaitMs: z.coerce.number().int().min(0).max(1000).default(5),
+      })
+      .optional(),
     /** Documents and retrieval. */
     rag: z
       .strictObject({

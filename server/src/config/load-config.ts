@@ -26,6 +26,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_LOCAL_MODEL: 'localModel.enabled',
   AXON_LOCAL_MODEL_DELAY_MS: 'localModel.wordDelayMs',
   AXON_MAX_UPLOAD_MB: 'rag.maxUploadMb',
+  AXON_EMBEDDING_MODEL: 'embeddings.model',
   AXON_PARSE_TIMEOUT_MS: 'rag.parseTimeoutMs',
   OPENAI_API_KEY: 'openai.apiKey',
   OPENAI_BASE_URL: 'openai.baseURL',

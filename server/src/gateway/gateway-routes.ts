@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { Citation } from '@axon/contracts';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
-import { AppError } from '../errors';
+import { AppError, classifyProviderError, toAppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
@@ -11,6 +12,7 @@ import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import type { ModelCatalog } from '../providers';
+import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
@@ -22,6 +24,7 @@ export interface GatewayRoutesDeps {
   store: Store;
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
+  embedder?: Embedder | undefined;
   now?: () => number;
 }
 
@@ -122,6 +125,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       });
       const question = [...body.messages].reverse().find((m) => m.role === 'user');
       citations = await retrievePassages(deps.store, {
+        embedder: deps.embedder,
         userId,
         collectionIds: ids,
         query: question ? contentText(question.content) : '',
@@ -215,6 +219,44 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       reply.raw.off('close', onClose);
       untrack();
     }
+  });
+
+  const EmbeddingsRequest = z.strictObject({
+    model: z.string().min(1).max(200),
+    input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+    encoding_format: z.enum(['float', 'base64']).optional(),
+    dimensions: z.number().int().min(1).optional(),
+    user: z.string().max(256).optional(),
+  });
+
+  app.post('/v1/embeddings', async (request) => {
+    const body = parseInput(EmbeddingsRequest, request.body, 'body');
+    const embedder = deps.embedder;
+    if (!embedder || body.model !== embedder.model) {
+      throw new AppError('model_not_found', {
+        detail: embedder
+          ? `The embedding model here is '${embedder.model}'.`
+          : 'No embedding model is configured (set AXON_EMBEDDING_MODEL).',
+      });
+    }
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    let vectors: number[][];
+    try {
+      vectors = await embedder.embed(inputs);
+    } catch (error) {
+      throw toAppError(classifyProviderError(error), error);
+    }
+    const tokens = inputs.reduce((n, text) => n + Math.ceil(text.length / 4), 0);
+    return {
+      object: 'list',
+      model: embedder.model,
+      data: vectors.map((embedding, index) => ({
+        object: 'embedding',
+        index,
+        embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(embedding).buffer).toString('base64') : embedding,
+      })),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
   });
 
   app.all('/v1/*', async (request) => {

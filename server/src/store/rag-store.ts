@@ -25,6 +25,11 @@ export interface CollectionRepository {
   listMembers(id: string): Promise<Array<{ userId: string; email: string; role: CollectionRole }>>;
   /** Of `ids`, those the user may read (the same rule the search applies in its query). */
   readableIds(userId: string, ids: string[]): Promise<string[]>;
+  /** The embedding model and dimension the collection's vectors were made with. */
+  getEmbedding(id: string): Promise<{ model: string | null; dimensions: number | null }>;
+  setEmbedding(id: string, model: string | null, dimensions: number | null): Promise<void>;
+  /** Collections with documents whose vectors were made with another model than `model` (or none). */
+  listNeedingEmbedding(model: string): Promise<string[]>;
 }
 
 export interface DocumentRecord extends DocumentInfo {
@@ -91,6 +96,13 @@ export interface SearchIndex {
    * permission rule is part of the query, so unreadable chunks are never ranked or returned.
    */
   searchText(query: string, options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+  /** Stores one vector per chunk of a document, by chunk ordinal. */
+  upsertVectors(documentId: string, vectors: number[][]): Promise<void>;
+  /**
+   * Nearest chunks by cosine similarity among the collections `userId` may read; the score is the
+   * similarity (higher is better). Each readable collection is searched in its own partition.
+   */
+  searchVector(vector: number[], options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
 }
 
 export interface IngestJob {

@@ -5,6 +5,7 @@ import type { DocumentInfo } from '@axon/contracts';
 import type { Logger } from 'pino';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
+import type { Embedder } from '../embed/embedder';
 import { chunkDocument, documentText } from './chunk-document';
 import { parseInWorker, stopParseWorker } from './parse-in-worker';
 import { ParseError } from './parsed-document';
@@ -27,6 +28,8 @@ export interface IngestionOptions {
   limits: IngestionLimits;
   chunking: { maxTokens: number; overlapTokens: number };
   logger: Logger;
+  /** Makes vectors for the chunks; without one, documents are indexed for full-text search only. */
+  embedder?: Embedder | undefined;
   /** Called whenever a document's status changes. */
   onProgress?: (document: DocumentRecord) => void;
   /** How often to look for jobs queued by another process (the CLI); 0 never looks. */
@@ -85,6 +88,14 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
       await setStatus(document.id, 'indexing', { chars: text.length });
       await store.documents.saveText(document.id, text);
       await store.searchIndex.replaceChunks({ id: document.id, collectionId: document.collectionId }, chunks);
+      if (options.embedder && chunks.length > 0) {
+        const vectors = await options.embedder.embed(chunks.map((c) => (c.section ? `${c.section}\n${c.text}` : c.text)));
+        await store.searchIndex.upsertVectors(document.id, vectors);
+        const recorded = await store.collections.getEmbedding(document.collectionId);
+        if (recorded.model !== options.embedder.model || recorded.dimensions !== (vectors[0]?.length ?? null)) {
+          await store.collections.setEmbedding(document.collectionId, options.embedder.model, vectors[0]?.length ?? null);
+        }
+      }
       await setStatus(document.id, 'ready', { chunkCount: chunks.length });
       await store.ingestJobs.finish(job.id, 'done');
       logger.info({ documentId: document.id, chunks: chunks.length, pages: parsed.pages }, 'document indexed');
@@ -159,6 +170,18 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
     async start() {
       const requeued = await store.ingestJobs.requeueRunning();
       if (requeued > 0) logger.info({ requeued }, 'resuming interrupted indexing jobs');
+      if (options.embedder) {
+        // A collection embedded with another model (or none) is re-indexed with this one.
+        for (const collectionId of await store.collections.listNeedingEmbedding(options.embedder.model)) {
+          const documents = (await store.documents.listByCollection(collectionId)).filter((d) => d.status === 'ready');
+          for (const document of documents) await store.ingestJobs.enqueue(document.id);
+          await store.collections.setEmbedding(collectionId, options.embedder.model, null);
+          logger.info(
+            { collectionId, documents: documents.length, model: options.embedder.model },
+            're-embedding a collection for a new embedding model',
+          );
+        }
+      }
       kick();
       if (options.pollMs) poller = setInterval(kick, options.pollMs).unref();
     },

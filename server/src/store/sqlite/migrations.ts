@@ -142,4 +142,12 @@ export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: stri
       ALTER TABLE messages ADD COLUMN citations TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'embedding model and dimension per collection',
+    sql: `
+      ALTER TABLE collections ADD COLUMN embedding_model TEXT;
+      ALTER TABLE collections ADD COLUMN embedding_dimensions INTEGER;
+    `,
+  },
 ];

@@ -147,6 +147,22 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
           .all(id) as Row[]
       ).map((r) => ({ userId: r.user_id as string, email: r.email as string, role: r.role as CollectionRole }));
     },
+    async getEmbedding(id) {
+      const row = db.prepare('SELECT embedding_model, embedding_dimensions FROM collections WHERE id = ?').get(id) as Row | undefined;
+      return { model: (row?.embedding_model as string | null) ?? null, dimensions: (row?.embedding_dimensions as number | null) ?? null };
+    },
+    async setEmbedding(id, model, dimensions) {
+      db.prepare('UPDATE collections SET embedding_model = ?, embedding_dimensions = ? WHERE id = ?').run(model, dimensions, id);
+    },
+    async listNeedingEmbedding(model) {
+      return (
+        db
+          .prepare(
+            'SELECT c.id FROM collections c WHERE (c.embedding_model IS NULL OR c.embedding_model != ?) AND EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = c.id)',
+          )
+          .all(model) as Row[]
+      ).map((r) => r.id as string);
+    },
     async readableIds(userId, ids) {
       if (ids.length === 0) return [];
       const rows = db
@@ -200,6 +216,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     },
     async delete(id) {
       db.transaction(() => {
+        deleteVectors(id);
         db.prepare('DELETE FROM chunks WHERE document_id = ?').run(id);
         db.prepare('DELETE FROM documents WHERE id = ?').run(id);
       })();
@@ -214,12 +231,37 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     },
   };
 
+  // One vec0 table per vector size, partitioned by collection: a search reads only the partitions of
+  // collections the caller may read.
+  const vectorTables = new Set<number>();
+  const vectorTable = (dimensions: number) => {
+    const name = `chunk_vectors_${dimensions}`;
+    if (!vectorTables.has(dimensions)) {
+      db.exec(
+        `CREATE VIRTUAL TABLE IF NOT EXISTS ${name} USING vec0(collection_id text partition key, embedding float[${dimensions}] distance_metric=cosine)`,
+      );
+      vectorTables.add(dimensions);
+    }
+    return name;
+  };
+  for (const row of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'chunk_vectors_*'").all() as Row[]) {
+    // vec0 keeps shadow tables beside each (chunk_vectors_64_chunks, …); only the main one counts.
+    const dimensions = /^chunk_vectors_(\d+)$/.exec(String(row.name))?.[1];
+    if (dimensions) vectorTables.add(Number(dimensions));
+  }
+  const deleteVectors = (documentId: string) => {
+    for (const dimensions of vectorTables) {
+      db.prepare(`DELETE FROM chunk_vectors_${dimensions} WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(documentId);
+    }
+  };
+
   const insertChunk = db.prepare(
     'INSERT INTO chunks (id, document_id, collection_id, ordinal, text, page, section, start_offset, end_offset, token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const searchIndex: SearchIndex = {
     async replaceChunks(document, chunks) {
       db.transaction(() => {
+        deleteVectors(document.id);
         db.prepare('DELETE FROM chunks WHERE document_id = ?').run(document.id);
         for (const c of chunks) {
           insertChunk.run(
@@ -238,7 +280,57 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       })();
     },
     async deleteDocument(documentId) {
-      db.prepare('DELETE FROM chunks WHERE document_id = ?').run(documentId);
+      db.transaction(() => {
+        deleteVectors(documentId);
+        db.prepare('DELETE FROM chunks WHERE document_id = ?').run(documentId);
+      })();
+    },
+    async upsertVectors(documentId, vectors) {
+      if (vectors.length === 0) return;
+      const table = vectorTable((vectors[0] as number[]).length);
+      const rows = db.prepare('SELECT rowid, collection_id FROM chunks WHERE document_id = ? ORDER BY ordinal').all(documentId) as Row[];
+      db.transaction(() => {
+        deleteVectors(documentId);
+        const insert = db.prepare(`INSERT INTO ${table} (rowid, collection_id, embedding) VALUES (?, ?, ?)`);
+        rows.forEach((row, i) => {
+          const vector = vectors[i];
+          if (vector) insert.run(BigInt(row.rowid as number), row.collection_id, new Float32Array(vector));
+        });
+      })();
+    },
+    async searchVector(vector, { userId, collectionIds, k }) {
+      const table = `chunk_vectors_${vector.length}`;
+      if (!vectorTables.has(vector.length) || collectionIds.length === 0) return [];
+      const query = new Float32Array(vector);
+      const readable = db
+        .prepare(`SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL}`)
+        .all({ user: userId, ids: JSON.stringify(collectionIds) }) as Row[];
+      const knn = db.prepare(
+        `SELECT v.rowid AS chunk_rowid, v.distance FROM ${table} v WHERE v.embedding MATCH :q AND k = :k AND v.collection_id = :collection`,
+      );
+      const hits = readable.flatMap((c) => knn.all({ q: query, k, collection: c.id }) as Row[]);
+      hits.sort((a, b) => (a.distance as number) - (b.distance as number));
+      const top = hits.slice(0, k);
+      if (top.length === 0) return [];
+      const details = db.prepare(
+        `SELECT ch.rowid AS rid, ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
+         FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
+      );
+      return top.map((hit) => {
+        const r = details.get(hit.chunk_rowid) as Row;
+        return {
+          chunkId: r.chunk_id as string,
+          documentId: r.document_id as string,
+          documentName: r.document_name as string,
+          collectionId: r.collection_id as string,
+          text: r.text as string,
+          page: (r.page as number | null) ?? null,
+          section: (r.section as string | null) ?? null,
+          startOffset: r.start_offset as number,
+          endOffset: r.end_offset as number,
+          score: 1 - (hit.distance as number),
+        };
+      });
     },
     async searchText(query, { userId, collectionIds, k }) {
       const match = toFtsQuery(query);

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiKey, Conversation, Message, Role, User } from '@axon/contracts';
 import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
@@ -107,6 +108,7 @@ export function openSqliteStore({
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  sqliteVec.load(db);
   const migrated = migrateSqlite(db);
   const iso = () => now().toISOString();
 
