@@ -5,6 +5,8 @@ import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
 import { serve } from '../main';
+import { createEmbedderFromConfig } from '../rag/embed/create-embedder';
+import { evaluateRetrieval, indexBeirCorpus, readBeir } from '../rag/eval/evaluate-retrieval';
 import { openSqliteStore, type Store } from '../store';
 import { runIngest } from './ingest-command';
 
@@ -106,6 +108,67 @@ export function buildCli(): Command {
         const failed = await runIngest(config, store, paths, opts);
         if (failed > 0) process.exitCode = 1;
       });
+    });
+
+  const evaluate = program.command('eval').description('measure quality');
+  evaluate
+    .command('retrieval')
+    .description('index a BEIR-layout test collection into a temporary store and report recall@k, MRR@10 and nDCG@10')
+    .requiredOption('--corpus <path>', 'corpus.jsonl, or the folder holding it')
+    .requiredOption('--queries <file>', 'queries.jsonl')
+    .requiredOption('--qrels <file>', 'qrels TSV (query-id, corpus-id, score; with a header)')
+    .option('--k <n>', 'cut-off for recall', (v) => Number.parseInt(v, 10), 10)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { corpus: string; queries: string; qrels: string; k: number; json?: boolean }) => {
+      const config = loadConfig({ env: process.env });
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const dir = mkdtempSync(join(tmpdir(), 'axon-eval-'));
+      const store = openSqliteStore({ path: join(dir, 'eval.db') });
+      try {
+        const beir = await readBeir(opts);
+        const embedder = createEmbedderFromConfig(config);
+        const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin' });
+        const started = performance.now();
+        const collectionId = await indexBeirCorpus(store, owner.id, beir.corpus, embedder, config.rag.chunkTokens);
+        const indexSeconds = (performance.now() - started) / 1000;
+        const scores = await evaluateRetrieval(store, beir, { userId: owner.id, collectionId, embedder, k: opts.k });
+        if (opts.json) {
+          console.log(
+            JSON.stringify(
+              {
+                documents: beir.corpus.length,
+                queries: beir.queries.length,
+                k: opts.k,
+                embedder: embedder?.model ?? null,
+                indexSeconds,
+                scores,
+              },
+              null,
+              2,
+            ),
+          );
+        } else {
+          console.log(
+            `${beir.corpus.length} documents indexed in ${indexSeconds.toFixed(1)} s; ${beir.queries.length} queries; embedder: ${embedder?.model ?? 'none (full-text only)'}`,
+          );
+          console.log(
+            table(
+              scores.map((s) => ({
+                search: s.mode,
+                [`recall@${opts.k}`]: s.recall.toFixed(3),
+                'MRR@10': s.mrr10.toFixed(3),
+                'nDCG@10': s.ndcg10.toFixed(3),
+                'p50 ms': s.p50Ms.toFixed(2),
+              })),
+            ),
+          );
+        }
+      } finally {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
   const keys = program.command('keys').description('manage API keys');

@@ -3,7 +3,8 @@
  * maximal-marginal-relevance pick so that the chosen sentences do not repeat one another.
  */
 
-const STOPWORDS = new Set(
+/** English function words, which carry no topic: left out of sentence ranking and full-text queries. */
+export const STOPWORDS = new Set(
   `a about above after again against all am an and any are as at be because been before being below between both but by can could did do does doing down during each few for from further had has have having he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such than that the their theirs them themselves then there these they this those through to too under until up very was we were what when where which while who whom why will with would you your yours yourself yourselves tell explain describe summarize summarise please give show list`.split(
     ' ',
   ),

@@ -118,12 +118,12 @@ export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: stri
       );
       CREATE INDEX chunks_document ON chunks(document_id, ordinal);
       CREATE INDEX chunks_collection ON chunks(collection_id);
-      CREATE VIRTUAL TABLE chunks_fts USING fts5(text, section, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
+      CREATE VIRTUAL TABLE chunks_fts USING fts5(text, section, collection_id UNINDEXED, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
       CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, text, section) VALUES (new.rowid, new.text, coalesce(new.section, ''));
+        INSERT INTO chunks_fts(rowid, text, section, collection_id) VALUES (new.rowid, new.text, coalesce(new.section, ''), new.collection_id);
       END;
       CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, text, section) VALUES ('delete', old.rowid, old.text, coalesce(old.section, ''));
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, section, collection_id) VALUES ('delete', old.rowid, old.text, coalesce(old.section, ''), old.collection_id);
       END;
       CREATE TABLE ingest_jobs (
         id TEXT PRIMARY KEY,

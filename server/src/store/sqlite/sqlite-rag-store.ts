@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, CollectionAccess, CollectionRole, DocumentStatus } from '@axon/contracts';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
+import { STOPWORDS } from '../../providers/extractive-ranker';
 import type {
   CollectionRecord,
   CollectionRepository,
@@ -57,10 +58,16 @@ const ACCESS_SQL = `CASE
 END`;
 const READABLE_SQL = `(c.owner_id = :user OR c.visibility = 'organisation' OR EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user))`;
 
-/** Turns free text into an FTS5 query: every word as a quoted term, OR-ed (BM25 ranks by how many match and how rare they are). */
-export function toFtsQuery(text: string): string | undefined {
-  const terms = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((t) => t.length > 1 || /\d/.test(t)))].slice(0, 64);
-  return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : undefined;
+/**
+ * Turns free text into an FTS5 query: every content word as a quoted term, OR-ed (BM25 ranks by how
+ * many match and how rare they are). Function words are left out: they match nearly every chunk and
+ * only slow the ranking down.
+ */
+export function toFtsQuery(text: string, join: 'OR' | 'AND' = 'OR'): string | undefined {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((t) => t.length > 1 || /\d/.test(t));
+  const content = words.filter((t) => !STOPWORDS.has(t));
+  const terms = [...new Set(content.length > 0 ? content : words)].slice(0, 64);
+  return terms.length ? terms.map((t) => `"${t}"`).join(` ${join} `) : undefined;
 }
 
 export function createSqliteRagRepositories(db: Database.Database, now: () => Date) {
@@ -232,7 +239,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
   };
 
   // One vec0 table per vector size, partitioned by collection: a search reads only the partitions of
-  // collections the caller may read.
+  // collections the caller may read. Search is exact (brute force over the partition's floats).
   const vectorTables = new Set<number>();
   const vectorTable = (dimensions: number) => {
     const name = `chunk_vectors_${dimensions}`;
@@ -291,10 +298,10 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       const rows = db.prepare('SELECT rowid, collection_id FROM chunks WHERE document_id = ? ORDER BY ordinal').all(documentId) as Row[];
       db.transaction(() => {
         deleteVectors(documentId);
-        const insert = db.prepare(`INSERT INTO ${table} (rowid, collection_id, embedding) VALUES (?, ?, ?)`);
+        const insert = db.prepare(`INSERT INTO ${table} (rowid, collection_id, embedding) VALUES (:rowid, :collection, :vector)`);
         rows.forEach((row, i) => {
           const vector = vectors[i];
-          if (vector) insert.run(BigInt(row.rowid as number), row.collection_id, new Float32Array(vector));
+          if (vector) insert.run({ rowid: BigInt(row.rowid as number), collection: row.collection_id, vector: new Float32Array(vector) });
         });
       })();
     },
@@ -333,24 +340,33 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       });
     },
     async searchText(query, { userId, collectionIds, k }) {
-      const match = toFtsQuery(query);
-      if (!match || collectionIds.length === 0) return [];
-      // bm25() is lower-is-better and negative; the score returned is its negation (higher is better).
-      const rows = db
-        .prepare(
-          `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset,
-                  -bm25(chunks_fts, 1.0, 0.3) AS score
-           FROM chunks_fts
-           JOIN chunks ch ON ch.rowid = chunks_fts.rowid
-           JOIN documents d ON d.id = ch.document_id
-           JOIN collections c ON c.id = ch.collection_id
+      const anyTerm = toFtsQuery(query, 'OR');
+      const allTerms = toFtsQuery(query, 'AND');
+      if (!anyTerm || !allTerms || collectionIds.length === 0) return [];
+      // Rank inside the index, over the chunks of readable collections only (the permission rule is
+      // the subquery), then fetch the details of the k best.
+      const search = db.prepare(
+        `WITH ranked AS (
+           SELECT rowid, bm25(chunks_fts, 1.0, 0.3) AS rank FROM chunks_fts
            WHERE chunks_fts MATCH :match
-             AND ch.collection_id IN (SELECT value FROM json_each(:ids))
-             AND ${READABLE_SQL}
-           ORDER BY bm25(chunks_fts, 1.0, 0.3)
-           LIMIT :k`,
-        )
-        .all({ match, ids: JSON.stringify(collectionIds), user: userId, k }) as Row[];
+             AND collection_id IN (SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL})
+           ORDER BY rank LIMIT :k
+         )
+         SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset, -ranked.rank AS score
+         FROM ranked JOIN chunks ch ON ch.rowid = ranked.rowid JOIN documents d ON d.id = ch.document_id
+         ORDER BY ranked.rank`,
+      );
+      const params = { ids: JSON.stringify(collectionIds), user: userId, k };
+      // Chunks holding every term first (few matches, cheap to rank on a large index); when they are
+      // fewer than k, the ranking over any term fills up the list.
+      let rows = search.all({ ...params, match: allTerms }) as Row[];
+      if (rows.length < k && anyTerm !== allTerms) {
+        const seen = new Set(rows.map((r) => r.chunk_id));
+        const best = Math.max(0, ...rows.map((r) => r.score as number));
+        const more = (search.all({ ...params, match: anyTerm }) as Row[]).filter((r) => !seen.has(r.chunk_id));
+        // Keep the all-terms matches ahead: their scores are lifted above any-term scores.
+        rows = [...rows.map((r) => ({ ...r, score: (r.score as number) + best + 1 })), ...more].slice(0, k);
+      }
       return rows.map(
         (r): ScoredChunk => ({
           chunkId: r.chunk_id as string,

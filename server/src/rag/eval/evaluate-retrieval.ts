@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Store } from '../../store';
+import type { Embedder } from '../embed/embedder';
+import { chunkDocument } from '../ingest/chunk-document';
+import { parsePlainText } from '../ingest/parse-text-formats';
+import { searchHybrid } from '../retrieve-passages';
+import { type Judgements, ndcgAt, recallAt, reciprocalRankAt } from './retrieval-metrics';
+
+export interface BeirCollection {
+  corpus: Array<{ id: string; title: string; text: string }>;
+  queries: Array<{ id: string; text: string }>;
+  qrels: Map<string, Judgements>;
+}
+
+async function readJsonl<T>(path: string): Promise<T[]> {
+  return (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * Reads a test collection in BEIR's layout: `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl`
+ * (`_id`, `text`) and a qrels TSV (`query-id`, `corpus-id`, `score`, with a header line).
+ */
+export async function readBeir(paths: { corpus: string; queries: string; qrels: string }): Promise<BeirCollection> {
+  const corpusFile = paths.corpus.endsWith('.jsonl') ? paths.corpus : join(paths.corpus, 'corpus.jsonl');
+  const corpus = (await readJsonl<{ _id: string | number; title?: string; text: string }>(corpusFile)).map((d) => ({
+    id: String(d._id),
+    title: d.title ?? '',
+    text: d.text,
+  }));
+  const queries = (await readJsonl<{ _id: string | number; text: string }>(paths.queries)).map((q) => ({
+    id: String(q._id),
+    text: q.text,
+  }));
+  const qrels = new Map<string, Judgements>();
+  const lines = (await readFile(paths.qrels, 'utf8')).split('\n').filter((l) => l.trim());
+  for (const line of lines.slice(/query/i.test(lines[0] ?? '') ? 1 : 0)) {
+    const [query, doc, score] = line.split('\t');
+    if (!query || !doc) continue;
+    const judgements = qrels.get(query) ?? new Map<string, number>();
+    judgements.set(doc, Number(score ?? 1));
+    qrels.set(query, judgements);
+  }
+  return { corpus, queries: queries.filter((q) => qrels.has(q.id)), qrels };
+}
+
+export interface RetrievalScores {
+  mode: 'text' | 'vector' | 'hybrid';
+  queries: number;
+  recall: number;
+  mrr10: number;
+  ndcg10: number;
+  p50Ms: number;
+}
+
+/** Indexes the corpus into a fresh collection of `store` (one document per corpus entry). */
+export async function indexBeirCorpus(
+  store: Store,
+  ownerId: string,
+  corpus: BeirCollection['corpus'],
+  embedder: Embedder | undefined,
+  chunkTokens: number,
+): Promise<string> {
+  const collection = await store.collections.create({ ownerId, name: `eval-${Date.now()}` });
+  for (const entry of corpus) {
+    const text = entry.title && !entry.text.startsWith(entry.title) ? `${entry.title}\n\n${entry.text}` : entry.text;
+    const { document } = await store.documents.create({
+      collectionId: collection.id,
+      name: entry.id,
+      mime: 'text/plain',
+      size: text.length,
+      sha256: `eval-${entry.id}`,
+      createdBy: ownerId,
+    });
+    const chunks = chunkDocument(parsePlainText(text), { maxTokens: chunkTokens, overlapTokens: 0 });
+    await store.searchIndex.replaceChunks({ id: document.id, collectionId: collection.id }, chunks);
+    if (embedder) await store.searchIndex.upsertVectors(document.id, await embedder.embed(chunks.map((c) => c.text)));
+    await store.documents.setStatus(document.id, 'ready', { chunkCount: chunks.length });
+  }
+  return collection.id;
+}
+
+/** Runs every query in each mode and averages the metrics. */
+export async function evaluateRetrieval(
+  store: Store,
+  beir: BeirCollection,
+  options: { userId: string; collectionId: string; embedder: Embedder | undefined; k: number },
+): Promise<RetrievalScores[]> {
+  const modes: RetrievalScores['mode'][] = options.embedder ? ['text', 'vector', 'hybrid'] : ['text'];
+  const results: RetrievalScores[] = [];
+  for (const mode of modes) {
+    let recall = 0;
+    let mrr = 0;
+    let ndcg = 0;
+    const times: number[] = [];
+    for (const query of beir.queries) {
+      const started = performance.now();
+      const hits = await searchHybrid(store, options.embedder, query.text, {
+        userId: options.userId,
+        collectionIds: [options.collectionId],
+        k: Math.max(options.k, 10) * 3,
+        mode,
+      });
+      times.push(performance.now() - started);
+      // Documents in rank order (a document's best chunk counts).
+      const ranked = [...new Set(hits.map((h) => h.documentName))];
+      const judgements = beir.qrels.get(query.id) ?? new Map();
+      recall += recallAt(ranked, judgements, options.k);
+      mrr += reciprocalRankAt(ranked, judgements, 10);
+      ndcg += ndcgAt(ranked, judgements, 10);
+    }
+    const n = beir.queries.length || 1;
+    times.sort((a, b) => a - b);
+    results.push({
+      mode,
+      queries: beir.queries.length,
+      recall: recall / n,
+      mrr10: mrr / n,
+      ndcg10: ndcg / n,
+      p50Ms: times[Math.floor(times.length / 2)] ?? 0,
+    });
+  }
+  return results;
+}
