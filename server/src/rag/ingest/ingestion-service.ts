@@ -7,7 +7,7 @@ import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import type { Embedder } from '../embed/embedder';
 import { chunkDocument, documentText } from './chunk-document';
-import { parseInWorker, stopParseWorker } from './parse-in-worker';
+import { PARSE_CONCURRENCY, parseInWorker, stopParseWorker } from './parse-in-worker';
 import { ParseError } from './parsed-document';
 import { sniffType } from './sniff-type';
 
@@ -107,16 +107,19 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
     }
   }
 
+  /** Works the queue with as many jobs at once as there are parse threads. */
   function kick() {
     if (running || stopped) return;
-    running = (async () => {
+    const lane = async () => {
       for (;;) {
         if (stopped) break;
         const job = await store.ingestJobs.claimNext();
         if (!job) break;
         await processJob(job);
       }
-    })()
+    };
+    running = Promise.all(Array.from({ length: PARSE_CONCURRENCY }, lane))
+      .then(() => undefined)
       .catch((error) => logger.error({ err: error }, 'ingest queue failed'))
       .finally(() => {
         running = undefined;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ParseLimits } from './parse-document';
 import { type ParsedDocument, ParseError, type SupportedType } from './parsed-document';
@@ -10,27 +11,37 @@ const WORKER_URL = new URL(fromSource ? './parse-worker-from-source.mjs' : './pa
 type WorkerLimits = ParseLimits & { timeoutMs: number; maxMemoryMb: number };
 type Reply = { id: number; ok: true; result: ParsedDocument } | { id: number; ok: false; message: string; reason: ParseError['reason'] };
 
-let worker: Worker | undefined;
-let workerMemoryMb = 0;
-let nextId = 1;
-const pending = new Map<number, { resolve: (p: ParsedDocument) => void; reject: (e: Error) => void }>();
-/** One parse at a time: the worker is a single thread, and a timeout terminates it. */
-let queue: Promise<unknown> = Promise.resolve();
-
-function failAll(error: Error) {
-  for (const { reject } of pending.values()) reject(error);
-  pending.clear();
+interface Slot {
+  worker: Worker | undefined;
+  memoryMb: number;
+  /** One parse at a time per thread: a timeout terminates the thread. */
+  queue: Promise<unknown>;
+  pending: Map<number, { resolve: (p: ParsedDocument) => void; reject: (e: Error) => void }>;
 }
 
-function ensureWorker(maxMemoryMb: number): Worker {
-  if (worker && workerMemoryMb === maxMemoryMb) return worker;
-  void worker?.terminate();
+/** Parse threads: one per core (at most 4), so that ingestion uses the machine. */
+const slots: Slot[] = Array.from({ length: Math.max(1, Math.min(4, availableParallelism())) }, () => ({
+  worker: undefined,
+  memoryMb: 0,
+  queue: Promise.resolve(),
+  pending: new Map(),
+}));
+let nextSlot = 0;
+let nextId = 1;
+
+function ensureWorker(slot: Slot, maxMemoryMb: number): Worker {
+  if (slot.worker && slot.memoryMb === maxMemoryMb) return slot.worker;
+  void slot.worker?.terminate();
   const created = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } });
   created.unref();
+  const failAll = (error: Error) => {
+    for (const { reject } of slot.pending.values()) reject(error);
+    slot.pending.clear();
+  };
   created.on('message', (reply: Reply) => {
-    const waiter = pending.get(reply.id);
+    const waiter = slot.pending.get(reply.id);
     if (!waiter) return;
-    pending.delete(reply.id);
+    slot.pending.delete(reply.id);
     if (reply.ok) waiter.resolve(reply.result);
     else waiter.reject(new ParseError(reply.message, reply.reason));
   });
@@ -45,11 +56,11 @@ function ensureWorker(maxMemoryMb: number): Worker {
     );
   });
   created.on('exit', () => {
-    if (worker === created) worker = undefined;
+    if (slot.worker === created) slot.worker = undefined;
     failAll(new ParseError('The reader stopped unexpectedly.', 'corrupt'));
   });
-  worker = created;
-  workerMemoryMb = maxMemoryMb;
+  slot.worker = created;
+  slot.memoryMb = maxMemoryMb;
   return created;
 }
 
@@ -58,19 +69,20 @@ function ensureWorker(maxMemoryMb: number): Worker {
  * is terminated (and started afresh for the next file) and this file fails alone.
  */
 export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: WorkerLimits): Promise<ParsedDocument> {
+  const slot = slots[nextSlot++ % slots.length] as Slot;
   const run = () =>
     new Promise<ParsedDocument>((resolve, reject) => {
       const id = nextId++;
-      const target = ensureWorker(limits.maxMemoryMb);
+      const target = ensureWorker(slot, limits.maxMemoryMb);
       const timer = setTimeout(() => {
-        pending.delete(id);
-        if (worker === target) worker = undefined;
+        slot.pending.delete(id);
+        if (slot.worker === target) slot.worker = undefined;
         void target.terminate();
         reject(
           new ParseError(`Reading this file took longer than ${Math.max(1, Math.round(limits.timeoutMs / 1000))} s, the limit.`, 'timeout'),
         );
       }, limits.timeoutMs);
-      pending.set(id, {
+      slot.pending.set(id, {
         resolve: (parsed) => {
           clearTimeout(timer);
           resolve(parsed);
@@ -83,14 +95,21 @@ export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: Wo
       const { timeoutMs: _t, maxMemoryMb: _m, ...parseLimits } = limits;
       target.postMessage({ id, bytes, type, limits: parseLimits });
     });
-  const result = queue.then(run, run);
-  queue = result.catch(() => undefined);
+  const result = slot.queue.then(run, run);
+  slot.queue = result.catch(() => undefined);
   return result;
 }
 
-/** Stops the worker thread (at shutdown). */
+/** How many files can be parsed at once. */
+export const PARSE_CONCURRENCY = slots.length;
+
+/** Stops the worker threads (at shutdown). */
 export async function stopParseWorker(): Promise<void> {
-  const current = worker;
-  worker = undefined;
-  await current?.terminate();
+  await Promise.all(
+    slots.map((slot) => {
+      const current = slot.worker;
+      slot.worker = undefined;
+      return current?.terminate();
+    }),
+  );
 }
