@@ -1,6 +1,6 @@
 import { clsx } from 'clsx';
 import { KeyRound, Library, LogOut, Menu, Moon, Sun, X } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link, Outlet, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
 import { useSession, useSignOut } from './api/queries';
@@ -8,6 +8,19 @@ import { Sidebar } from './chat/sidebar';
 import { AuthPage } from './pages/auth-page';
 import { IconButton } from './ui/button';
 import { useTheme } from './ui/use-theme';
+
+function HeaderLink({ to, label, children }: { to: string; label: string; children: ReactNode }) {
+  return (
+    <Link
+      to={to}
+      aria-label={label}
+      title={label}
+      className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+    >
+      {children}
+    </Link>
+  );
+}
 
 /** The signed-in shell: sidebar (a drawer on phones), header and the page. */
 export function AppShell() {
@@ -75,22 +88,12 @@ export function AppShell() {
             <Sun className="hidden size-4 dark:block" />
             <Moon className="size-4 dark:hidden" />
           </IconButton>
-          <Link
-            to="/collections"
-            aria-label="Collections"
-            title="Collections"
-            className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
-          >
+          <HeaderLink to="/collections" label="Collections">
             <Library className="size-4" />
-          </Link>
-          <Link
-            to="/settings"
-            aria-label="API keys"
-            title="API keys"
-            className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
-          >
+          </HeaderLink>
+          <HeaderLink to="/settings" label="API keys">
             <KeyRound className="size-4" />
-          </Link>
+          </HeaderLink>
           <IconButton label="Sign out" onClick={() => signOut.mutate()}>
             <LogOut className="size-4" />
           </IconButton>

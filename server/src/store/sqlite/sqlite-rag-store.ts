@@ -45,6 +45,20 @@ const toDocument = (row: Row): DocumentRecord => ({
   updatedAt: row.updated_at as string,
 });
 
+/** A chunk row (joined with its document's name) as a search hit with `score`. */
+const toScoredChunk = (r: Row, score: number): ScoredChunk => ({
+  chunkId: r.chunk_id as string,
+  documentId: r.document_id as string,
+  documentName: r.document_name as string,
+  collectionId: r.collection_id as string,
+  text: r.text as string,
+  page: (r.page as number | null) ?? null,
+  section: (r.section as string | null) ?? null,
+  startOffset: r.start_offset as number,
+  endOffset: r.end_offset as number,
+  score,
+});
+
 /**
  * The access rule, as SQL over `c` (collections) for the user bound as :user. The search and every
  * listing use this one expression, so what a user may read is decided in one place, in the query.
@@ -323,21 +337,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         `SELECT ch.rowid AS rid, ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
          FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
       );
-      return top.map((hit) => {
-        const r = details.get(hit.chunk_rowid) as Row;
-        return {
-          chunkId: r.chunk_id as string,
-          documentId: r.document_id as string,
-          documentName: r.document_name as string,
-          collectionId: r.collection_id as string,
-          text: r.text as string,
-          page: (r.page as number | null) ?? null,
-          section: (r.section as string | null) ?? null,
-          startOffset: r.start_offset as number,
-          endOffset: r.end_offset as number,
-          score: 1 - (hit.distance as number),
-        };
-      });
+      return top.map((hit) => toScoredChunk(details.get(hit.chunk_rowid) as Row, 1 - (hit.distance as number)));
     },
     async searchText(query, { userId, collectionIds, k }) {
       const anyTerm = toFtsQuery(query, 'OR');
@@ -367,20 +367,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         // Keep the all-terms matches ahead: their scores are lifted above any-term scores.
         rows = [...rows.map((r) => ({ ...r, score: (r.score as number) + best + 1 })), ...more].slice(0, k);
       }
-      return rows.map(
-        (r): ScoredChunk => ({
-          chunkId: r.chunk_id as string,
-          documentId: r.document_id as string,
-          documentName: r.document_name as string,
-          collectionId: r.collection_id as string,
-          text: r.text as string,
-          page: (r.page as number | null) ?? null,
-          section: (r.section as string | null) ?? null,
-          startOffset: r.start_offset as number,
-          endOffset: r.end_offset as number,
-          score: r.score as number,
-        }),
-      );
+      return rows.map((r) => toScoredChunk(r, r.score as number));
     },
   };
 
