@@ -73,7 +73,7 @@ function CollectionsPicker({ selected, onChange }: { selected: string[]; onChang
   return (
     <details className="relative">
       <summary
-        className="flex cursor-pointer list-none items-center gap-1 rounded-lg border border-zinc-200 px-2 py-1 text-xs dark:border-zinc-700"
+        className="flex max-w-44 cursor-pointer list-none items-center gap-1 truncate whitespace-nowrap rounded-lg border border-zinc-200 px-2 py-1 text-xs dark:border-zinc-700"
         aria-label="Collections to search"
       >
         <Library className="size-3.5" /> {label}
