@@ -73,4 +73,24 @@ describe('documents in, cited answers out, in the browser', () => {
     await page.reload();
     await page.getByTestId('source-card').first().waitFor();
   });
+
+  it('answers from a file attached to the message', async () => {
+    await page.getByRole('link', { name: 'New chat' }).click();
+    await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');
+    await page.getByLabel('Files to attach').setInputFiles([
+      {
+        name: 'travel.md',
+        mimeType: 'text/markdown',
+        buffer: Buffer.from('# Travel\n\nStaff fly economy class on trips under six hours.'),
+      },
+    ]);
+    await expect.poll(() => page.getByTestId('attachment').getAttribute('data-status'), { timeout: 20_000 }).toBe('ready');
+    await page.getByRole('textbox', { name: 'Message' }).fill('Which class do staff fly?');
+    await page.keyboard.press('Enter');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(() => answer.getAttribute('data-status'), { timeout: 15_000 }).toBe('complete');
+    expect(await answer.innerText()).toContain('economy class');
+    expect(await page.getByTestId('source-card').first().innerText()).toContain('travel.md');
+    expect(await page.getByTestId('attachment').count()).toBe(0);
+  });
 });

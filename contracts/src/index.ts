@@ -141,6 +141,8 @@ export const ChatTurnRequestSchema = z.strictObject({
     .optional(),
   /** Model id to answer with; defaults to the conversation's, then the server's default. */
   model: z.string().min(1).max(200).optional(),
+  /** Documents (uploaded with `POST /api/attachments`) attached to this message only. */
+  attachments: z.array(z.string().min(1).max(100)).max(10).optional(),
 });
 export type ChatTurnRequest = z.infer<typeof ChatTurnRequestSchema>;
 

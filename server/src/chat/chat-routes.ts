@@ -9,7 +9,7 @@ import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import type { Embedder } from '../rag/embed/embedder';
-import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
+import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
@@ -88,15 +88,24 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     if (info.id !== conversation.model) await store.conversations.update(id, user.id, { model: info.id });
 
     const question = history.at(-1)?.content ?? '';
-    const citations =
+    // Files attached to this message come first (whole, as far as the budget goes), then passages
+    // retrieved from the conversation's collections with what budget is left.
+    const attached =
+      body.trigger === 'submit-message' && body.attachments?.length
+        ? await attachmentPassages(store, { userId: user.id, documentIds: body.attachments, contextTokens: deps.contextTokens, startAt: 0 })
+        : [];
+    const usedTokens = attached.reduce((n, c) => n + Math.ceil(c.text.length / 4), 0);
+    const retrieved =
       conversation.collectionIds.length > 0
         ? await retrievePassages(store, {
+            embedder: deps.embedder,
             userId: user.id,
             collectionIds: conversation.collectionIds,
             query: question,
-            contextTokens: deps.contextTokens,
+            contextTokens: Math.max(0, deps.contextTokens - usedTokens),
           })
         : [];
+    const citations = [...attached, ...retrieved.map((c) => ({ ...c, n: c.n + attached.length }))];
     const prompt = conversationPrompt(history);
     if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
 

@@ -32,6 +32,7 @@ const ROUTES: Array<[method: string, path: () => string]> = [
   ['PATCH', () => `/api/collections/${collectionId}`],
   ['PUT', () => `/api/collections/${collectionId}/members`],
   ['POST', () => `/api/collections/${collectionId}/documents`],
+  ['POST', () => '/api/attachments'],
   ['POST', () => '/v1/chat/completions'],
 ];
 

@@ -1,6 +1,6 @@
 import { CollectionMembersSchema, CreateCollectionSchema, UpdateCollectionSchema, type UploadResult } from '@axon/contracts';
 import type { MultipartFile } from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
@@ -9,6 +9,8 @@ import type { Store } from '../store';
 import type { DocumentRecord } from '../store/rag-store';
 import { requireCollection } from './collection-access';
 import type { IngestionService } from './ingest/ingestion-service';
+
+export const ATTACHMENTS_COLLECTION = 'Chat attachments';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
 const TextWindowQuery = z.strictObject({
@@ -40,6 +42,40 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
       throw error;
     }
     return document;
+  }
+
+  /** Reads a multipart upload into a collection, file by file; each file is accepted or refused on its own. */
+  async function readUpload(request: FastifyRequest, collectionId: string, userId: string): Promise<UploadResult['files']> {
+    if (!request.isMultipart()) throw new AppError('unsupported_media_type', { detail: 'Upload files as multipart/form-data.' });
+    const files: UploadResult['files'] = [];
+    let count = 0;
+    try {
+      for await (const part of request.parts({ limits: { fileSize: deps.maxFileBytes, files: deps.maxFilesPerUpload, fields: 10 } })) {
+        if (part.type !== 'file') continue;
+        const file = part as MultipartFile;
+        const name = (file.filename || 'upload').slice(0, 255);
+        count++;
+        const bytes = await file.toBuffer();
+        if (file.file.truncated) {
+          files.push({ name, error: `This file is larger than ${Math.round(deps.maxFileBytes / 1_048_576)} MB, the limit.` });
+          continue;
+        }
+        const result = await ingestion.addFile({ collectionId, userId, name, bytes: new Uint8Array(bytes) });
+        if ('error' in result) files.push({ name, error: result.error });
+        else files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
+      }
+    } catch (error) {
+      if (AppError.isInstance(error)) throw error;
+      // The multipart reader fails on a body that is cut off or not multipart at all.
+      throw new AppError('validation_failed', {
+        detail: `The upload is malformed or was cut off: ${(error as Error).message}`,
+        errors: [{ path: 'body', message: 'malformed multipart' }],
+      });
+    }
+    if (count === 0)
+      throw new AppError('validation_failed', { detail: 'The upload holds no file.', errors: [{ path: 'body', message: 'no file' }] });
+    request.log.info({ collectionId, files: files.length, refused: files.filter((f) => f.error).length }, 'documents uploaded');
+    return files;
   }
 
   app.get('/api/collections', async (request) => ({ items: await store.collections.listForUser(requirePrincipal(request).user.id) }));
@@ -107,35 +143,17 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const { id } = parseInput(IdParams, request.params, 'params');
     const user = requirePrincipal(request).user;
     await requireCollection(store, id, user.id, 'editor');
-    if (!request.isMultipart()) throw new AppError('unsupported_media_type', { detail: 'Upload files as multipart/form-data.' });
-    const files: UploadResult['files'] = [];
-    let count = 0;
-    try {
-      for await (const part of request.parts({ limits: { fileSize: deps.maxFileBytes, files: deps.maxFilesPerUpload, fields: 10 } })) {
-        if (part.type !== 'file') continue;
-        const file = part as MultipartFile;
-        const name = (file.filename || 'upload').slice(0, 255);
-        count++;
-        const bytes = await file.toBuffer();
-        if (file.file.truncated) {
-          files.push({ name, error: `This file is larger than ${Math.round(deps.maxFileBytes / 1_048_576)} MB, the limit.` });
-          continue;
-        }
-        const result = await ingestion.addFile({ collectionId: id, userId: user.id, name, bytes: new Uint8Array(bytes) });
-        if ('error' in result) files.push({ name, error: result.error });
-        else files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
-      }
-    } catch (error) {
-      if (AppError.isInstance(error)) throw error;
-      // The multipart reader fails on a body that is cut off or not multipart at all.
-      throw new AppError('validation_failed', {
-        detail: `The upload is malformed or was cut off: ${(error as Error).message}`,
-        errors: [{ path: 'body', message: 'malformed multipart' }],
-      });
-    }
-    if (count === 0)
-      throw new AppError('validation_failed', { detail: 'The upload holds no file.', errors: [{ path: 'body', message: 'no file' }] });
-    request.log.info({ collectionId: id, files: files.length, refused: files.filter((f) => f.error).length }, 'documents uploaded');
+    const files = await readUpload(request, id, user.id);
+    return reply.status(files.some((f) => f.document) ? 202 : 400).send({ files });
+  });
+
+  /** Files attached to one chat message go to the user's private "Chat attachments" collection. */
+  app.post('/api/attachments', { config: { multipart: true } }, async (request, reply): Promise<UploadResult> => {
+    const user = requirePrincipal(request).user;
+    const collection =
+      (await store.collections.findByName(user.id, ATTACHMENTS_COLLECTION)) ??
+      (await store.collections.create({ ownerId: user.id, name: ATTACHMENTS_COLLECTION }));
+    const files = await readUpload(request, collection.id, user.id);
     return reply.status(files.some((f) => f.document) ? 202 : 400).send({ files });
   });
 

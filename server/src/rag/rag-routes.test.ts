@@ -237,3 +237,46 @@ describe('retrieval through the OpenAI-compatible API', () => {
     expect(bobId).toBeTruthy();
   });
 });
+
+describe('files attached to one message', () => {
+  it('grounds that answer in the attached file only, and never in another user’s attachment', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['# Travel policy\n\nEmployees book economy class for flights under six hours.']), 'policy.md');
+    const uploaded = await fetch(`${t.url}/api/attachments`, {
+      method: 'POST',
+      headers: { cookie: alice.cookie, 'x-csrf-token': alice.csrfToken ?? '' },
+      body: form,
+    });
+    expect(uploaded.status).toBe(202);
+    const documentId = ((await uploaded.json()) as UploadResult).files[0]?.document?.id as string;
+    await t.server.ingestion.idle();
+    const { body: c } = await alice.json<{ id: string }>('POST', '/api/conversations', { model: 'local/extractive' });
+    const ask = async (client: WebClient, conversationId: string) => {
+      const response = await client.request('POST', `/api/conversations/${conversationId}/chat`, {
+        trigger: 'submit-message',
+        message: { id: 'u1', text: 'Which class do employees book for flights?' },
+        attachments: [documentId],
+      });
+      return parseSseData(await response.text()).map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
+    };
+    const chunks = await ask(alice, c.id);
+    expect(chunks.find((x) => x.type === 'data-citations')?.data[0]).toMatchObject({ n: 1, documentName: 'policy.md' });
+    expect(
+      chunks
+        .filter((x) => x.type === 'text-delta')
+        .map((x) => x.delta)
+        .join(''),
+    ).toMatch(/economy class.*\[1\]/);
+    // The next message, without the attachment, is not grounded in it.
+    const next = await alice.request('POST', `/api/conversations/${c.id}/chat`, {
+      trigger: 'submit-message',
+      message: { id: 'u2', text: 'economy class flights' },
+    });
+    expect(await next.text()).not.toContain('data-citations');
+    // Bob cannot use Alice's attachment by its id.
+    const { body: bc } = await bob.json<{ id: string }>('POST', '/api/conversations', { model: 'local/extractive' });
+    const bobChunks = await ask(bob, bc.id);
+    expect(bobChunks.some((x) => x.type === 'data-citations')).toBe(false);
+    expect(JSON.stringify(bobChunks)).not.toContain('economy');
+  });
+});

@@ -87,6 +87,41 @@ export async function retrievePassages(store: Store, options: RetrieveOptions): 
   return citations;
 }
 
+/**
+ * Passages from files attached to one message: their chunks in reading order, as many as fit the
+ * budget, numbered after `startAt`. Only documents of collections the user may read are used.
+ */
+export async function attachmentPassages(
+  store: Store,
+  options: { userId: string; documentIds: string[]; contextTokens: number; startAt: number },
+): Promise<Citation[]> {
+  const citations: Citation[] = [];
+  let budget = options.contextTokens;
+  for (const documentId of options.documentIds) {
+    const document = await store.documents.get(documentId);
+    if (!document || !(await store.collections.getForUser(document.collectionId, options.userId))) continue;
+    for (const chunk of await store.documents.listChunks(documentId)) {
+      const tokens = countTokens(chunk.text);
+      if (tokens > budget) break;
+      budget -= tokens;
+      citations.push({
+        n: options.startAt + citations.length + 1,
+        documentId: chunk.documentId,
+        documentName: chunk.documentName,
+        collectionId: chunk.collectionId,
+        chunkId: chunk.chunkId,
+        page: chunk.page,
+        section: chunk.section,
+        startOffset: chunk.startOffset,
+        endOffset: chunk.endOffset,
+        score: 1,
+        text: chunk.text,
+      });
+    }
+  }
+  return citations;
+}
+
 /** Version of the grounding prompt, stored with each answer's citations for traceability. */
 export const GROUNDED_PROMPT_VERSION = 'grounded-v1';
 

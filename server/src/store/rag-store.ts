@@ -51,6 +51,8 @@ export interface DocumentRepository {
   }): Promise<{ document: DocumentRecord; created: boolean }>;
   get(id: string): Promise<DocumentRecord | undefined>;
   listByCollection(collectionId: string): Promise<DocumentRecord[]>;
+  /** A document's chunks in reading order, as passages (score 0). */
+  listChunks(documentId: string): Promise<ScoredChunk[]>;
   setStatus(
     id: string,
     status: DocumentStatus,

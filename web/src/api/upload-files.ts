@@ -6,7 +6,8 @@ import { csrfHeaders } from './api-client';
  * (fetch does not). `onProgress` gets 0–1.
  */
 export function uploadFiles(
-  collectionId: string,
+  /** Null uploads attachments of one chat message. */
+  collectionId: string | null,
   files: File[],
   onProgress: (fraction: number) => void,
 ): Promise<{ status: number; body: UploadResult | { detail?: string } }> {
@@ -14,7 +15,8 @@ export function uploadFiles(
     const form = new FormData();
     for (const file of files) form.append('file', file, file.name);
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/collections/${collectionId}/documents`);
+    // No collection: the files are attachments of one chat message.
+    xhr.open('POST', collectionId ? `/api/collections/${collectionId}/documents` : '/api/attachments');
     for (const [name, value] of Object.entries(csrfHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);

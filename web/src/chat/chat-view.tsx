@@ -3,11 +3,12 @@ import type { AssistantMetadata, Citation, Conversation, Message } from '@axon/c
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
-import { ArrowDown, ArrowUp, Library, RotateCcw, Square } from 'lucide-react';
+import { ArrowDown, ArrowUp, Library, Paperclip, RotateCcw, Square, X } from 'lucide-react';
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, csrfHeaders, describeError } from '../api/api-client';
 import { useCollections, useModels } from '../api/queries';
+import { uploadFiles } from '../api/upload-files';
 import { IconButton } from '../ui/button';
 import { CitationPanel } from './citation-panel';
 import { CopyButton, Markdown } from './markdown';
@@ -57,6 +58,51 @@ function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: 
       ))}
     </section>
   );
+}
+
+interface Attachment {
+  key: string;
+  name: string;
+  progress: number;
+  documentId?: string;
+  status: 'uploading' | 'processing' | 'ready' | 'failed';
+  error?: string;
+}
+
+/** Files attached to the next message: uploaded at once, then read and indexed before it is sent. */
+function useAttachments() {
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
+  const patch = useCallback(
+    (key: string, change: Partial<Attachment>) => setAttachments((all) => all.map((a) => (a.key === key ? { ...a, ...change } : a))),
+    [],
+  );
+  const add = useCallback(
+    (files: File[]) => {
+      for (const file of files) {
+        const key = `${Date.now()}-${Math.random()}`;
+        setAttachments((all) => [...all, { key, name: file.name, progress: 0, status: 'uploading' }]);
+        uploadFiles(null, [file], (progress) => patch(key, { progress }))
+          .then(async ({ body }) => {
+            const entry = 'files' in body ? body.files[0] : undefined;
+            const document = entry?.document;
+            if (!document)
+              return patch(key, { status: 'failed', error: entry?.error ?? (body as { detail?: string }).detail ?? 'The upload failed' });
+            patch(key, { status: 'processing', documentId: document.id, progress: 1 });
+            for (let i = 0; i < 600; i++) {
+              const current = await api<{ status: string; error: string | null }>('GET', `/api/documents/${document.id}`);
+              if (current.status === 'ready') return patch(key, { status: 'ready' });
+              if (current.status === 'failed') return patch(key, { status: 'failed', error: current.error ?? 'It could not be read' });
+              await new Promise((r) => setTimeout(r, 500));
+            }
+          })
+          .catch((error: Error) => patch(key, { status: 'failed', error: error.message }));
+      }
+    },
+    [patch],
+  );
+  const remove = useCallback((key: string) => setAttachments((all) => all.filter((a) => a.key !== key)), []);
+  const clear = useCallback(() => setAttachments([]), []);
+  return { attachments, add, remove, clear };
 }
 
 /** Picks the collections a conversation searches. */
@@ -177,6 +223,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const collectionIdsRef = useRef(collectionIds);
   collectionIdsRef.current = collectionIds;
   const [openCitation, setOpenCitation] = useState<Citation | undefined>();
+  const { attachments, add: addAttachments, remove: removeAttachment, clear: clearAttachments } = useAttachments();
+  const attachmentsRef = useRef<string[]>([]);
+  const fileInputRef = useRef<HTMLInputElement>(null);
+  const attaching = attachments.some((a) => a.status === 'uploading' || a.status === 'processing');
   const [createError, setCreateError] = useState<unknown>();
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -197,6 +247,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               trigger,
               ...(modelRef.current ? { model: modelRef.current } : {}),
               ...(trigger === 'submit-message' && last ? { message: { id: last.id, text: textOf(last) } } : {}),
+              ...(trigger === 'submit-message' && attachmentsRef.current.length > 0 ? { attachments: attachmentsRef.current } : {}),
             },
           };
         },
@@ -218,7 +269,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const send = useCallback(
     async (text: string) => {
       const trimmed = text.trim();
-      if (!trimmed || busy) return;
+      if (!trimmed || busy || attaching) return;
       setCreateError(undefined);
       clearError();
       if (!idRef.current) {
@@ -236,9 +287,13 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
       }
       setInput('');
       setFollowing(true);
-      void sendMessage({ text: trimmed });
+      attachmentsRef.current = attachments.filter((a) => a.status === 'ready' && a.documentId).map((a) => a.documentId as string);
+      clearAttachments();
+      void sendMessage({ text: trimmed }).finally(() => {
+        attachmentsRef.current = [];
+      });
     },
-    [busy, clearError, onCreated, sendMessage],
+    [busy, attaching, clearError, onCreated, sendMessage, attachments, clearAttachments],
   );
 
   const onCollectionsChange = (ids: string[]) => {
@@ -390,6 +445,37 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
         }}
       >
         <div className="rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900">
+          {attachments.length > 0 && (
+            <ul className="flex flex-wrap gap-1 px-1 pb-1" aria-label="Attached files">
+              {attachments.map((a) => (
+                <li
+                  key={a.key}
+                  className="flex items-center gap-1 rounded-lg border border-zinc-200 px-2 py-0.5 text-xs dark:border-zinc-700"
+                  data-testid="attachment"
+                  data-status={a.status}
+                >
+                  <span className="max-w-40 truncate">{a.name}</span>
+                  <span className={a.status === 'failed' ? 'text-red-600 dark:text-red-400' : 'text-zinc-500'}>
+                    {a.status === 'uploading'
+                      ? `${Math.round(a.progress * 100)}%`
+                      : a.status === 'processing'
+                        ? 'reading…'
+                        : a.status === 'failed'
+                          ? a.error
+                          : '✓'}
+                  </span>
+                  <button
+                    type="button"
+                    aria-label={`Remove ${a.name}`}
+                    onClick={() => removeAttachment(a.key)}
+                    className="text-zinc-400 hover:text-zinc-700"
+                  >
+                    <X className="size-3" />
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
           <textarea
             ref={inputRef}
             aria-label="Message"
@@ -406,6 +492,20 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             className="block max-h-60 w-full resize-none bg-transparent px-2 py-1.5 outline-none"
           />
           <div className="flex items-center justify-between gap-2 pt-1">
+            <IconButton label="Attach files" onClick={() => fileInputRef.current?.click()} className="size-7">
+              <Paperclip className="size-4" />
+            </IconButton>
+            <input
+              ref={fileInputRef}
+              type="file"
+              multiple
+              aria-label="Files to attach"
+              className="hidden"
+              onChange={(e) => {
+                addAttachments([...(e.target.files ?? [])]);
+                e.target.value = '';
+              }}
+            />
             <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} />
             <select
               aria-label="Model"
@@ -436,7 +536,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               <button
                 type="submit"
                 aria-label="Send"
-                disabled={!input.trim()}
+                disabled={!input.trim() || attaching}
                 className="flex size-8 items-center justify-center rounded-full bg-indigo-600 text-white disabled:bg-zinc-300 dark:disabled:bg-zinc-700"
               >
                 <ArrowUp className="size-4" />

@@ -209,6 +209,15 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       const row = db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined;
       return row && toDocument(row);
     },
+    async listChunks(documentId) {
+      const rows = db
+        .prepare(
+          `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
+           FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.document_id = ? ORDER BY ch.ordinal`,
+        )
+        .all(documentId) as Row[];
+      return rows.map((r) => toScoredChunk(r, 0));
+    },
     async listByCollection(collectionId) {
       return (db.prepare('SELECT * FROM documents WHERE collection_id = ? ORDER BY created_at DESC, name').all(collectionId) as Row[]).map(
         toDocument,
