@@ -48,6 +48,19 @@ describe('documents in, cited answers out, in the browser', () => {
     await page.getByTestId('upload-row').filter({ hasText: 'notes.txt' }).getByText('The file is empty.').waitFor();
   });
 
+  it('keeps the retrieval settings of the collection', async () => {
+    const passages = page.getByLabel('Passages per question');
+    await passages.fill('4');
+    await passages.blur();
+    await page.getByText('Retrieval settings saved').first().waitFor();
+    const diversify = page.getByRole('checkbox', { name: 'Diversify passages' });
+    await diversify.click();
+    await expect.poll(() => diversify.isChecked()).toBe(true);
+    await page.reload();
+    expect(await page.getByLabel('Passages per question').inputValue()).toBe('4');
+    expect(await page.getByRole('checkbox', { name: 'Diversify passages' }).isChecked()).toBe(true);
+  });
+
   it('answers a question from the collection with a citation that opens the passage', async () => {
     await page.getByRole('link', { name: 'New chat' }).click();
     await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');

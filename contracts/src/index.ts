@@ -207,6 +207,8 @@ export const CollectionSchema = z.object({
   topK: z.number().int(),
   /** Passages scoring below this (0–1, relative to the best) are dropped. */
   minScore: z.number(),
+  /** Diversify the passages (maximal marginal relevance), so near-duplicates do not crowd the context. */
+  mmr: z.boolean(),
   access: CollectionAccessSchema,
   documentCount: z.number().int(),
   createdAt: z.string(),
@@ -228,6 +230,7 @@ export const UpdateCollectionSchema = z.strictObject({
   organisationRole: CollectionRoleSchema.optional(),
   topK: z.number().int().min(1).max(50).optional(),
   minScore: z.number().min(0).max(1).optional(),
+  mmr: z.boolean().optional(),
 });
 export const CollectionMembersSchema = z.strictObject({
   members: z.array(z.strictObject({ email: EmailSchema, role: CollectionRoleSchema })).max(500),

@@ -76,6 +76,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     pollMs: 2000,
   });
   await ingestion.start();
+  // Build the in-memory search indexes now rather than on the first question.
+  await store.searchIndex.warm();
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },

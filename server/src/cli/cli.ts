@@ -4,11 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
-import { serve } from '../main';
-import { createEmbedderFromConfig } from '../rag/embed/create-embedder';
-import { evaluateRetrieval, indexBeirCorpus, readBeir } from '../rag/eval/evaluate-retrieval';
 import { openSqliteStore, type Store } from '../store';
-import { runIngest } from './ingest-command';
 
 function parseWith<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } },
@@ -53,6 +49,8 @@ export function buildCli(): Command {
     .option('-p, --port <port>', 'port to listen on (PORT)')
     .option('--host <host>', 'interface to bind (HOST)')
     .action(async (opts: { port?: string; host?: string }) => {
+      // Commands load what they need when they run, so that short ones start fast.
+      const { serve } = await import('../main');
       await serve({ ...(opts.port ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
     });
 
@@ -105,6 +103,7 @@ export function buildCli(): Command {
     .action(async (paths: string[], opts: { collection: string; user?: string }) => {
       const config = loadConfig({ env: process.env });
       await withStore(async (store) => {
+        const { runIngest } = await import('./ingest-command');
         const failed = await runIngest(config, store, paths, opts);
         if (failed > 0) process.exitCode = 1;
       });
@@ -127,6 +126,8 @@ export function buildCli(): Command {
       const dir = mkdtempSync(join(tmpdir(), 'axon-eval-'));
       const store = openSqliteStore({ path: join(dir, 'eval.db') });
       try {
+        const { evaluateRetrieval, indexBeirCorpus, readBeir } = await import('../rag/eval/evaluate-retrieval');
+        const { createEmbedderFromConfig } = await import('../rag/embed/create-embedder');
         const beir = await readBeir(opts);
         const embedder = createEmbedderFromConfig(config);
         const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin' });

@@ -194,6 +194,18 @@ describe("another user's private collection", () => {
     expect((await carol.json<Collection>('GET', `/api/collections/${collection.id}`)).body.access).toBe('viewer');
     expect((await carol.json('PATCH', `/api/collections/${collection.id}`, { visibility: 'private' })).status).toBe(403);
   });
+
+  it('keeps retrieval settings per collection, validated', async () => {
+    const saved = await alice.json<Collection>('PATCH', `/api/collections/${collection.id}`, { topK: 4, minScore: 0.25, mmr: true });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ topK: 4, minScore: 0.25, mmr: true });
+    expect((await alice.json<Collection>('GET', `/api/collections/${collection.id}`)).body).toMatchObject({ topK: 4, mmr: true });
+    for (const bad of [{ topK: 0 }, { topK: 51 }, { minScore: 1.5 }, { mmr: 'yes' }]) {
+      const refused = await alice.json<{ type: string }>('PATCH', `/api/collections/${collection.id}`, bad);
+      expect(refused.status).toBe(400);
+    }
+    await alice.json('PATCH', `/api/collections/${collection.id}`, { topK: 8, minScore: 0, mmr: false });
+  });
 });
 
 describe('retrieval through the OpenAI-compatible API', () => {

@@ -1,40 +1,8 @@
 import type { Citation } from '@axon/contracts';
 import { countTokens } from 'gpt-tokenizer';
-import type { ScoredChunk, Store } from '../store';
+import type { Store } from '../store';
 import type { Embedder } from './embed/embedder';
-
-/** Reciprocal rank fusion constant (Cormack et al., 2009). */
-const RRF_K = 60;
-
-/**
- * Full-text search, plus vector search when an embedder is configured, fused by reciprocal rank
- * (each list contributes 1/(60 + rank)). Scores of the fused list are RRF scores.
- */
-export async function searchHybrid(
-  store: Store,
-  embedder: Embedder | undefined,
-  query: string,
-  options: { userId: string; collectionIds: string[]; k: number; mode?: 'text' | 'vector' | 'hybrid' },
-): Promise<ScoredChunk[]> {
-  const mode = options.mode ?? (embedder ? 'hybrid' : 'text');
-  const depth = mode === 'hybrid' ? options.k * 3 : options.k;
-  const [text, vector] = await Promise.all([
-    mode === 'vector' ? Promise.resolve([]) : store.searchIndex.searchText(query, { ...options, k: depth }),
-    mode === 'text' || !embedder
-      ? Promise.resolve([])
-      : embedder.embed([query]).then(([v]) => store.searchIndex.searchVector(v as number[], { ...options, k: depth })),
-  ]);
-  if (mode !== 'hybrid') return (mode === 'vector' ? vector : text).slice(0, options.k);
-  const fused = new Map<string, ScoredChunk>();
-  for (const list of [text, vector]) {
-    list.forEach((hit, rank) => {
-      const score = 1 / (RRF_K + rank + 1);
-      const existing = fused.get(hit.chunkId);
-      fused.set(hit.chunkId, existing ? { ...existing, score: existing.score + score } : { ...hit, score });
-    });
-  }
-  return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, options.k);
-}
+import { maximalMarginalRelevance, searchHybrid } from './search/hybrid-search';
 
 export interface RetrieveOptions {
   /** When given, vector search runs beside full-text search and the two are fused. */
@@ -56,11 +24,13 @@ export async function retrievePassages(store: Store, options: RetrieveOptions): 
   if (collections.length === 0 || !options.query.trim()) return [];
   const k = Math.max(...collections.map((c) => c.topK));
   const minScore = new Map(collections.map((c) => [c.id, c.minScore]));
-  const hits = await store.searchIndex.searchText(options.query, {
+  const diversify = collections.some((c) => c.mmr);
+  const found = await searchHybrid(store, options.embedder, options.query, {
     userId: options.userId,
     collectionIds: collections.map((c) => c.id),
-    k,
+    k: diversify ? k * 3 : k,
   });
+  const hits = diversify ? maximalMarginalRelevance(found, k) : found;
   const best = hits[0]?.score ?? 0;
   const citations: Citation[] = [];
   let budget = options.contextTokens;

@@ -18,7 +18,7 @@ export interface CollectionRepository {
   listForUser(userId: string): Promise<Collection[]>;
   update(
     id: string,
-    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore'>>,
+    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore' | 'mmr'>>,
   ): Promise<void>;
   delete(id: string): Promise<void>;
   setMembers(id: string, members: Array<{ userId: string; role: CollectionRole }>): Promise<void>;
@@ -105,6 +105,8 @@ export interface SearchIndex {
    * similarity (higher is better). Each readable collection is searched in its own partition.
    */
   searchVector(vector: number[], options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+  /** Builds whatever the searches need in memory, so that the first query does not pay for it. */
+  warm(): Promise<void>;
 }
 
 export interface IngestJob {

@@ -149,7 +149,7 @@ export function useCreateCollection() {
 export function useUpdateCollection(id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (patch: Partial<Pick<Collection, 'name' | 'description' | 'visibility' | 'topK'>>) =>
+    mutationFn: (patch: Partial<Pick<Collection, 'name' | 'description' | 'visibility' | 'topK' | 'minScore' | 'mmr'>>) =>
       api<Collection>('PATCH', `/api/collections/${id}`, patch),
     onSuccess: () =>
       Promise.all([client.invalidateQueries({ queryKey: ['collection', id] }), client.invalidateQueries({ queryKey: ['collections'] })]),

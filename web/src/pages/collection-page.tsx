@@ -1,4 +1,4 @@
-import type { DocumentInfo, UploadResult } from '@axon/contracts';
+import type { Collection, DocumentInfo, UploadResult } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { clsx } from 'clsx';
 import { Download, FileUp, Trash2 } from 'lucide-react';
@@ -135,6 +135,7 @@ export function CollectionPage() {
           </>
         )}
       </div>
+      {canEdit && collection.data && <RetrievalSettings collection={collection.data} update={update} />}
       {canEdit && (
         <button
           type="button"
@@ -225,5 +226,60 @@ export function CollectionPage() {
         ))}
       </ul>
     </main>
+  );
+}
+
+type CollectionUpdate = ReturnType<typeof useUpdateCollection>;
+
+/** How many passages a question retrieves from this collection, the relevance floor, and MMR. */
+function RetrievalSettings({ collection, update }: { collection: Collection; update: CollectionUpdate }) {
+  const save = (patch: Partial<Pick<Collection, 'topK' | 'minScore' | 'mmr'>>) =>
+    update.mutate(patch, {
+      onSuccess: () => toast.success('Retrieval settings saved'),
+      onError: (err) => toast.error(describeError(err).message),
+    });
+  const field = 'w-20 rounded-lg border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900';
+  return (
+    <fieldset className="mb-4 flex flex-wrap items-center gap-x-6 gap-y-2 rounded-xl border border-zinc-200 px-4 py-3 text-sm dark:border-zinc-800">
+      <legend className="px-1 text-xs font-medium text-zinc-500">Retrieval</legend>
+      <label className="flex items-center gap-2">
+        <span>Passages per question</span>
+        <input
+          key={`k-${collection.topK}`}
+          type="number"
+          min={1}
+          max={50}
+          defaultValue={collection.topK}
+          aria-label="Passages per question"
+          className={field}
+          onBlur={(e) => {
+            const topK = Number(e.target.value);
+            if (Number.isInteger(topK) && topK >= 1 && topK <= 50 && topK !== collection.topK) save({ topK });
+          }}
+        />
+      </label>
+      <label className="flex items-center gap-2">
+        <span>Minimum relevance</span>
+        <input
+          key={`s-${collection.minScore}`}
+          type="number"
+          min={0}
+          max={1}
+          step={0.05}
+          defaultValue={collection.minScore}
+          aria-label="Minimum relevance"
+          title="Passages scoring below this share of the best one are left out (0 keeps all)"
+          className={field}
+          onBlur={(e) => {
+            const minScore = Number(e.target.value);
+            if (minScore >= 0 && minScore <= 1 && minScore !== collection.minScore) save({ minScore });
+          }}
+        />
+      </label>
+      <label className="flex items-center gap-2" title="Prefer passages that add something over near-duplicates of ones already chosen">
+        <input type="checkbox" checked={collection.mmr} onChange={(e) => save({ mmr: e.target.checked })} />
+        <span>Diversify passages</span>
+      </label>
+    </fieldset>
   );
 }

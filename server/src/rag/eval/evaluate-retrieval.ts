@@ -4,7 +4,7 @@ import type { Store } from '../../store';
 import type { Embedder } from '../embed/embedder';
 import { chunkDocument } from '../ingest/chunk-document';
 import { parsePlainText } from '../ingest/parse-text-formats';
-import { searchHybrid } from '../retrieve-passages';
+import { searchHybrid } from '../search/hybrid-search';
 import { type Judgements, ndcgAt, recallAt, reciprocalRankAt } from './retrieval-metrics';
 
 export interface BeirCollection {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import type { Embedder } from '../embed/embedder';
-import { chunkDocument, documentText } from './chunk-document';
+import { documentText } from './chunk-document';
 import { PARSE_CONCURRENCY, parseInWorker, stopParseWorker } from './parse-in-worker';
 import { ParseError } from './parsed-document';
 import { sniffType } from './sniff-type';
@@ -74,17 +74,22 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
     try {
       await setStatus(document.id, 'parsing', { error: null });
       const bytes = new Uint8Array(await readFile(filePath(document.id)));
-      const parsed = await parseInWorker(bytes, document.mime as Parameters<typeof parseInWorker>[1], {
-        maxPages: limits.maxPages,
-        maxDecompressedBytes: limits.maxDecompressedBytes,
-        maxChars: limits.maxChars,
-        maxCsvRows: limits.maxCsvRows,
-        timeoutMs: limits.parseTimeoutMs,
-        maxMemoryMb: limits.parseMemoryMb,
-      });
+      const parsed = await parseInWorker(
+        bytes,
+        document.mime as Parameters<typeof parseInWorker>[1],
+        {
+          maxPages: limits.maxPages,
+          maxDecompressedBytes: limits.maxDecompressedBytes,
+          maxChars: limits.maxChars,
+          maxCsvRows: limits.maxCsvRows,
+          timeoutMs: limits.parseTimeoutMs,
+          maxMemoryMb: limits.parseMemoryMb,
+        },
+        options.chunking,
+      );
       await setStatus(document.id, 'chunking', { pages: parsed.pages ?? null });
       const text = documentText(parsed);
-      const chunks = chunkDocument(parsed, options.chunking);
+      const chunks = parsed.chunks;
       await setStatus(document.id, 'indexing', { chars: text.length });
       await store.documents.saveText(document.id, text);
       await store.searchIndex.replaceChunks({ id: document.id, collectionId: document.collectionId }, chunks);
@@ -107,26 +112,35 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
     }
   }
 
-  /** Works the queue with as many jobs at once as there are parse threads. */
+  /**
+   * Works the queue with as many jobs at once as there are parse threads. Each call tops the lanes
+   * up: a lane that found the queue empty ends, and the next file queued starts it again.
+   */
+  let lanes = 0;
+  let settled: () => void = () => {};
   function kick() {
-    if (running || stopped) return;
-    const lane = async () => {
-      for (;;) {
-        if (stopped) break;
-        const job = await store.ingestJobs.claimNext();
-        if (!job) break;
-        await processJob(job);
-      }
-    };
-    running = Promise.all(Array.from({ length: PARSE_CONCURRENCY }, lane))
-      .then(() => undefined)
-      .catch((error) => logger.error({ err: error }, 'ingest queue failed'))
-      .finally(() => {
-        running = undefined;
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const w of waiters) w();
-      });
+    if (stopped) return;
+    if (lanes === 0) running = new Promise<void>((resolve) => (settled = resolve));
+    while (lanes < PARSE_CONCURRENCY) {
+      lanes++;
+      void (async () => {
+        for (;;) {
+          if (stopped) break;
+          const job = await store.ingestJobs.claimNext();
+          if (!job) break;
+          await processJob(job);
+        }
+      })()
+        .catch((error) => logger.error({ err: error }, 'ingest queue failed'))
+        .finally(() => {
+          if (--lanes > 0) return;
+          running = undefined;
+          settled();
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        });
+    }
   }
 
   return {

@@ -67,12 +67,20 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
   }
   const blocks: DocumentBlock[] = [];
   try {
-    for (let number = 1; number <= pdf.numPages; number++) {
-      const page = await pdf.getPage(number);
-      const content = await page.getTextContent();
-      for (const paragraph of pageParagraphs(content.items as PdfTextItem[]))
-        blocks.push({ kind: 'paragraph', text: paragraph, page: number });
-      page.cleanup();
+    // Pages are requested a few at a time (pdf.js answers through message ports; overlapping the
+    // requests keeps it busy) and their paragraphs kept in page order.
+    const batch = 8;
+    for (let first = 1; first <= pdf.numPages; first += batch) {
+      const numbers = Array.from({ length: Math.min(batch, pdf.numPages - first + 1) }, (_, i) => first + i);
+      const pages = await Promise.all(
+        numbers.map(async (number) => {
+          const page = await pdf.getPage(number);
+          const content = await page.getTextContent();
+          page.cleanup();
+          return { number, paragraphs: pageParagraphs(content.items as PdfTextItem[]) };
+        }),
+      );
+      for (const { number, paragraphs } of pages) for (const text of paragraphs) blocks.push({ kind: 'paragraph', text, page: number });
     }
   } catch (error) {
     throw new ParseError(`The text of this PDF cannot be read (${(error as Error).message}).`, 'corrupt');

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Chunk, ChunkOptions } from './chunk-document';
 import type { ParseLimits } from './parse-document';
 import { type ParsedDocument, ParseError, type SupportedType } from './parsed-document';
 
@@ -9,14 +10,17 @@ const fromSource = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(fromSource ? './parse-worker-from-source.mjs' : './parse-worker.js', import.meta.url);
 
 type WorkerLimits = ParseLimits & { timeoutMs: number; maxMemoryMb: number };
-type Reply = { id: number; ok: true; result: ParsedDocument } | { id: number; ok: false; message: string; reason: ParseError['reason'] };
+type Parsed = ParsedDocument & { chunks?: Chunk[] };
+type Reply = { id: number; ok: true; result: Parsed } | { id: number; ok: false; message: string; reason: ParseError['reason'] };
 
 interface Slot {
   worker: Worker | undefined;
   memoryMb: number;
   /** One parse at a time per thread: a timeout terminates the thread. */
   queue: Promise<unknown>;
-  pending: Map<number, { resolve: (p: ParsedDocument) => void; reject: (e: Error) => void }>;
+  /** Parses queued or running on this thread. */
+  load: number;
+  pending: Map<number, { resolve: (p: Parsed) => void; reject: (e: Error) => void }>;
 }
 
 /** Parse threads: one per core (at most 4), so that ingestion uses the machine. */
@@ -24,9 +28,9 @@ const slots: Slot[] = Array.from({ length: Math.max(1, Math.min(4, availablePara
   worker: undefined,
   memoryMb: 0,
   queue: Promise.resolve(),
+  load: 0,
   pending: new Map(),
 }));
-let nextSlot = 0;
 let nextId = 1;
 
 function ensureWorker(slot: Slot, maxMemoryMb: number): Worker {
@@ -68,10 +72,20 @@ function ensureWorker(slot: Slot, maxMemoryMb: number): Worker {
  * Parses in a long-lived worker thread with a time limit and a memory cap; past either, the thread
  * is terminated (and started afresh for the next file) and this file fails alone.
  */
-export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: WorkerLimits): Promise<ParsedDocument> {
-  const slot = slots[nextSlot++ % slots.length] as Slot;
+export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: WorkerLimits): Promise<ParsedDocument>;
+/** Parses and chunks in the worker thread. */
+export function parseInWorker(
+  bytes: Uint8Array,
+  type: SupportedType,
+  limits: WorkerLimits,
+  chunking: ChunkOptions,
+): Promise<ParsedDocument & { chunks: Chunk[] }>;
+export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: WorkerLimits, chunking?: ChunkOptions): Promise<Parsed> {
+  // The least busy thread (an idle one when there is one), not the next in turn: files differ in size.
+  const slot = slots.reduce((best, s) => (s.load < best.load ? s : best));
+  slot.load++;
   const run = () =>
-    new Promise<ParsedDocument>((resolve, reject) => {
+    new Promise<Parsed>((resolve, reject) => {
       const id = nextId++;
       const target = ensureWorker(slot, limits.maxMemoryMb);
       const timer = setTimeout(() => {
@@ -93,9 +107,11 @@ export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: Wo
         },
       });
       const { timeoutMs: _t, maxMemoryMb: _m, ...parseLimits } = limits;
-      target.postMessage({ id, bytes, type, limits: parseLimits });
+      target.postMessage({ id, bytes, type, limits: parseLimits, chunking });
     });
-  const result = slot.queue.then(run, run);
+  const result = slot.queue.then(run, run).finally(() => {
+    slot.load--;
+  });
   slot.queue = result.catch(() => undefined);
   return result;
 }

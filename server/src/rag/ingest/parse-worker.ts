@@ -1,6 +1,7 @@
 // The parse worker: a long-lived thread that parses one file at a time on request, so that a slow or
 // hostile file can be stopped (the thread terminated) at the time limit without stopping the server.
 import { parentPort } from 'node:worker_threads';
+import { type ChunkOptions, chunkDocument } from './chunk-document';
 import { parseDocument } from './parse-document';
 import { ParseError } from './parsed-document';
 
@@ -9,11 +10,14 @@ interface ParseRequest {
   bytes: Uint8Array;
   type: Parameters<typeof parseDocument>[1];
   limits: Parameters<typeof parseDocument>[2];
+  /** When given, the document is chunked here too (tokenizing is CPU work that parallelises). */
+  chunking?: ChunkOptions;
 }
 
-parentPort?.on('message', ({ id, bytes, type, limits }: ParseRequest) => {
+parentPort?.on('message', ({ id, bytes, type, limits, chunking }: ParseRequest) => {
   parseDocument(bytes, type, limits).then(
-    (result) => parentPort?.postMessage({ id, ok: true, result }),
+    (parsed) =>
+      parentPort?.postMessage({ id, ok: true, result: chunking ? { ...parsed, chunks: chunkDocument(parsed, chunking) } : parsed }),
     (error: unknown) =>
       parentPort?.postMessage({
         id,

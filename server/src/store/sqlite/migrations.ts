@@ -150,4 +150,25 @@ export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: stri
       ALTER TABLE collections ADD COLUMN embedding_dimensions INTEGER;
     `,
   },
+  {
+    version: 4,
+    name: 'search change log and diversified retrieval',
+    sql: `
+      -- Every change to the searchable chunks, in order, so that each process's in-memory search
+      -- index (and one of another process, e.g. the CLI ingesting while the server runs) catches up.
+      CREATE TABLE index_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        chunk_rowid INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('chunk', 'removed', 'vector')),
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+      CREATE TRIGGER chunks_log_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO index_changes (chunk_rowid, kind) VALUES (new.rowid, 'chunk');
+      END;
+      CREATE TRIGGER chunks_log_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO index_changes (chunk_rowid, kind) VALUES (old.rowid, 'removed');
+      END;
+      ALTER TABLE collections ADD COLUMN mmr INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

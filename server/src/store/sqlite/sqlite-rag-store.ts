@@ -12,6 +12,7 @@ import type {
   ScoredChunk,
   SearchIndex,
 } from '../rag-store';
+import { createSearchMirror } from './sqlite-search-mirror';
 
 type Row = Record<string, unknown>;
 
@@ -24,6 +25,7 @@ const toCollection = (row: Row): CollectionRecord => ({
   organisationRole: row.organisation_role as CollectionRole,
   topK: row.top_k as number,
   minScore: row.min_score as number,
+  mmr: row.mmr === 1,
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
 });
@@ -84,7 +86,7 @@ export function toFtsQuery(text: string, join: 'OR' | 'AND' = 'OR'): string | un
   return terms.length ? terms.map((t) => `"${t}"`).join(` ${join} `) : undefined;
 }
 
-export function createSqliteRagRepositories(db: Database.Database, now: () => Date) {
+export function createSqliteRagRepositories(db: Database.Database, now: () => Date, options: { memoryIndex?: boolean } = {}) {
   const iso = () => now().toISOString();
   const collectionColumns = `c.*, ${ACCESS_SQL} AS access, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count`;
   const withAccess = (row: Row): Collection => ({
@@ -131,13 +133,14 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         organisationRole: 'organisation_role',
         topK: 'top_k',
         minScore: 'min_score',
+        mmr: 'mmr',
       };
       const sets: string[] = [];
       const params: unknown[] = [];
       for (const [key, value] of Object.entries(patch)) {
         if (value === undefined || !columns[key]) continue;
         sets.push(`${columns[key]} = ?`);
-        params.push(value);
+        params.push(typeof value === 'boolean' ? Number(value) : value);
       }
       sets.push('updated_at = ?');
       params.push(iso());
@@ -274,21 +277,50 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     }
     return name;
   };
-  for (const row of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'chunk_vectors_*'").all() as Row[]) {
-    // vec0 keeps shadow tables beside each (chunk_vectors_64_chunks, …); only the main one counts.
-    const dimensions = /^chunk_vectors_(\d+)$/.exec(String(row.name))?.[1];
-    if (dimensions) vectorTables.add(Number(dimensions));
-  }
+  // Tables another process created since are picked up when asked for.
+  const findVectorTables = () => {
+    for (const row of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'chunk_vectors_*'").all() as Row[]) {
+      // vec0 keeps shadow tables beside each (chunk_vectors_64_chunks, …); only the main one counts.
+      const dimensions = /^chunk_vectors_(\d+)$/.exec(String(row.name))?.[1];
+      if (dimensions) vectorTables.add(Number(dimensions));
+    }
+    return vectorTables;
+  };
+  findVectorTables();
   const deleteVectors = (documentId: string) => {
     for (const dimensions of vectorTables) {
       db.prepare(`DELETE FROM chunk_vectors_${dimensions} WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(documentId);
     }
   };
 
+  // Searches run on in-memory indexes mirroring the tables (see sqlite-search-mirror.ts); with
+  // `memoryIndex: false` they run in SQLite itself (FTS5 and sqlite-vec), with the same results up
+  // to BM25 variant and ties.
+  const mirror =
+    options.memoryIndex === false ? undefined : createSearchMirror(db, (refresh) => (refresh ? findVectorTables() : vectorTables));
+  const readableIds = (userId: string, collectionIds: string[]) =>
+    (
+      db
+        .prepare(`SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL}`)
+        .all({ user: userId, ids: JSON.stringify(collectionIds) }) as Row[]
+    ).map((r) => r.id as string);
+  const chunkDetails = db.prepare(
+    `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
+     FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
+  );
+  const withDetails = (hits: Array<{ rowid: number; score: number }>) =>
+    hits.flatMap((hit) => {
+      const row = chunkDetails.get(hit.rowid) as Row | undefined;
+      return row ? [toScoredChunk(row, hit.score)] : [];
+    });
+
   const insertChunk = db.prepare(
     'INSERT INTO chunks (id, document_id, collection_id, ordinal, text, page, section, start_offset, end_offset, token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const searchIndex: SearchIndex = {
+    async warm() {
+      mirror?.sync();
+    },
     async replaceChunks(document, chunks) {
       db.transaction(() => {
         deleteVectors(document.id);
@@ -322,33 +354,41 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       db.transaction(() => {
         deleteVectors(documentId);
         const insert = db.prepare(`INSERT INTO ${table} (rowid, collection_id, embedding) VALUES (:rowid, :collection, :vector)`);
+        const logged = db.prepare("INSERT INTO index_changes (chunk_rowid, kind) VALUES (?, 'vector')");
         rows.forEach((row, i) => {
           const vector = vectors[i];
-          if (vector) insert.run({ rowid: BigInt(row.rowid as number), collection: row.collection_id, vector: new Float32Array(vector) });
+          if (!vector) return;
+          insert.run({ rowid: BigInt(row.rowid as number), collection: row.collection_id, vector: new Float32Array(vector) });
+          logged.run(row.rowid);
         });
       })();
     },
     async searchVector(vector, { userId, collectionIds, k }) {
       const table = `chunk_vectors_${vector.length}`;
-      if (!vectorTables.has(vector.length) || collectionIds.length === 0) return [];
+      if (collectionIds.length === 0 || !(vectorTables.has(vector.length) || findVectorTables().has(vector.length))) return [];
       const query = new Float32Array(vector);
-      const readable = db
-        .prepare(`SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL}`)
-        .all({ user: userId, ids: JSON.stringify(collectionIds) }) as Row[];
+      const readable = readableIds(userId, collectionIds);
+      if (mirror) {
+        // int8 candidates from memory, re-scored against the stored floats: the order of exact search.
+        const candidates = mirror.searchVector(vector, readable, Math.max(40, k * 4));
+        if (candidates.length === 0) return [];
+        // One point lookup per candidate: vec0 answers `rowid IN (…)` with a scan.
+        const distance = db.prepare(`SELECT vec_distance_cosine(embedding, ?) FROM ${table} WHERE rowid = ?`).pluck();
+        const best = candidates
+          .map((c) => ({ rowid: c.rowid, score: 1 - (distance.get(query, c.rowid) as number) }))
+          .sort((a, b) => b.score - a.score)
+          .slice(0, k);
+        return withDetails(best);
+      }
       const knn = db.prepare(
         `SELECT v.rowid AS chunk_rowid, v.distance FROM ${table} v WHERE v.embedding MATCH :q AND k = :k AND v.collection_id = :collection`,
       );
-      const hits = readable.flatMap((c) => knn.all({ q: query, k, collection: c.id }) as Row[]);
+      const hits = readable.flatMap((id) => knn.all({ q: query, k, collection: id }) as Row[]);
       hits.sort((a, b) => (a.distance as number) - (b.distance as number));
-      const top = hits.slice(0, k);
-      if (top.length === 0) return [];
-      const details = db.prepare(
-        `SELECT ch.rowid AS rid, ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
-         FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
-      );
-      return top.map((hit) => toScoredChunk(details.get(hit.chunk_rowid) as Row, 1 - (hit.distance as number)));
+      return withDetails(hits.slice(0, k).map((hit) => ({ rowid: hit.chunk_rowid as number, score: 1 - (hit.distance as number) })));
     },
     async searchText(query, { userId, collectionIds, k }) {
+      if (mirror) return collectionIds.length === 0 ? [] : withDetails(mirror.searchText(query, readableIds(userId, collectionIds), k));
       const anyTerm = toFtsQuery(query, 'OR');
       const allTerms = toFtsQuery(query, 'AND');
       if (!anyTerm || !allTerms || collectionIds.length === 0) return [];

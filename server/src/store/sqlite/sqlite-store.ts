@@ -95,12 +95,15 @@ export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
   path: string;
   now?: () => Date;
+  /** Search on in-memory indexes mirroring the tables (default), or in SQLite itself. */
+  memoryIndex?: boolean;
 }
 
 /** The embedded store: one SQLite file in WAL mode, migrated on open. */
 export function openSqliteStore({
   path,
   now = () => new Date(),
+  memoryIndex = true,
 }: SqliteStoreOptions): Store & { db: Database.Database; migrated: number[] } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -158,7 +161,7 @@ export function openSqliteStore({
   const store: Store & { db: Database.Database; migrated: number[] } = {
     db,
     migrated,
-    ...createSqliteRagRepositories(db, now),
+    ...createSqliteRagRepositories(db, now, { memoryIndex }),
     users: {
       async create({ email, passwordHash, role }) {
         const id = randomUUID();

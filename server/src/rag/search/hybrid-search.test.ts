@@ -1,13 +1,13 @@
 import type { Collection } from '@axon/contracts';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthService } from '../auth/auth-service';
-import { loadConfig } from '../config';
-import { createLogger } from '../observability/logger';
-import { createServer } from '../server';
-import { WebClient } from '../testing/http-client';
-import { startTestServer, type TestServer } from '../testing/test-server';
-import { searchHybrid } from './retrieve-passages';
+import { createAuthService } from '../../auth/auth-service';
+import { loadConfig } from '../../config';
+import { createLogger } from '../../observability/logger';
+import { createServer } from '../../server';
+import { WebClient } from '../../testing/http-client';
+import { startTestServer, type TestServer } from '../../testing/test-server';
+import { maximalMarginalRelevance, searchHybrid } from './hybrid-search';
 
 let t: TestServer;
 let alice: WebClient;
@@ -42,7 +42,7 @@ describe('vector and hybrid search with a configured embedder', () => {
     expect(await t.server.store.collections.getEmbedding(collection.id)).toEqual({ model: 'sim/emb', dimensions: 64 });
     const [vector] =
       (await (
-        await import('./embed/create-embedder')
+        await import('../embed/create-embedder')
       )
         .createEmbedderFromConfig(
           loadConfig({ env: {}, overrides: { embeddings: { model: 'sim/emb' }, connections: [{ name: 'sim', baseURL: t.upstream.url }] } }),
@@ -58,7 +58,7 @@ describe('vector and hybrid search with a configured embedder', () => {
   });
 
   it('fuses full-text and vector rankings, and keeps other users out of both', async () => {
-    const embedder = (await import('./embed/create-embedder')).createEmbedderFromConfig(
+    const embedder = (await import('../embed/create-embedder')).createEmbedderFromConfig(
       loadConfig({ env: {}, overrides: { embeddings: { model: 'sim/emb' }, connections: [{ name: 'sim', baseURL: t.upstream.url }] } }),
     );
     const hybrid = await searchHybrid(t.server.store, embedder, 'crude oil supply', {
@@ -101,5 +101,48 @@ describe('vector and hybrid search with a configured embedder', () => {
     expect(await second.store.collections.getEmbedding(collection.id)).toEqual({ model: 'sim/emb-2', dimensions: 64 });
     expect((await second.store.documents.listByCollection(collection.id)).every((d) => d.status === 'ready')).toBe(true);
     await second.shutdown();
+  });
+});
+
+describe('retrieval for a question', () => {
+  it('searches vectors too when an embedder is configured, and diversifies when the collection asks', async () => {
+    const { retrievePassages } = await import('../retrieve-passages');
+    const inner = (await import('../embed/create-embedder')).createEmbedderFromConfig(
+      loadConfig({ env: {}, overrides: { embeddings: { model: 'sim/emb' }, connections: [{ name: 'sim', baseURL: t.upstream.url }] } }),
+    );
+    const asked: string[][] = [];
+    const embedder = inner && { ...inner, embed: (texts: string[]) => (asked.push(texts), inner.embed(texts)) };
+    const passages = await retrievePassages(t.server.store, {
+      embedder,
+      userId: aliceId,
+      collectionIds: [collection.id],
+      query: 'crude oil supply',
+      contextTokens: 2000,
+    });
+    expect(asked).toEqual([['crude oil supply']]);
+    expect(passages[0]?.documentName).toBe('oil.md');
+    expect(passages.map((p) => p.n)).toEqual(passages.map((_, i) => i + 1));
+  });
+
+  it('maximal marginal relevance lets a passage that adds something overtake a near-duplicate', () => {
+    const hit = (chunkId: string, text: string, score: number) => ({
+      chunkId,
+      documentId: 'd',
+      documentName: 'd',
+      collectionId: 'c',
+      text,
+      page: null,
+      section: null,
+      startOffset: 0,
+      endOffset: 0,
+      score,
+    });
+    const hits = [
+      hit('a', 'The Committee raised the federal funds rate by a quarter point.', 1),
+      hit('b', 'The Committee raised the federal funds rate by a quarter point today.', 0.95),
+      hit('c', 'Inflation stayed above the two percent objective.', 0.8),
+    ];
+    expect(maximalMarginalRelevance(hits, 2).map((h) => h.chunkId)).toEqual(['a', 'c']);
+    expect(hits.slice(0, 2).map((h) => h.chunkId)).toEqual(['a', 'b']);
   });
 });
