@@ -19,7 +19,8 @@ export const ProblemSchema = z.object({
 });
 export type Problem = z.infer<typeof ProblemSchema>;
 
-export const RoleSchema = z.enum(['admin', 'member']);
+/** admin: everything; builder: chat, prompts, models; member: chat; auditor: usage and audit only. */
+export const RoleSchema = z.enum(['admin', 'builder', 'member', 'auditor']);
 export type Role = z.infer<typeof RoleSchema>;
 
 export const EmailSchema = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -283,3 +284,20 @@ export const CitationSchema = z.object({
   text: z.string(),
 });
 export type Citation = z.infer<typeof CitationSchema>;
+
+/** One row of the audit trail (hash-chained; see `axon audit verify`). */
+export const AuditEventSchema = z.object({
+  seq: z.number().int(),
+  id: z.string(),
+  at: z.string(),
+  action: z.string(),
+  actorId: z.string().nullable(),
+  actorEmail: z.string().nullable(),
+  target: z.string().nullable(),
+  ip: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEvent = z.infer<typeof AuditEventSchema>;
+export type AuditVerdict = { ok: true; events: number } | { ok: false; events: number; seq: number; id: string | null; reason: string };

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
+import { can } from './auth/permissions';
 import type { ChatPipeline } from './chat/chat-pipeline';
 import { registerChatRoutes } from './chat/chat-routes';
 import { registerConversationRoutes } from './chat/conversation-routes';
@@ -15,6 +16,7 @@ import type { Config } from './config';
 import { AppError } from './errors';
 import { registerGatewayRoutes } from './gateway/gateway-routes';
 import type { ActiveStreams } from './http/active-streams';
+import { registerAuditRoutes } from './observability/audit-routes';
 import './http/fastify-types';
 import { logRequest } from './http/log-request';
 import { sendError, toAppErrorOrInternal } from './http/problem';
@@ -95,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!request.routeOptions.config?.multipart && request.headers['content-type']?.toLowerCase().startsWith('multipart/')) {
       throw new AppError('unsupported_media_type', { detail: 'This endpoint takes JSON.' });
     }
-    const access = request.routeOptions.config?.access ?? 'authenticated';
+    const access = request.routeOptions.config?.access ?? 'chat';
     const header = request.headers.authorization;
     let bearer: string | undefined;
     if (header !== undefined) {
@@ -106,8 +108,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
     if (access === 'public') return;
     if (!request.principal) throw new AppError('unauthenticated');
-    if (access === 'admin' && request.principal.user.role !== 'admin')
-      throw new AppError('forbidden', { detail: 'This needs the admin role.' });
+    if (access !== 'signed-in' && !can(request.principal.user.role, access))
+      throw new AppError('forbidden', {
+        detail: `This needs the ${access} permission, which the ${request.principal.user.role} role does not have.`,
+      });
     if (!SAFE_METHODS.has(request.method) && !auth.checkCsrf(request.principal, request.headers['x-csrf-token'] as string | undefined)) {
       throw new AppError('csrf_failed', { detail: 'Send the x-csrf-token header from GET /api/auth/session with every write.' });
     }
@@ -139,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
   registerConversationRoutes(app, { store, models: deps.models });
+  registerAuditRoutes(app, { store });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,

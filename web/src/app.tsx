@@ -1,7 +1,7 @@
 import { clsx } from 'clsx';
-import { KeyRound, Library, LogOut, Menu, Moon, Sun, X } from 'lucide-react';
+import { KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import { Link, Outlet, useNavigate, useParams } from 'react-router';
+import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
 import { useSession, useSignOut } from './api/queries';
 import { Sidebar } from './chat/sidebar';
@@ -30,6 +30,7 @@ export function AppShell() {
   const { id } = useParams();
   const navigate = useNavigate();
   const [drawerOpen, setDrawerOpen] = useState(false);
+  const location = useLocation();
   const searchRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -57,6 +58,10 @@ export function AppShell() {
     );
   }
   if (!session.data.user) return <AuthPage mode={session.data.needsSetup ? 'setup' : 'login'} />;
+  const role = session.data.user.role;
+  // Auditors read the audit trail and nothing else: no chats, no documents.
+  const chats = role !== 'auditor';
+  if (!chats && location.pathname !== '/audit') return <Navigate to="/audit" replace />;
 
   return (
     <div className="flex h-full">
@@ -64,6 +69,7 @@ export function AppShell() {
         className={clsx(
           'fixed inset-y-0 left-0 z-30 w-72 border-r border-zinc-200 bg-zinc-50 transition-transform md:static md:w-64 md:translate-x-0 dark:border-zinc-800 dark:bg-zinc-950',
           drawerOpen ? 'translate-x-0' : 'max-md:invisible -translate-x-full',
+          !chats && 'hidden md:hidden',
         )}
       >
         <div className="flex justify-end p-1 md:hidden">
@@ -71,7 +77,7 @@ export function AppShell() {
             <X className="size-4" />
           </IconButton>
         </div>
-        <Sidebar activeId={id} searchRef={searchRef} onNavigate={() => setDrawerOpen(false)} />
+        {chats && <Sidebar activeId={id} searchRef={searchRef} onNavigate={() => setDrawerOpen(false)} />}
       </aside>
       {drawerOpen && <div className="fixed inset-0 z-20 bg-black/30 md:hidden" aria-hidden="true" onClick={() => setDrawerOpen(false)} />}
       <div className="flex min-w-0 flex-1 flex-col">
@@ -88,9 +94,16 @@ export function AppShell() {
             <Sun className="hidden size-4 dark:block" />
             <Moon className="size-4 dark:hidden" />
           </IconButton>
-          <HeaderLink to="/collections" label="Collections">
-            <Library className="size-4" />
-          </HeaderLink>
+          {(role === 'admin' || role === 'auditor') && (
+            <HeaderLink to="/audit" label="Audit trail">
+              <ScrollText className="size-4" />
+            </HeaderLink>
+          )}
+          {chats && (
+            <HeaderLink to="/collections" label="Collections">
+              <Library className="size-4" />
+            </HeaderLink>
+          )}
           <HeaderLink to="/settings" label="API keys">
             <KeyRound className="size-4" />
           </HeaderLink>

@@ -5,6 +5,7 @@ import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Toaster } from 'sonner';
 import { ApiError } from './api/api-client';
 import { AppShell } from './app';
+import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
 import { CollectionsPage } from './pages/collections-page';
@@ -27,6 +28,7 @@ const router = createBrowserRouter([
       { path: '/', element: <ChatPage /> },
       { path: '/c/:id', element: <ChatPage /> },
       { path: '/settings', element: <SettingsPage /> },
+      { path: '/audit', element: <AuditPage /> },
       { path: '/collections', element: <CollectionsPage /> },
       { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },

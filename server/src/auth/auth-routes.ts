@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
+import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
 import type { AuthService, Principal } from './auth-service';
@@ -43,6 +44,12 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     const body = parseInput(SetupRequestSchema, request.body, 'body');
     const { token, principal } = await auth.setup(body);
     request.log.info({ userId: principal.user.id }, 'first admin account created');
+    await recordAudit(store, request, {
+      action: 'auth.setup',
+      actorId: principal.user.id,
+      actorEmail: principal.user.email,
+      target: `user:${principal.user.id}`,
+    });
     setSessionCookie(request, reply, token);
     return reply.status(201).send(await sessionInfo(principal));
   });
@@ -52,46 +59,66 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     try {
       const { token, principal } = await auth.login({ ...body, ip: request.ip });
       request.log.info({ userId: principal.user.id }, 'signed in');
+      await recordAudit(store, request, {
+        action: 'auth.login',
+        actorId: principal.user.id,
+        actorEmail: principal.user.email,
+        details: { method: 'password' },
+      });
       setSessionCookie(request, reply, token);
       return await sessionInfo(principal);
     } catch (error) {
-      if (AppError.isInstance(error)) request.log.warn({ code: error.code }, 'sign-in refused');
+      if (AppError.isInstance(error)) {
+        request.log.warn({ code: error.code }, 'sign-in refused');
+        await recordAudit(store, request, { action: 'auth.login_failed', actorEmail: body.email, details: { reason: error.code } });
+      }
       throw error;
     }
   });
 
-  app.post('/api/auth/logout', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.post('/api/auth/logout', { config: { access: 'signed-in' } }, async (request, reply) => {
     await auth.logout(requirePrincipal(request));
+    await recordAudit(store, request, { action: 'auth.logout' });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.status(204).send();
   });
 
-  app.get('/api/keys', async (request) => ({ items: await store.apiKeys.listForUser(requirePrincipal(request).user.id) }));
+  app.get('/api/keys', { config: { access: 'signed-in' } }, async (request) => ({
+    items: await store.apiKeys.listForUser(requirePrincipal(request).user.id),
+  }));
 
-  app.post('/api/keys', async (request, reply) => {
+  app.post('/api/keys', { config: { access: 'signed-in' } }, async (request, reply) => {
     const { name } = parseInput(CreateApiKeySchema, request.body, 'body');
     const created = await auth.createApiKey(requirePrincipal(request).user.id, name);
     request.log.info({ apiKeyId: created.apiKey.id }, 'api key created');
+    await recordAudit(store, request, { action: 'key.created', target: `key:${created.apiKey.id}`, details: { name } });
     return reply.status(201).send(created);
   });
 
-  app.delete('/api/keys/:id', async (request, reply) => {
+  app.delete('/api/keys/:id', { config: { access: 'signed-in' } }, async (request, reply) => {
     const { id } = parseInput(IdParams, request.params, 'params');
     const revoked = await store.apiKeys.revoke(id, requirePrincipal(request).user.id);
     if (!revoked) throw new AppError('not_found', { detail: 'No such API key' });
     request.log.info({ apiKeyId: id }, 'api key revoked');
+    await recordAudit(store, request, { action: 'key.revoked', target: `key:${id}` });
     return reply.status(204).send();
   });
 
-  app.get('/api/admin/users', { config: { access: 'admin' } }, async () => ({ items: await store.users.list() }));
+  app.get('/api/admin/users', { config: { access: 'users:manage' } }, async () => ({ items: await store.users.list() }));
 
-  app.patch('/api/admin/users/:id', { config: { access: 'admin' } }, async (request) => {
+  app.patch('/api/admin/users/:id', { config: { access: 'users:manage' } }, async (request) => {
     const { id } = parseInput(IdParams, request.params, 'params');
     const { role } = parseInput(z.strictObject({ role: RoleSchema }), request.body, 'body');
     if (id === requirePrincipal(request).user.id && role !== 'admin') {
       throw new AppError('conflict', { detail: 'You cannot remove your own admin role.' });
     }
-    if (!(await store.users.setRole(id, role))) throw new AppError('not_found', { detail: 'No such user' });
+    const before = await store.users.findById(id);
+    if (!before || !(await store.users.setRole(id, role))) throw new AppError('not_found', { detail: 'No such user' });
+    await recordAudit(store, request, {
+      action: 'user.role_changed',
+      target: `user:${id}`,
+      details: { email: before.email, from: before.role, to: role },
+    });
     const user = await store.users.findById(id);
     return user && { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt };
   });

@@ -1,10 +1,17 @@
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { EmailSchema, PasswordSchema, RoleSchema } from '@axon/contracts';
+import { EmailSchema, PasswordSchema, type Role, RoleSchema } from '@axon/contracts';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
+import { verifyAuditChain } from '../observability/audit-chain';
 import { openSqliteStore, type Store } from '../store';
+
+const ROLES_HELP = 'admin, builder, member or auditor';
+
+/** Events from the command line: the operator at the machine, not a signed-in user. */
+const CLI_ACTOR = { actorEmail: `cli:${userInfo().username}`, ip: 'local' };
 
 function parseWith<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } },
@@ -69,10 +76,16 @@ export function buildCli(): Command {
     .command('create')
     .requiredOption('--email <email>', 'email address', parseWith(EmailSchema, '--email'))
     .requiredOption('--password <password>', 'password (10+ characters)', parseWith(PasswordSchema, '--password'))
-    .option('--role <role>', 'admin or member', parseWith(RoleSchema, '--role'), 'member')
-    .action(async (opts: { email: string; password: string; role: 'admin' | 'member' }) => {
+    .option('--role <role>', ROLES_HELP, parseWith(RoleSchema, '--role'), 'member')
+    .action(async (opts: { email: string; password: string; role: Role }) => {
       await withStore(async (store) => {
         const created = await createAuthService({ store, sessionTtlMs: 0 }).createUser(opts);
+        await store.audit.append({
+          ...CLI_ACTOR,
+          action: 'user.created',
+          target: `user:${created.id}`,
+          details: { email: created.email, role: created.role },
+        });
         console.log(`created ${created.role} ${created.email} (${created.id})`);
       });
     });
@@ -84,12 +97,18 @@ export function buildCli(): Command {
   user
     .command('set-role')
     .requiredOption('--email <email>', 'email address', parseWith(EmailSchema, '--email'))
-    .requiredOption('--role <role>', 'admin or member', parseWith(RoleSchema, '--role'))
-    .action(async (opts: { email: string; role: 'admin' | 'member' }) => {
+    .requiredOption('--role <role>', ROLES_HELP, parseWith(RoleSchema, '--role'))
+    .action(async (opts: { email: string; role: Role }) => {
       await withStore(async (store) => {
         const found = await store.users.findByEmail(opts.email);
         if (!found) throw new AppError('not_found', { detail: `no account for ${opts.email}` });
         await store.users.setRole(found.id, opts.role);
+        await store.audit.append({
+          ...CLI_ACTOR,
+          action: 'user.role_changed',
+          target: `user:${found.id}`,
+          details: { email: found.email, from: found.role, to: opts.role },
+        });
         console.log(`${opts.email} is now ${opts.role}`);
       });
     });
@@ -183,6 +202,12 @@ export function buildCli(): Command {
         const owner = await store.users.findByEmail(opts.user);
         if (!owner) throw new AppError('not_found', { detail: `no account for ${opts.user}` });
         const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name);
+        await store.audit.append({
+          ...CLI_ACTOR,
+          action: 'key.created',
+          target: `key:${apiKey.id}`,
+          details: { name: apiKey.name, user: owner.email },
+        });
         console.log(`created key ${apiKey.id} "${apiKey.name}" for ${owner.email}; store it now, it is not shown again:`);
         console.log(key);
       });
@@ -214,7 +239,23 @@ export function buildCli(): Command {
     .action(async (id: string) => {
       await withStore(async (store) => {
         if (!(await store.apiKeys.revoke(id))) throw new AppError('not_found', { detail: `no active key ${id}` });
+        await store.audit.append({ ...CLI_ACTOR, action: 'key.revoked', target: `key:${id}` });
         console.log(`revoked ${id}`);
+      });
+    });
+  const audit = program.command('audit').description('the audit trail');
+  audit
+    .command('verify')
+    .description('check that no audit row was edited, deleted or reordered (exit status 1 when one was)')
+    .action(async () => {
+      await withStore(async (store) => {
+        const verdict = verifyAuditChain(store.audit.all(), store.audit.lastIssued());
+        if (verdict.ok) {
+          console.log(`audit trail intact: ${verdict.events} event(s), every hash matches`);
+          return;
+        }
+        console.error(`audit trail broken at row ${verdict.seq}${verdict.id ? ` (id ${verdict.id})` : ''}: ${verdict.reason}`);
+        process.exitCode = 1;
       });
     });
   return program;

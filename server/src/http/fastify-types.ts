@@ -1,7 +1,11 @@
 import type { Principal } from '../auth/auth-service';
+import type { Permission } from '../auth/permissions';
 
-/** Who may call a route; checked by the one guard in `buildApp`. */
-export type RouteAccess = 'public' | 'authenticated' | 'admin';
+/**
+ * Who may call a route, checked by the one guard in `buildApp`: anyone (`public`), anyone signed in
+ * whatever their role (`signed-in`), or whoever holds a permission. Routes that say nothing need `chat`.
+ */
+export type RouteAccess = 'public' | 'signed-in' | Permission;
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
+import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
 import type { DocumentRecord } from '../store/rag-store';
@@ -62,7 +63,15 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
         }
         const result = await ingestion.addFile({ collectionId, userId, name, bytes: new Uint8Array(bytes) });
         if ('error' in result) files.push({ name, error: result.error });
-        else files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
+        else {
+          files.push({ name, document: result.document, ...(result.duplicateOf ? { duplicateOf: result.duplicateOf } : {}) });
+          if (!result.duplicateOf)
+            await recordAudit(store, request, {
+              action: 'document.uploaded',
+              target: `document:${result.document.id}`,
+              details: { name, collectionId, size: bytes.length },
+            });
+        }
       }
     } catch (error) {
       if (AppError.isInstance(error)) throw error;
@@ -85,6 +94,11 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const user = requirePrincipal(request).user;
     const created = await store.collections.create({ ownerId: user.id, ...body });
     request.log.info({ collectionId: created.id }, 'collection created');
+    await recordAudit(store, request, {
+      action: 'collection.created',
+      target: `collection:${created.id}`,
+      details: { name: created.name },
+    });
     return reply.status(201).send(await store.collections.getForUser(created.id, user.id));
   });
 
@@ -102,6 +116,7 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const ownerOnly = patch.name !== undefined || patch.visibility !== undefined || patch.organisationRole !== undefined;
     await requireCollection(store, id, user.id, ownerOnly ? 'owner' : 'editor');
     await store.collections.update(id, patch);
+    await recordAudit(store, request, { action: 'collection.updated', target: `collection:${id}`, details: patch });
     return store.collections.getForUser(id, user.id);
   });
 
@@ -111,6 +126,7 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     await requireCollection(store, id, user.id, 'owner');
     for (const document of await store.documents.listByCollection(id)) await ingestion.deleteDocument(document);
     await store.collections.delete(id);
+    await recordAudit(store, request, { action: 'collection.deleted', target: `collection:${id}` });
     return reply.status(204).send();
   });
 
@@ -130,6 +146,7 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
       if (found.id !== user.id) resolved.push({ userId: found.id, role: member.role });
     }
     await store.collections.setMembers(id, resolved);
+    await recordAudit(store, request, { action: 'collection.members_changed', target: `collection:${id}`, details: { members } });
     return { members: await store.collections.listMembers(id) };
   });
 
@@ -199,6 +216,11 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const document = await requireDocument(id, requirePrincipal(request).user.id, 'editor');
     await ingestion.deleteDocument(document);
     request.log.info({ documentId: id }, 'document deleted');
+    await recordAudit(store, request, {
+      action: 'document.deleted',
+      target: `document:${id}`,
+      details: { name: document.name, collectionId: document.collectionId },
+    });
     return reply.status(204).send();
   });
 }

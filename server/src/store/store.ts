@@ -1,4 +1,5 @@
 import type { ApiKey, Citation, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
 
 /** A user with the secret needed to check a password; never leaves the server. */
@@ -98,6 +99,17 @@ export interface MessageRepository {
 }
 
 /** The store: one repository per aggregate. */
+export interface AuditRepository {
+  /** Appends one event, chained to the last (serialised across processes). */
+  append(event: AuditEventInput): Promise<AuditEvent>;
+  /** Newest first, before a sequence number; optionally one action only. */
+  list(options: { before?: number | undefined; limit: number; action?: string | undefined }): Promise<AuditEvent[]>;
+  /** Every event in order, for verification and export. */
+  all(): Iterable<AuditEvent>;
+  /** The highest sequence number ever issued. */
+  lastIssued(): number;
+}
+
 export interface Store {
   users: UserRepository;
   sessions: SessionRepository;
@@ -108,6 +120,7 @@ export interface Store {
   documents: DocumentRepository;
   searchIndex: SearchIndex;
   ingestJobs: IngestJobRepository;
+  audit: AuditRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,7 @@
 import type {
   ApiKey,
+  AuditEvent,
+  AuditVerdict,
   Collection,
   Conversation,
   ConversationPage,
@@ -9,7 +11,7 @@ import type {
   ModelList,
   SessionInfo,
 } from '@axon/contracts';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, setCsrfToken } from './api-client';
 
 export const keys = {
@@ -170,4 +172,24 @@ export function useDeleteDocument(collectionId: string) {
     mutationFn: (id: string) => api<void>('DELETE', `/api/documents/${id}`),
     onSuccess: () => client.invalidateQueries({ queryKey: ['collection-documents', collectionId] }),
   });
+}
+
+export function useAuditEvents(action: string) {
+  return useInfiniteQuery({
+    queryKey: ['audit', action],
+    initialPageParam: undefined as number | undefined,
+    queryFn: ({ pageParam }) => {
+      const params = new URLSearchParams({
+        limit: '50',
+        ...(pageParam ? { before: String(pageParam) } : {}),
+        ...(action ? { action } : {}),
+      });
+      return api<{ items: AuditEvent[]; nextBefore: number | null }>('GET', `/api/admin/audit?${params}`);
+    },
+    getNextPageParam: (last) => last.nextBefore ?? undefined,
+  });
+}
+
+export function useAuditVerdict() {
+  return useQuery({ queryKey: ['audit-verify'], queryFn: () => api<AuditVerdict>('GET', '/api/admin/audit/verify') });
 }

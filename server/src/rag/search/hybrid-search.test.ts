@@ -111,7 +111,13 @@ describe('retrieval for a question', () => {
       loadConfig({ env: {}, overrides: { embeddings: { model: 'sim/emb' }, connections: [{ name: 'sim', baseURL: t.upstream.url }] } }),
     );
     const asked: string[][] = [];
-    const embedder = inner && { ...inner, embed: (texts: string[]) => (asked.push(texts), inner.embed(texts)) };
+    const embedder = inner && {
+      ...inner,
+      embed: (texts: string[]) => {
+        asked.push(texts);
+        return inner.embed(texts);
+      },
+    };
     const passages = await retrievePassages(t.server.store, {
       embedder,
       userId: aliceId,

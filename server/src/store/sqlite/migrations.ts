@@ -1,5 +1,11 @@
 /** Versioned schema changes, applied in order at start; never edit one that has shipped. */
-export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
+export const SQLITE_MIGRATIONS: Array<{
+  version: number;
+  name: string;
+  sql: string;
+  /** Rebuilds a table others reference: foreign keys are off while it runs and checked after. */
+  rebuildsTables?: boolean;
+}> = [
   {
     version: 1,
     name: 'users, sessions, api keys, conversations, messages',
@@ -169,6 +175,39 @@ export const SQLITE_MIGRATIONS: Array<{ version: number; name: string; sql: stri
         INSERT INTO index_changes (chunk_rowid, kind) VALUES (old.rowid, 'removed');
       END;
       ALTER TABLE collections ADD COLUMN mmr INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 5,
+    name: 'roles builder and auditor; hash-chained audit trail',
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE users_v5 (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'builder', 'member', 'auditor')),
+        created_at TEXT NOT NULL
+      );
+      INSERT INTO users_v5 (id, email, password_hash, role, created_at) SELECT id, email, password_hash, role, created_at FROM users;
+      DROP TABLE users;
+      ALTER TABLE users_v5 RENAME TO users;
+      -- Append-only: each row carries the hash of the one before, so an edited, deleted or
+      -- reordered row breaks the chain (axon audit verify).
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        actor_id TEXT,
+        actor_email TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        ip TEXT,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_at ON audit_events(at);
     `,
   },
 ];

@@ -7,6 +7,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
+import { createSqliteAuditRepository } from './sqlite-audit-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 
 type Row = Record<string, unknown>;
@@ -78,6 +79,7 @@ export function migrateSqlite(db: Database.Database): number[] {
   const done: number[] = [];
   for (const migration of SQLITE_MIGRATIONS) {
     if (applied.has(migration.version)) continue;
+    if (migration.rebuildsTables) db.pragma('foreign_keys = OFF');
     db.transaction(() => {
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
@@ -85,7 +87,11 @@ export function migrateSqlite(db: Database.Database): number[] {
         migration.name,
         new Date().toISOString(),
       );
+      if (migration.rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+        throw new Error(`migration ${migration.version} left rows pointing nowhere`);
+      }
     })();
+    if (migration.rebuildsTables) db.pragma('foreign_keys = ON');
     done.push(migration.version);
   }
   return done;
@@ -162,6 +168,7 @@ export function openSqliteStore({
     db,
     migrated,
     ...createSqliteRagRepositories(db, now, { memoryIndex }),
+    audit: createSqliteAuditRepository(db, now),
     users: {
       async create({ email, passwordHash, role }) {
         const id = randomUUID();

@@ -1,0 +1,82 @@
+import type { Role } from '@axon/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebClient } from '../testing/http-client';
+import { startTestServer, type TestServer } from '../testing/test-server';
+import { createAuthService } from './auth-service';
+import { can, PERMISSIONS, ROLE_PERMISSIONS } from './permissions';
+
+let t: TestServer;
+const clients = {} as Record<Role, WebClient>;
+const keys = {} as Record<Role, string>;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  clients.admin = new WebClient(t.url);
+  await clients.admin.setup('admin@example.com', 'admin password 1');
+  const auth = createAuthService({ store: t.server.store, sessionTtlMs: 60_000 });
+  for (const role of ['builder', 'member', 'auditor'] as const) {
+    const user = await auth.createUser({ email: `${role}@example.com`, password: `${role} password 1`, role });
+    clients[role] = new WebClient(t.url);
+    await clients[role].login(`${role}@example.com`, `${role} password 1`);
+    keys[role] = (await auth.createApiKey(user.id, 'matrix')).key;
+  }
+  const admin = await t.server.store.users.findByEmail('admin@example.com');
+  keys.admin = (await auth.createApiKey(admin?.id as string, 'matrix')).key;
+});
+afterAll(() => t.close());
+
+/** Each route and the permission it needs (`signed-in`: any role). */
+const ROUTES: Array<[method: string, path: string, needs: 'signed-in' | (typeof PERMISSIONS)[number]]> = [
+  ['GET', '/api/conversations', 'chat'],
+  ['POST', '/api/conversations', 'chat'],
+  ['GET', '/api/models', 'chat'],
+  ['GET', '/api/collections', 'chat'],
+  ['POST', '/api/collections', 'chat'],
+  ['GET', '/v1/models', 'chat'],
+  ['POST', '/v1/chat/completions', 'chat'],
+  ['POST', '/v1/embeddings', 'chat'],
+  ['GET', '/api/keys', 'signed-in'],
+  ['POST', '/api/auth/logout', 'signed-in'],
+  ['GET', '/api/admin/users', 'users:manage'],
+  ['GET', '/api/admin/audit', 'audit:read'],
+  ['GET', '/api/admin/audit/export', 'audit:read'],
+  ['GET', '/api/admin/audit/verify', 'audit:read'],
+];
+
+describe('permission matrix', () => {
+  it('gives each role its permissions: auditors read audit and usage only', () => {
+    expect([...ROLE_PERMISSIONS.admin]).toEqual([...PERMISSIONS]);
+    expect([...ROLE_PERMISSIONS.auditor].sort()).toEqual(['audit:read', 'usage:read']);
+    expect(can('member', 'chat')).toBe(true);
+    expect(can('member', 'users:manage')).toBe(false);
+    expect(can('builder', 'prompts:manage')).toBe(true);
+    expect(can('auditor', 'chat')).toBe(false);
+  });
+
+  for (const role of ['admin', 'builder', 'member', 'auditor'] as const) {
+    it(`holds for ${role}, by session and by API key`, async () => {
+      for (const [method, path, needs] of ROUTES) {
+        if (path === '/api/auth/logout') continue; // would end the session the other rows use
+        const allowed = needs === 'signed-in' || can(role, needs);
+        const body = method === 'POST' ? (path === '/api/collections' ? { name: `m-${role}-${Math.random()}` } : {}) : undefined;
+        const bySession = await clients[role].request(method, path, body);
+        const byKey = await fetch(`${t.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${keys[role]}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        for (const status of [bySession.status, byKey.status]) {
+          if (allowed) expect(status, `${role} ${method} ${path}`).not.toBe(403);
+          else expect(status, `${role} ${method} ${path}`).toBe(403);
+        }
+      }
+    });
+  }
+
+  it('answers 401 to anonymous callers on every non-public route', async () => {
+    for (const [method, path] of ROUTES) {
+      const response = await fetch(`${t.url}${path}`, { method });
+      expect(response.status, `${method} ${path}`).toBe(401);
+    }
+  });
+});

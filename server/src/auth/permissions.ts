@@ -1,0 +1,35 @@
+import type { Role } from '@axon/contracts';
+
+/** What a caller may do; routes name the one they need and the guard in `buildApp` checks it. */
+export const PERMISSIONS = [
+  /** Chat, conversations, collections and documents of one's own (and those shared), the `/v1` API. */
+  'chat',
+  /** Prompt templates: create, version, activate. */
+  'prompts:manage',
+  /** Model aliases and connections. */
+  'models:manage',
+  /** Accounts and their roles; every API key. */
+  'users:manage',
+  /** The audit trail: browse and export. */
+  'audit:read',
+  /** Usage and cost ledger, dashboards. */
+  'usage:read',
+  /** Prometheus metrics. */
+  'metrics:read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/**
+ * Roles as sets of permissions. `auditor` reads usage and the audit trail and nothing else (no chat,
+ * no documents); `builder` chats and manages prompts and models; `admin` may do everything.
+ */
+export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
+  admin: new Set(PERMISSIONS),
+  builder: new Set(['chat', 'prompts:manage', 'models:manage', 'usage:read']),
+  member: new Set(['chat']),
+  auditor: new Set(['audit:read', 'usage:read']),
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].has(permission);
+}

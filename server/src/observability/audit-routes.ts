@@ -1,0 +1,58 @@
+import { stringify } from 'csv-stringify/sync';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseInput } from '../http/parse-input';
+import { recordAudit } from '../http/record-audit';
+import type { Store } from '../store';
+import { type AuditEvent, verifyAuditChain } from './audit-chain';
+
+const ListQuery = z.strictObject({
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  action: z
+    .string()
+    .regex(/^[a-z_]+\.[a-z_]+$/)
+    .optional(),
+});
+
+const publicEvent = (e: AuditEvent) => ({ ...e, details: JSON.parse(e.details) as Record<string, unknown> });
+
+/** The audit trail for holders of `audit:read`: browse, verify, export (the export is itself audited). */
+export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  const { store } = deps;
+
+  app.get('/api/admin/audit', { config: { access: 'audit:read' } }, async (request) => {
+    const query = parseInput(ListQuery, request.query, 'query');
+    const items = await store.audit.list(query);
+    return { items: items.map(publicEvent), nextBefore: items.length === query.limit ? items.at(-1)?.seq : null };
+  });
+
+  app.get('/api/admin/audit/verify', { config: { access: 'audit:read' } }, async () =>
+    verifyAuditChain(store.audit.all(), store.audit.lastIssued()),
+  );
+
+  app.get('/api/admin/audit/export', { config: { access: 'audit:read' } }, async (request, reply) => {
+    await recordAudit(store, request, { action: 'audit.exported', details: { format: 'csv' } });
+    const rows = [...store.audit.all()].map((e) => [
+      e.seq,
+      e.id,
+      e.at,
+      e.action,
+      e.actorId,
+      e.actorEmail,
+      e.target,
+      e.ip,
+      e.details,
+      e.prevHash,
+      e.hash,
+    ]);
+    const csv = stringify(rows, {
+      header: true,
+      columns: ['seq', 'id', 'at', 'action', 'actor_id', 'actor_email', 'target', 'ip', 'details', 'prev_hash', 'hash'],
+    });
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="axon-audit-${new Date().toISOString().slice(0, 10)}.csv"`)
+      .send(csv);
+  });
+}

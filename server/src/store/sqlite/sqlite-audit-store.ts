@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { type AuditEvent, GENESIS_HASH, hashAuditEvent } from '../../observability/audit-chain';
+import type { AuditRepository } from '../store';
+
+type Row = Record<string, unknown>;
+
+const toEvent = (r: Row): AuditEvent => ({
+  seq: r.seq as number,
+  id: r.id as string,
+  at: r.at as string,
+  action: r.action as string,
+  actorId: (r.actor_id as string | null) ?? null,
+  actorEmail: (r.actor_email as string | null) ?? null,
+  target: (r.target as string | null) ?? null,
+  ip: (r.ip as string | null) ?? null,
+  details: r.details as string,
+  prevHash: r.prev_hash as string,
+  hash: r.hash as string,
+});
+
+export function createSqliteAuditRepository(db: Database.Database, now: () => Date): AuditRepository {
+  const last = db.prepare('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').pluck();
+  const insert = db.prepare(
+    `INSERT INTO audit_events (id, at, actor_id, actor_email, action, target, ip, details, prev_hash, hash)
+     VALUES (:id, :at, :actorId, :actorEmail, :action, :target, :ip, :details, :prevHash, :hash) RETURNING seq`,
+  );
+  // IMMEDIATE: the write lock is taken before the last hash is read, so two processes cannot chain
+  // two events to the same predecessor.
+  const append = db.transaction((event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>) => {
+    const prevHash = (last.get() as string | undefined) ?? GENESIS_HASH;
+    const hash = hashAuditEvent(prevHash, event);
+    const { seq } = insert.get({ ...event, prevHash, hash }) as { seq: number };
+    return { ...event, seq, prevHash, hash };
+  });
+  return {
+    async append(input) {
+      return append.immediate({
+        id: randomUUID(),
+        at: now().toISOString(),
+        action: input.action,
+        actorId: input.actorId ?? null,
+        actorEmail: input.actorEmail ?? null,
+        target: input.target ?? null,
+        ip: input.ip ?? null,
+        details: JSON.stringify(input.details ?? {}),
+      });
+    },
+    async list({ before, limit, action }) {
+      return (
+        db
+          .prepare(`SELECT * FROM audit_events WHERE seq < :before ${action ? 'AND action = :action' : ''} ORDER BY seq DESC LIMIT :limit`)
+          .all({ before: before ?? Number.MAX_SAFE_INTEGER, limit, ...(action ? { action } : {}) }) as Row[]
+      ).map(toEvent);
+    },
+    *all() {
+      for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as Iterable<Row>) yield toEvent(row);
+    },
+    lastIssued() {
+      return (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").pluck().get() as number | undefined) ?? 0;
+    },
+  };
+}
