@@ -175,18 +175,35 @@ export const ModelListSchema = z.object({
 });
 export type ModelList = z.infer<typeof ModelListSchema>;
 
+/** What a key may be used for: `chat` (chat completions, conversations), `embeddings`, `admin` (administration). */
+export const ApiKeyScopeSchema = z.enum(['chat', 'embeddings', 'admin']);
+export type ApiKeyScope = z.infer<typeof ApiKeyScopeSchema>;
+
 export const ApiKeySchema = z.object({
   id: z.string(),
   name: z.string(),
   /** First characters of the key, to recognise it; the key itself is shown once. */
   prefix: z.string(),
+  scopes: z.array(ApiKeyScopeSchema),
+  /** Requests and tokens per minute for this key (null: only the user's limits). */
+  rpm: z.number().int().nullable(),
+  tpm: z.number().int().nullable(),
+  expiresAt: z.string().nullable(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
 });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-export const CreateApiKeySchema = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const CreateApiKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(ApiKeyScopeSchema).min(1).max(3).default(['chat', 'embeddings']),
+  rpm: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  tpm: z.number().int().min(1).max(1_000_000_000).nullable().default(null),
+  /** Days until the key stops working (null: never). */
+  expiresInDays: z.number().int().min(1).max(3650).nullable().default(null),
+});
+export type CreateApiKey = z.infer<typeof CreateApiKeySchema>;
 export const CreatedApiKeySchema = z.object({ apiKey: ApiKeySchema, key: z.string() });
 export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;
 

@@ -16,6 +16,7 @@ import type { Config } from './config';
 import { AppError } from './errors';
 import { registerGatewayRoutes } from './gateway/gateway-routes';
 import type { ActiveStreams } from './http/active-streams';
+import type { RateLimits } from './limits/rate-limits';
 import { registerAuditRoutes } from './observability/audit-routes';
 import './http/fastify-types';
 import { logRequest } from './http/log-request';
@@ -37,6 +38,8 @@ export interface AppDeps {
   ingestion: IngestionService;
   /** The configured embedder, if any (vector search and `/v1/embeddings`). */
   embedder?: Embedder | undefined;
+  /** Requests, tokens and streams per user and API key. */
+  limits: RateLimits;
   /** Where uploaded originals are kept. */
   filesDir: string;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
@@ -112,6 +115,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       throw new AppError('forbidden', {
         detail: `This needs the ${access} permission, which the ${request.principal.user.role} role does not have.`,
       });
+    const key = request.principal.apiKey;
+    if (key) {
+      const scopes = request.routeOptions.config?.scopes ?? [access === 'chat' ? 'chat' : 'admin'];
+      if (!scopes.some((scope) => key.scopes.includes(scope)))
+        throw new AppError('forbidden', {
+          detail: `This API key lacks the ${scopes.join(' or ')} scope; it has ${key.scopes.join(', ')}.`,
+        });
+    }
     if (!SAFE_METHODS.has(request.method) && !auth.checkCsrf(request.principal, request.headers['x-csrf-token'] as string | undefined)) {
       throw new AppError('csrf_failed', { detail: 'Send the x-csrf-token header from GET /api/auth/session with every write.' });
     }
@@ -150,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streams: deps.streams,
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
+    limits: deps.limits,
   });
   registerCollectionRoutes(app, {
     store,
@@ -165,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store,
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
+    limits: deps.limits,
   });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
@@ -7,6 +8,7 @@ import { createChatPipeline } from './chat/chat-pipeline';
 import type { Config } from './config';
 import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
+import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
@@ -78,6 +80,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
   await ingestion.start();
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
+  const limits = createRateLimits(config.limits, {
+    ...(config.redisUrl
+      ? { redis: new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true }) }
+      : {}),
+  });
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },
@@ -90,6 +97,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     ingestion,
     filesDir,
     embedder,
+    limits,
     isReady: () => ready,
   });
   ready = true;
@@ -121,6 +129,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await closed;
         clearTimeout(force);
         await ingestion.stop();
+        await limits.close();
         await store.close();
         logger.info('stopped');
       })();

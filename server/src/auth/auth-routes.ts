@@ -88,10 +88,17 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
   }));
 
   app.post('/api/keys', { config: { access: 'signed-in' } }, async (request, reply) => {
-    const { name } = parseInput(CreateApiKeySchema, request.body, 'body');
-    const created = await auth.createApiKey(requirePrincipal(request).user.id, name);
+    const { name, ...options } = parseInput(CreateApiKeySchema, request.body, 'body');
+    const user = requirePrincipal(request).user;
+    if (options.scopes.includes('admin') && user.role !== 'admin')
+      throw new AppError('forbidden', { detail: 'Only admins can create keys with the admin scope.' });
+    const created = await auth.createApiKey(user.id, name, options);
     request.log.info({ apiKeyId: created.apiKey.id }, 'api key created');
-    await recordAudit(store, request, { action: 'key.created', target: `key:${created.apiKey.id}`, details: { name } });
+    await recordAudit(store, request, {
+      action: 'key.created',
+      target: `key:${created.apiKey.id}`,
+      details: { name, scopes: options.scopes, rpm: options.rpm, tpm: options.tpm, expiresAt: created.apiKey.expiresAt },
+    });
     return reply.status(201).send(created);
   });
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { CreatedApiKey, Role, User } from '@axon/contracts';
+import type { ApiKeyScope, CreatedApiKey, Role, User } from '@axon/contracts';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
 import type { Store } from '../store';
@@ -11,6 +11,8 @@ export interface Principal {
   user: User;
   via: 'session' | 'api_key';
   apiKeyId?: string;
+  /** For API keys: what the key may be used for, and its own limits. */
+  apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null };
   /** For sessions: the token writes must echo in `x-csrf-token`. */
   csrfToken?: string;
   sessionTokenHash?: string;
@@ -36,7 +38,11 @@ export interface AuthService {
   setup(input: { email: string; password: string }): Promise<{ token: string; principal: Principal }>;
   logout(principal: Principal): Promise<void>;
   createUser(input: { email: string; password: string; role: Role }): Promise<User>;
-  createApiKey(userId: string, name: string): Promise<CreatedApiKey>;
+  createApiKey(
+    userId: string,
+    name: string,
+    options?: { scopes?: ApiKeyScope[]; rpm?: number | null; tpm?: number | null; expiresInDays?: number | null },
+  ): Promise<CreatedApiKey>;
   /** Whether a write carries the session's CSRF token. */
   checkCsrf(principal: Principal, header: string | undefined): boolean;
 }
@@ -73,11 +79,14 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         const found = await store.apiKeys.findActiveByHash(hashToken(bearer));
         if (!found) throw new AppError('unauthenticated', { detail: 'The API key is not valid or has been revoked.' });
         const at = now().getTime();
+        if (found.key.expiresAt && Date.parse(found.key.expiresAt) <= at)
+          throw new AppError('unauthenticated', { detail: `The API key expired on ${found.key.expiresAt}.` });
         if ((lastTouched.get(found.key.id) ?? 0) < at - 60_000) {
           lastTouched.set(found.key.id, at);
           await store.apiKeys.touch(found.key.id, new Date(at));
         }
-        return { user: found.user, via: 'api_key', apiKeyId: found.key.id };
+        const { id, scopes, rpm, tpm } = found.key;
+        return { user: found.user, via: 'api_key', apiKeyId: id, apiKey: { id, scopes, rpm, tpm } };
       }
       if (sessionToken) {
         const tokenHash = hashToken(sessionToken);
@@ -120,9 +129,18 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       return publicUser(user);
     },
 
-    async createApiKey(userId, name) {
+    async createApiKey(userId, name, options = {}) {
       const key = generateApiKey();
-      const record = await store.apiKeys.create({ userId, name, prefix: key.slice(0, API_KEY_PREFIX.length + 6), keyHash: hashToken(key) });
+      const record = await store.apiKeys.create({
+        userId,
+        name,
+        prefix: key.slice(0, API_KEY_PREFIX.length + 6),
+        keyHash: hashToken(key),
+        scopes: options.scopes ?? ['chat', 'embeddings'],
+        rpm: options.rpm ?? null,
+        tpm: options.tpm ?? null,
+        expiresAt: options.expiresInDays ? new Date(now().getTime() + options.expiresInDays * 86_400_000).toISOString() : null,
+      });
       const { userId: _owner, ...apiKey } = record;
       return { apiKey, key };
     },

@@ -18,10 +18,10 @@ beforeAll(async () => {
     const user = await auth.createUser({ email: `${role}@example.com`, password: `${role} password 1`, role });
     clients[role] = new WebClient(t.url);
     await clients[role].login(`${role}@example.com`, `${role} password 1`);
-    keys[role] = (await auth.createApiKey(user.id, 'matrix')).key;
+    keys[role] = (await auth.createApiKey(user.id, 'matrix', { scopes: ['chat', 'embeddings', 'admin'] })).key;
   }
   const admin = await t.server.store.users.findByEmail('admin@example.com');
-  keys.admin = (await auth.createApiKey(admin?.id as string, 'matrix')).key;
+  keys.admin = (await auth.createApiKey(admin?.id as string, 'matrix', { scopes: ['chat', 'embeddings', 'admin'] })).key;
 });
 afterAll(() => t.close());
 

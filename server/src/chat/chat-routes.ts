@@ -2,12 +2,15 @@ import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
+import { countTokens } from 'gpt-tokenizer';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
+import { estimatePromptTokens } from '../limits/estimate-tokens';
+import type { RateLimits } from '../limits/rate-limits';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
@@ -21,6 +24,7 @@ export interface ChatRoutesDeps {
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
   embedder?: Embedder | undefined;
+  limits: RateLimits;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
   flushIntervalMs?: number;
 }
@@ -59,6 +63,17 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
 
     const { info, model } = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined);
     let history = await store.messages.listByConversation(id);
+    // Limits are checked before anything is saved: a refused turn leaves the conversation as it was.
+    const admission = await deps.limits.admit(requirePrincipal(request), {
+      estimatedTokens: estimatePromptTokens(conversationPrompt(history)) + (body.message ? countTokens(body.message.text) : 0),
+      stream: true,
+    });
+    reply.headers(admission.headers);
+    // The stream slot is given back however the response ends.
+    reply.raw.once(
+      'close',
+      () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
+    );
 
     if (body.trigger === 'submit-message') {
       if (!body.message)
@@ -143,6 +158,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         },
       });
       const error = result.error ? (result.error.detail ?? result.error.message) : null;
+      await admission.settle((result.usage.inputTokens ?? 0) + (result.usage.outputTokens ?? 0));
       await store.messages.update(answer.id, {
         content: result.text,
         status: result.status,

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { EmailSchema, PasswordSchema, type Role, RoleSchema } from '@axon/contracts';
+import { type ApiKeyScope, ApiKeyScopeSchema, EmailSchema, PasswordSchema, type Role, RoleSchema } from '@axon/contracts';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
@@ -9,6 +9,27 @@ import { verifyAuditChain } from '../observability/audit-chain';
 import { openSqliteStore, type Store } from '../store';
 
 const ROLES_HELP = 'admin, builder, member or auditor';
+
+const parseScopes = (value: string): ApiKeyScope[] => {
+  const scopes = value.split(',').map((s) => s.trim());
+  const bad = scopes.find((s) => !ApiKeyScopeSchema.safeParse(s).success);
+  if (bad !== undefined || scopes.length === 0)
+    throw new InvalidArgumentError(`--scopes: "${bad ?? value}" is not one of chat, embeddings, admin`);
+  return [...new Set(scopes)] as ApiKeyScope[];
+};
+
+const parseCount = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag}: a whole number of at least 1`);
+  return n;
+};
+
+const parseDays = (value: string) => {
+  const match = /^(\d+)d?$/.exec(value.trim());
+  const days = match ? Number(match[1]) : Number.NaN;
+  if (!(days >= 1 && days <= 3650)) throw new InvalidArgumentError('--expires: a number of days from 1 to 3650, like 30d');
+  return days;
+};
 
 /** Events from the command line: the operator at the machine, not a signed-in user. */
 const CLI_ACTOR = { actorEmail: `cli:${userInfo().username}`, ip: 'local' };
@@ -196,19 +217,40 @@ export function buildCli(): Command {
     .command('create')
     .requiredOption('--user <email>', 'owner of the key', parseWith(EmailSchema, '--user'))
     .requiredOption('--name <name>', 'what the key is for')
+    .option('--scopes <list>', 'comma-separated: chat, embeddings, admin', parseScopes, ['chat', 'embeddings'])
+    .option('--rpm <n>', "requests per minute for this key (on top of the user's limits)", parseCount('--rpm'))
+    .option('--tpm <n>', 'tokens per minute for this key', parseCount('--tpm'))
+    .option('--expires <days>', 'valid for this long, e.g. 30d or 30', parseDays)
     .description('create a key; it is printed once, alone on the last line')
-    .action(async (opts: { user: string; name: string }) => {
+    .action(async (opts: { user: string; name: string; scopes: ApiKeyScope[]; rpm?: number; tpm?: number; expires?: number }) => {
       await withStore(async (store) => {
         const owner = await store.users.findByEmail(opts.user);
         if (!owner) throw new AppError('not_found', { detail: `no account for ${opts.user}` });
-        const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name);
+        if (opts.scopes.includes('admin') && owner.role !== 'admin')
+          throw new AppError('forbidden', { detail: `${owner.email} is not an admin: a key with the admin scope would not work` });
+        const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name, {
+          scopes: opts.scopes,
+          rpm: opts.rpm ?? null,
+          tpm: opts.tpm ?? null,
+          expiresInDays: opts.expires ?? null,
+        });
         await store.audit.append({
           ...CLI_ACTOR,
           action: 'key.created',
           target: `key:${apiKey.id}`,
-          details: { name: apiKey.name, user: owner.email },
+          details: {
+            name: apiKey.name,
+            user: owner.email,
+            scopes: apiKey.scopes,
+            rpm: apiKey.rpm,
+            tpm: apiKey.tpm,
+            expiresAt: apiKey.expiresAt,
+          },
         });
-        console.log(`created key ${apiKey.id} "${apiKey.name}" for ${owner.email}; store it now, it is not shown again:`);
+        const limits = [apiKey.rpm && `${apiKey.rpm} requests/min`, apiKey.tpm && `${apiKey.tpm} tokens/min`].filter(Boolean).join(', ');
+        console.log(
+          `created key ${apiKey.id} "${apiKey.name}" for ${owner.email} (scopes ${apiKey.scopes.join(', ')}${limits ? `; ${limits}` : ''}${apiKey.expiresAt ? `; expires ${apiKey.expiresAt}` : ''}); store it now, it is not shown again:`,
+        );
         console.log(key);
       });
     });

@@ -181,6 +181,26 @@ export const ConfigSchema = z
         chunkOverlapTokens: 60,
         contextTokens: 3000,
       }),
+    /**
+     * Rate limits (0 = none). Per user they cover the web app and every key of the user; a key's own
+     * limits (set when it is created) apply on top. Shared between replicas through Redis when
+     * `REDIS_URL` is set, in memory otherwise.
+     */
+    limits: z
+      .strictObject({
+        /** Requests per minute per user (`AXON_USER_RPM`). */
+        userRpm: z.coerce.number().int().min(0).default(600),
+        /** Tokens per minute per user, estimated before the call and settled with the provider's usage (`AXON_USER_TPM`). */
+        userTpm: z.coerce.number().int().min(0).default(0),
+        /** Answers streaming at once per user (`AXON_USER_STREAMS`). */
+        userConcurrentStreams: z.coerce.number().int().min(0).default(16),
+      })
+      .default({ userRpm: 600, userTpm: 0, userConcurrentStreams: 16 }),
+    /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'write it as redis://host:port')
+      .optional(),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
     /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). */

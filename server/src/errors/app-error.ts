@@ -52,6 +52,10 @@ export interface AppErrorOptions {
   errors?: Array<{ path: string; message: string }>;
   /** For rate limits: when a retry may succeed. */
   retryAfterMs?: number;
+  /** Extra response headers (e.g. `RateLimit-*`). */
+  headers?: Record<string, string>;
+  /** Extra members of the problem body (e.g. the limit that refused the request). */
+  extensions?: Record<string, unknown>;
 }
 
 /**
@@ -64,6 +68,8 @@ export class AppError extends Error {
   readonly detail: string | undefined;
   readonly errors: Array<{ path: string; message: string }> | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly extensions: Record<string, unknown> | undefined;
 
   constructor(code: AppErrorCode, options: AppErrorOptions = {}) {
     super(options.detail ?? APP_ERROR_STATUS[code].title, { cause: options.cause });
@@ -72,6 +78,8 @@ export class AppError extends Error {
     this.detail = options.detail;
     this.errors = options.errors;
     this.retryAfterMs = options.retryAfterMs;
+    this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 
   get status(): number {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { Citation } from '@axon/contracts';
 import type { FastifyInstance } from 'fastify';
+import { countTokens } from 'gpt-tokenizer';
 import { z } from 'zod';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
 import { AppError, classifyProviderError, toAppError } from '../errors';
@@ -11,6 +12,8 @@ import { parseInput } from '../http/parse-input';
 import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
+import { estimatePromptTokens } from '../limits/estimate-tokens';
+import type { RateLimits } from '../limits/rate-limits';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
@@ -25,8 +28,12 @@ export interface GatewayRoutesDeps {
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
   embedder?: Embedder | undefined;
+  limits: RateLimits;
   now?: () => number;
 }
+
+const totalTokens = (usage: { inputTokens: number | null; outputTokens: number | null }) =>
+  (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
 
 type ContentInput = ChatCompletionRequest['messages'][number]['content'];
 
@@ -74,13 +81,13 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
   const { pipeline, models, streams } = deps;
   const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000);
 
-  app.get('/v1/models', async () => {
+  app.get('/v1/models', { config: { scopes: ['chat', 'embeddings'] } }, async () => {
     const list = await models.list();
     const created = nowSeconds();
     return { object: 'list', data: list.map((m) => ({ id: m.id, object: 'model', created, owned_by: m.connection })) };
   });
 
-  app.get('/v1/models/*', async (request) => {
+  app.get('/v1/models/*', { config: { scopes: ['chat', 'embeddings'] } }, async (request) => {
     const id = (request.params as { '*': string })['*'];
     const { info } = await models.resolve(id);
     return { id: info.id, object: 'model', created: nowSeconds(), owned_by: info.connection };
@@ -133,6 +140,15 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       });
       if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
     }
+    const admission = await deps.limits.admit(requirePrincipal(request), {
+      estimatedTokens: estimatePromptTokens(prompt) + (settings.maxOutputTokens ?? 0),
+      stream: body.stream === true,
+    });
+    reply.headers(admission.headers);
+    reply.raw.once(
+      'close',
+      () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
+    );
     const controller = new AbortController();
     const untrack = streams.track(controller);
     const onClose = () => {
@@ -143,6 +159,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     try {
       if (!body.stream) {
         const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
+        await admission.settle(totalTokens(result.usage));
         if (result.status === 'error' && result.error) throw result.error;
         if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
         return {
@@ -178,6 +195,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         signal: controller.signal,
         onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
       });
+      await admission.settle(totalTokens(result.usage));
       if (!sse) {
         // Nothing was streamed yet: a failure can still be an ordinary HTTP error.
         if (result.status === 'error' && result.error) throw result.error;
@@ -229,7 +247,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     user: z.string().max(256).optional(),
   });
 
-  app.post('/v1/embeddings', async (request) => {
+  app.post('/v1/embeddings', { config: { scopes: ['embeddings'] } }, async (request, reply) => {
     const body = parseInput(EmbeddingsRequest, request.body, 'body');
     const embedder = deps.embedder;
     if (!embedder || body.model !== embedder.model) {
@@ -240,13 +258,16 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       });
     }
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    const tokens = inputs.reduce((n, text) => n + countTokens(text), 0);
+    const admission = await deps.limits.admit(requirePrincipal(request), { estimatedTokens: tokens, stream: false });
+    reply.headers(admission.headers);
     let vectors: number[][];
     try {
       vectors = await embedder.embed(inputs);
     } catch (error) {
+      await admission.settle(0);
       throw toAppError(classifyProviderError(error), error);
     }
-    const tokens = inputs.reduce((n, text) => n + Math.ceil(text.length / 4), 0);
     return {
       object: 'list',
       model: embedder.model,

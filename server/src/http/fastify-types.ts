@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from '@axon/contracts';
 import type { Principal } from '../auth/auth-service';
 import type { Permission } from '../auth/permissions';
 
@@ -15,6 +16,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** The API key scopes that may call the route (any of them); by default `chat` for `chat` routes, `admin` for the rest. */
+    scopes?: ApiKeyScope[];
     /** The route reads multipart/form-data (uploads); every other route refuses it. */
     multipart?: boolean;
   }

@@ -50,6 +50,7 @@ export function problemBody(error: AppError, requestId: string): Problem {
     ...(error.detail ? { detail: error.detail } : {}),
     ...(error.errors ? { errors: error.errors } : {}),
     ...(error.retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) } : {}),
+    ...error.extensions,
   };
 }
 
@@ -88,6 +89,7 @@ export function isOpenAIRoute(url: string): boolean {
 /** Sends an error the way the route's clients expect: OpenAI's shape under `/v1`, problem+json elsewhere. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));
+  for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
   if (error.code === 'unauthenticated' && isOpenAIRoute(request.url)) reply.header('www-authenticate', 'Bearer');
   reply.status(error.status);
   if (isOpenAIRoute(request.url)) return reply.type('application/json').send(openAIErrorBody(error));

@@ -1,4 +1,4 @@
-import type { ApiKey, Citation, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+import type { ApiKey, ApiKeyScope, Citation, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
 import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
 
@@ -39,7 +39,16 @@ export interface ApiKeyRecord extends ApiKey {
 }
 
 export interface ApiKeyRepository {
-  create(input: { userId: string; name: string; prefix: string; keyHash: string }): Promise<ApiKeyRecord>;
+  create(input: {
+    userId: string;
+    name: string;
+    prefix: string;
+    keyHash: string;
+    scopes: ApiKeyScope[];
+    rpm: number | null;
+    tpm: number | null;
+    expiresAt: string | null;
+  }): Promise<ApiKeyRecord>;
   /** The unrevoked key with this hash and its owner. */
   findActiveByHash(keyHash: string): Promise<{ key: ApiKeyRecord; user: User } | undefined>;
   listForUser(userId: string): Promise<ApiKey[]>;

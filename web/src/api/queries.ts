@@ -1,5 +1,6 @@
 import type {
   ApiKey,
+  ApiKeyScope,
   AuditEvent,
   AuditVerdict,
   Collection,
@@ -104,7 +105,8 @@ export function useApiKeys() {
 export function useCreateApiKey() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (name: string) => api<CreatedApiKey>('POST', '/api/keys', { name }),
+    mutationFn: (input: { name: string; scopes?: ApiKeyScope[]; expiresInDays?: number | null }) =>
+      api<CreatedApiKey>('POST', '/api/keys', input),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.apiKeys }),
   });
 }

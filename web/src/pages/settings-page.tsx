@@ -1,7 +1,8 @@
+import type { ApiKeyScope } from '@axon/contracts';
 import { type FormEvent, useState } from 'react';
 import { toast } from 'sonner';
 import { describeError } from '../api/api-client';
-import { useApiKeys, useCreateApiKey, useRevokeApiKey } from '../api/queries';
+import { useApiKeys, useCreateApiKey, useRevokeApiKey, useSession } from '../api/queries';
 import { CopyButton } from '../chat/markdown';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/text-field';
@@ -12,17 +13,23 @@ export function SettingsPage() {
   const create = useCreateApiKey();
   const revoke = useRevokeApiKey();
   const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<ApiKeyScope[]>(['chat', 'embeddings']);
+  const [expiresInDays, setExpiresInDays] = useState<number | null>(null);
+  const isAdmin = useSession().data?.user?.role === 'admin';
   const [shown, setShown] = useState<string | undefined>();
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate(name.trim(), {
-      onSuccess: (created) => {
-        setShown(created.key);
-        setName('');
+    create.mutate(
+      { name: name.trim(), scopes, expiresInDays },
+      {
+        onSuccess: (created) => {
+          setShown(created.key);
+          setName('');
+        },
+        onError: (e) => toast.error(describeError(e).message),
       },
-      onError: (e) => toast.error(describeError(e).message),
-    });
+    );
   };
 
   return (
@@ -33,7 +40,7 @@ export function SettingsPage() {
         <code className="rounded bg-zinc-100 px-1 dark:bg-zinc-800">{`${window.location.origin}/v1`}</code>, header{' '}
         <code className="rounded bg-zinc-100 px-1 dark:bg-zinc-800">Authorization: Bearer axn_…</code>.
       </p>
-      <form onSubmit={submit} className="mb-6 flex items-end gap-2">
+      <form onSubmit={submit} className="mb-6 flex flex-wrap items-end gap-2">
         <TextField
           label="Key name"
           className="flex-1"
@@ -43,7 +50,34 @@ export function SettingsPage() {
           onChange={(e) => setName(e.target.value)}
           placeholder="e.g. laptop script"
         />
-        <Button type="submit" variant="primary" disabled={create.isPending || !name.trim()}>
+        <fieldset className="flex items-center gap-3 pb-2 text-sm">
+          <legend className="sr-only">Scopes</legend>
+          {(['chat', 'embeddings', ...(isAdmin ? ['admin'] : [])] as ApiKeyScope[]).map((scope) => (
+            <label key={scope} className="flex items-center gap-1">
+              <input
+                type="checkbox"
+                checked={scopes.includes(scope)}
+                onChange={(e) => setScopes((current) => (e.target.checked ? [...current, scope] : current.filter((s) => s !== scope)))}
+              />
+              {scope}
+            </label>
+          ))}
+        </fieldset>
+        <label className="flex flex-col gap-1 text-sm">
+          <span className="text-zinc-600 dark:text-zinc-400">Expires</span>
+          <select
+            aria-label="Expires"
+            value={expiresInDays ?? ''}
+            onChange={(e) => setExpiresInDays(e.target.value ? Number(e.target.value) : null)}
+            className="rounded-lg border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-900"
+          >
+            <option value="">never</option>
+            <option value="30">in 30 days</option>
+            <option value="90">in 90 days</option>
+            <option value="365">in a year</option>
+          </select>
+        </label>
+        <Button type="submit" variant="primary" disabled={create.isPending || !name.trim() || scopes.length === 0}>
           Create key
         </Button>
       </form>
@@ -68,7 +102,9 @@ export function SettingsPage() {
             <tr>
               <th className="py-2 pr-3 font-medium">Name</th>
               <th className="py-2 pr-3 font-medium">Key</th>
+              <th className="py-2 pr-3 font-medium">Scopes</th>
               <th className="py-2 pr-3 font-medium">Created</th>
+              <th className="py-2 pr-3 font-medium">Expires</th>
               <th className="py-2 pr-3 font-medium">Last used</th>
               <th className="py-2 font-medium">
                 <span className="sr-only">Actions</span>
@@ -78,7 +114,7 @@ export function SettingsPage() {
           <tbody>
             {keys.data?.items.length === 0 && (
               <tr>
-                <td colSpan={5} className="py-3 text-zinc-500">
+                <td colSpan={7} className="py-3 text-zinc-500">
                   No keys yet.
                 </td>
               </tr>
@@ -87,7 +123,9 @@ export function SettingsPage() {
               <tr key={key.id} className="border-t border-zinc-200 dark:border-zinc-800">
                 <td className="py-2 pr-3">{key.name}</td>
                 <td className="py-2 pr-3 font-mono text-xs">{key.prefix}…</td>
+                <td className="py-2 pr-3 text-xs">{key.scopes.join(', ')}</td>
                 <td className="py-2 pr-3">{new Date(key.createdAt).toLocaleDateString()}</td>
+                <td className="py-2 pr-3">{key.expiresAt ? new Date(key.expiresAt).toLocaleDateString() : 'never'}</td>
                 <td className="py-2 pr-3">{key.lastUsedAt ? new Date(key.lastUsedAt).toLocaleString() : 'never'}</td>
                 <td className="py-2 text-right">
                   {key.revokedAt ? (

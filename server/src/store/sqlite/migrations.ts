@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /** Versioned schema changes, applied in order at start; never edit one that has shipped. */
 export const SQLITE_MIGRATIONS: Array<{
   version: number;
@@ -5,6 +7,8 @@ export const SQLITE_MIGRATIONS: Array<{
   sql: string;
   /** Rebuilds a table others reference: foreign keys are off while it runs and checked after. */
   rebuildsTables?: boolean;
+  /** Work SQL alone cannot say (tables named by data), run after `sql` in the same transaction. */
+  run?: (db: Database.Database) => void;
 }> = [
   {
     version: 1,
@@ -209,5 +213,44 @@ export const SQLITE_MIGRATIONS: Array<{
       );
       CREATE INDEX audit_events_at ON audit_events(at);
     `,
+  },
+  {
+    version: 6,
+    name: 'api key scopes, limits and expiry',
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT 'chat,embeddings';
+      ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
+      ALTER TABLE api_keys ADD COLUMN tpm INTEGER;
+      ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'vectors in a plain table',
+    sql: `
+      CREATE TABLE chunk_embeddings (
+        chunk_rowid INTEGER PRIMARY KEY REFERENCES chunks(rowid) ON DELETE CASCADE,
+        collection_id TEXT NOT NULL,
+        dimensions INTEGER NOT NULL,
+        embedding BLOB NOT NULL
+      );
+      CREATE INDEX chunk_embeddings_collection ON chunk_embeddings(collection_id, dimensions);
+    `,
+    run(db) {
+      // Earlier versions kept vectors in one sqlite-vec vec0 table per size; move them over.
+      const tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'chunk_vectors_*'")
+        .pluck()
+        .all() as string[];
+      for (const table of tables) {
+        const dimensions = /^chunk_vectors_(\d+)$/.exec(table)?.[1];
+        if (!dimensions) continue;
+        db.exec(
+          `INSERT INTO chunk_embeddings (chunk_rowid, collection_id, dimensions, embedding)
+           SELECT v.rowid, v.collection_id, ${Number(dimensions)}, v.embedding FROM ${table} v JOIN chunks c ON c.rowid = v.rowid`,
+        );
+        db.exec(`DROP TABLE ${table}`);
+      }
+    },
   },
 ];

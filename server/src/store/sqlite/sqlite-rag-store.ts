@@ -264,40 +264,17 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     },
   };
 
-  // One vec0 table per vector size, partitioned by collection: a search reads only the partitions of
-  // collections the caller may read. Search is exact (brute force over the partition's floats).
-  const vectorTables = new Set<number>();
-  const vectorTable = (dimensions: number) => {
-    const name = `chunk_vectors_${dimensions}`;
-    if (!vectorTables.has(dimensions)) {
-      db.exec(
-        `CREATE VIRTUAL TABLE IF NOT EXISTS ${name} USING vec0(collection_id text partition key, embedding float[${dimensions}] distance_metric=cosine)`,
-      );
-      vectorTables.add(dimensions);
-    }
-    return name;
-  };
-  // Tables another process created since are picked up when asked for.
-  const findVectorTables = () => {
-    for (const row of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'chunk_vectors_*'").all() as Row[]) {
-      // vec0 keeps shadow tables beside each (chunk_vectors_64_chunks, …); only the main one counts.
-      const dimensions = /^chunk_vectors_(\d+)$/.exec(String(row.name))?.[1];
-      if (dimensions) vectorTables.add(Number(dimensions));
-    }
-    return vectorTables;
-  };
-  findVectorTables();
+  // Vectors live in a plain table (float32 blobs, one row per chunk, removed with their chunk): point
+  // reads for re-scoring are B-tree lookups, and sqlite-vec's distance functions work on the blobs.
   const deleteVectors = (documentId: string) => {
-    for (const dimensions of vectorTables) {
-      db.prepare(`DELETE FROM chunk_vectors_${dimensions} WHERE rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)`).run(documentId);
-    }
+    db.prepare('DELETE FROM chunk_embeddings WHERE chunk_rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)').run(documentId);
   };
+  const distanceTo = db.prepare('SELECT vec_distance_cosine(embedding, ?) FROM chunk_embeddings WHERE chunk_rowid = ?').pluck();
 
   // Searches run on in-memory indexes mirroring the tables (see sqlite-search-mirror.ts); with
   // `memoryIndex: false` they run in SQLite itself (FTS5 and sqlite-vec), with the same results up
   // to BM25 variant and ties.
-  const mirror =
-    options.memoryIndex === false ? undefined : createSearchMirror(db, (refresh) => (refresh ? findVectorTables() : vectorTables));
+  const mirror = options.memoryIndex === false ? undefined : createSearchMirror(db);
   const readableIds = (userId: string, collectionIds: string[]) =>
     (
       db
@@ -349,41 +326,38 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     },
     async upsertVectors(documentId, vectors) {
       if (vectors.length === 0) return;
-      const table = vectorTable((vectors[0] as number[]).length);
       const rows = db.prepare('SELECT rowid, collection_id FROM chunks WHERE document_id = ? ORDER BY ordinal').all(documentId) as Row[];
       db.transaction(() => {
         deleteVectors(documentId);
-        const insert = db.prepare(`INSERT INTO ${table} (rowid, collection_id, embedding) VALUES (:rowid, :collection, :vector)`);
+        const insert = db.prepare('INSERT INTO chunk_embeddings (chunk_rowid, collection_id, dimensions, embedding) VALUES (?, ?, ?, ?)');
         const logged = db.prepare("INSERT INTO index_changes (chunk_rowid, kind) VALUES (?, 'vector')");
         rows.forEach((row, i) => {
           const vector = vectors[i];
           if (!vector) return;
-          insert.run({ rowid: BigInt(row.rowid as number), collection: row.collection_id, vector: new Float32Array(vector) });
+          insert.run(row.rowid, row.collection_id, vector.length, Buffer.from(new Float32Array(vector).buffer));
           logged.run(row.rowid);
         });
       })();
     },
     async searchVector(vector, { userId, collectionIds, k }) {
-      const table = `chunk_vectors_${vector.length}`;
-      if (collectionIds.length === 0 || !(vectorTables.has(vector.length) || findVectorTables().has(vector.length))) return [];
-      const query = new Float32Array(vector);
+      if (collectionIds.length === 0) return [];
+      const query = Buffer.from(new Float32Array(vector).buffer);
       const readable = readableIds(userId, collectionIds);
       if (mirror) {
         // int8 candidates from memory, re-scored against the stored floats: the order of exact search.
         const candidates = mirror.searchVector(vector, readable, Math.max(40, k * 4));
-        if (candidates.length === 0) return [];
-        // One point lookup per candidate: vec0 answers `rowid IN (…)` with a scan.
-        const distance = db.prepare(`SELECT vec_distance_cosine(embedding, ?) FROM ${table} WHERE rowid = ?`).pluck();
         const best = candidates
-          .map((c) => ({ rowid: c.rowid, score: 1 - (distance.get(query, c.rowid) as number) }))
+          .map((c) => ({ rowid: c.rowid, score: 1 - (distanceTo.get(query, c.rowid) as number) }))
           .sort((a, b) => b.score - a.score)
           .slice(0, k);
         return withDetails(best);
       }
+      // Exact search in SQLite: sqlite-vec's distance over the collection's vectors of this size.
       const knn = db.prepare(
-        `SELECT v.rowid AS chunk_rowid, v.distance FROM ${table} v WHERE v.embedding MATCH :q AND k = :k AND v.collection_id = :collection`,
+        `SELECT chunk_rowid, vec_distance_cosine(embedding, :q) AS distance FROM chunk_embeddings
+         WHERE collection_id = :collection AND dimensions = :dimensions ORDER BY distance LIMIT :k`,
       );
-      const hits = readable.flatMap((id) => knn.all({ q: query, k, collection: id }) as Row[]);
+      const hits = readable.flatMap((id) => knn.all({ q: query, k, collection: id, dimensions: vector.length }) as Row[]);
       hits.sort((a, b) => (a.distance as number) - (b.distance as number));
       return withDetails(hits.slice(0, k).map((hit) => ({ rowid: hit.chunk_rowid as number, score: 1 - (hit.distance as number) })));
     },

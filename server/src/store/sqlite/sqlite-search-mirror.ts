@@ -6,7 +6,7 @@ type Row = Record<string, unknown>;
 /** Change-log rows older than this are pruned when an index is built; a lagging reader rebuilds. */
 const CHANGE_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-const floats = (blob: Buffer) => new Float32Array(new Uint8Array(blob).buffer);
+const floats = (blob: Buffer) => new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 
 /**
  * The in-memory search indexes of one process, kept in step with the database through the
@@ -14,7 +14,7 @@ const floats = (blob: Buffer) => new Float32Array(new Uint8Array(blob).buffer);
  * the changes since the last one are applied, so writes of other processes on the same file (the
  * CLI ingesting while the server runs) are seen as well as this one's.
  */
-export function createSearchMirror(db: Database.Database, vectorTables: (refresh: boolean) => Iterable<number>) {
+export function createSearchMirror(db: Database.Database) {
   let text = new TextIndex();
   let vectors = new VectorIndex();
   let lastSeq = -1;
@@ -24,29 +24,20 @@ export function createSearchMirror(db: Database.Database, vectorTables: (refresh
     prune: db.prepare('DELETE FROM index_changes WHERE seq <= ? AND created_at < ?'),
     chunk: db.prepare("SELECT collection_id, text || ' ' || coalesce(section, '') AS text FROM chunks WHERE rowid = ?"),
     chunks: db.prepare("SELECT rowid, collection_id, text || ' ' || coalesce(section, '') AS text FROM chunks"),
+    vector: db.prepare('SELECT collection_id, embedding FROM chunk_embeddings WHERE chunk_rowid = ?'),
+    vectors: db.prepare('SELECT chunk_rowid, collection_id, embedding FROM chunk_embeddings'),
   };
 
-  const loadVector = (rowid: number, refresh = false): void => {
-    for (const dimensions of vectorTables(refresh)) {
-      const row = db.prepare(`SELECT collection_id, embedding FROM chunk_vectors_${dimensions} WHERE rowid = ?`).get(rowid) as
-        | Row
-        | undefined;
-      if (row) {
-        vectors.set(rowid, row.collection_id as string, floats(row.embedding as Buffer));
-        return;
-      }
-    }
-    // A table another process created since the last look.
-    if (!refresh) loadVector(rowid, true);
+  const loadVector = (rowid: number) => {
+    const row = q.vector.get(rowid) as Row | undefined;
+    if (row) vectors.set(rowid, row.collection_id as string, floats(row.embedding as Buffer));
   };
 
   const build = () => {
     lastSeq = q.maxSeq.get() as number;
     for (const row of q.chunks.iterate() as Iterable<Row>) text.add(row.rowid as number, row.collection_id as string, row.text as string);
-    for (const dimensions of vectorTables(true)) {
-      for (const row of db.prepare(`SELECT rowid, collection_id, embedding FROM chunk_vectors_${dimensions}`).iterate() as Iterable<Row>) {
-        vectors.set(row.rowid as number, row.collection_id as string, floats(row.embedding as Buffer));
-      }
+    for (const row of q.vectors.iterate() as Iterable<Row>) {
+      vectors.set(row.chunk_rowid as number, row.collection_id as string, floats(row.embedding as Buffer));
     }
     q.prune.run(lastSeq, new Date(Date.now() - CHANGE_LOG_RETENTION_MS).toISOString());
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ApiKey, Conversation, Message, Role, User } from '@axon/contracts';
+import type { ApiKey, ApiKeyScope, Conversation, Message, Role, User } from '@axon/contracts';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../errors';
@@ -26,6 +26,10 @@ const toApiKey = (row: Row): ApiKeyRecord => ({
   userId: row.user_id as string,
   name: row.name as string,
   prefix: row.prefix as string,
+  scopes: String(row.scopes).split(',') as ApiKeyScope[],
+  rpm: (row.rpm as number | null) ?? null,
+  tpm: (row.tpm as number | null) ?? null,
+  expiresAt: (row.expires_at as string | null) ?? null,
   createdAt: row.created_at as string,
   lastUsedAt: (row.last_used_at as string | null) ?? null,
   revokedAt: (row.revoked_at as string | null) ?? null,
@@ -82,6 +86,7 @@ export function migrateSqlite(db: Database.Database): number[] {
     if (migration.rebuildsTables) db.pragma('foreign_keys = OFF');
     db.transaction(() => {
       db.exec(migration.sql);
+      migration.run?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         migration.version,
         migration.name,
@@ -134,7 +139,9 @@ export function openSqliteStore({
     ),
     sessionDelete: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionDeleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
-    keyInsert: db.prepare('INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    keyInsert: db.prepare(
+      'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
     keyByHash: db.prepare(
       `SELECT k.*, u.email AS u_email, u.role AS u_role, u.created_at AS u_created_at
        FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
@@ -227,11 +234,11 @@ export function openSqliteStore({
       },
     },
     apiKeys: {
-      async create({ userId, name, prefix, keyHash }) {
+      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt }) {
         const id = randomUUID();
         const createdAt = iso();
-        q.keyInsert.run(id, userId, name, prefix, keyHash, createdAt);
-        return { id, userId, name, prefix, createdAt, lastUsedAt: null, revokedAt: null };
+        q.keyInsert.run(id, userId, name, prefix, keyHash, scopes.join(','), rpm, tpm, expiresAt, createdAt);
+        return { id, userId, name, prefix, scopes, rpm, tpm, expiresAt, createdAt, lastUsedAt: null, revokedAt: null };
       },
       async findActiveByHash(keyHash) {
         const row = q.keyByHash.get(keyHash) as Row | undefined;

@@ -1,0 +1,136 @@
+import type { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Principal } from '../auth/auth-service';
+import { AppError } from '../errors';
+
+/**
+ * Requests per minute, tokens per minute and concurrent streams, per user and per API key, on
+ * rate-limiter-flexible: in memory for one process, in Redis when replicas share limits.
+ */
+
+export interface LimitSettings {
+  userRpm: number;
+  userTpm: number;
+  userConcurrentStreams: number;
+}
+
+/** One admitted request: settle its tokens when the provider reports usage, release its stream slot. */
+export interface Admission {
+  /** `RateLimit-*` headers for the tightest limit this request counted against. */
+  headers: Record<string, string>;
+  settle(actualTokens: number): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface RateLimits {
+  admit(principal: Principal, request: { estimatedTokens: number; stream: boolean }): Promise<Admission>;
+  close(): Promise<void>;
+}
+
+interface Counter {
+  kind: 'rpm' | 'tpm' | 'streams';
+  /** What the client is told when it is refused, e.g. "requests per minute for this API key". */
+  label: string;
+  limiter: RateLimiterAbstract;
+  subject: string;
+  points: number;
+  cost: number;
+}
+
+const headersFor = (c: Counter, res: RateLimiterRes) => ({
+  'ratelimit-limit': String(c.points),
+  'ratelimit-remaining': String(Math.max(0, res.remainingPoints)),
+  'ratelimit-reset': String(Math.ceil(res.msBeforeNext / 1000)),
+});
+
+export function createRateLimits(settings: LimitSettings, options: { redis?: Redis; prefix?: string } = {}): RateLimits {
+  const prefix = options.prefix ?? 'axon';
+  const limiters = new Map<string, RateLimiterAbstract>();
+  // One limiter per kind and size (keys carry their own sizes), created on first use.
+  const limiter = (kind: 'rpm' | 'tpm' | 'streams', points: number) => {
+    const name = `${kind}:${points}`;
+    let found = limiters.get(name);
+    if (!found) {
+      // Stream slots are given back when a stream ends; the hour only bounds a slot a crash leaked.
+      const duration = kind === 'streams' ? 3600 : 60;
+      const keyPrefix = `${prefix}:limit:${name}`;
+      found = options.redis
+        ? new RateLimiterRedis({ storeClient: options.redis, points, duration, keyPrefix, rejectIfRedisNotReady: true })
+        : new RateLimiterMemory({ points, duration, keyPrefix });
+      limiters.set(name, found);
+    }
+    return found;
+  };
+
+  const refund = async (taken: Counter[]) => {
+    await Promise.all(taken.map((c) => c.limiter.reward(c.subject, c.cost)));
+  };
+
+  return {
+    async admit(principal, { estimatedTokens, stream }) {
+      const user = principal.user.id;
+      const key = principal.apiKey;
+      const counters: Counter[] = [];
+      const add = (label: string, kind: 'rpm' | 'tpm' | 'streams', points: number | null, subject: string, cost: number) => {
+        if (points && points > 0) counters.push({ kind, label, limiter: limiter(kind, points), subject, points, cost });
+      };
+      if (key) add('requests per minute for this API key', 'rpm', key.rpm, `key:${key.id}`, 1);
+      add('requests per minute for your account', 'rpm', settings.userRpm, `user:${user}`, 1);
+      const tokens = Math.max(1, Math.ceil(estimatedTokens));
+      if (key) add('tokens per minute for this API key', 'tpm', key.tpm, `key:${key.id}`, tokens);
+      add('tokens per minute for your account', 'tpm', settings.userTpm, `user:${user}`, tokens);
+      if (stream) add('answers streaming at once for your account', 'streams', settings.userConcurrentStreams, `user:${user}`, 1);
+
+      const taken: Counter[] = [];
+      let tightest: { counter: Counter; res: RateLimiterRes } | undefined;
+      for (const counter of counters) {
+        if (counter.cost > counter.points) {
+          await refund(taken);
+          throw new AppError('rate_limited', {
+            detail: `This request needs about ${counter.cost} tokens, more than the ${counter.points} ${counter.label} allow.`,
+            extensions: { limit: counter.label, limitValue: counter.points },
+          });
+        }
+        try {
+          const res = await counter.limiter.consume(counter.subject, counter.cost);
+          taken.push(counter);
+          if (!tightest || res.remainingPoints / counter.points < tightest.res.remainingPoints / tightest.counter.points)
+            tightest = { counter, res };
+        } catch (error) {
+          await refund(taken);
+          if (!(error instanceof RateLimiterRes)) {
+            throw new AppError('unavailable', { detail: 'The rate limit store (Redis) is not answering.', cause: error });
+          }
+          const retryAfterMs = Math.max(1000, error.msBeforeNext);
+          throw new AppError('rate_limited', {
+            detail: `Over the limit of ${counter.points} ${counter.label}; try again in ${Math.ceil(retryAfterMs / 1000)} s.`,
+            retryAfterMs,
+            headers: headersFor(counter, error),
+            extensions: { limit: counter.label, limitValue: counter.points },
+          });
+        }
+      }
+      let released = false;
+      return {
+        headers: tightest ? headersFor(tightest.counter, tightest.res) : {},
+        async settle(actualTokens) {
+          const diff = Math.ceil(actualTokens) - tokens;
+          if (diff === 0) return;
+          await Promise.all(
+            taken
+              .filter((c) => c.kind === 'tpm')
+              .map((c) => (diff > 0 ? c.limiter.penalty(c.subject, diff) : c.limiter.reward(c.subject, -diff))),
+          );
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          await Promise.all(taken.filter((c) => c.kind === 'streams').map((c) => c.limiter.reward(c.subject, 1)));
+        },
+      };
+    },
+    async close() {
+      await options.redis?.quit();
+    },
+  };
+}
