@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
@@ -18,6 +19,9 @@ import { registerGatewayRoutes } from './gateway/gateway-routes';
 import type { ActiveStreams } from './http/active-streams';
 import type { RateLimits } from './limits/rate-limits';
 import { registerAuditRoutes } from './observability/audit-routes';
+import { createMetrics, type Metrics } from './observability/metrics';
+import type { PromptLog } from './observability/prompt-log';
+import type { Redactor } from './redaction/redact';
 import './http/fastify-types';
 import { logRequest } from './http/log-request';
 import { sendError, toAppErrorOrInternal } from './http/problem';
@@ -40,6 +44,11 @@ export interface AppDeps {
   embedder?: Embedder | undefined;
   /** Requests, tokens and streams per user and API key. */
   limits: RateLimits;
+  /** Personal data and secrets out of logs, the prompt log and (with the guardrail) prompts. */
+  redactor: Redactor;
+  promptLog: PromptLog;
+  /** Prometheus metrics; made here when not given. */
+  metrics?: Metrics;
   /** Where uploaded originals are kept. */
   filesDir: string;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
@@ -47,6 +56,8 @@ export interface AppDeps {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const safeEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** Builds the whole HTTP app from its dependencies. No I/O happens here; tests build it too. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -89,6 +100,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: { fileSize: config.rag.maxUploadMb * 1_048_576, files: config.rag.maxFilesPerUpload },
   });
 
+  const metrics = deps.metrics ?? createMetrics({ activeStreams: () => deps.streams.size });
+  app.decorate('metrics', metrics);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
 
@@ -129,13 +142,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!request.routeOptions.url || request.routeOptions.url === '/healthz') return;
+    const route = request.routeOptions.url;
+    if (!route || route === '/healthz') return;
+    metrics.observeRequest(route, request.method, reply.statusCode, (performance.now() - request.startedAt) / 1000);
     logRequest(request, reply.statusCode);
+  });
+
+  // Prometheus: an admin's session or key (`metrics:read`), or `AXON_METRICS_TOKEN` as bearer token.
+  app.get('/metrics', { config: { access: 'public' } }, async (request, reply) => {
+    const header = request.headers.authorization;
+    const token = config.metricsToken;
+    const byToken = token !== undefined && header !== undefined && safeEqual(header, `Bearer ${token}`);
+    if (!byToken) {
+      const bearer = /^Bearer\s+(axn_\S+)\s*$/i.exec(header ?? '')?.[1];
+      const principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
+      if (!principal) throw new AppError('unauthenticated', { detail: 'Send an admin API key, or AXON_METRICS_TOKEN, as bearer token.' });
+      if (!can(principal.user.role, 'metrics:read') || (principal.apiKey && !principal.apiKey.scopes.includes('admin')))
+        throw new AppError('forbidden', { detail: 'Reading metrics needs the metrics:read permission (and a key with the admin scope).' });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   app.setErrorHandler(async (error, request, reply) => {
     const { appError, unexpected } = toAppErrorOrInternal(error);
     if (unexpected) request.log.error({ err: error }, 'unhandled error');
+    if (appError.code === 'rate_limited') metrics.rateLimited(String(appError.extensions?.limit ?? 'sign-in attempts'));
     if (reply.sent || reply.raw.headersSent) return;
     return sendError(request, reply, appError);
   });
@@ -154,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
   registerConversationRoutes(app, { store, models: deps.models });
-  registerAuditRoutes(app, { store });
+  registerAuditRoutes(app, { store, promptLog: deps.promptLog });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,
@@ -178,6 +209,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
     limits: deps.limits,
+    promptLog: deps.promptLog,
+    guardrail: config.redaction.guardrail ? deps.redactor : undefined,
   });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;

@@ -10,9 +10,11 @@ import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
+import { createPromptLog } from './observability/prompt-log';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
+import { createRedactor } from './redaction/redact';
 import { openSqliteStore, type Store } from './store';
 
 export interface AxonServer {
@@ -80,6 +82,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
   await ingestion.start();
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
+  const redactor = createRedactor({ custom: config.redaction.patterns });
+  const promptLog = createPromptLog(store.db, { mode: config.promptLog.mode, retentionDays: config.promptLog.retentionDays, redactor });
   const limits = createRateLimits(config.limits, {
     ...(config.redisUrl
       ? { redis: new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true }) }
@@ -98,6 +102,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     filesDir,
     embedder,
     limits,
+    redactor,
+    promptLog,
     isReady: () => ready,
   });
   ready = true;
@@ -130,6 +136,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         clearTimeout(force);
         await ingestion.stop();
         await limits.close();
+        promptLog.close();
         await store.close();
         logger.info('stopped');
       })();

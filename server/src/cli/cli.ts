@@ -212,6 +212,23 @@ export function buildCli(): Command {
       }
     });
 
+  evaluate
+    .command('redaction')
+    .description('precision and recall of PII and secret redaction on the built-in labelled set')
+    .option('--json', 'print JSON instead of tables')
+    .action(async (opts: { json?: boolean }) => {
+      const { evaluateRedaction } = await import('../redaction/evaluate-redaction');
+      const { HELD_OUT_TEXTS, LABELLED_TEXTS } = await import('../redaction/labelled-set');
+      const { createRedactor } = await import('../redaction/redact');
+      const redactor = createRedactor();
+      const sets = { tuned: evaluateRedaction(redactor, LABELLED_TEXTS), heldOut: evaluateRedaction(redactor, HELD_OUT_TEXTS) };
+      if (opts.json) return console.log(JSON.stringify(sets, null, 2));
+      for (const [name, scores] of Object.entries(sets)) {
+        console.log(`\n${name === 'tuned' ? 'Labelled set (the detectors were tuned on it)' : 'Held-out set (not used for tuning)'}\n`);
+        console.log(table(scores.map((s) => ({ ...s, precision: s.precision.toFixed(3), recall: s.recall.toFixed(3) }))));
+      }
+    });
+
   const keys = program.command('keys').description('manage API keys');
   keys
     .command('create')

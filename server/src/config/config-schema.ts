@@ -196,6 +196,26 @@ export const ConfigSchema = z
         userConcurrentStreams: z.coerce.number().int().min(0).default(16),
       })
       .default({ userRpm: 600, userTpm: 0, userConcurrentStreams: 16 }),
+    /** Prompts and answers through `/v1`: not kept, kept redacted, or kept as sent; and for how long. */
+    promptLog: z
+      .strictObject({
+        /** `off`, `redacted` or `full` (`AXON_PROMPT_LOG`). */
+        mode: z.enum(['off', 'redacted', 'full']).default('redacted'),
+        /** Days a row is kept (`AXON_PROMPT_LOG_RETENTION_DAYS`). */
+        retentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+      })
+      .default({ mode: 'redacted', retentionDays: 30 }),
+    /** Redaction of personal data and secrets. */
+    redaction: z
+      .strictObject({
+        /** Also redact `/v1` prompts before they leave for the model (`AXON_REDACT_PROMPTS`). */
+        guardrail: z.coerce.boolean().default(false),
+        /** Extra patterns: `{ name, pattern }` (a regular expression); placeholders use the name. */
+        patterns: z.array(z.strictObject({ name: z.string().min(1).max(40), pattern: z.string().min(1) })).default([]),
+      })
+      .default({ guardrail: false, patterns: [] }),
+    /** A bearer token that may read `/metrics` (for a Prometheus scraper) (`AXON_METRICS_TOKEN`). */
+    metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
     redisUrl: z
       .string()

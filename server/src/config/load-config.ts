@@ -32,6 +32,10 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_USER_TPM: 'limits.userTpm',
   AXON_USER_STREAMS: 'limits.userConcurrentStreams',
   REDIS_URL: 'redisUrl',
+  AXON_METRICS_TOKEN: 'metricsToken',
+  AXON_PROMPT_LOG: 'promptLog.mode',
+  AXON_PROMPT_LOG_RETENTION_DAYS: 'promptLog.retentionDays',
+  AXON_REDACT_PROMPTS: 'redaction.guardrail',
   OPENAI_API_KEY: 'openai.apiKey',
   OPENAI_BASE_URL: 'openai.baseURL',
   OPENAI_MODELS: 'openai.models',
@@ -46,7 +50,7 @@ export const ENV_SETTINGS: Record<string, string> = {
 };
 
 const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
-const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled']);
+const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -14,9 +14,11 @@ import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
 import type { RateLimits } from '../limits/rate-limits';
+import type { PromptLog } from '../observability/prompt-log';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
+import type { Redactor } from '../redaction/redact';
 import type { Store } from '../store';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
 
@@ -29,6 +31,9 @@ export interface GatewayRoutesDeps {
   contextTokens: number;
   embedder?: Embedder | undefined;
   limits: RateLimits;
+  promptLog: PromptLog;
+  /** When set, prompts are redacted before they leave for the model. */
+  guardrail?: Redactor | undefined;
   now?: () => number;
 }
 
@@ -44,9 +49,9 @@ function contentText(content: ContentInput): string {
 }
 
 /** OpenAI messages as a language-model prompt; system and developer messages both become system. */
-export function toPrompt(messages: ChatCompletionRequest['messages']): LanguageModelV3Prompt {
+export function toPrompt(messages: ChatCompletionRequest['messages'], clean: (text: string) => string = (t) => t): LanguageModelV3Prompt {
   return messages.map((message) => {
-    const text = contentText(message.content);
+    const text = clean(contentText(message.content));
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -108,7 +113,24 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       presencePenalty: body.presence_penalty ?? undefined,
       frequencyPenalty: body.frequency_penalty ?? undefined,
     };
-    const prompt = toPrompt(body.messages);
+    const guardrail = deps.guardrail;
+    const prompt = toPrompt(body.messages, guardrail ? (text) => guardrail.redact(text).text : undefined);
+    // The prompt log keeps what the caller sent (redacted there unless the mode is `full`).
+    const logPrompt = (result: { text: string; status: string; usage: { inputTokens: number | null; outputTokens: number | null } }) => {
+      if (deps.promptLog.mode === 'off') return;
+      const principal = requirePrincipal(request);
+      deps.promptLog.record({
+        userId: principal.user.id,
+        apiKeyId: principal.apiKeyId ?? null,
+        route: '/v1/chat/completions',
+        model: info.id,
+        prompt: body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
+        response: result.text,
+        status: result.status,
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+      });
+    };
     const header = request.headers['x-axon-collections'];
     const requested =
       body.collections ??
@@ -160,6 +182,14 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       if (!body.stream) {
         const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
         await admission.settle(totalTokens(result.usage));
+        logPrompt(result);
+        request.server.metrics.observeTurn({
+          model: info.id,
+          outcome: result.status,
+          usage: result.usage,
+          timing: result.timing,
+          failure: result.failure?.kind,
+        });
         if (result.status === 'error' && result.error) throw result.error;
         if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
         return {
@@ -196,6 +226,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
       });
       await admission.settle(totalTokens(result.usage));
+      logPrompt(result);
       if (!sse) {
         // Nothing was streamed yet: a failure can still be an ordinary HTTP error.
         if (result.status === 'error' && result.error) throw result.error;

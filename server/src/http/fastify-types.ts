@@ -1,6 +1,7 @@
 import type { ApiKeyScope } from '@axon/contracts';
 import type { Principal } from '../auth/auth-service';
 import type { Permission } from '../auth/permissions';
+import type { Metrics } from '../observability/metrics';
 
 /**
  * Who may call a route, checked by the one guard in `buildApp`: anyone (`public`), anyone signed in
@@ -9,6 +10,9 @@ import type { Permission } from '../auth/permissions';
 export type RouteAccess = 'public' | 'signed-in' | Permission;
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
   interface FastifyRequest {
     principal: Principal | undefined;
     /** `performance.now()` when the request arrived. */

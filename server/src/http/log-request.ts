@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { TurnObservation } from '../observability/metrics';
 
 /**
  * The one access-log line per request: id (bound by the request logger), route, status, user and
@@ -17,4 +18,6 @@ export function logRequest(request: FastifyRequest, status: number, extra: Recor
     },
     'request',
   );
+  // A model call: its tokens, time to first token, speed and failure feed the metrics.
+  if (typeof extra.model === 'string') request.server.metrics?.observeTurn(extra as unknown as TurnObservation);
 }

@@ -21,7 +21,8 @@ export type AuditAction =
   | 'collection.members_changed'
   | 'document.uploaded'
   | 'document.deleted'
-  | 'audit.exported';
+  | 'audit.exported'
+  | 'prompt_log.viewed';
 
 export interface AuditEventInput {
   action: AuditAction;

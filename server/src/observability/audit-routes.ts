@@ -5,6 +5,7 @@ import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
 import type { Store } from '../store';
 import { type AuditEvent, verifyAuditChain } from './audit-chain';
+import type { PromptLog } from './prompt-log';
 
 const ListQuery = z.strictObject({
   before: z.coerce.number().int().min(1).optional(),
@@ -18,8 +19,20 @@ const ListQuery = z.strictObject({
 const publicEvent = (e: AuditEvent) => ({ ...e, details: JSON.parse(e.details) as Record<string, unknown> });
 
 /** The audit trail for holders of `audit:read`: browse, verify, export (the export is itself audited). */
-export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store }): void {
+export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; promptLog: PromptLog }): void {
   const { store } = deps;
+
+  // The prompt log, as the logging mode kept it; every read is itself audited.
+  app.get('/api/admin/prompt-log', { config: { access: 'audit:read' } }, async (request) => {
+    const query = parseInput(
+      z.strictObject({ before: z.string().max(40).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      request.query,
+      'query',
+    );
+    await recordAudit(store, request, { action: 'prompt_log.viewed', details: query });
+    const items = deps.promptLog.list(query);
+    return { mode: deps.promptLog.mode, items, nextBefore: items.length === query.limit ? items.at(-1)?.at : null };
+  });
 
   app.get('/api/admin/audit', { config: { access: 'audit:read' } }, async (request) => {
     const query = parseInput(ListQuery, request.query, 'query');

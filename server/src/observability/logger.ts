@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { createRedactor, type Redactor } from '../redaction/redact';
 
 /**
  * Paths removed from every log line. Secrets travel in these places; the logger never prints them,
@@ -23,10 +24,30 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
-export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+/** Personal data and secrets in string fields of a log line become placeholders before it is written. */
+function redactStrings(value: unknown, redactor: Redactor, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > 5 ? redactor.redact(value).text : value;
+  if (depth > 3 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redactor, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactStrings(v, redactor, depth + 1);
+  return out;
+}
+
+export function createLogger(options: { level: string; destination?: DestinationStream; redactor?: Redactor }): Logger {
+  const redactor = options.redactor ?? createRedactor();
   return pino(
     {
       level: options.level,
+      formatters: { log: (object) => redactStrings(object, redactor) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          // The message too: `log.info(obj, 'text')` or `log.info('text')`.
+          const at = typeof args[0] === 'string' ? 0 : 1;
+          if (typeof args[at] === 'string') args[at] = redactor.redact(args[at] as string).text;
+          return method.apply(this, args);
+        },
+      },
       base: { service: 'axon' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,

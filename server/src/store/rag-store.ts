@@ -105,6 +105,15 @@ export interface SearchIndex {
    * similarity (higher is better). Each readable collection is searched in its own partition.
    */
   searchVector(vector: number[], options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+  /**
+   * Full-text and vector rankings, each `depth` deep, fused by reciprocal rank; the details of the
+   * k best only are read.
+   */
+  searchFused(
+    query: string,
+    vector: number[],
+    options: { userId: string; collectionIds: string[]; k: number; depth: number },
+  ): Promise<ScoredChunk[]>;
   /** Builds whatever the searches need in memory, so that the first query does not pay for it. */
   warm(): Promise<void>;
 }

@@ -3,11 +3,24 @@ import type { Embedder } from '../embed/embedder';
 import { analyzeText } from './text-analyzer';
 
 /** Reciprocal rank fusion constant (Cormack et al., 2009). */
-const RRF_K = 60;
+export const RRF_K = 60;
+
+/** Fuses rankings: each item scores the sum of 1/(60 + rank) over the lists it is in; best first. */
+export function reciprocalRankFusion<T extends { score: number }>(lists: T[][], key: (item: T) => string | number, k: number): T[] {
+  const fused = new Map<string | number, T>();
+  for (const list of lists) {
+    list.forEach((item, rank) => {
+      const score = 1 / (RRF_K + rank + 1);
+      const existing = fused.get(key(item));
+      fused.set(key(item), existing ? { ...existing, score: existing.score + score } : { ...item, score });
+    });
+  }
+  return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, k);
+}
 
 /**
  * Full-text search, plus vector search when an embedder is configured, fused by reciprocal rank
- * (each list contributes 1/(60 + rank)). Scores of the fused list are RRF scores.
+ * (each list, 3·k deep, contributes 1/(60 + rank)). Scores of the fused list are RRF scores.
  */
 export async function searchHybrid(
   store: Store,
@@ -16,23 +29,10 @@ export async function searchHybrid(
   options: { userId: string; collectionIds: string[]; k: number; mode?: 'text' | 'vector' | 'hybrid' },
 ): Promise<ScoredChunk[]> {
   const mode = options.mode ?? (embedder ? 'hybrid' : 'text');
-  const depth = mode === 'hybrid' ? options.k * 3 : options.k;
-  const [text, vector] = await Promise.all([
-    mode === 'vector' ? Promise.resolve([]) : store.searchIndex.searchText(query, { ...options, k: depth }),
-    mode === 'text' || !embedder
-      ? Promise.resolve([])
-      : embedder.embed([query]).then(([v]) => store.searchIndex.searchVector(v as number[], { ...options, k: depth })),
-  ]);
-  if (mode !== 'hybrid') return (mode === 'vector' ? vector : text).slice(0, options.k);
-  const fused = new Map<string, ScoredChunk>();
-  for (const list of [text, vector]) {
-    list.forEach((hit, rank) => {
-      const score = 1 / (RRF_K + rank + 1);
-      const existing = fused.get(hit.chunkId);
-      fused.set(hit.chunkId, existing ? { ...existing, score: existing.score + score } : { ...hit, score });
-    });
-  }
-  return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, options.k);
+  if (mode === 'text' || !embedder) return store.searchIndex.searchText(query, options);
+  const [vector] = await embedder.embed([query]);
+  if (mode === 'vector') return store.searchIndex.searchVector(vector as number[], options);
+  return store.searchIndex.searchFused(query, vector as number[], { ...options, depth: options.k * 3 });
 }
 
 /** Weight of relevance against novelty in the MMR pick (Carbonell & Goldstein, 1998). */

@@ -253,4 +253,25 @@ export const SQLITE_MIGRATIONS: Array<{
       }
     },
   },
+  {
+    version: 8,
+    name: 'prompt log',
+    sql: `
+      CREATE TABLE prompt_log (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_id TEXT,
+        api_key_id TEXT,
+        route TEXT NOT NULL,
+        model TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('redacted', 'full')),
+        prompt TEXT NOT NULL,
+        response TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input_tokens INTEGER,
+        output_tokens INTEGER
+      );
+      CREATE INDEX prompt_log_at ON prompt_log(at);
+    `,
+  },
 ];

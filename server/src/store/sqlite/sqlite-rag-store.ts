@@ -3,6 +3,7 @@ import type { Collection, CollectionAccess, CollectionRole, DocumentStatus } fro
 import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
 import { STOPWORDS } from '../../providers/extractive-ranker';
+import { reciprocalRankFusion } from '../../rag/search/hybrid-search';
 import type {
   CollectionRecord,
   CollectionRepository,
@@ -270,6 +271,15 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     db.prepare('DELETE FROM chunk_embeddings WHERE chunk_rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)').run(documentId);
   };
   const distanceTo = db.prepare('SELECT vec_distance_cosine(embedding, ?) FROM chunk_embeddings WHERE chunk_rowid = ?').pluck();
+  /** int8 candidates from memory, re-scored against the stored floats: the order of exact search. */
+  const vectorHits = (from: NonNullable<typeof mirror>, vector: number[], readable: string[], k: number) => {
+    const query = Buffer.from(new Float32Array(vector).buffer);
+    return from
+      .searchVector(vector, readable, Math.max(40, k * 4))
+      .map((c) => ({ rowid: c.rowid, score: 1 - (distanceTo.get(query, c.rowid) as number) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
+  };
 
   // Searches run on in-memory indexes mirroring the tables (see sqlite-search-mirror.ts); with
   // `memoryIndex: false` they run in SQLite itself (FTS5 and sqlite-vec), with the same results up
@@ -343,15 +353,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       if (collectionIds.length === 0) return [];
       const query = Buffer.from(new Float32Array(vector).buffer);
       const readable = readableIds(userId, collectionIds);
-      if (mirror) {
-        // int8 candidates from memory, re-scored against the stored floats: the order of exact search.
-        const candidates = mirror.searchVector(vector, readable, Math.max(40, k * 4));
-        const best = candidates
-          .map((c) => ({ rowid: c.rowid, score: 1 - (distanceTo.get(query, c.rowid) as number) }))
-          .sort((a, b) => b.score - a.score)
-          .slice(0, k);
-        return withDetails(best);
-      }
+      if (mirror) return withDetails(vectorHits(mirror, vector, readable, k));
       // Exact search in SQLite: sqlite-vec's distance over the collection's vectors of this size.
       const knn = db.prepare(
         `SELECT chunk_rowid, vec_distance_cosine(embedding, :q) AS distance FROM chunk_embeddings
@@ -360,6 +362,23 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       const hits = readable.flatMap((id) => knn.all({ q: query, k, collection: id, dimensions: vector.length }) as Row[]);
       hits.sort((a, b) => (a.distance as number) - (b.distance as number));
       return withDetails(hits.slice(0, k).map((hit) => ({ rowid: hit.chunk_rowid as number, score: 1 - (hit.distance as number) })));
+    },
+    async searchFused(query, vector, { userId, collectionIds, k, depth }) {
+      if (!mirror) {
+        const [text, vectors] = [
+          await searchIndex.searchText(query, { userId, collectionIds, k: depth }),
+          await searchIndex.searchVector(vector, { userId, collectionIds, k: depth }),
+        ];
+        return reciprocalRankFusion([text, vectors], (hit) => hit.chunkId, k);
+      }
+      if (collectionIds.length === 0) return [];
+      const readable = readableIds(userId, collectionIds);
+      const fused = reciprocalRankFusion(
+        [mirror.searchText(query, readable, depth), vectorHits(mirror, vector, readable, depth)],
+        (hit) => hit.rowid,
+        k,
+      );
+      return withDetails(fused);
     },
     async searchText(query, { userId, collectionIds, k }) {
       if (mirror) return collectionIds.length === 0 ? [] : withDetails(mirror.searchText(query, readableIds(userId, collectionIds), k));
