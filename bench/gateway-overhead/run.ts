@@ -4,8 +4,13 @@
  * through Axon's /v1/chat/completions with an API key, and through the Portkey gateway
  * (non-streaming: its streaming through a custom host fails here). Targets are interleaved
  * in rounds so that machine noise hits them alike. Prints one table per concurrency and Axon's memory.
+ *
+ * "axon" runs with the enterprise controls off (no rate limits, no prompt log); "axon, all on" runs
+ * the same with rate limits (per user and per key, in memory or in a Redis on loopback; limits set
+ * high enough never to refuse), the redacted prompt log, redacted log lines and metrics: the
+ * difference is what those controls cost per request.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +21,16 @@ const ROOT = join(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const AXON = join(ROOT, 'server/bin/axon.mjs');
 const PORTKEY = join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
-const PORTS = { upstream: 18701, slowUpstream: 18702, axon: 18703, portkey: 18704, relay: 18705 };
+const PORTS = {
+  upstream: 18701,
+  slowUpstream: 18702,
+  axon: 18703,
+  portkey: 18704,
+  relay: 18705,
+  axonOn: 18706,
+  axonRedis: 18707,
+  redis: 18708,
+};
 const quick = process.argv.includes('--quick');
 
 const PLAN: Array<{ concurrency: number; count: number; rounds: number; maxMs: number }> = quick
@@ -45,12 +59,18 @@ export async function runGatewayOverhead(): Promise<void> {
     ].join('\n'),
   );
   const env = { AXON_DATA_DIR: dataDir, AXON_CONFIG: configFile, PORT: String(PORTS.axon), NODE_ENV: 'production' };
+  const off = { AXON_USER_RPM: '0', AXON_USER_TPM: '0', AXON_USER_STREAMS: '0', AXON_PROMPT_LOG: 'off' };
+  const on = { AXON_USER_RPM: '1000000000', AXON_USER_TPM: '1000000000000', AXON_USER_STREAMS: '1000000', AXON_PROMPT_LOG: 'redacted' };
   execFileSync('node', [AXON, 'user', 'create', '--email', 'bench@example.com', '--password', 'bench password', '--role', 'admin'], {
     env: { ...process.env, ...env },
   });
-  const key = execFileSync('node', [AXON, 'keys', 'create', '--user', 'bench@example.com', '--name', 'bench'], {
-    env: { ...process.env, ...env },
-  })
+  const key = execFileSync(
+    'node',
+    [AXON, 'keys', 'create', '--user', 'bench@example.com', '--name', 'bench', '--rpm', '1000000000', '--tpm', '1000000000'],
+    {
+      env: { ...process.env, ...env },
+    },
+  )
     .toString()
     .trim()
     .split('\n')
@@ -76,8 +96,25 @@ export async function runGatewayOverhead(): Promise<void> {
       },
     );
     children.push(slow);
-    const axon = await startProcess('axon', 'node', [AXON, 'serve'], { env, readyUrl: `http://127.0.0.1:${PORTS.axon}/readyz` });
+    const axon = await startProcess('axon', 'node', [AXON, 'serve'], {
+      env: { ...env, ...off },
+      readyUrl: `http://127.0.0.1:${PORTS.axon}/readyz`,
+    });
     children.push(axon);
+    const axonOn = await startProcess('axon, all on', 'node', [AXON, 'serve'], {
+      env: { ...env, ...on, PORT: String(PORTS.axonOn) },
+      readyUrl: `http://127.0.0.1:${PORTS.axonOn}/readyz`,
+    });
+    children.push(axonOn);
+    const redis = spawn('redis-server', ['--port', String(PORTS.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    children.push(redis);
+    const axonRedis = await startProcess('axon, all on, Redis limits', 'node', [AXON, 'serve'], {
+      env: { ...env, ...on, PORT: String(PORTS.axonRedis), REDIS_URL: `redis://127.0.0.1:${PORTS.redis}` },
+      readyUrl: `http://127.0.0.1:${PORTS.axonRedis}/readyz`,
+    });
+    children.push(axonRedis);
     const relay = await startProcess(
       'bare relay',
       TSX,
@@ -131,6 +168,20 @@ export async function runGatewayOverhead(): Promise<void> {
         stream: false,
       },
       {
+        name: 'axon, all on (json)',
+        url: `http://127.0.0.1:${PORTS.axonOn}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages }),
+        stream: false,
+      },
+      {
+        name: 'axon, all on, Redis (json)',
+        url: `http://127.0.0.1:${PORTS.axonRedis}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages }),
+        stream: false,
+      },
+      {
         name: 'portkey (json)',
         url: `http://127.0.0.1:${PORTS.portkey}/v1/chat/completions`,
         headers: {
@@ -154,6 +205,7 @@ export async function runGatewayOverhead(): Promise<void> {
       peakRss = Math.max(peakRss, rssMb(axon.pid));
     }, 50);
     const summary: Array<Record<string, string | number>> = [];
+    const controls: Array<Record<string, string | number>> = [];
     for (const step of PLAN) {
       const results = new Map<string, LoadResult[]>();
       for (let round = 0; round < step.rounds; round++) {
@@ -189,6 +241,17 @@ export async function runGatewayOverhead(): Promise<void> {
       }
       const axonJson = merged.get('axon (json)') as LoadResult;
       const portkeyJson = merged.get('portkey (json)') as LoadResult;
+      for (const name of ['axon, all on (json)', 'axon, all on, Redis (json)']) {
+        const r = merged.get(name) as LoadResult;
+        controls.push({
+          concurrency: step.concurrency,
+          target: name,
+          'added p50 ms vs axon': percentile(r.ttft, 50) - percentile(axonJson.ttft, 50),
+          'added p99 ms vs axon': percentile(r.ttft, 99) - percentile(axonJson.ttft, 99),
+          'throughput vs axon': `${((rps(r) / rps(axonJson)) * 100).toFixed(1)}%`,
+          errors: r.errors,
+        });
+      }
       console.error(`concurrency ${step.concurrency} done: axon json ${(rps(axonJson) / rps(portkeyJson)).toFixed(2)}x portkey`);
     }
     clearInterval(sampler);
@@ -211,6 +274,10 @@ export async function runGatewayOverhead(): Promise<void> {
 
     console.log('\n## Gateway overhead (256-token answers from a simulated upstream; Portkey compared non-streaming)\n');
     printTable(summary);
+    console.log(
+      '\n## Cost of the enterprise controls (auth, rate limits, redacted prompt log and log lines, metrics) over axon with them off\n',
+    );
+    printTable(controls);
     console.log('\n## Axon memory\n');
     printTable([
       { measure: 'RSS idle after warm-up (MB)', value: idleRss },

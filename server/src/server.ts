@@ -1,6 +1,5 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
@@ -10,7 +9,7 @@ import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
-import { createPromptLog } from './observability/prompt-log';
+import { createPromptLog, type PromptLog } from './observability/prompt-log';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
@@ -22,6 +21,7 @@ export interface AxonServer {
   store: Store;
   ingestion: IngestionService;
   logger: Logger;
+  promptLog: PromptLog;
   /** Listens on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
   /** Stops accepting, lets streams finish up to the grace period, then stops and saves them. */
@@ -84,11 +84,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
   await store.searchIndex.warm();
   const redactor = createRedactor({ custom: config.redaction.patterns });
   const promptLog = createPromptLog(store.db, { mode: config.promptLog.mode, retentionDays: config.promptLog.retentionDays, redactor });
-  const limits = createRateLimits(config.limits, {
-    ...(config.redisUrl
-      ? { redis: new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true }) }
-      : {}),
-  });
+  // ioredis is loaded only when limits are shared through Redis.
+  const redis = config.redisUrl
+    ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    : undefined;
+  const limits = createRateLimits(config.limits, redis ? { redis } : {});
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },
@@ -114,6 +114,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     store,
     ingestion,
     logger,
+    promptLog,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
       void models.list();

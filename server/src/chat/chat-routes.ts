@@ -10,7 +10,7 @@ import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
-import type { RateLimits } from '../limits/rate-limits';
+import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
@@ -158,7 +158,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         },
       });
       const error = result.error ? (result.error.detail ?? result.error.message) : null;
-      await admission.settle((result.usage.inputTokens ?? 0) + (result.usage.outputTokens ?? 0));
+      settleLater(request, admission, (result.usage.inputTokens ?? 0) + (result.usage.outputTokens ?? 0));
       await store.messages.update(answer.id, {
         content: result.text,
         status: result.status,

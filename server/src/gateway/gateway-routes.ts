@@ -13,7 +13,7 @@ import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
-import type { RateLimits } from '../limits/rate-limits';
+import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
@@ -181,7 +181,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     try {
       if (!body.stream) {
         const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
-        await admission.settle(totalTokens(result.usage));
+        settleLater(request, admission, totalTokens(result.usage));
         logPrompt(result);
         request.server.metrics.observeTurn({
           model: info.id,
@@ -225,7 +225,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         signal: controller.signal,
         onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
       });
-      await admission.settle(totalTokens(result.usage));
+      settleLater(request, admission, totalTokens(result.usage));
       logPrompt(result);
       if (!sse) {
         // Nothing was streamed yet: a failure can still be an ordinary HTTP error.

@@ -81,35 +81,40 @@ export function createRateLimits(settings: LimitSettings, options: { redis?: Red
       add('tokens per minute for your account', 'tpm', settings.userTpm, `user:${user}`, tokens);
       if (stream) add('answers streaming at once for your account', 'streams', settings.userConcurrentStreams, `user:${user}`, 1);
 
-      const taken: Counter[] = [];
-      let tightest: { counter: Counter; res: RateLimiterRes } | undefined;
       for (const counter of counters) {
         if (counter.cost > counter.points) {
-          await refund(taken);
           throw new AppError('rate_limited', {
             detail: `This request needs about ${counter.cost} tokens, more than the ${counter.points} ${counter.label} allow.`,
             extensions: { limit: counter.label, limitValue: counter.points },
           });
         }
-        try {
-          const res = await counter.limiter.consume(counter.subject, counter.cost);
-          taken.push(counter);
-          if (!tightest || res.remainingPoints / counter.points < tightest.res.remainingPoints / tightest.counter.points)
-            tightest = { counter, res };
-        } catch (error) {
-          await refund(taken);
-          if (!(error instanceof RateLimiterRes)) {
-            throw new AppError('unavailable', { detail: 'The rate limit store (Redis) is not answering.', cause: error });
-          }
-          const retryAfterMs = Math.max(1000, error.msBeforeNext);
-          throw new AppError('rate_limited', {
-            detail: `Over the limit of ${counter.points} ${counter.label}; try again in ${Math.ceil(retryAfterMs / 1000)} s.`,
-            retryAfterMs,
-            headers: headersFor(counter, error),
-            extensions: { limit: counter.label, limitValue: counter.points },
-          });
-        }
       }
+      // All counters at once (one round trip to Redis, not one per counter); a refusal by any gives
+      // back what the others took.
+      const outcomes = await Promise.allSettled(counters.map((c) => c.limiter.consume(c.subject, c.cost)));
+      const taken = counters.filter((_, i) => outcomes[i]?.status === 'fulfilled');
+      const refusedAt = outcomes.findIndex((o) => o.status === 'rejected');
+      if (refusedAt >= 0) {
+        await refund(taken);
+        const counter = counters[refusedAt] as Counter;
+        const error = (outcomes[refusedAt] as PromiseRejectedResult).reason;
+        if (!(error instanceof RateLimiterRes)) {
+          throw new AppError('unavailable', { detail: 'The rate limit store (Redis) is not answering.', cause: error });
+        }
+        const retryAfterMs = Math.max(1000, error.msBeforeNext);
+        throw new AppError('rate_limited', {
+          detail: `Over the limit of ${counter.points} ${counter.label}; try again in ${Math.ceil(retryAfterMs / 1000)} s.`,
+          retryAfterMs,
+          headers: headersFor(counter, error),
+          extensions: { limit: counter.label, limitValue: counter.points },
+        });
+      }
+      let tightest: { counter: Counter; res: RateLimiterRes } | undefined;
+      counters.forEach((counter, i) => {
+        const res = (outcomes[i] as PromiseFulfilledResult<RateLimiterRes>).value;
+        if (!tightest || res.remainingPoints / counter.points < tightest.res.remainingPoints / tightest.counter.points)
+          tightest = { counter, res };
+      });
       let released = false;
       return {
         headers: tightest ? headersFor(tightest.counter, tightest.res) : {},
@@ -133,4 +138,9 @@ export function createRateLimits(settings: LimitSettings, options: { redis?: Red
       await options.redis?.quit();
     },
   };
+}
+
+/** Settles an admission's tokens without holding up the response; a failure is logged. */
+export function settleLater(request: { log: { error(obj: object, msg: string): void } }, admission: Admission, actualTokens: number): void {
+  admission.settle(actualTokens).catch((error) => request.log.error({ err: error }, 'settling rate-limit tokens failed'));
 }

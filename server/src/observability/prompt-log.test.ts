@@ -30,11 +30,11 @@ async function serverWith(overrides: Record<string, unknown>) {
     await response.text();
     return response.status;
   };
-  const promptLog = () =>
-    new Database(join(t.dataDir, 'axon.db'), { readonly: true }).prepare('SELECT * FROM prompt_log ORDER BY at').all() as Array<{
-      prompt: string;
-      mode: string;
-    }>;
+  const promptLog = () => {
+    t.server.promptLog.flush();
+    const db = new Database(join(t.dataDir, 'axon.db'), { readonly: true });
+    return db.prepare('SELECT * FROM prompt_log ORDER BY at').all() as Array<{ prompt: string; mode: string }>;
+  };
   return { t, key, ask, promptLog };
 }
 

@@ -36,12 +36,27 @@ export function createPromptLog(db: Database.Database, options: { mode: PromptLo
     db.prepare('DELETE FROM prompt_log WHERE at < ?').run(new Date(Date.now() - options.retentionDays * 86_400_000).toISOString()).changes;
   prune();
   const timer = setInterval(prune, 3_600_000).unref();
+  // Rows are written in batches, one transaction per 50 ms at most: a commit per request would cost
+  // more than the rest of the request's bookkeeping together.
+  let pending: Array<Record<string, unknown>> = [];
+  let scheduled: NodeJS.Timeout | undefined;
+  const clean = options.mode === 'redacted' ? (text: string) => options.redactor.redact(text).text : (text: string) => text;
+  const writeBatch = db.transaction((rows: Array<Record<string, unknown>>) => {
+    for (const row of rows) insert.run(row);
+  });
+  const flush = () => {
+    if (scheduled) clearTimeout(scheduled);
+    scheduled = undefined;
+    const rows = pending;
+    pending = [];
+    if (rows.length > 0) writeBatch(rows);
+  };
   return {
     mode: options.mode,
     record(entry: PromptLogEntry) {
       if (options.mode === 'off') return;
-      const clean = options.mode === 'redacted' ? (text: string) => options.redactor.redact(text).text : (text: string) => text;
-      insert.run({
+      // Redacted now, so that nothing raw waits in memory either.
+      pending.push({
         ...entry,
         id: randomUUID(),
         at: new Date().toISOString(),
@@ -49,8 +64,11 @@ export function createPromptLog(db: Database.Database, options: { mode: PromptLo
         prompt: clean(entry.prompt),
         response: clean(entry.response),
       });
+      scheduled ??= setTimeout(flush, 50);
     },
+    flush,
     list(options: { before?: string | undefined; limit: number }): PromptLogRow[] {
+      flush();
       return (
         db
           .prepare('SELECT * FROM prompt_log WHERE at < :before ORDER BY at DESC LIMIT :limit')
@@ -72,6 +90,7 @@ export function createPromptLog(db: Database.Database, options: { mode: PromptLo
     },
     prune,
     close() {
+      flush();
       clearInterval(timer);
     },
   };
