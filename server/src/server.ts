@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
+import { createJwtVerifier } from './auth/jwt-verifier';
 import { createChatPipeline } from './chat/chat-pipeline';
 import type { Config } from './config';
 import { AppError } from './errors';
@@ -55,7 +56,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
   if (interrupted > 0) logger.warn({ count: interrupted }, 'answers interrupted by the last stop were marked as failed');
   await store.sessions.deleteExpired(new Date());
 
-  const auth = createAuthService({ store, sessionTtlMs: config.sessionTtlHours * 3_600_000 });
+  const auth = createAuthService({
+    store,
+    sessionTtlMs: config.sessionTtlHours * 3_600_000,
+    jwt: config.jwt ? createJwtVerifier(config.jwt, { cooldownMs: config.jwt.jwksCooldownSeconds * 1000 }) : undefined,
+  });
   if (config.admin && (await store.users.count()) === 0) {
     await auth.setup(config.admin);
     logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');

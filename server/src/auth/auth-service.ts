@@ -3,13 +3,14 @@ import type { ApiKeyScope, CreatedApiKey, Role, User } from '@axon/contracts';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
 import type { Store } from '../store';
+import type { JwtVerifier } from './jwt-verifier';
 import { hashPassword, verifyPassword } from './password';
 import { API_KEY_PREFIX, generateApiKey, generateToken, hashToken } from './tokens';
 
 /** Who is calling, and how they proved it. */
 export interface Principal {
   user: User;
-  via: 'session' | 'api_key';
+  via: 'session' | 'api_key' | 'jwt';
   apiKeyId?: string;
   /** For API keys: what the key may be used for, and its own limits. */
   apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null };
@@ -22,6 +23,8 @@ export interface AuthServiceOptions {
   store: Store;
   sessionTtlMs: number;
   now?: () => Date;
+  /** Verifies bearer JWTs of a trusted issuer; without it only `axn_` keys are bearer tokens. */
+  jwt?: JwtVerifier | undefined;
   /** Failed sign-ins allowed per account and address in `loginWindowSeconds`. */
   maxFailedLogins?: number;
   /** Failed sign-ins allowed per address, whatever the account. */
@@ -74,6 +77,17 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   return {
     async authenticate({ bearer, sessionToken }) {
       if (bearer !== undefined) {
+        if (options.jwt && !bearer.startsWith(API_KEY_PREFIX) && bearer.split('.').length === 3) {
+          const caller = await options.jwt.verify(bearer);
+          // The issuer is the source of truth for who the caller is and what role it has.
+          let user = await store.users.findByEmail(caller.email);
+          if (!user) user = await store.users.create({ email: caller.email, passwordHash: null, role: caller.role });
+          else if (user.role !== caller.role) {
+            await store.users.setRole(user.id, caller.role);
+            user = { ...user, role: caller.role };
+          }
+          return { user: { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt }, via: 'jwt' };
+        }
         if (!bearer.startsWith(API_KEY_PREFIX))
           throw new AppError('unauthenticated', { detail: 'The API key is not valid. Axon keys start with axn_.' });
         const found = await store.apiKeys.findActiveByHash(hashToken(bearer));

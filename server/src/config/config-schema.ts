@@ -1,3 +1,4 @@
+import { RoleSchema } from '@axon/contracts';
 import { z } from 'zod';
 
 const ModelEntrySchema = z.strictObject({
@@ -214,6 +215,28 @@ export const ConfigSchema = z
         patterns: z.array(z.strictObject({ name: z.string().min(1).max(40), pattern: z.string().min(1) })).default([]),
       })
       .default({ guardrail: false, patterns: [] }),
+    /**
+     * Bearer JWTs from a trusted issuer for service-to-service calls (`AXON_JWT_ISSUER`,
+     * `AXON_JWT_AUDIENCE`, `AXON_JWT_JWKS_URL`). The caller acts as the account of its email claim,
+     * created on first use with the role its groups map to.
+     */
+    jwt: z
+      .strictObject({
+        issuer: z.string().min(1),
+        audience: z.string().min(1),
+        jwksUrl: urlField('AXON_JWT_JWKS_URL'),
+        algorithms: z
+          .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+          .min(1)
+          .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+        emailClaim: z.string().default('email'),
+        roleClaim: z.string().default('groups'),
+        roleMap: z.record(z.string(), RoleSchema).default({}),
+        defaultRole: RoleSchema.default('member'),
+        /** Least time between two fetches of the keys (a token with an unknown key id triggers one). */
+        jwksCooldownSeconds: z.coerce.number().min(0).default(30),
+      })
+      .optional(),
     /** A bearer token that may read `/metrics` (for a Prometheus scraper) (`AXON_METRICS_TOKEN`). */
     metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
