@@ -318,3 +318,46 @@ export const AuditEventSchema = z.object({
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditVerdict = { ok: true; events: number } | { ok: false; events: number; seq: number; id: string | null; reason: string };
+
+/** A variable a prompt template takes: its type, and whether it must be given (else its default). */
+export const TemplateVariableSchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,39}$/, 'letters, digits and _; not starting with a digit'),
+  type: z.enum(['string', 'number', 'boolean']).default('string'),
+  required: z.boolean().default(true),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  description: z.string().max(200).optional(),
+});
+export type TemplateVariable = z.infer<typeof TemplateVariableSchema>;
+
+/** One immutable version: a system prompt and a message template (Liquid), and its variables. */
+export const TemplateVersionInputSchema = z.strictObject({
+  system: z.string().max(50_000),
+  /** Template of the user's message; `{{ input }}` is what the user wrote. Empty: the message as written. */
+  message: z.string().max(50_000).default(''),
+  variables: z.array(TemplateVariableSchema).max(50).default([]),
+  note: z.string().max(500).default(''),
+});
+export const CreatePromptTemplateSchema = TemplateVersionInputSchema.extend({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, and _ . -'),
+  description: z.string().max(500).default(''),
+});
+export const NewTemplateVersionSchema = TemplateVersionInputSchema.extend({ activate: z.boolean().default(false) });
+
+export interface PromptTemplateVersion {
+  version: number;
+  system: string;
+  message: string;
+  variables: TemplateVariable[];
+  note: string;
+  createdBy: string | null;
+  createdAt: string;
+}
+export interface PromptTemplate {
+  id: string;
+  name: string;
+  description: string;
+  activeVersion: number;
+  latestVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -21,6 +21,8 @@ import type { RateLimits } from './limits/rate-limits';
 import { registerAuditRoutes } from './observability/audit-routes';
 import { createMetrics, type Metrics } from './observability/metrics';
 import type { PromptLog } from './observability/prompt-log';
+import { registerPromptRoutes } from './prompts/prompt-routes';
+import type { PromptStore } from './prompts/prompt-store';
 import type { Redactor } from './redaction/redact';
 import './http/fastify-types';
 import { logRequest } from './http/log-request';
@@ -47,6 +49,7 @@ export interface AppDeps {
   /** Personal data and secrets out of logs, the prompt log and (with the guardrail) prompts. */
   redactor: Redactor;
   promptLog: PromptLog;
+  prompts: PromptStore;
   /** Prometheus metrics; made here when not given. */
   metrics?: Metrics;
   /** Where uploaded originals are kept. */
@@ -186,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
   registerConversationRoutes(app, { store, models: deps.models });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog });
+  registerPromptRoutes(app, { prompts: deps.prompts, store });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,
@@ -210,6 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     embedder: deps.embedder,
     limits: deps.limits,
     promptLog: deps.promptLog,
+    prompts: deps.prompts,
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
   });
 

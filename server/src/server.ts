@@ -11,6 +11,7 @@ import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
+import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
@@ -109,6 +110,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     limits,
     redactor,
     promptLog,
+    prompts: createPromptStore(store.db),
     isReady: () => ready,
   });
   ready = true;

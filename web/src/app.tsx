@@ -1,5 +1,5 @@
 import { clsx } from 'clsx';
-import { KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
+import { FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
@@ -94,6 +94,11 @@ export function AppShell() {
             <Sun className="hidden size-4 dark:block" />
             <Moon className="size-4 dark:hidden" />
           </IconButton>
+          {(role === 'admin' || role === 'builder') && (
+            <HeaderLink to="/prompts" label="Prompt templates">
+              <FileCode2 className="size-4" />
+            </HeaderLink>
+          )}
           {(role === 'admin' || role === 'auditor') && (
             <HeaderLink to="/audit" label="Audit trail">
               <ScrollText className="size-4" />

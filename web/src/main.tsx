@@ -9,6 +9,7 @@ import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
 import { CollectionsPage } from './pages/collections-page';
+import { PromptsPage } from './pages/prompts-page';
 import { SettingsPage } from './pages/settings-page';
 import './styles.css';
 
@@ -29,6 +30,7 @@ const router = createBrowserRouter([
       { path: '/c/:id', element: <ChatPage /> },
       { path: '/settings', element: <SettingsPage /> },
       { path: '/audit', element: <AuditPage /> },
+      { path: '/prompts', element: <PromptsPage /> },
       { path: '/collections', element: <CollectionsPage /> },
       { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },

@@ -15,6 +15,8 @@ import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
+import type { PromptStore } from '../prompts/prompt-store';
+import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
@@ -32,6 +34,7 @@ export interface GatewayRoutesDeps {
   embedder?: Embedder | undefined;
   limits: RateLimits;
   promptLog: PromptLog;
+  prompts: PromptStore;
   /** When set, prompts are redacted before they leave for the model. */
   guardrail?: Redactor | undefined;
   now?: () => number;
@@ -113,8 +116,28 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       presencePenalty: body.presence_penalty ?? undefined,
       frequencyPenalty: body.frequency_penalty ?? undefined,
     };
+    // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"):
+    // its system prompt goes first, its message template wraps the last user message, and the other
+    // metadata entries are its variables.
+    let messages = body.messages;
+    let templateSystem: string | undefined;
+    const promptHeader = request.headers['x-axon-prompt'];
+    const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined);
+    if (promptRef) {
+      const [name, versionText] = promptRef.split('@');
+      const template = deps.prompts.get(name ?? '');
+      if (!template) throw new AppError('not_found', { detail: `No such prompt template: ${name}` });
+      const version = deps.prompts.version(template.id, versionText ? Number(versionText) : template.activeVersion);
+      if (!version) throw new AppError('not_found', { detail: `Prompt template ${name} has no version ${versionText}` });
+      const { prompt: _ref, ...variables } = body.metadata ?? {};
+      const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+      const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
+      messages = messages.map((m, i) => (i === lastUser ? { ...m, content: rendered.message } : m));
+      templateSystem = rendered.system;
+    }
     const guardrail = deps.guardrail;
-    const prompt = toPrompt(body.messages, guardrail ? (text) => guardrail.redact(text).text : undefined);
+    const prompt = toPrompt(messages, guardrail ? (text) => guardrail.redact(text).text : undefined);
+    if (templateSystem?.trim()) prompt.unshift({ role: 'system', content: templateSystem });
     // The prompt log keeps what the caller sent (redacted there unless the mode is `full`).
     const logPrompt = (result: { text: string; status: string; usage: { inputTokens: number | null; outputTokens: number | null } }) => {
       if (deps.promptLog.mode === 'off') return;

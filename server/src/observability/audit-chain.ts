@@ -22,7 +22,10 @@ export type AuditAction =
   | 'document.uploaded'
   | 'document.deleted'
   | 'audit.exported'
-  | 'prompt_log.viewed';
+  | 'prompt_log.viewed'
+  | 'prompt.created'
+  | 'prompt.version_created'
+  | 'prompt.activated';
 
 export interface AuditEventInput {
   action: AuditAction;

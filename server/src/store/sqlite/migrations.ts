@@ -274,4 +274,33 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX prompt_log_at ON prompt_log(at);
     `,
   },
+  {
+    version: 9,
+    name: 'prompt templates with immutable versions',
+    sql: `
+      CREATE TABLE prompt_templates (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        active_version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE prompt_template_versions (
+        template_id TEXT NOT NULL REFERENCES prompt_templates(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        system TEXT NOT NULL,
+        message TEXT NOT NULL,
+        variables TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (template_id, version)
+      );
+      -- Versions are immutable: once written, a version cannot change.
+      CREATE TRIGGER prompt_template_versions_immutable BEFORE UPDATE ON prompt_template_versions BEGIN
+        SELECT RAISE(ABORT, 'prompt template versions are immutable');
+      END;
+    `,
+  },
 ];

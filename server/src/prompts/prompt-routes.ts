@@ -1,0 +1,82 @@
+import { CreatePromptTemplateSchema, NewTemplateVersionSchema } from '@axon/contracts';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { parseInput } from '../http/parse-input';
+import { recordAudit } from '../http/record-audit';
+import { requirePrincipal } from '../http/require-principal';
+import type { Store } from '../store';
+import type { PromptStore } from './prompt-store';
+import { checkTemplateSyntax, renderTemplate } from './render-template';
+
+const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
+const VersionBody = z.strictObject({ version: z.number().int().min(1) });
+const RenderBody = z.strictObject({
+  version: z.number().int().min(1).optional(),
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  input: z.string().max(100_000).default(''),
+});
+
+/**
+ * Prompt templates: anyone who chats may list, read and try them; `prompts:manage` creates them,
+ * adds versions (immutable) and chooses the active one (which is how a rollback is done).
+ */
+export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: PromptStore; store: Store }): void {
+  const { prompts, store } = deps;
+  const found = (id: string) => {
+    const template = prompts.get(id);
+    if (!template) throw new AppError('not_found', { detail: 'No such prompt template' });
+    return template;
+  };
+
+  app.get('/api/prompts', async () => ({ items: prompts.list() }));
+
+  app.post('/api/prompts', { config: { access: 'prompts:manage' } }, async (request, reply) => {
+    const body = parseInput(CreatePromptTemplateSchema, request.body, 'body');
+    checkTemplateSyntax(body);
+    const created = prompts.create({ ...body, createdBy: requirePrincipal(request).user.id });
+    await recordAudit(store, request, { action: 'prompt.created', target: `prompt:${created.id}`, details: { name: created.name } });
+    return reply.status(201).send(created);
+  });
+
+  app.get('/api/prompts/:id', async (request) => {
+    const template = found(parseInput(IdParams, request.params, 'params').id);
+    return { ...template, versions: prompts.versions(template.id) };
+  });
+
+  app.post('/api/prompts/:id/versions', { config: { access: 'prompts:manage' } }, async (request, reply) => {
+    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const { activate, ...body } = parseInput(NewTemplateVersionSchema, request.body, 'body');
+    checkTemplateSyntax(body);
+    const version = prompts.addVersion(template.id, { ...body, createdBy: requirePrincipal(request).user.id }, activate);
+    await recordAudit(store, request, {
+      action: 'prompt.version_created',
+      target: `prompt:${template.id}`,
+      details: { name: template.name, version: version.version, activated: activate },
+    });
+    return reply.status(201).send(version);
+  });
+
+  app.post('/api/prompts/:id/activate', { config: { access: 'prompts:manage' } }, async (request) => {
+    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const { version } = parseInput(VersionBody, request.body, 'body');
+    if (!prompts.version(template.id, version))
+      throw new AppError('not_found', { detail: `Template ${template.name} has no version ${version}` });
+    prompts.activate(template.id, version);
+    await recordAudit(store, request, {
+      action: 'prompt.activated',
+      target: `prompt:${template.id}`,
+      details: { name: template.name, from: template.activeVersion, to: version },
+    });
+    return prompts.get(template.id);
+  });
+
+  /** Renders a version (the active one by default) with variables: to try one before activating it. */
+  app.post('/api/prompts/:id/render', async (request) => {
+    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const body = parseInput(RenderBody, request.body, 'body');
+    const version = prompts.version(template.id, body.version ?? template.activeVersion);
+    if (!version) throw new AppError('not_found', { detail: `Template ${template.name} has no version ${body.version}` });
+    return { version: version.version, ...(await renderTemplate(version, body.variables, body.input)) };
+  });
+}
