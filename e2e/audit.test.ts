@@ -42,4 +42,25 @@ describe('audit trail in the web app', () => {
     await page.getByRole('combobox', { name: 'Action' }).selectOption('auth.login_failed');
     await expect.poll(() => page.getByTestId('audit-row').count()).toBe(1);
   });
+
+  it('shows an auditor the usage dashboard with charts by model and by user', async () => {
+    const auth = createAuthService({ store: t.server.store, sessionTtlMs: 60_000 });
+    const user = await auth.createUser({ email: 'app@example.com', password: 'app password 12', role: 'member' });
+    const { key } = await auth.createApiKey(user.id, 'app');
+    for (const model of ['sim/sim-1', 'sim/sim-1', 'local/extractive']) {
+      const response = await fetch(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(response.status).toBe(200);
+    }
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage' }).waitFor();
+    await expect.poll(() => page.getByTestId('usage-row').count()).toBe(2);
+    expect(await page.getByTestId('usage-row').filter({ hasText: 'sim/sim-1' }).innerText()).toMatch(/sim\/sim-1\s+2\s+0/);
+    expect(await page.getByTestId('usage-chart').count()).toBe(4);
+    await page.getByRole('combobox', { name: 'Group by' }).selectOption('user');
+    await expect.poll(() => page.getByTestId('usage-row').first().innerText()).toContain('app@example.com');
+  });
 });

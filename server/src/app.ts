@@ -21,6 +21,8 @@ import type { RateLimits } from './limits/rate-limits';
 import { registerAuditRoutes } from './observability/audit-routes';
 import { createMetrics, type Metrics } from './observability/metrics';
 import type { PromptLog } from './observability/prompt-log';
+import type { UsageLedger } from './observability/usage-ledger';
+import { registerUsageRoutes } from './observability/usage-routes';
 import { registerPromptRoutes } from './prompts/prompt-routes';
 import type { PromptStore } from './prompts/prompt-store';
 import type { Redactor } from './redaction/redact';
@@ -50,6 +52,7 @@ export interface AppDeps {
   redactor: Redactor;
   promptLog: PromptLog;
   prompts: PromptStore;
+  usage: UsageLedger;
   /** Prometheus metrics; made here when not given. */
   metrics?: Metrics;
   /** Where uploaded originals are kept. */
@@ -105,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const metrics = deps.metrics ?? createMetrics({ activeStreams: () => deps.streams.size });
   app.decorate('metrics', metrics);
+  app.decorate('usage', deps.usage);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
 
@@ -190,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerConversationRoutes(app, { store, models: deps.models });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
+  registerUsageRoutes(app, { usage: deps.usage });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,

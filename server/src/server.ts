@@ -11,6 +11,7 @@ import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
+import { createUsageLedger } from './observability/usage-ledger';
 import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
@@ -95,6 +96,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
     : undefined;
   const limits = createRateLimits(config.limits, redis ? { redis } : {});
+  const usage = createUsageLedger(store.db, config.prices);
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },
@@ -111,6 +113,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     redactor,
     promptLog,
     prompts: createPromptStore(store.db),
+    usage,
     isReady: () => ready,
   });
   ready = true;
@@ -145,6 +148,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await ingestion.stop();
         await limits.close();
         promptLog.close();
+        usage.flush();
         await store.close();
         logger.info('stopped');
       })();

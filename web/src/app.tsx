@@ -1,5 +1,5 @@
 import { clsx } from 'clsx';
-import { FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
+import { BarChart3, FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
@@ -61,7 +61,7 @@ export function AppShell() {
   const role = session.data.user.role;
   // Auditors read the audit trail and nothing else: no chats, no documents.
   const chats = role !== 'auditor';
-  if (!chats && location.pathname !== '/audit') return <Navigate to="/audit" replace />;
+  if (!chats && location.pathname !== '/audit' && location.pathname !== '/usage') return <Navigate to="/audit" replace />;
 
   return (
     <div className="flex h-full">
@@ -97,6 +97,11 @@ export function AppShell() {
           {(role === 'admin' || role === 'builder') && (
             <HeaderLink to="/prompts" label="Prompt templates">
               <FileCode2 className="size-4" />
+            </HeaderLink>
+          )}
+          {role !== 'member' && (
+            <HeaderLink to="/usage" label="Usage">
+              <BarChart3 className="size-4" />
             </HeaderLink>
           )}
           {(role === 'admin' || role === 'auditor') && (

@@ -11,6 +11,7 @@ import { CollectionPage } from './pages/collection-page';
 import { CollectionsPage } from './pages/collections-page';
 import { PromptsPage } from './pages/prompts-page';
 import { SettingsPage } from './pages/settings-page';
+import { UsagePage } from './pages/usage-page';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -31,6 +32,7 @@ const router = createBrowserRouter([
       { path: '/settings', element: <SettingsPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/prompts', element: <PromptsPage /> },
+      { path: '/usage', element: <UsagePage /> },
       { path: '/collections', element: <CollectionsPage /> },
       { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },

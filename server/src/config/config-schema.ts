@@ -237,6 +237,8 @@ export const ConfigSchema = z
         jwksCooldownSeconds: z.coerce.number().min(0).default(30),
       })
       .optional(),
+    /** Prices per million tokens by model id, for the usage ledger's costs: `{ "openai/gpt-4o": { input: 2.5, output: 10 } }`. */
+    prices: z.record(z.string(), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })).default({}),
     /** A bearer token that may read `/metrics` (for a Prometheus scraper) (`AXON_METRICS_TOKEN`). */
     metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */

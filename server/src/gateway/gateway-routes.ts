@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
 import { AppError, classifyProviderError, toAppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
-import { logRequest } from '../http/log-request';
+import { logRequest, observeModelCall } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
@@ -206,7 +206,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
         settleLater(request, admission, totalTokens(result.usage));
         logPrompt(result);
-        request.server.metrics.observeTurn({
+        observeModelCall(request, {
           model: info.id,
           outcome: result.status,
           usage: result.usage,

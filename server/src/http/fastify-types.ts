@@ -2,6 +2,7 @@ import type { ApiKeyScope } from '@axon/contracts';
 import type { Principal } from '../auth/auth-service';
 import type { Permission } from '../auth/permissions';
 import type { Metrics } from '../observability/metrics';
+import type { UsageLedger } from '../observability/usage-ledger';
 
 /**
  * Who may call a route, checked by the one guard in `buildApp`: anyone (`public`), anyone signed in
@@ -12,6 +13,7 @@ export type RouteAccess = 'public' | 'signed-in' | Permission;
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
+    usage: UsageLedger;
   }
   interface FastifyRequest {
     principal: Principal | undefined;

@@ -18,6 +18,23 @@ export function logRequest(request: FastifyRequest, status: number, extra: Recor
     },
     'request',
   );
-  // A model call: its tokens, time to first token, speed and failure feed the metrics.
-  if (typeof extra.model === 'string') request.server.metrics?.observeTurn(extra as unknown as TurnObservation);
+  if (typeof extra.model === 'string') observeModelCall(request, extra as unknown as TurnObservation);
+}
+
+/** A model call: its tokens, time to first token, speed and failure feed the metrics and the usage ledger. */
+export function observeModelCall(request: FastifyRequest, turn: TurnObservation): void {
+  request.server.metrics?.observeTurn(turn);
+  const principal = request.principal;
+  request.server.usage?.record({
+    userId: principal?.user.id ?? null,
+    userEmail: principal?.user.email ?? null,
+    apiKeyId: principal?.apiKeyId ?? null,
+    route: request.routeOptions.url ?? request.url,
+    model: turn.model,
+    status: turn.outcome ?? 'complete',
+    inputTokens: turn.usage?.inputTokens ?? 0,
+    outputTokens: turn.usage?.outputTokens ?? 0,
+    latencyMs: turn.timing?.totalMs ?? null,
+    ttftMs: turn.timing?.ttftMs ?? null,
+  });
 }

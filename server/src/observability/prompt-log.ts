@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Redactor } from '../redaction/redact';
+import { createBatchWriter } from './batch-writer';
 
 export type PromptLogMode = 'off' | 'redacted' | 'full';
 
@@ -28,35 +29,23 @@ export interface PromptLogRow extends PromptLogEntry {
  * default), or as sent (`full`). Rows older than the retention period are deleted every hour.
  */
 export function createPromptLog(db: Database.Database, options: { mode: PromptLogMode; retentionDays: number; redactor: Redactor }) {
-  const insert = db.prepare(
+  const batch = createBatchWriter(
+    db,
     `INSERT INTO prompt_log (id, at, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
      VALUES (:id, :at, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
   );
+  const flush = batch.flush;
   const prune = () =>
     db.prepare('DELETE FROM prompt_log WHERE at < ?').run(new Date(Date.now() - options.retentionDays * 86_400_000).toISOString()).changes;
   prune();
   const timer = setInterval(prune, 3_600_000).unref();
-  // Rows are written in batches, one transaction per 50 ms at most: a commit per request would cost
-  // more than the rest of the request's bookkeeping together.
-  let pending: Array<Record<string, unknown>> = [];
-  let scheduled: NodeJS.Timeout | undefined;
   const clean = options.mode === 'redacted' ? (text: string) => options.redactor.redact(text).text : (text: string) => text;
-  const writeBatch = db.transaction((rows: Array<Record<string, unknown>>) => {
-    for (const row of rows) insert.run(row);
-  });
-  const flush = () => {
-    if (scheduled) clearTimeout(scheduled);
-    scheduled = undefined;
-    const rows = pending;
-    pending = [];
-    if (rows.length > 0) writeBatch(rows);
-  };
   return {
     mode: options.mode,
     record(entry: PromptLogEntry) {
       if (options.mode === 'off') return;
       // Redacted now, so that nothing raw waits in memory either.
-      pending.push({
+      batch.add({
         ...entry,
         id: randomUUID(),
         at: new Date().toISOString(),
@@ -64,7 +53,6 @@ export function createPromptLog(db: Database.Database, options: { mode: PromptLo
         prompt: clean(entry.prompt),
         response: clean(entry.response),
       });
-      scheduled ??= setTimeout(flush, 50);
     },
     flush,
     list(options: { before?: string | undefined; limit: number }): PromptLogRow[] {

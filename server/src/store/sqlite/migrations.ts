@@ -303,4 +303,26 @@ export const SQLITE_MIGRATIONS: Array<{
       END;
     `,
   },
+  {
+    version: 10,
+    name: 'usage ledger',
+    sql: `
+      CREATE TABLE usage_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_id TEXT,
+        user_email TEXT,
+        api_key_id TEXT,
+        route TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        latency_ms REAL,
+        ttft_ms REAL
+      );
+      CREATE INDEX usage_events_at ON usage_events(at);
+    `,
+  },
 ];
