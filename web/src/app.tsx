@@ -1,5 +1,5 @@
 import { clsx } from 'clsx';
-import { BarChart3, FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, X } from 'lucide-react';
+import { BarChart3, FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, Users, X } from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
@@ -97,6 +97,11 @@ export function AppShell() {
           {(role === 'admin' || role === 'builder') && (
             <HeaderLink to="/prompts" label="Prompt templates">
               <FileCode2 className="size-4" />
+            </HeaderLink>
+          )}
+          {role === 'admin' && (
+            <HeaderLink to="/admin" label="Users and keys">
+              <Users className="size-4" />
             </HeaderLink>
           )}
           {role !== 'member' && (

@@ -5,6 +5,7 @@ import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Toaster } from 'sonner';
 import { ApiError } from './api/api-client';
 import { AppShell } from './app';
+import { AdminPage } from './pages/admin-page';
 import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
@@ -33,6 +34,7 @@ const router = createBrowserRouter([
       { path: '/audit', element: <AuditPage /> },
       { path: '/prompts', element: <PromptsPage /> },
       { path: '/usage', element: <UsagePage /> },
+      { path: '/admin', element: <AdminPage /> },
       { path: '/collections', element: <CollectionsPage /> },
       { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },

@@ -111,6 +111,20 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     return reply.status(204).send();
   });
 
+  app.get('/api/admin/keys', { config: { access: 'users:manage' } }, async () => {
+    const emails = new Map((await store.users.list()).map((u) => [u.id, u.email]));
+    return {
+      items: (await store.apiKeys.listAll()).map(({ userId, ...key }) => ({ ...key, userId, userEmail: emails.get(userId) ?? null })),
+    };
+  });
+
+  app.delete('/api/admin/keys/:id', { config: { access: 'users:manage' } }, async (request, reply) => {
+    const { id } = parseInput(IdParams, request.params, 'params');
+    if (!(await store.apiKeys.revoke(id))) throw new AppError('not_found', { detail: 'No such active API key' });
+    await recordAudit(store, request, { action: 'key.revoked', target: `key:${id}`, details: { by: 'admin' } });
+    return reply.status(204).send();
+  });
+
   app.get('/api/admin/users', { config: { access: 'users:manage' } }, async () => ({ items: await store.users.list() }));
 
   app.patch('/api/admin/users/:id', { config: { access: 'users:manage' } }, async (request) => {

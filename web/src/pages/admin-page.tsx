@@ -1,0 +1,105 @@
+import type { ApiKey, Role, User } from '@axon/contracts';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { toast } from 'sonner';
+import { api, describeError } from '../api/api-client';
+import { Button } from '../ui/button';
+
+const ROLES: Role[] = ['admin', 'builder', 'member', 'auditor'];
+
+/** Accounts and their roles, and every API key with its owner and last use. */
+export function AdminPage() {
+  const client = useQueryClient();
+  const users = useQuery({ queryKey: ['admin-users'], queryFn: () => api<{ items: User[] }>('GET', '/api/admin/users') });
+  const keys = useQuery({
+    queryKey: ['admin-keys'],
+    queryFn: () => api<{ items: Array<ApiKey & { userEmail: string | null }> }>('GET', '/api/admin/keys'),
+  });
+  const onError = (e: unknown) => toast.error(describeError(e).message);
+  const setRole = useMutation({
+    mutationFn: ({ id, role }: { id: string; role: Role }) => api('PATCH', `/api/admin/users/${id}`, { role }),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['admin-users'] });
+      toast.success('Role changed');
+    },
+    onError,
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api('DELETE', `/api/admin/keys/${id}`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['admin-keys'] }),
+    onError,
+  });
+  return (
+    <main className="mx-auto h-full w-full max-w-5xl space-y-8 overflow-y-auto p-6">
+      <section>
+        <h1 className="mb-3 text-xl font-semibold">Users</h1>
+        <table className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500">
+            <tr>
+              <th className="py-1 font-medium">Email</th>
+              <th className="py-1 font-medium">Role</th>
+              <th className="py-1 font-medium">Since</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.data?.items.map((u) => (
+              <tr key={u.id} data-testid="admin-user" className="border-t border-zinc-100 dark:border-zinc-800">
+                <td className="py-1.5">{u.email}</td>
+                <td className="py-1.5">
+                  <select
+                    aria-label={`Role of ${u.email}`}
+                    value={u.role}
+                    onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as Role })}
+                    className="rounded-lg border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                </td>
+                <td className="py-1.5 text-xs text-zinc-500">{new Date(u.createdAt).toLocaleDateString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section>
+        <h2 className="mb-3 text-lg font-semibold">API keys</h2>
+        <table className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500">
+            <tr>
+              {['Owner', 'Name', 'Key', 'Scopes', 'Limits', 'Expires', 'Last used', ''].map((h) => (
+                <th key={h} className="py-1 pr-2 font-medium">
+                  {h}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data?.items.map((k) => (
+              <tr key={k.id} data-testid="admin-key" className="border-t border-zinc-100 dark:border-zinc-800">
+                <td className="py-1.5 pr-2">{k.userEmail}</td>
+                <td className="py-1.5 pr-2">{k.name}</td>
+                <td className="py-1.5 pr-2 font-mono text-xs">{k.prefix}…</td>
+                <td className="py-1.5 pr-2 text-xs">{k.scopes.join(', ')}</td>
+                <td className="py-1.5 pr-2 text-xs">
+                  {[k.rpm && `${k.rpm} req/min`, k.tpm && `${k.tpm} tok/min`].filter(Boolean).join(', ') || '—'}
+                </td>
+                <td className="py-1.5 pr-2 text-xs">{k.expiresAt ? new Date(k.expiresAt).toLocaleDateString() : 'never'}</td>
+                <td className="py-1.5 pr-2 text-xs">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never'}</td>
+                <td className="py-1.5 text-right">
+                  {k.revokedAt ? (
+                    <span className="text-xs text-zinc-500">revoked</span>
+                  ) : (
+                    <Button variant="secondary" onClick={() => revoke.mutate(k.id)}>
+                      Revoke
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </main>
+  );
+}
