@@ -5,6 +5,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
+import { SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
@@ -53,6 +54,8 @@ export interface AppDeps {
   promptLog: PromptLog;
   prompts: PromptStore;
   usage: UsageLedger;
+  /** OpenTelemetry: a no-op tracer unless an OTLP endpoint is configured. */
+  tracer?: Tracer;
   /** Prometheus metrics; made here when not given. */
   metrics?: Metrics;
   /** Where uploaded originals are kept. */
@@ -109,6 +112,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics({ activeStreams: () => deps.streams.size });
   app.decorate('metrics', metrics);
   app.decorate('usage', deps.usage);
+  const tracer = deps.tracer ?? trace.getTracer('axon-off');
+  app.decorate('tracer', tracer);
+  app.decorateRequest('span', undefined);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
 
@@ -117,6 +123,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.startedAt = performance.now();
     const url = request.routeOptions.url;
     if (!url || !(url.startsWith('/api/') || url.startsWith('/v1/'))) return;
+    request.span = tracer.startSpan(`${request.method} ${url}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': request.method, 'http.route': url },
+    });
     if (!request.routeOptions.config?.multipart && request.headers['content-type']?.toLowerCase().startsWith('multipart/')) {
       throw new AppError('unsupported_media_type', { detail: 'This endpoint takes JSON.' });
     }
@@ -152,6 +162,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const route = request.routeOptions.url;
     if (!route || route === '/healthz') return;
     metrics.observeRequest(route, request.method, reply.statusCode, (performance.now() - request.startedAt) / 1000);
+    if (request.span) {
+      request.span.setAttributes({
+        'http.response.status_code': reply.statusCode,
+        ...(request.principal ? { 'enduser.id': request.principal.user.id } : {}),
+      });
+      if (reply.statusCode >= 500) request.span.setStatus({ code: SpanStatusCode.ERROR });
+      request.span.end();
+    }
     logRequest(request, reply.statusCode);
   });
 

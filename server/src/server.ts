@@ -11,6 +11,7 @@ import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
+import { createTracing } from './observability/tracing';
 import { createUsageLedger } from './observability/usage-ledger';
 import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
@@ -97,6 +98,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     : undefined;
   const limits = createRateLimits(config.limits, redis ? { redis } : {});
   const usage = createUsageLedger(store.db, config.prices);
+  const tracing = createTracing({ endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs });
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },
@@ -114,6 +116,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     promptLog,
     prompts: createPromptStore(store.db),
     usage,
+    tracer: tracing.tracer,
     isReady: () => ready,
   });
   ready = true;
@@ -149,6 +152,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await limits.close();
         promptLog.close();
         usage.flush();
+        await tracing.shutdown();
         await store.close();
         logger.info('stopped');
       })();

@@ -11,6 +11,7 @@ import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
+import { traceModelCall } from '../observability/tracing';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
@@ -142,21 +143,23 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     let text = '';
     let lastFlush = Date.now();
     try {
-      const result = await pipeline.run({
-        model,
-        prompt,
-        signal: controller.signal,
-        onTextDelta: (delta) => {
-          text += delta;
-          send({ type: 'text-delta', id: 'text-0', delta });
-          if (Date.now() - lastFlush >= flushIntervalMs) {
-            lastFlush = Date.now();
-            void store.messages
-              .update(answer.id, { content: text })
-              .catch((error) => request.log.error({ err: error }, 'saving partial answer failed'));
-          }
-        },
-      });
+      const result = await traceModelCall(request.server.tracer, request.span, { model: info.id, provider: info.connection }, () =>
+        pipeline.run({
+          model,
+          prompt,
+          signal: controller.signal,
+          onTextDelta: (delta) => {
+            text += delta;
+            send({ type: 'text-delta', id: 'text-0', delta });
+            if (Date.now() - lastFlush >= flushIntervalMs) {
+              lastFlush = Date.now();
+              void store.messages
+                .update(answer.id, { content: text })
+                .catch((error) => request.log.error({ err: error }, 'saving partial answer failed'));
+            }
+          },
+        }),
+      );
       const error = result.error ? (result.error.detail ?? result.error.message) : null;
       settleLater(request, admission, (result.usage.inputTokens ?? 0) + (result.usage.outputTokens ?? 0));
       await store.messages.update(answer.id, {

@@ -239,6 +239,14 @@ export const ConfigSchema = z
       .optional(),
     /** Prices per million tokens by model id, for the usage ledger's costs: `{ "openai/gpt-4o": { input: 2.5, output: 10 } }`. */
     prices: z.record(z.string(), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })).default({}),
+    /** OpenTelemetry traces over OTLP/HTTP; off without an endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`). */
+    tracing: z
+      .strictObject({
+        endpoint: urlField('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
+        /** How long finished spans wait to be sent in one batch. */
+        exportDelayMs: z.coerce.number().int().min(10).max(60_000).default(5000),
+      })
+      .default({ exportDelayMs: 5000 }),
     /** A bearer token that may read `/metrics` (for a Prometheus scraper) (`AXON_METRICS_TOKEN`). */
     metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */

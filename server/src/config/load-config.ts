@@ -33,6 +33,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_USER_STREAMS: 'limits.userConcurrentStreams',
   REDIS_URL: 'redisUrl',
   AXON_METRICS_TOKEN: 'metricsToken',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing.endpoint',
   AXON_JWT_ISSUER: 'jwt.issuer',
   AXON_JWT_AUDIENCE: 'jwt.audience',
   AXON_JWT_JWKS_URL: 'jwt.jwksUrl',

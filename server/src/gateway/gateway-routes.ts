@@ -15,6 +15,7 @@ import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
+import { inSpan, traceModelCall } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
@@ -176,12 +177,16 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         return found.id;
       });
       const question = [...body.messages].reverse().find((m) => m.role === 'user');
-      citations = await retrievePassages(deps.store, {
-        embedder: deps.embedder,
-        userId,
-        collectionIds: ids,
-        query: question ? contentText(question.content) : '',
-        contextTokens: deps.contextTokens,
+      citations = await inSpan(request.server.tracer, 'retrieve', { 'axon.collections': ids.length }, request.span, async (span) => {
+        const found = await retrievePassages(deps.store, {
+          embedder: deps.embedder,
+          userId,
+          collectionIds: ids,
+          query: question ? contentText(question.content) : '',
+          contextTokens: deps.contextTokens,
+        });
+        span.setAttribute('axon.passages', found.length);
+        return found;
       });
       if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
     }
@@ -194,6 +199,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       'close',
       () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
     );
+    const modelCall = { model: info.id, provider: info.connection, maxTokens: settings.maxOutputTokens, temperature: settings.temperature };
     const controller = new AbortController();
     const untrack = streams.track(controller);
     const onClose = () => {
@@ -203,7 +209,9 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
     try {
       if (!body.stream) {
-        const result = await pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' });
+        const result = await traceModelCall(request.server.tracer, request.span, modelCall, () =>
+          pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' }),
+        );
         settleLater(request, admission, totalTokens(result.usage));
         logPrompt(result);
         observeModelCall(request, {
@@ -241,13 +249,15 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         sse.sendLine(`${head}{"role":"assistant","content":""}${tail}`);
         return sse;
       };
-      const result = await pipeline.run({
-        model,
-        prompt,
-        settings,
-        signal: controller.signal,
-        onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
-      });
+      const result = await traceModelCall(request.server.tracer, request.span, modelCall, () =>
+        pipeline.run({
+          model,
+          prompt,
+          settings,
+          signal: controller.signal,
+          onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
+        }),
+      );
       settleLater(request, admission, totalTokens(result.usage));
       logPrompt(result);
       if (!sse) {

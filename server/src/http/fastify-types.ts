@@ -1,4 +1,5 @@
 import type { ApiKeyScope } from '@axon/contracts';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { Principal } from '../auth/auth-service';
 import type { Permission } from '../auth/permissions';
 import type { Metrics } from '../observability/metrics';
@@ -14,11 +15,14 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
     usage: UsageLedger;
+    tracer: Tracer;
   }
   interface FastifyRequest {
     principal: Principal | undefined;
     /** `performance.now()` when the request arrived. */
     startedAt: number;
+    /** The request's server span (a no-op one when tracing is off). */
+    span: Span | undefined;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;
