@@ -96,8 +96,12 @@ export async function createServer(config: Config, options: CreateServerOptions 
   const redis = config.redisUrl
     ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
     : undefined;
-  const limits = createRateLimits(config.limits, redis ? { redis } : {});
   const usage = createUsageLedger(store.db, config.prices);
+  const budgets = config.limits.userDailyBudgetUsd > 0 || config.limits.userMonthlyBudgetUsd > 0;
+  const limits = createRateLimits(config.limits, {
+    ...(redis ? { redis } : {}),
+    ...(budgets ? { spent: (userId: string, since: string) => usage.spentSince(userId, since) } : {}),
+  });
   const tracing = createTracing({ endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs });
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({

@@ -195,8 +195,11 @@ export const ConfigSchema = z
         userTpm: z.coerce.number().int().min(0).default(0),
         /** Answers streaming at once per user (`AXON_USER_STREAMS`). */
         userConcurrentStreams: z.coerce.number().int().min(0).default(16),
+        /** Cost per user per UTC day / month in USD, from `prices` (`AXON_USER_DAILY_BUDGET_USD`, `AXON_USER_MONTHLY_BUDGET_USD`). */
+        userDailyBudgetUsd: z.coerce.number().min(0).default(0),
+        userMonthlyBudgetUsd: z.coerce.number().min(0).default(0),
       })
-      .default({ userRpm: 600, userTpm: 0, userConcurrentStreams: 16 }),
+      .default({ userRpm: 600, userTpm: 0, userConcurrentStreams: 16, userDailyBudgetUsd: 0, userMonthlyBudgetUsd: 0 }),
     /** Prompts and answers through `/v1`: not kept, kept redacted, or kept as sent; and for how long. */
     promptLog: z
       .strictObject({

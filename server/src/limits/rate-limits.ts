@@ -12,6 +12,43 @@ export interface LimitSettings {
   userRpm: number;
   userTpm: number;
   userConcurrentStreams: number;
+  /** Cost budgets per user in USD, from the usage ledger's prices (0: none). */
+  userDailyBudgetUsd?: number;
+  userMonthlyBudgetUsd?: number;
+}
+
+/** A user's spending since an instant, in USD (the usage ledger). */
+export type SpendingLookup = (userId: string, since: string) => number;
+
+/** Refuses a user over their daily or monthly cost budget, until the budget's period turns. */
+function checkBudgets(settings: LimitSettings, spent: SpendingLookup, userId: string, now = new Date()): void {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const budgets = [
+    {
+      label: 'daily cost budget for your account',
+      limit: settings.userDailyBudgetUsd ?? 0,
+      since: day,
+      next: new Date(day.getTime() + 86_400_000),
+    },
+    {
+      label: 'monthly cost budget for your account',
+      limit: settings.userMonthlyBudgetUsd ?? 0,
+      since: month,
+      next: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
+    },
+  ];
+  for (const budget of budgets) {
+    if (budget.limit <= 0) continue;
+    const used = spent(userId, budget.since.toISOString());
+    if (used >= budget.limit) {
+      throw new AppError('rate_limited', {
+        detail: `The ${budget.label} (${budget.limit} USD) is spent (${used.toFixed(4)} USD); it renews at ${budget.next.toISOString()}.`,
+        retryAfterMs: budget.next.getTime() - now.getTime(),
+        extensions: { limit: budget.label, limitValue: budget.limit, spentUsd: used },
+      });
+    }
+  }
 }
 
 /** One admitted request: settle its tokens when the provider reports usage, release its stream slot. */
@@ -43,7 +80,10 @@ const headersFor = (c: Counter, res: RateLimiterRes) => ({
   'ratelimit-reset': String(Math.ceil(res.msBeforeNext / 1000)),
 });
 
-export function createRateLimits(settings: LimitSettings, options: { redis?: Redis; prefix?: string } = {}): RateLimits {
+export function createRateLimits(
+  settings: LimitSettings,
+  options: { redis?: Redis; prefix?: string; spent?: SpendingLookup } = {},
+): RateLimits {
   const prefix = options.prefix ?? 'axon';
   const limiters = new Map<string, RateLimiterAbstract>();
   // One limiter per kind and size (keys carry their own sizes), created on first use.
@@ -69,6 +109,7 @@ export function createRateLimits(settings: LimitSettings, options: { redis?: Red
   return {
     async admit(principal, { estimatedTokens, stream }) {
       const user = principal.user.id;
+      if (options.spent) checkBudgets(settings, options.spent, user);
       const key = principal.apiKey;
       const counters: Counter[] = [];
       const add = (label: string, kind: 'rpm' | 'tpm' | 'streams', points: number | null, subject: string, cost: number) => {

@@ -82,6 +82,16 @@ export function createUsageLedger(db: Database.Database, prices: PriceTable) {
         };
       });
     },
+    /** What a user's model calls cost since an instant, in USD. */
+    spentSince(userId: string, since: string): number {
+      batch.flush();
+      return (
+        (db
+          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM usage_events WHERE user_id = ? AND at >= ?')
+          .pluck()
+          .get(userId, since) as number) ?? 0
+      );
+    },
     events(options: { from: string; to: string }): Iterable<Record<string, unknown>> {
       batch.flush();
       return db.prepare('SELECT * FROM usage_events WHERE at >= :from AND at < :to ORDER BY id').iterate(options) as Iterable<

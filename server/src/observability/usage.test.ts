@@ -70,3 +70,35 @@ describe('usage and cost ledger', () => {
     expect((await auditor.json('GET', '/api/admin/usage?groupBy=tenant')).status).toBe(400);
   });
 });
+
+describe('cost budgets', () => {
+  it('refuse a user whose daily budget is spent, until the next UTC day', async () => {
+    const b = await startTestServer({
+      overrides: {
+        prices: { 'sim/sim-1': { input: 100_000, output: 100_000 } },
+        limits: { userRpm: 0, userTpm: 0, userConcurrentStreams: 0, userDailyBudgetUsd: 1, userMonthlyBudgetUsd: 0 },
+      },
+    });
+    try {
+      const auth = createAuthService({ store: b.server.store, sessionTtlMs: 60_000 });
+      const user = await auth.createUser({ email: 'spender@example.com', password: 'spender password 1', role: 'member' });
+      const { key: k } = await auth.createApiKey(user.id, 'k');
+      const ask = () =>
+        fetch(`${b.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'sim/sim-1', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+      expect((await ask()).status).toBe(200); // at 0.1 USD a token, this one spends the dollar
+      const refused = await ask();
+      expect(refused.status).toBe(429);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/daily cost budget for your account \(1 USD\) is spent/);
+      const nextDay = new Date();
+      nextDay.setUTCHours(24, 0, 0, 0);
+      expect(Number(refused.headers.get('retry-after'))).toBeCloseTo((nextDay.getTime() - Date.now()) / 1000, -2);
+    } finally {
+      await b.close();
+    }
+  });
+});

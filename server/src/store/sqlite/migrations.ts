@@ -325,4 +325,11 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX usage_events_at ON usage_events(at);
     `,
   },
+  {
+    version: 11,
+    name: 'usage by user and time, for budgets',
+    sql: `
+      CREATE INDEX usage_events_user_at ON usage_events(user_id, at);
+    `,
+  },
 ];
