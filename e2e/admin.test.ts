@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthService } from '../server/src/auth/auth-service';
+import { HOME_ORG_ID } from '../server/src/store';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
 import { launchBrowser, WEB_DIST } from './browser';
 
@@ -37,6 +38,6 @@ describe('administration in the web app', () => {
     expect(await key.innerText()).toContain('30 req/min');
     await key.getByRole('button', { name: 'Revoke' }).click();
     await key.getByText('revoked').waitFor();
-    expect((await t.server.store.apiKeys.listAll()).every((k) => k.revokedAt !== null)).toBe(true);
+    expect((await t.server.store.apiKeys.listAll(HOME_ORG_ID)).every((k) => k.revokedAt !== null)).toBe(true);
   });
 });

@@ -30,6 +30,8 @@ export const UserSchema = z.object({
   id: z.string(),
   email: z.string(),
   role: RoleSchema,
+  /** The organisation (tenant) the account belongs to. */
+  orgId: z.string(),
   createdAt: z.string(),
 });
 export type User = z.infer<typeof UserSchema>;
@@ -40,12 +42,58 @@ export const CredentialsSchema = z.strictObject({
 });
 export const SetupRequestSchema = z.strictObject({ email: EmailSchema, password: PasswordSchema });
 
+/** Limits for a whole organisation; 0 or absent: none. */
+export const OrgLimitsSchema = z.strictObject({
+  rpm: z.number().int().min(0).max(10_000_000).optional(),
+  tpm: z.number().int().min(0).max(10_000_000_000).optional(),
+  concurrentStreams: z.number().int().min(0).max(100_000).optional(),
+  dailyBudgetUsd: z.number().min(0).max(10_000_000).optional(),
+  monthlyBudgetUsd: z.number().min(0).max(10_000_000).optional(),
+});
+export type OrgLimits = z.infer<typeof OrgLimitsSchema>;
+
+export const PromptLogModeSchema = z.enum(['off', 'redacted', 'full']);
+export type PromptLogMode = z.infer<typeof PromptLogModeSchema>;
+
+export const OrganizationSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  limits: OrgLimitsSchema,
+  /** Null: the server's setting applies. */
+  promptLogMode: PromptLogModeSchema.nullable(),
+  createdAt: z.string(),
+});
+export type Organization = z.infer<typeof OrganizationSchema>;
+
+export const OrgSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'lower-case letters, digits and -, 2 to 40 characters');
+export const CreateOrganizationSchema = z.strictObject({
+  slug: OrgSlugSchema,
+  name: z.string().trim().min(1).max(100),
+  limits: OrgLimitsSchema.default({}),
+  promptLogMode: PromptLogModeSchema.nullable().default(null),
+});
+export const UpdateOrganizationSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  limits: OrgLimitsSchema.optional(),
+  promptLogMode: PromptLogModeSchema.nullable().optional(),
+});
+
 /** What the web app learns about its session. `csrfToken` must be echoed in `x-csrf-token` on writes. */
 export const SessionInfoSchema = z.object({
   user: UserSchema.nullable(),
   csrfToken: z.string().nullable(),
   /** True until the first account exists; the web app then shows first-run set-up. */
   needsSetup: z.boolean(),
+  /** The signed-in user's organisation. */
+  organization: z.object({ id: z.string(), slug: z.string(), name: z.string() }).nullable(),
+  /** How one may sign in: with a password (local accounts), and through which identity providers. */
+  signIn: z.object({
+    password: z.boolean(),
+    providers: z.array(z.object({ id: z.string(), name: z.string() })),
+  }),
+  /** Which permissions the signed-in user has (the web app shows pages accordingly). */
+  permissions: z.array(z.string()),
 });
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 
@@ -87,6 +135,8 @@ export const ConversationSchema = z.object({
   id: z.string(),
   title: z.string(),
   model: z.string().nullable(),
+  /** The prompt template the conversation's answers use (its active version), if any. */
+  prompt: z.string().nullable().default(null),
   /** Collections searched for this conversation's answers. */
   collectionIds: z.array(z.string()).default([]),
   createdAt: z.string(),
@@ -112,16 +162,20 @@ export const ListConversationsQuerySchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+const TemplateNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, and _ . -');
+
 export const CreateConversationSchema = z.strictObject({
   title: z.string().trim().min(1).max(200).optional(),
   model: z.string().min(1).max(200).optional(),
   collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
+  prompt: TemplateNameSchema.nullable().optional(),
 });
 
 export const UpdateConversationSchema = z.strictObject({
   title: z.string().trim().min(1).max(200).optional(),
   model: z.string().min(1).max(200).optional(),
   collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
+  prompt: TemplateNameSchema.nullable().optional(),
 });
 
 /** Longest message a person may send, in characters. */
@@ -189,6 +243,8 @@ export const ApiKeySchema = z.object({
   rpm: z.number().int().nullable(),
   tpm: z.number().int().nullable(),
   expiresAt: z.string().nullable(),
+  /** The prompt template every request of this key uses, unless the request names another. */
+  prompt: z.string().nullable(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -202,6 +258,7 @@ export const CreateApiKeySchema = z.strictObject({
   tpm: z.number().int().min(1).max(1_000_000_000).nullable().default(null),
   /** Days until the key stops working (null: never). */
   expiresInDays: z.number().int().min(1).max(3650).nullable().default(null),
+  prompt: TemplateNameSchema.nullable().default(null),
 });
 export type CreateApiKey = z.infer<typeof CreateApiKeySchema>;
 export const CreatedApiKeySchema = z.object({ apiKey: ApiKeySchema, key: z.string() });
@@ -338,7 +395,7 @@ export const TemplateVersionInputSchema = z.strictObject({
   note: z.string().max(500).default(''),
 });
 export const CreatePromptTemplateSchema = TemplateVersionInputSchema.extend({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, and _ . -'),
+  name: TemplateNameSchema,
   description: z.string().max(500).default(''),
 });
 export const NewTemplateVersionSchema = TemplateVersionInputSchema.extend({ activate: z.boolean().default(false) });

@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
+import type { Sso } from './auth/oidc-sso';
 import { can } from './auth/permissions';
 import type { ChatPipeline } from './chat/chat-pipeline';
 import { registerChatRoutes } from './chat/chat-routes';
@@ -24,6 +25,8 @@ import { createMetrics, type Metrics } from './observability/metrics';
 import type { PromptLog } from './observability/prompt-log';
 import type { UsageLedger } from './observability/usage-ledger';
 import { registerUsageRoutes } from './observability/usage-routes';
+import { registerOrgRoutes } from './orgs/org-routes';
+import type { OrgSettings } from './orgs/org-settings';
 import { registerPromptRoutes } from './prompts/prompt-routes';
 import type { PromptStore } from './prompts/prompt-store';
 import type { Redactor } from './redaction/redact';
@@ -53,6 +56,10 @@ export interface AppDeps {
   redactor: Redactor;
   promptLog: PromptLog;
   prompts: PromptStore;
+  /** Identity providers for single sign-on (none configured: an empty list). */
+  sso: Sso;
+  /** Organisations' limits and settings, cached. */
+  orgs: OrgSettings;
   usage: UsageLedger;
   /** OpenTelemetry: a no-op tracer unless an OTLP endpoint is configured. */
   tracer?: Tracer;
@@ -141,7 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
     if (access === 'public') return;
     if (!request.principal) throw new AppError('unauthenticated');
-    if (access !== 'signed-in' && !can(request.principal.user.role, access))
+    if (access !== 'signed-in' && !can(request.principal.user, access))
       throw new AppError('forbidden', {
         detail: `This needs the ${access} permission, which the ${request.principal.user.role} role does not have.`,
       });
@@ -182,7 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const bearer = /^Bearer\s+(axn_\S+)\s*$/i.exec(header ?? '')?.[1];
       const principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
       if (!principal) throw new AppError('unauthenticated', { detail: 'Send an admin API key, or AXON_METRICS_TOKEN, as bearer token.' });
-      if (!can(principal.user.role, 'metrics:read') || (principal.apiKey && !principal.apiKey.scopes.includes('admin')))
+      if (!can(principal.user, 'metrics:read') || (principal.apiKey && !principal.apiKey.scopes.includes('admin')))
         throw new AppError('forbidden', { detail: 'Reading metrics needs the metrics:read permission (and a key with the admin scope).' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -208,11 +215,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.send({ status: 'ready', store: 'ok', activeStreams: deps.streams.size, modelProblems: deps.models.problems() });
   });
 
-  registerAuthRoutes(app, { auth, store, sessionTtlMs: config.sessionTtlHours * 3_600_000, secureCookies: config.secureCookies });
-  registerConversationRoutes(app, { store, models: deps.models });
-  registerAuditRoutes(app, { store, promptLog: deps.promptLog });
+  registerAuthRoutes(app, {
+    auth,
+    store,
+    sessionTtlMs: config.sessionTtlHours * 3_600_000,
+    secureCookies: config.secureCookies,
+    localAccounts: config.localAccounts,
+    sso: deps.sso,
+    publicUrl: config.publicUrl,
+    templateExists: (orgId, name) => deps.prompts.get(orgId, name) !== undefined,
+  });
+  registerOrgRoutes(app, { store, auth, orgs: deps.orgs, config });
+  registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts });
+  registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
-  registerUsageRoutes(app, { usage: deps.usage });
+  registerUsageRoutes(app, { usage: deps.usage, store });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,
@@ -220,6 +237,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
     limits: deps.limits,
+    prompts: deps.prompts,
   });
   registerCollectionRoutes(app, {
     store,
@@ -238,6 +256,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: deps.limits,
     promptLog: deps.promptLog,
     prompts: deps.prompts,
+    orgs: deps.orgs,
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
   });
 

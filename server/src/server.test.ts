@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { tokenText } from '@axon/bench/simulated-upstream';
 import type { ConversationWithMessages } from '@axon/contracts';
 import { describe, expect, it } from 'vitest';
-import { openSqliteStore } from './store';
+import { HOME_ORG_ID, openSqliteStore } from './store';
 import { WebClient } from './testing/http-client';
 import { startTestServer } from './testing/test-server';
 
@@ -58,7 +58,7 @@ describe('health and shutdown', () => {
   it('marks answers left streaming by a crash as failed at the next start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'axon-crash-'));
     const store = openSqliteStore({ path: join(dataDir, 'axon.db') });
-    const user = await store.users.create({ email: 'a@example.com', passwordHash: null, role: 'admin' });
+    const user = await store.users.create({ email: 'a@example.com', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
     const c = await store.conversations.create({ userId: user.id, title: 't', model: null });
     const m = await store.messages.append({ conversationId: c.id, role: 'assistant', content: 'half', status: 'streaming', model: null });
     await store.close();

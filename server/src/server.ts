@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
 import { createJwtVerifier } from './auth/jwt-verifier';
+import { createSso } from './auth/oidc-sso';
 import { createChatPipeline } from './chat/chat-pipeline';
 import type { Config } from './config';
 import { AppError } from './errors';
@@ -13,6 +14,7 @@ import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
 import { createTracing } from './observability/tracing';
 import { createUsageLedger } from './observability/usage-ledger';
+import { createOrgSettings } from './orgs/org-settings';
 import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
@@ -63,7 +65,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
     store,
     sessionTtlMs: config.sessionTtlHours * 3_600_000,
     jwt: config.jwt ? createJwtVerifier(config.jwt, { cooldownMs: config.jwt.jwksCooldownSeconds * 1000 }) : undefined,
+    jwtOrganization: config.jwt?.organization,
   });
+  const orgs = createOrgSettings(store);
   if (config.admin && (await store.users.count()) === 0) {
     await auth.setup(config.admin);
     logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
@@ -97,10 +101,10 @@ export async function createServer(config: Config, options: CreateServerOptions 
     ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
     : undefined;
   const usage = createUsageLedger(store.db, config.prices);
-  const budgets = config.limits.userDailyBudgetUsd > 0 || config.limits.userMonthlyBudgetUsd > 0;
   const limits = createRateLimits(config.limits, {
     ...(redis ? { redis } : {}),
-    ...(budgets ? { spent: (userId: string, since: string) => usage.spentSince(userId, since) } : {}),
+    spent: (subject, since) => usage.spentSince(subject, since),
+    orgLimits: async (orgId) => (await orgs.get(orgId))?.limits ?? {},
   });
   const tracing = createTracing({ endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs });
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
@@ -119,6 +123,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     redactor,
     promptLog,
     prompts: createPromptStore(store.db),
+    sso: createSso(config.sso),
+    orgs,
     usage,
     tracer: tracing.tracer,
     isReady: () => ready,

@@ -57,7 +57,7 @@ export function AppShell() {
       </div>
     );
   }
-  if (!session.data.user) return <AuthPage mode={session.data.needsSetup ? 'setup' : 'login'} />;
+  if (!session.data.user) return <AuthPage mode={session.data.needsSetup ? 'setup' : 'login'} signInOptions={session.data.signIn} />;
   const role = session.data.user.role;
   // Auditors read the audit trail and nothing else: no chats, no documents.
   const chats = role !== 'auditor';

@@ -24,10 +24,19 @@ describe('sign-in, sessions, CSRF and API keys over HTTP', () => {
 
   it('runs first-run set-up once, making the first account admin', async () => {
     const anonymous = new WebClient(t.url);
-    expect((await anonymous.json<SessionInfo>('GET', '/api/auth/session')).body).toEqual({ user: null, csrfToken: null, needsSetup: true });
+    expect((await anonymous.json<SessionInfo>('GET', '/api/auth/session')).body).toEqual({
+      user: null,
+      csrfToken: null,
+      needsSetup: true,
+      organization: null,
+      signIn: { password: true, providers: [] },
+      permissions: [],
+    });
     const admin = new WebClient(t.url);
     const info = await admin.setup('Admin@Example.com', 'a long admin password');
-    expect(info.user).toMatchObject({ email: 'admin@example.com', role: 'admin' });
+    expect(info.user).toMatchObject({ email: 'admin@example.com', role: 'admin', orgId: 'org_default' });
+    expect(info.organization).toMatchObject({ slug: 'default' });
+    expect(info.permissions).toContain('orgs:manage');
     const cookie = (await admin.request('GET', '/api/auth/session')).status;
     expect(cookie).toBe(200);
     const again = await new WebClient(t.url).json<Problem>('POST', '/api/auth/setup', {

@@ -7,6 +7,9 @@ import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
 import type { AuthService, Principal } from './auth-service';
+import type { Sso } from './oidc-sso';
+import { permissionsOf } from './permissions';
+import { registerSsoRoutes } from './sso-routes';
 
 export const SESSION_COOKIE = 'axon_session';
 
@@ -15,6 +18,14 @@ export interface AuthRoutesDeps {
   store: Store;
   sessionTtlMs: number;
   secureCookies: 'auto' | 'always' | 'never';
+  /** Whether the organisation has a prompt template of that name (keys may be bound to one). */
+  templateExists: (orgId: string, name: string) => boolean;
+  /** Sign-in with email and password; off when only single sign-on is allowed. */
+  localAccounts: boolean;
+  /** Identity providers people may sign in through. */
+  sso: Sso;
+  /** Where identity providers send people back to (`publicUrl`). */
+  publicUrl: string | undefined;
 }
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -32,15 +43,27 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
       secure: secure(request),
       maxAge: Math.floor(deps.sessionTtlMs / 1000),
     });
-  const sessionInfo = async (principal: Principal | undefined): Promise<SessionInfo> => ({
-    user: principal?.user ?? null,
-    csrfToken: principal?.csrfToken ?? null,
-    needsSetup: principal ? false : (await store.users.count()) === 0,
-  });
+  const sessionInfo = async (principal: Principal | undefined): Promise<SessionInfo> => {
+    const org = principal && (await store.organizations.get(principal.user.orgId));
+    return {
+      user: principal?.user ?? null,
+      csrfToken: principal?.csrfToken ?? null,
+      needsSetup: principal || !deps.localAccounts ? false : (await store.users.count()) === 0,
+      organization: org ? { id: org.id, slug: org.slug, name: org.name } : null,
+      signIn: { password: deps.localAccounts, providers: deps.sso.list() },
+      permissions: principal ? permissionsOf(principal.user) : [],
+    };
+  };
+  const requireLocalAccounts = () => {
+    if (!deps.localAccounts)
+      throw new AppError('forbidden', { detail: 'Sign-in with a password is switched off here; use single sign-on.' });
+  };
 
   app.get('/api/auth/session', { config: { access: 'public' } }, async (request) => sessionInfo(request.principal));
+  registerSsoRoutes(app, { auth, store, sso: deps.sso, publicUrl: deps.publicUrl, secure, setSessionCookie });
 
   app.post('/api/auth/setup', { config: { access: 'public' } }, async (request, reply) => {
+    requireLocalAccounts();
     const body = parseInput(SetupRequestSchema, request.body, 'body');
     const { token, principal } = await auth.setup(body);
     request.log.info({ userId: principal.user.id }, 'first admin account created');
@@ -55,6 +78,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
   });
 
   app.post('/api/auth/login', { config: { access: 'public' } }, async (request, reply) => {
+    requireLocalAccounts();
     const body = parseInput(CredentialsSchema, request.body, 'body');
     try {
       const { token, principal } = await auth.login({ ...body, ip: request.ip });
@@ -92,40 +116,58 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     const user = requirePrincipal(request).user;
     if (options.scopes.includes('admin') && user.role !== 'admin')
       throw new AppError('forbidden', { detail: 'Only admins can create keys with the admin scope.' });
+    if (options.prompt && !deps.templateExists(user.orgId, options.prompt))
+      throw new AppError('validation_failed', {
+        detail: `No prompt template "${options.prompt}"`,
+        errors: [{ path: 'body.prompt', message: 'no such template in your organisation' }],
+      });
     const created = await auth.createApiKey(user.id, name, options);
     request.log.info({ apiKeyId: created.apiKey.id }, 'api key created');
     await recordAudit(store, request, {
       action: 'key.created',
       target: `key:${created.apiKey.id}`,
-      details: { name, scopes: options.scopes, rpm: options.rpm, tpm: options.tpm, expiresAt: created.apiKey.expiresAt },
+      details: {
+        name,
+        scopes: options.scopes,
+        rpm: options.rpm,
+        tpm: options.tpm,
+        expiresAt: created.apiKey.expiresAt,
+        prompt: options.prompt,
+      },
     });
     return reply.status(201).send(created);
   });
 
   app.delete('/api/keys/:id', { config: { access: 'signed-in' } }, async (request, reply) => {
     const { id } = parseInput(IdParams, request.params, 'params');
-    const revoked = await store.apiKeys.revoke(id, requirePrincipal(request).user.id);
+    const revoked = await store.apiKeys.revoke(id, { userId: requirePrincipal(request).user.id });
     if (!revoked) throw new AppError('not_found', { detail: 'No such API key' });
+    auth.forgetKeys();
     request.log.info({ apiKeyId: id }, 'api key revoked');
     await recordAudit(store, request, { action: 'key.revoked', target: `key:${id}` });
     return reply.status(204).send();
   });
 
-  app.get('/api/admin/keys', { config: { access: 'users:manage' } }, async () => {
-    const emails = new Map((await store.users.list()).map((u) => [u.id, u.email]));
+  app.get('/api/admin/keys', { config: { access: 'users:manage' } }, async (request) => {
+    const orgId = requirePrincipal(request).user.orgId;
+    const emails = new Map((await store.users.list(orgId)).map((u) => [u.id, u.email]));
     return {
-      items: (await store.apiKeys.listAll()).map(({ userId, ...key }) => ({ ...key, userId, userEmail: emails.get(userId) ?? null })),
+      items: (await store.apiKeys.listAll(orgId)).map(({ userId, ...key }) => ({ ...key, userId, userEmail: emails.get(userId) ?? null })),
     };
   });
 
   app.delete('/api/admin/keys/:id', { config: { access: 'users:manage' } }, async (request, reply) => {
     const { id } = parseInput(IdParams, request.params, 'params');
-    if (!(await store.apiKeys.revoke(id))) throw new AppError('not_found', { detail: 'No such active API key' });
+    if (!(await store.apiKeys.revoke(id, { orgId: requirePrincipal(request).user.orgId })))
+      throw new AppError('not_found', { detail: 'No such active API key' });
+    auth.forgetKeys();
     await recordAudit(store, request, { action: 'key.revoked', target: `key:${id}`, details: { by: 'admin' } });
     return reply.status(204).send();
   });
 
-  app.get('/api/admin/users', { config: { access: 'users:manage' } }, async () => ({ items: await store.users.list() }));
+  app.get('/api/admin/users', { config: { access: 'users:manage' } }, async (request) => ({
+    items: await store.users.list(requirePrincipal(request).user.orgId),
+  }));
 
   app.patch('/api/admin/users/:id', { config: { access: 'users:manage' } }, async (request) => {
     const { id } = parseInput(IdParams, request.params, 'params');
@@ -134,13 +176,15 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
       throw new AppError('conflict', { detail: 'You cannot remove your own admin role.' });
     }
     const before = await store.users.findById(id);
-    if (!before || !(await store.users.setRole(id, role))) throw new AppError('not_found', { detail: 'No such user' });
+    if (!before || before.orgId !== requirePrincipal(request).user.orgId || !(await store.users.setRole(id, role)))
+      throw new AppError('not_found', { detail: 'No such user' });
+    auth.forgetKeys();
     await recordAudit(store, request, {
       action: 'user.role_changed',
       target: `user:${id}`,
       details: { email: before.email, from: before.role, to: role },
     });
     const user = await store.users.findById(id);
-    return user && { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt };
+    return user && { id: user.id, email: user.email, role: user.role, orgId: user.orgId, createdAt: user.createdAt };
   });
 }

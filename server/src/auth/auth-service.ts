@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ApiKeyScope, CreatedApiKey, Role, User } from '@axon/contracts';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
-import type { Store } from '../store';
+import { HOME_ORG_ID, type Store } from '../store';
 import type { JwtVerifier } from './jwt-verifier';
 import { hashPassword, verifyPassword } from './password';
 import { API_KEY_PREFIX, generateApiKey, generateToken, hashToken } from './tokens';
@@ -13,7 +13,7 @@ export interface Principal {
   via: 'session' | 'api_key' | 'jwt';
   apiKeyId?: string;
   /** For API keys: what the key may be used for, and its own limits. */
-  apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null };
+  apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null; prompt: string | null };
   /** For sessions: the token writes must echo in `x-csrf-token`. */
   csrfToken?: string;
   sessionTokenHash?: string;
@@ -25,29 +25,56 @@ export interface AuthServiceOptions {
   now?: () => Date;
   /** Verifies bearer JWTs of a trusted issuer; without it only `axn_` keys are bearer tokens. */
   jwt?: JwtVerifier | undefined;
+  /** Slug of the organisation callers with bearer JWTs belong to (default: the first). */
+  jwtOrganization?: string | undefined;
   /** Failed sign-ins allowed per account and address in `loginWindowSeconds`. */
   maxFailedLogins?: number;
   /** Failed sign-ins allowed per address, whatever the account. */
   maxFailedLoginsPerIp?: number;
   loginWindowSeconds?: number;
+  /**
+   * How long a looked-up API key is trusted without asking the store again (default 5 s). Changes made
+   * through this process (revocation, roles) apply at once; other replicas see them within this time.
+   */
+  keyCacheMs?: number;
 }
 
 export interface AuthService {
   /** The principal for a bearer token or a session cookie; `unauthenticated` for a bad bearer token. */
   authenticate(input: { bearer?: string | undefined; sessionToken?: string | undefined }): Promise<Principal | undefined>;
+  /**
+   * The account of someone an identity provider vouches for: found by the provider's subject, else by
+   * email, else created in the provider's organisation; its role follows the provider's claims.
+   */
+  provision(identity: ExternalIdentity): Promise<{ user: User; created: boolean }>;
+  /** Opens a session for an account (after single sign-on). */
+  openSession(user: User): Promise<{ token: string; principal: Principal }>;
   /** Checks a password (throttled per account and address) and opens a session. */
   login(input: { email: string; password: string; ip: string }): Promise<{ token: string; principal: Principal }>;
   /** Creates the first admin account and signs it in; `setup_complete` once any account exists. */
   setup(input: { email: string; password: string }): Promise<{ token: string; principal: Principal }>;
   logout(principal: Principal): Promise<void>;
-  createUser(input: { email: string; password: string; role: Role }): Promise<User>;
+  createUser(input: { email: string; password: string; role: Role; orgId?: string }): Promise<User>;
   createApiKey(
     userId: string,
     name: string,
-    options?: { scopes?: ApiKeyScope[]; rpm?: number | null; tpm?: number | null; expiresInDays?: number | null },
+    options?: { scopes?: ApiKeyScope[]; rpm?: number | null; tpm?: number | null; expiresInDays?: number | null; prompt?: string | null },
   ): Promise<CreatedApiKey>;
+  /** Forgets cached API key lookups (after a key is revoked or an account changes). */
+  forgetKeys(): void;
   /** Whether a write carries the session's CSRF token. */
   checkCsrf(principal: Principal, header: string | undefined): boolean;
+}
+
+export interface ExternalIdentity {
+  /** `jwt`, or the id of an OIDC provider. */
+  provider: string;
+  /** The provider's stable id for the person, when it has one. */
+  subject?: string | undefined;
+  email: string;
+  role: Role;
+  /** Organisation slug; undefined: the first organisation. */
+  organization?: string | undefined;
 }
 
 export function createAuthService(options: AuthServiceOptions): AuthService {
@@ -56,6 +83,17 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const perAccount = new RateLimiterMemory({ points: options.maxFailedLogins ?? 5, duration: windowSeconds });
   const perIp = new RateLimiterMemory({ points: options.maxFailedLoginsPerIp ?? 50, duration: windowSeconds });
   const lastTouched = new Map<string, number>();
+  const keyCacheMs = options.keyCacheMs ?? 5000;
+  type FoundKey = Awaited<ReturnType<Store['apiKeys']['findActiveByHash']>>;
+  const keyCache = new Map<string, { found: FoundKey; until: number }>();
+  async function findKey(keyHash: string, at: number): Promise<FoundKey> {
+    const cached = keyCache.get(keyHash);
+    if (cached && cached.until > at) return cached.found;
+    const found = await store.apiKeys.findActiveByHash(keyHash);
+    if (keyCache.size >= 10_000) keyCache.clear();
+    keyCache.set(keyHash, { found, until: at + keyCacheMs });
+    return found;
+  }
 
   async function openSession(user: User): Promise<{ token: string; principal: Principal }> {
     const token = generateToken();
@@ -72,35 +110,61 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     return Math.max(...blocked.map((r) => r?.msBeforeNext ?? 0));
   }
 
-  const publicUser = (u: User): User => ({ id: u.id, email: u.email, role: u.role, createdAt: u.createdAt });
+  const publicUser = (u: User): User => ({ id: u.id, email: u.email, role: u.role, orgId: u.orgId, createdAt: u.createdAt });
+
+  async function provision(identity: ExternalIdentity): Promise<{ user: User; created: boolean }> {
+    const orgId = identity.organization ? (await store.organizations.findBySlug(identity.organization))?.id : HOME_ORG_ID;
+    if (!orgId) {
+      throw new AppError('forbidden', {
+        detail: `The organisation "${identity.organization}" that ${identity.provider} signs people into does not exist; an administrator must create it.`,
+      });
+    }
+    let user = identity.subject ? await store.users.findByIdentity(identity.provider, identity.subject) : undefined;
+    user ??= await store.users.findByEmail(identity.email);
+    let created = false;
+    if (!user) {
+      try {
+        user = await store.users.create({ email: identity.email, passwordHash: null, role: identity.role, orgId });
+        created = true;
+      } catch (error) {
+        // Two first sign-ins at once: the other one created the account.
+        user = await store.users.findByEmail(identity.email);
+        if (!user) throw error;
+      }
+    }
+    if (user.orgId !== orgId) {
+      throw new AppError('forbidden', { detail: `The account ${identity.email} belongs to another organisation.` });
+    }
+    if (identity.subject) await store.users.linkIdentity(identity.provider, identity.subject, user.id);
+    // The provider is the source of truth for what the person may do.
+    if (user.role !== identity.role) {
+      await store.users.setRole(user.id, identity.role);
+      user = { ...user, role: identity.role };
+    }
+    return { user: publicUser(user), created };
+  }
 
   return {
     async authenticate({ bearer, sessionToken }) {
       if (bearer !== undefined) {
         if (options.jwt && !bearer.startsWith(API_KEY_PREFIX) && bearer.split('.').length === 3) {
           const caller = await options.jwt.verify(bearer);
-          // The issuer is the source of truth for who the caller is and what role it has.
-          let user = await store.users.findByEmail(caller.email);
-          if (!user) user = await store.users.create({ email: caller.email, passwordHash: null, role: caller.role });
-          else if (user.role !== caller.role) {
-            await store.users.setRole(user.id, caller.role);
-            user = { ...user, role: caller.role };
-          }
-          return { user: { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt }, via: 'jwt' };
+          const { user } = await provision({ provider: 'jwt', ...caller, organization: options.jwtOrganization });
+          return { user, via: 'jwt' };
         }
         if (!bearer.startsWith(API_KEY_PREFIX))
           throw new AppError('unauthenticated', { detail: 'The API key is not valid. Axon keys start with axn_.' });
-        const found = await store.apiKeys.findActiveByHash(hashToken(bearer));
-        if (!found) throw new AppError('unauthenticated', { detail: 'The API key is not valid or has been revoked.' });
         const at = now().getTime();
+        const found = await findKey(hashToken(bearer), at);
+        if (!found) throw new AppError('unauthenticated', { detail: 'The API key is not valid or has been revoked.' });
         if (found.key.expiresAt && Date.parse(found.key.expiresAt) <= at)
           throw new AppError('unauthenticated', { detail: `The API key expired on ${found.key.expiresAt}.` });
         if ((lastTouched.get(found.key.id) ?? 0) < at - 60_000) {
           lastTouched.set(found.key.id, at);
           await store.apiKeys.touch(found.key.id, new Date(at));
         }
-        const { id, scopes, rpm, tpm } = found.key;
-        return { user: found.user, via: 'api_key', apiKeyId: id, apiKey: { id, scopes, rpm, tpm } };
+        const { id, scopes, rpm, tpm, prompt } = found.key;
+        return { user: found.user, via: 'api_key', apiKeyId: id, apiKey: { id, scopes, rpm, tpm, prompt } };
       }
       if (sessionToken) {
         const tokenHash = hashToken(sessionToken);
@@ -109,6 +173,9 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       return undefined;
     },
+
+    provision,
+    openSession,
 
     async login({ email, password, ip }) {
       const key = `${email}|${ip}`;
@@ -138,8 +205,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       if (principal.sessionTokenHash) await store.sessions.delete(principal.sessionTokenHash);
     },
 
-    async createUser({ email, password, role }) {
-      const user = await store.users.create({ email, passwordHash: await hashPassword(password), role });
+    async createUser({ email, password, role, orgId = HOME_ORG_ID }) {
+      const user = await store.users.create({ email, passwordHash: await hashPassword(password), role, orgId });
       return publicUser(user);
     },
 
@@ -154,9 +221,14 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         rpm: options.rpm ?? null,
         tpm: options.tpm ?? null,
         expiresAt: options.expiresInDays ? new Date(now().getTime() + options.expiresInDays * 86_400_000).toISOString() : null,
+        prompt: options.prompt ?? null,
       });
       const { userId: _owner, ...apiKey } = record;
       return { apiKey, key };
+    },
+
+    forgetKeys() {
+      keyCache.clear();
     },
 
     checkCsrf(principal, header) {

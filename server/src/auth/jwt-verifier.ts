@@ -1,8 +1,9 @@
 import type { Role } from '@axon/contracts';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AppError } from '../errors';
+import { type ClaimMapping, readIdentity } from './identity-claims';
 
-export interface JwtSettings {
+export interface JwtSettings extends ClaimMapping {
   /** The `iss` tokens must carry. */
   issuer: string;
   /** The `aud` tokens must carry (Axon's identifier at the issuer). */
@@ -11,21 +12,12 @@ export interface JwtSettings {
   jwksUrl: string;
   /** Signature algorithms accepted; never `none`, never HMAC (a public key is not a shared secret). */
   algorithms: string[];
-  /** The claim holding the caller's email (the account it acts as). */
-  emailClaim: string;
-  /** The claim holding group or role names, and what each maps to in Axon. */
-  roleClaim: string;
-  roleMap: Record<string, Role>;
-  /** The role of a caller none of whose groups is mapped. */
-  defaultRole: Role;
 }
 
 export interface VerifiedCaller {
   email: string;
   role: Role;
 }
-
-const ROLE_ORDER: Role[] = ['admin', 'builder', 'member', 'auditor'];
 
 /**
  * Bearer JWTs from a trusted issuer, for service-to-service calls: signature against the issuer's
@@ -48,15 +40,7 @@ export function createJwtVerifier(settings: JwtSettings, options: { cooldownMs?:
       } catch (error) {
         throw new AppError('unauthenticated', { detail: `The bearer token was refused: ${describe(error)}`, cause: error });
       }
-      const email = payload[settings.emailClaim];
-      if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) {
-        throw new AppError('unauthenticated', { detail: `The bearer token has no email in its "${settings.emailClaim}" claim.` });
-      }
-      const claimed = payload[settings.roleClaim];
-      const groups = Array.isArray(claimed) ? claimed.map(String) : typeof claimed === 'string' ? claimed.split(/[\s,]+/) : [];
-      const mapped = groups.map((g) => settings.roleMap[g]).filter((r): r is Role => r !== undefined);
-      const role = ROLE_ORDER.find((r) => mapped.includes(r)) ?? settings.defaultRole;
-      return { email: email.toLowerCase(), role };
+      return readIdentity(payload, settings, 'bearer token');
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Role } from '@axon/contracts';
+import { HOME_ORG_ID } from '../store/store';
 
 /** What a caller may do; routes name the one they need and the guard in `buildApp` checks it. */
 export const PERMISSIONS = [
@@ -16,6 +17,8 @@ export const PERMISSIONS = [
   'usage:read',
   /** Prometheus metrics. */
   'metrics:read',
+  /** Organisations: create them, set their limits, move accounts between them (admins of the first organisation). */
+  'orgs:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -24,12 +27,18 @@ export type Permission = (typeof PERMISSIONS)[number];
  * no documents); `builder` chats and manages prompts and models; `admin` may do everything.
  */
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-  admin: new Set(PERMISSIONS),
+  admin: new Set(PERMISSIONS.filter((p) => p !== 'orgs:manage')),
   builder: new Set(['chat', 'prompts:manage', 'models:manage', 'usage:read']),
   member: new Set(['chat']),
   auditor: new Set(['audit:read', 'usage:read']),
 };
 
-export function can(role: Role, permission: Permission): boolean {
-  return ROLE_PERMISSIONS[role].has(permission);
+/** Whether an account may do something: its role's permissions, and `orgs:manage` for admins of the first organisation. */
+export function can(user: { role: Role; orgId: string }, permission: Permission): boolean {
+  if (permission === 'orgs:manage') return user.role === 'admin' && user.orgId === HOME_ORG_ID;
+  return ROLE_PERMISSIONS[user.role].has(permission);
+}
+
+export function permissionsOf(user: { role: Role; orgId: string }): Permission[] {
+  return PERMISSIONS.filter((p) => can(user, p));
 }

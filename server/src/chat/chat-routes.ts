@@ -12,6 +12,8 @@ import { openSse } from '../http/sse';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import { traceModelCall } from '../observability/tracing';
+import type { PromptStore } from '../prompts/prompt-store';
+import { renderTemplate } from '../prompts/render-template';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Store } from '../store';
@@ -26,6 +28,7 @@ export interface ChatRoutesDeps {
   contextTokens: number;
   embedder?: Embedder | undefined;
   limits: RateLimits;
+  prompts: PromptStore;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
   flushIntervalMs?: number;
 }
@@ -124,6 +127,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const citations = [...attached, ...retrieved.map((c) => ({ ...c, n: c.n + attached.length }))];
     const prompt = conversationPrompt(history);
     if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
+    if (conversation.prompt) {
+      // The conversation's template (its active version, variables at their defaults): its system
+      // prompt first, its message template around the question.
+      const { version } = deps.prompts.resolve(user.orgId, conversation.prompt);
+      const rendered = await renderTemplate(version, {}, question);
+      const last = prompt.at(-1);
+      if (last?.role === 'user') last.content = [{ type: 'text', text: rendered.message }];
+      if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
+    }
 
     const answer = await store.messages.append({ conversationId: id, role: 'assistant', content: '', status: 'streaming', model: info.id });
     if (citations.length > 0) await store.messages.update(answer.id, { citations });

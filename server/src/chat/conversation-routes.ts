@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
+import type { PromptStore } from '../prompts/prompt-store';
 import type { ModelCatalog } from '../providers';
 import type { Store } from '../store';
 
@@ -19,9 +20,18 @@ export const NEW_CONVERSATION_TITLE = 'New chat';
 export interface ConversationRoutesDeps {
   store: Store;
   models: ModelCatalog;
+  prompts: PromptStore;
 }
 
-export function registerConversationRoutes(app: FastifyInstance, { store, models }: ConversationRoutesDeps): void {
+export function registerConversationRoutes(app: FastifyInstance, { store, models, prompts }: ConversationRoutesDeps): void {
+  /** A conversation may be bound to a template of the user's organisation. */
+  const requireTemplate = (orgId: string, name: string | null | undefined) => {
+    if (name && !prompts.get(orgId, name))
+      throw new AppError('validation_failed', {
+        detail: `No prompt template "${name}"`,
+        errors: [{ path: 'body.prompt', message: 'no such template in your organisation' }],
+      });
+  };
   const notFound = () => new AppError('not_found', { detail: 'No such conversation' });
   /** Every id must name a collection the user may read; any other answers 404. */
   const requireReadable = async (userId: string, ids: string[]) => {
@@ -39,14 +49,16 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
 
   app.post('/api/conversations', async (request, reply) => {
     const body = parseInput(CreateConversationSchema, request.body ?? {}, 'body');
-    const userId = requirePrincipal(request).user.id;
+    const { id: userId, orgId } = requirePrincipal(request).user;
     if (body.model) await models.resolve(body.model);
     if (body.collectionIds) await requireReadable(userId, body.collectionIds);
+    requireTemplate(orgId, body.prompt);
     const conversation = await store.conversations.create({
       userId,
       title: body.title ?? NEW_CONVERSATION_TITLE,
       model: body.model ?? null,
       collectionIds: body.collectionIds,
+      prompt: body.prompt ?? null,
     });
     return reply.status(201).send(conversation);
   });
@@ -63,6 +75,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const patch = parseInput(UpdateConversationSchema, request.body, 'body');
     if (patch.model) await models.resolve(patch.model);
     if (patch.collectionIds) await requireReadable(requirePrincipal(request).user.id, patch.collectionIds);
+    requireTemplate(requirePrincipal(request).user.orgId, patch.prompt);
     const updated = await store.conversations.update(id, requirePrincipal(request).user.id, patch);
     if (!updated) throw notFound();
     return updated;

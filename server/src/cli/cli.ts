@@ -1,12 +1,12 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { type ApiKeyScope, ApiKeyScopeSchema, EmailSchema, PasswordSchema, type Role, RoleSchema } from '@axon/contracts';
+import { type ApiKeyScope, ApiKeyScopeSchema, EmailSchema, OrgSlugSchema, PasswordSchema, type Role, RoleSchema } from '@axon/contracts';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
 import { verifyAuditChain } from '../observability/audit-chain';
-import { openSqliteStore, type Store } from '../store';
+import { HOME_ORG_ID, openSqliteStore, type Store } from '../store';
 
 const ROLES_HELP = 'admin, builder, member or auditor';
 
@@ -55,6 +55,14 @@ async function withStore<T>(run: (store: Store) => Promise<T>): Promise<T> {
   }
 }
 
+/** The organisation a `--org SLUG` names; the first organisation without one. */
+async function orgIdOf(store: Store, slug: string | undefined): Promise<string> {
+  if (!slug) return HOME_ORG_ID;
+  const org = await store.organizations.findBySlug(slug);
+  if (!org) throw new AppError('not_found', { detail: `no organisation "${slug}" (axon org list)` });
+  return org.id;
+}
+
 function table(rows: Array<Record<string, unknown>>): string {
   if (rows.length === 0) return '(none)';
   const columns = Object.keys(rows[0] as object);
@@ -98,21 +106,58 @@ export function buildCli(): Command {
     .requiredOption('--email <email>', 'email address', parseWith(EmailSchema, '--email'))
     .requiredOption('--password <password>', 'password (10+ characters)', parseWith(PasswordSchema, '--password'))
     .option('--role <role>', ROLES_HELP, parseWith(RoleSchema, '--role'), 'member')
-    .action(async (opts: { email: string; password: string; role: Role }) => {
+    .option('--org <slug>', 'organisation (default: the first)', parseWith(OrgSlugSchema, '--org'))
+    .action(async (opts: { email: string; password: string; role: Role; org?: string }) => {
       await withStore(async (store) => {
-        const created = await createAuthService({ store, sessionTtlMs: 0 }).createUser(opts);
+        const orgId = await orgIdOf(store, opts.org);
+        const created = await createAuthService({ store, sessionTtlMs: 0 }).createUser({ ...opts, orgId });
         await store.audit.append({
           ...CLI_ACTOR,
           action: 'user.created',
           target: `user:${created.id}`,
+          orgId,
           details: { email: created.email, role: created.role },
         });
         console.log(`created ${created.role} ${created.email} (${created.id})`);
       });
     });
-  user.command('list').action(async () => {
+  user
+    .command('list')
+    .option('--org <slug>', 'organisation (default: the first)', parseWith(OrgSlugSchema, '--org'))
+    .action(async (opts: { org?: string }) => {
+      await withStore(async (store) =>
+        console.log(
+          table(
+            (await store.users.list(await orgIdOf(store, opts.org))).map(({ id, email, role, createdAt }) => ({
+              id,
+              email,
+              role,
+              created: createdAt,
+            })),
+          ),
+        ),
+      );
+    });
+
+  const org = program.command('org').description('manage organisations (tenants)');
+  org
+    .command('create')
+    .requiredOption('--slug <slug>', 'short name: lower-case letters, digits and -', parseWith(OrgSlugSchema, '--slug'))
+    .requiredOption('--name <name>', 'display name')
+    .action(async (opts: { slug: string; name: string }) => {
+      await withStore(async (store) => {
+        const created = await store.organizations.create({ slug: opts.slug, name: opts.name, limits: {}, promptLogMode: null });
+        await store.audit.append({ ...CLI_ACTOR, action: 'org.created', target: `org:${created.id}`, details: { slug: created.slug } });
+        console.log(`created organisation ${created.slug} (${created.id})`);
+      });
+    });
+  org.command('list').action(async () => {
     await withStore(async (store) =>
-      console.log(table((await store.users.list()).map(({ id, email, role, createdAt }) => ({ id, email, role, created: createdAt })))),
+      console.log(
+        table(
+          (await store.organizations.list()).map((o) => ({ slug: o.slug, name: o.name, users: o.users, limits: JSON.stringify(o.limits) })),
+        ),
+      ),
     );
   });
   user
@@ -170,7 +215,7 @@ export function buildCli(): Command {
         const { createEmbedderFromConfig } = await import('../rag/embed/create-embedder');
         const beir = await readBeir(opts);
         const embedder = createEmbedderFromConfig(config);
-        const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin' });
+        const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
         const started = performance.now();
         const collectionId = await indexBeirCorpus(store, owner.id, beir.corpus, embedder, config.rag.chunkTokens);
         const indexSeconds = (performance.now() - started) / 1000;
@@ -238,46 +283,60 @@ export function buildCli(): Command {
     .option('--rpm <n>', "requests per minute for this key (on top of the user's limits)", parseCount('--rpm'))
     .option('--tpm <n>', 'tokens per minute for this key', parseCount('--tpm'))
     .option('--expires <days>', 'valid for this long, e.g. 30d or 30', parseDays)
+    .option('--prompt <template>', "the prompt template the key's requests use")
     .description('create a key; it is printed once, alone on the last line')
-    .action(async (opts: { user: string; name: string; scopes: ApiKeyScope[]; rpm?: number; tpm?: number; expires?: number }) => {
-      await withStore(async (store) => {
-        const owner = await store.users.findByEmail(opts.user);
-        if (!owner) throw new AppError('not_found', { detail: `no account for ${opts.user}` });
-        if (opts.scopes.includes('admin') && owner.role !== 'admin')
-          throw new AppError('forbidden', { detail: `${owner.email} is not an admin: a key with the admin scope would not work` });
-        const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name, {
-          scopes: opts.scopes,
-          rpm: opts.rpm ?? null,
-          tpm: opts.tpm ?? null,
-          expiresInDays: opts.expires ?? null,
+    .action(
+      async (opts: {
+        user: string;
+        name: string;
+        scopes: ApiKeyScope[];
+        rpm?: number;
+        tpm?: number;
+        expires?: number;
+        prompt?: string;
+      }) => {
+        await withStore(async (store) => {
+          const owner = await store.users.findByEmail(opts.user);
+          if (!owner) throw new AppError('not_found', { detail: `no account for ${opts.user}` });
+          if (opts.scopes.includes('admin') && owner.role !== 'admin')
+            throw new AppError('forbidden', { detail: `${owner.email} is not an admin: a key with the admin scope would not work` });
+          const { apiKey, key } = await createAuthService({ store, sessionTtlMs: 0 }).createApiKey(owner.id, opts.name, {
+            scopes: opts.scopes,
+            rpm: opts.rpm ?? null,
+            tpm: opts.tpm ?? null,
+            expiresInDays: opts.expires ?? null,
+            prompt: opts.prompt ?? null,
+          });
+          await store.audit.append({
+            ...CLI_ACTOR,
+            action: 'key.created',
+            target: `key:${apiKey.id}`,
+            orgId: owner.orgId,
+            details: {
+              name: apiKey.name,
+              user: owner.email,
+              scopes: apiKey.scopes,
+              rpm: apiKey.rpm,
+              tpm: apiKey.tpm,
+              expiresAt: apiKey.expiresAt,
+            },
+          });
+          const limits = [apiKey.rpm && `${apiKey.rpm} requests/min`, apiKey.tpm && `${apiKey.tpm} tokens/min`].filter(Boolean).join(', ');
+          console.log(
+            `created key ${apiKey.id} "${apiKey.name}" for ${owner.email} (scopes ${apiKey.scopes.join(', ')}${limits ? `; ${limits}` : ''}${apiKey.expiresAt ? `; expires ${apiKey.expiresAt}` : ''}); store it now, it is not shown again:`,
+          );
+          console.log(key);
         });
-        await store.audit.append({
-          ...CLI_ACTOR,
-          action: 'key.created',
-          target: `key:${apiKey.id}`,
-          details: {
-            name: apiKey.name,
-            user: owner.email,
-            scopes: apiKey.scopes,
-            rpm: apiKey.rpm,
-            tpm: apiKey.tpm,
-            expiresAt: apiKey.expiresAt,
-          },
-        });
-        const limits = [apiKey.rpm && `${apiKey.rpm} requests/min`, apiKey.tpm && `${apiKey.tpm} tokens/min`].filter(Boolean).join(', ');
-        console.log(
-          `created key ${apiKey.id} "${apiKey.name}" for ${owner.email} (scopes ${apiKey.scopes.join(', ')}${limits ? `; ${limits}` : ''}${apiKey.expiresAt ? `; expires ${apiKey.expiresAt}` : ''}); store it now, it is not shown again:`,
-        );
-        console.log(key);
-      });
-    });
+      },
+    );
   keys
     .command('list')
     .option('--user <email>', "only this user's keys", parseWith(EmailSchema, '--user'))
     .action(async (opts: { user?: string }) => {
       await withStore(async (store) => {
-        const users = new Map((await store.users.list()).map((u) => [u.id, u.email]));
-        const all = await store.apiKeys.listAll();
+        const orgs = await store.organizations.list();
+        const users = new Map((await Promise.all(orgs.map((o) => store.users.list(o.id)))).flat().map((u) => [u.id, u.email]));
+        const all = (await Promise.all(orgs.map((o) => store.apiKeys.listAll(o.id)))).flat();
         const rows = all
           .filter((k) => !opts.user || users.get(k.userId) === opts.user)
           .map((k) => ({
@@ -297,7 +356,10 @@ export function buildCli(): Command {
     .argument('<id>', 'key id (from keys list)')
     .action(async (id: string) => {
       await withStore(async (store) => {
-        if (!(await store.apiKeys.revoke(id))) throw new AppError('not_found', { detail: `no active key ${id}` });
+        const orgs = await store.organizations.list();
+        let revoked = false;
+        for (const o of orgs) revoked ||= await store.apiKeys.revoke(id, { orgId: o.id });
+        if (!revoked) throw new AppError('not_found', { detail: `no active key ${id}` });
         await store.audit.append({ ...CLI_ACTOR, action: 'key.revoked', target: `key:${id}` });
         console.log(`revoked ${id}`);
       });

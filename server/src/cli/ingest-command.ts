@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { AppError } from '../errors';
 import { createIngestionService } from '../rag/ingest/ingestion-service';
 import { ingestionLimits } from '../server';
-import type { Store } from '../store';
+import { HOME_ORG_ID, type Store } from '../store';
 
 /**
  * Every file under the given paths (folders are walked, hidden entries skipped), with the name it
@@ -45,7 +45,7 @@ export interface IngestCommandOptions {
 export async function runIngest(config: Config, store: Store, paths: string[], options: IngestCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
-  const users = await store.users.list();
+  const users = await store.users.list(HOME_ORG_ID);
   const owner = options.user ? await store.users.findByEmail(options.user) : users.find((u) => u.role === 'admin');
   if (!owner)
     throw new AppError('not_found', {

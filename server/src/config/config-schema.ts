@@ -33,6 +33,40 @@ const CompatibleConnectionSchema = z.strictObject({
   client: z.enum(['axon', 'ai-sdk']).default('axon'),
 });
 
+const ClaimMappingFields = {
+  emailClaim: z.string().default('email'),
+  /** The claim listing the person's groups or roles (`groups`, `roles`, Entra ID's `roles`…). */
+  roleClaim: z.string().default('groups'),
+  /** Group or role name at the provider → Axon role. */
+  roleMap: z.record(z.string(), RoleSchema).default({}),
+  defaultRole: RoleSchema.default('member'),
+  /** Slug of the organisation accounts from this provider belong to (default: the first organisation). */
+  organization: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,39}$/)
+    .optional(),
+};
+
+/** An OpenID Connect identity provider people sign in through (authorization code + PKCE). */
+const SsoProviderSchema = z.strictObject({
+  /** Short name used in URLs: `/api/auth/sso/{id}/start`. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and -'),
+  /** What the sign-in button says: "Sign in with {name}". */
+  name: z.string().min(1).max(60),
+  /** The issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. */
+  issuer: z.url(),
+  clientId: z.string().min(1),
+  /** Empty for a public client (PKCE alone). */
+  clientSecret: z.string().optional(),
+  scopes: z.string().default('openid email profile'),
+  /** Seconds of clock difference tolerated in token times. */
+  clockToleranceSeconds: z.coerce.number().int().min(0).max(600).default(30),
+  /** Allow an `http://` issuer (a provider on loopback in development); never in production. */
+  allowHttp: z.boolean().default(false),
+  ...ClaimMappingFields,
+});
+export type SsoProviderConfig = z.infer<typeof SsoProviderSchema>;
+
 export const ConfigSchema = z
   .strictObject({
     /** TCP port to listen on (`PORT`). */
@@ -56,6 +90,15 @@ export const ConfigSchema = z
       .min(1024)
       .max(100 * 1024 * 1024)
       .default(1024 * 1024),
+    /**
+     * The address people reach Axon at, e.g. `https://axon.example.com` (`AXON_PUBLIC_URL`); identity
+     * providers redirect back to it. Without it, the address of each request is used.
+     */
+    publicUrl: z.url().optional(),
+    /** Sign-in with email and password (`AXON_LOCAL_ACCOUNTS`); off to allow single sign-on only. */
+    localAccounts: z.boolean().default(true),
+    /** OpenID Connect providers (`AXON_OIDC_ISSUER`, `AXON_OIDC_CLIENT_ID`, `AXON_OIDC_CLIENT_SECRET`, `AXON_OIDC_NAME` add one). */
+    sso: z.array(SsoProviderSchema).default([]),
     /** How long a sign-in lasts, in hours (`AXON_SESSION_TTL_HOURS`). */
     sessionTtlHours: z.coerce
       .number()
@@ -232,10 +275,7 @@ export const ConfigSchema = z
           .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
           .min(1)
           .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
-        emailClaim: z.string().default('email'),
-        roleClaim: z.string().default('groups'),
-        roleMap: z.record(z.string(), RoleSchema).default({}),
-        defaultRole: RoleSchema.default('member'),
+        ...ClaimMappingFields,
         /** Least time between two fetches of the keys (a token with an unknown key id triggers one). */
         jwksCooldownSeconds: z.coerce.number().min(0).default(30),
       })
@@ -263,6 +303,18 @@ export const ConfigSchema = z
     secrets: z.record(z.string(), z.string()).optional(),
   })
   .superRefine((config, ctx) => {
+    const providers = new Set<string>();
+    config.sso.forEach((provider, index) => {
+      if (providers.has(provider.id))
+        ctx.addIssue({ code: 'custom', path: ['sso', index, 'id'], message: `"${provider.id}" is used twice` });
+      providers.add(provider.id);
+      if (provider.issuer.startsWith('http:') && !provider.allowHttp)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sso', index, 'issuer'],
+          message: 'use https (or set allowHttp for a provider on loopback)',
+        });
+    });
     const reserved = new Set(['local', 'openai', 'anthropic', 'azure']);
     const seen = new Set<string>();
     config.connections.forEach((connection, index) => {

@@ -17,6 +17,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_SECURE_COOKIES: 'secureCookies',
   AXON_BODY_LIMIT: 'bodyLimit',
   AXON_SESSION_TTL_HOURS: 'sessionTtlHours',
+  AXON_PUBLIC_URL: 'publicUrl',
+  AXON_LOCAL_ACCOUNTS: 'localAccounts',
   AXON_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   AXON_ADMIN_EMAIL: 'admin.email',
   AXON_ADMIN_PASSWORD: 'admin.password',
@@ -56,7 +58,7 @@ export const ENV_SETTINGS: Record<string, string> = {
 };
 
 const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
-const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail']);
+const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail', 'localAccounts']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -149,6 +151,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     } else {
       setPath(raw, path, value);
     }
+  }
+  if (env.AXON_OIDC_ISSUER) {
+    // One identity provider from the environment, beside those in the file.
+    const provider = {
+      id: 'oidc',
+      name: env.AXON_OIDC_NAME || 'single sign-on',
+      issuer: env.AXON_OIDC_ISSUER,
+      clientId: env.AXON_OIDC_CLIENT_ID,
+      ...(env.AXON_OIDC_CLIENT_SECRET ? { clientSecret: env.AXON_OIDC_CLIENT_SECRET } : {}),
+    };
+    raw.sso = [...(Array.isArray(raw.sso) ? raw.sso : []), provider];
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
   // Connections may name the variable that holds their key; read those variables here, the one place that reads the environment.

@@ -17,6 +17,7 @@ export type AppErrorCode =
   | 'upstream_rate_limited'
   | 'upstream_error'
   | 'upstream_timeout'
+  | 'idp_unavailable'
   | 'unavailable'
   | 'internal';
 
@@ -39,6 +40,7 @@ export const APP_ERROR_STATUS: Record<AppErrorCode, { status: number; title: str
   upstream_rate_limited: { status: 503, title: 'The model provider is rate limiting us' },
   upstream_error: { status: 502, title: 'The model provider failed' },
   upstream_timeout: { status: 504, title: 'The model provider did not answer in time' },
+  idp_unavailable: { status: 502, title: 'The identity provider could not be reached' },
   unavailable: { status: 503, title: 'The service is shutting down or not ready' },
   internal: { status: 500, title: 'Internal error' },
 };

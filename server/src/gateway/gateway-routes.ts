@@ -16,6 +16,7 @@ import { estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
 import { inSpan, traceModelCall } from '../observability/tracing';
+import type { OrgSettings } from '../orgs/org-settings';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
@@ -36,6 +37,8 @@ export interface GatewayRoutesDeps {
   limits: RateLimits;
   promptLog: PromptLog;
   prompts: PromptStore;
+  /** Organisations' prompt-log modes. */
+  orgs: OrgSettings;
   /** When set, prompts are redacted before they leave for the model. */
   guardrail?: Redactor | undefined;
   now?: () => number;
@@ -117,19 +120,16 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       presencePenalty: body.presence_penalty ?? undefined,
       frequencyPenalty: body.frequency_penalty ?? undefined,
     };
-    // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"):
-    // its system prompt goes first, its message template wraps the last user message, and the other
-    // metadata entries are its variables.
+    // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"),
+    // else the one the API key is bound to: its system prompt goes first, its message template wraps
+    // the last user message, and the other metadata entries are its variables.
     let messages = body.messages;
     let templateSystem: string | undefined;
+    const principal = requirePrincipal(request);
     const promptHeader = request.headers['x-axon-prompt'];
-    const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined);
+    const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
     if (promptRef) {
-      const [name, versionText] = promptRef.split('@');
-      const template = deps.prompts.get(name ?? '');
-      if (!template) throw new AppError('not_found', { detail: `No such prompt template: ${name}` });
-      const version = deps.prompts.version(template.id, versionText ? Number(versionText) : template.activeVersion);
-      if (!version) throw new AppError('not_found', { detail: `Prompt template ${name} has no version ${versionText}` });
+      const { version } = deps.prompts.resolve(principal.user.orgId, promptRef);
       const { prompt: _ref, ...variables } = body.metadata ?? {};
       const lastUser = messages.map((m) => m.role).lastIndexOf('user');
       const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
@@ -140,20 +140,24 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     const prompt = toPrompt(messages, guardrail ? (text) => guardrail.redact(text).text : undefined);
     if (templateSystem?.trim()) prompt.unshift({ role: 'system', content: templateSystem });
     // The prompt log keeps what the caller sent (redacted there unless the mode is `full`).
+    const logMode = (await deps.orgs.get(principal.user.orgId))?.promptLogMode ?? deps.promptLog.mode;
     const logPrompt = (result: { text: string; status: string; usage: { inputTokens: number | null; outputTokens: number | null } }) => {
-      if (deps.promptLog.mode === 'off') return;
-      const principal = requirePrincipal(request);
-      deps.promptLog.record({
-        userId: principal.user.id,
-        apiKeyId: principal.apiKeyId ?? null,
-        route: '/v1/chat/completions',
-        model: info.id,
-        prompt: body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
-        response: result.text,
-        status: result.status,
-        inputTokens: result.usage.inputTokens,
-        outputTokens: result.usage.outputTokens,
-      });
+      if (logMode === 'off') return;
+      deps.promptLog.record(
+        {
+          orgId: principal.user.orgId,
+          userId: principal.user.id,
+          apiKeyId: principal.apiKeyId ?? null,
+          route: '/v1/chat/completions',
+          model: info.id,
+          prompt: body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
+          response: result.text,
+          status: result.status,
+          inputTokens: result.usage.inputTokens,
+          outputTokens: result.usage.outputTokens,
+        },
+        logMode,
+      );
     };
     const header = request.headers['x-axon-collections'];
     const requested =

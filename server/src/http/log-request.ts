@@ -23,17 +23,23 @@ export function logRequest(request: FastifyRequest, status: number, extra: Recor
 
 /** A model call: its tokens, time to first token, speed and failure feed the metrics and the usage ledger. */
 export function observeModelCall(request: FastifyRequest, turn: TurnObservation): void {
-  request.server.metrics?.observeTurn(turn);
   const principal = request.principal;
-  request.server.usage?.record({
+  const orgId = principal?.user.orgId;
+  const inputTokens = turn.usage?.inputTokens ?? 0;
+  const outputTokens = turn.usage?.outputTokens ?? 0;
+  const usage = request.server.usage;
+  request.server.metrics?.observeTurn({ ...turn, orgId, costUsd: usage?.cost(turn.model, inputTokens, outputTokens) });
+  if (!usage || !orgId) return;
+  usage.record({
+    orgId,
     userId: principal?.user.id ?? null,
     userEmail: principal?.user.email ?? null,
     apiKeyId: principal?.apiKeyId ?? null,
     route: request.routeOptions.url ?? request.url,
     model: turn.model,
     status: turn.outcome ?? 'complete',
-    inputTokens: turn.usage?.inputTokens ?? 0,
-    outputTokens: turn.usage?.outputTokens ?? 0,
+    inputTokens,
+    outputTokens,
     latencyMs: turn.timing?.totalMs ?? null,
     ttftMs: turn.timing?.ttftMs ?? null,
   });

@@ -8,6 +8,7 @@ export function recordAudit(store: Store, request: FastifyRequest, event: Omit<A
   return store.audit.append({
     actorId: user?.id ?? null,
     actorEmail: user?.email ?? null,
+    orgId: user?.orgId ?? null,
     ...event,
     ip: request.ip,
   });

@@ -1,10 +1,11 @@
+import type { OrgLimits } from '@axon/contracts';
 import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/auth-service';
 import { AppError } from '../errors';
 
 /**
- * Requests per minute, tokens per minute and concurrent streams, per user and per API key, on
+ * Requests per minute, tokens per minute and concurrent streams, per user, API key and organisation, on
  * rate-limiter-flexible: in memory for one process, in Redis when replicas share limits.
  */
 
@@ -17,30 +18,26 @@ export interface LimitSettings {
   userMonthlyBudgetUsd?: number;
 }
 
-/** A user's spending since an instant, in USD (the usage ledger). */
-export type SpendingLookup = (userId: string, since: string) => number;
+/** What a user's, or a whole organisation's, model calls cost since an instant, in USD (the usage ledger). */
+export type SpendingLookup = (subject: { userId: string } | { orgId: string }, since: string) => number;
 
-/** Refuses a user over their daily or monthly cost budget, until the budget's period turns. */
-function checkBudgets(settings: LimitSettings, spent: SpendingLookup, userId: string, now = new Date()): void {
+/** Refuses a user over their, or their organisation's, daily or monthly cost budget, until the budget's period turns. */
+function checkBudgets(settings: LimitSettings, org: OrgLimits, spent: SpendingLookup, principal: Principal, now = new Date()): void {
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const daily = { since: day, next: new Date(day.getTime() + 86_400_000) };
+  const monthly = { since: month, next: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)) };
+  const user = { userId: principal.user.id };
+  const organisation = { orgId: principal.user.orgId };
   const budgets = [
-    {
-      label: 'daily cost budget for your account',
-      limit: settings.userDailyBudgetUsd ?? 0,
-      since: day,
-      next: new Date(day.getTime() + 86_400_000),
-    },
-    {
-      label: 'monthly cost budget for your account',
-      limit: settings.userMonthlyBudgetUsd ?? 0,
-      since: month,
-      next: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
-    },
+    { label: 'daily cost budget for your account', limit: settings.userDailyBudgetUsd ?? 0, subject: user, ...daily },
+    { label: 'monthly cost budget for your account', limit: settings.userMonthlyBudgetUsd ?? 0, subject: user, ...monthly },
+    { label: 'daily cost budget for your organisation', limit: org.dailyBudgetUsd ?? 0, subject: organisation, ...daily },
+    { label: 'monthly cost budget for your organisation', limit: org.monthlyBudgetUsd ?? 0, subject: organisation, ...monthly },
   ];
   for (const budget of budgets) {
     if (budget.limit <= 0) continue;
-    const used = spent(userId, budget.since.toISOString());
+    const used = spent(budget.subject, budget.since.toISOString());
     if (used >= budget.limit) {
       throw new AppError('rate_limited', {
         detail: `The ${budget.label} (${budget.limit} USD) is spent (${used.toFixed(4)} USD); it renews at ${budget.next.toISOString()}.`,
@@ -82,7 +79,13 @@ const headersFor = (c: Counter, res: RateLimiterRes) => ({
 
 export function createRateLimits(
   settings: LimitSettings,
-  options: { redis?: Redis; prefix?: string; spent?: SpendingLookup } = {},
+  options: {
+    redis?: Redis;
+    prefix?: string;
+    spent?: SpendingLookup;
+    /** The limits of an organisation as a whole (cached by the caller). */
+    orgLimits?: (orgId: string) => Promise<OrgLimits>;
+  } = {},
 ): RateLimits {
   const prefix = options.prefix ?? 'axon';
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -109,7 +112,9 @@ export function createRateLimits(
   return {
     async admit(principal, { estimatedTokens, stream }) {
       const user = principal.user.id;
-      if (options.spent) checkBudgets(settings, options.spent, user);
+      const orgId = principal.user.orgId;
+      const org = options.orgLimits ? await options.orgLimits(orgId) : {};
+      if (options.spent) checkBudgets(settings, org, options.spent, principal);
       const key = principal.apiKey;
       const counters: Counter[] = [];
       const add = (label: string, kind: 'rpm' | 'tpm' | 'streams', points: number | null, subject: string, cost: number) => {
@@ -117,10 +122,15 @@ export function createRateLimits(
       };
       if (key) add('requests per minute for this API key', 'rpm', key.rpm, `key:${key.id}`, 1);
       add('requests per minute for your account', 'rpm', settings.userRpm, `user:${user}`, 1);
+      add('requests per minute for your organisation', 'rpm', org.rpm ?? null, `org:${orgId}`, 1);
       const tokens = Math.max(1, Math.ceil(estimatedTokens));
       if (key) add('tokens per minute for this API key', 'tpm', key.tpm, `key:${key.id}`, tokens);
       add('tokens per minute for your account', 'tpm', settings.userTpm, `user:${user}`, tokens);
-      if (stream) add('answers streaming at once for your account', 'streams', settings.userConcurrentStreams, `user:${user}`, 1);
+      add('tokens per minute for your organisation', 'tpm', org.tpm ?? null, `org:${orgId}`, tokens);
+      if (stream) {
+        add('answers streaming at once for your account', 'streams', settings.userConcurrentStreams, `user:${user}`, 1);
+        add('answers streaming at once for your organisation', 'streams', org.concurrentStreams ?? null, `org:${orgId}`, 1);
+      }
 
       for (const counter of counters) {
         if (counter.cost > counter.points) {

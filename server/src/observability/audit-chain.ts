@@ -25,7 +25,12 @@ export type AuditAction =
   | 'prompt_log.viewed'
   | 'prompt.created'
   | 'prompt.version_created'
-  | 'prompt.activated';
+  | 'prompt.activated'
+  | 'prompt.bound'
+  | 'org.created'
+  | 'org.updated'
+  | 'user.org_changed'
+  | 'limits.changed';
 
 export interface AuditEventInput {
   action: AuditAction;
@@ -34,6 +39,8 @@ export interface AuditEventInput {
   /** What the event is about, as `kind:id` (e.g. `user:…`, `document:…`). */
   target?: string | null;
   ip?: string | null;
+  /** The organisation the event happened in (null: the installation as a whole). */
+  orgId?: string | null;
   details?: Record<string, unknown>;
 }
 
@@ -48,6 +55,7 @@ export interface AuditEvent {
   ip: string | null;
   /** JSON text, hashed as stored. */
   details: string;
+  orgId: string | null;
   prevHash: string;
   hash: string;
 }
@@ -57,6 +65,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>): string {
   const fields = [event.id, event.at, event.action, event.actorId, event.actorEmail, event.target, event.ip, event.details];
+  // Events from before organisations have none, and are hashed as they were written.
+  if (event.orgId !== null) fields.push(event.orgId);
   return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
 }
 

@@ -1,9 +1,11 @@
 import { stringify } from 'csv-stringify/sync';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
-import type { Store } from '../store';
+import { requirePrincipal } from '../http/require-principal';
+import type { OrgSettings } from '../orgs/org-settings';
+import { HOME_ORG_ID, type Store } from '../store';
 import { type AuditEvent, verifyAuditChain } from './audit-chain';
 import type { PromptLog } from './prompt-log';
 
@@ -18,9 +20,17 @@ const ListQuery = z.strictObject({
 
 const publicEvent = (e: AuditEvent) => ({ ...e, details: JSON.parse(e.details) as Record<string, unknown> });
 
-/** The audit trail for holders of `audit:read`: browse, verify, export (the export is itself audited). */
-export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; promptLog: PromptLog }): void {
+/**
+ * The audit trail for holders of `audit:read`: browse, verify, export (the export is itself audited).
+ * Auditors of an organisation see its events; auditors of the first organisation see the whole
+ * installation's (events of every organisation, and those of none, such as command-line changes).
+ */
+export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; promptLog: PromptLog; orgs: OrgSettings }): void {
   const { store } = deps;
+  const scopeOf = (request: FastifyRequest) => {
+    const orgId = requirePrincipal(request).user.orgId;
+    return orgId === HOME_ORG_ID ? undefined : orgId;
+  };
 
   // The prompt log, as the logging mode kept it; every read is itself audited.
   app.get('/api/admin/prompt-log', { config: { access: 'audit:read' } }, async (request) => {
@@ -30,13 +40,15 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; 
       'query',
     );
     await recordAudit(store, request, { action: 'prompt_log.viewed', details: query });
-    const items = deps.promptLog.list(query);
-    return { mode: deps.promptLog.mode, items, nextBefore: items.length === query.limit ? items.at(-1)?.at : null };
+    const orgId = requirePrincipal(request).user.orgId;
+    const items = deps.promptLog.list({ ...query, orgId });
+    const mode = (await deps.orgs.get(orgId))?.promptLogMode ?? deps.promptLog.mode;
+    return { mode, retentionDays: deps.promptLog.retentionDays, items, nextBefore: items.length === query.limit ? items.at(-1)?.at : null };
   });
 
   app.get('/api/admin/audit', { config: { access: 'audit:read' } }, async (request) => {
     const query = parseInput(ListQuery, request.query, 'query');
-    const items = await store.audit.list(query);
+    const items = await store.audit.list({ ...query, orgId: scopeOf(request) });
     return { items: items.map(publicEvent), nextBefore: items.length === query.limit ? items.at(-1)?.seq : null };
   });
 
@@ -46,22 +58,13 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; 
 
   app.get('/api/admin/audit/export', { config: { access: 'audit:read' } }, async (request, reply) => {
     await recordAudit(store, request, { action: 'audit.exported', details: { format: 'csv' } });
-    const rows = [...store.audit.all()].map((e) => [
-      e.seq,
-      e.id,
-      e.at,
-      e.action,
-      e.actorId,
-      e.actorEmail,
-      e.target,
-      e.ip,
-      e.details,
-      e.prevHash,
-      e.hash,
-    ]);
+    const orgId = scopeOf(request);
+    const rows = [...store.audit.all()]
+      .filter((e) => orgId === undefined || e.orgId === orgId)
+      .map((e) => [e.seq, e.id, e.at, e.action, e.actorId, e.actorEmail, e.target, e.ip, e.details, e.orgId, e.prevHash, e.hash]);
     const csv = stringify(rows, {
       header: true,
-      columns: ['seq', 'id', 'at', 'action', 'actor_id', 'actor_email', 'target', 'ip', 'details', 'prev_hash', 'hash'],
+      columns: ['seq', 'id', 'at', 'action', 'actor_id', 'actor_email', 'target', 'ip', 'details', 'org_id', 'prev_hash', 'hash'],
     });
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

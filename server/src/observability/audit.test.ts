@@ -86,7 +86,7 @@ describe('audit trail', () => {
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-type')).toMatch(/^text\/csv/);
     const csv = await exported.text();
-    expect(csv.split('\n')[0]).toBe('seq,id,at,action,actor_id,actor_email,target,ip,details,prev_hash,hash');
+    expect(csv.split('\n')[0]).toBe('seq,id,at,action,actor_id,actor_email,target,ip,details,org_id,prev_hash,hash');
     expect(csv).toContain('user.role_changed');
     const latest = await admin.json<{ items: Event[] }>('GET', '/api/admin/audit?limit=1');
     expect(latest.body.items[0]).toMatchObject({ action: 'audit.exported', actorEmail: 'auditor@example.com' });

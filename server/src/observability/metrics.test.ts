@@ -41,7 +41,7 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/axon_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} [1-9]/);
     expect(text).toMatch(/axon_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="429"\} 1/);
     expect(text).toMatch(/axon_http_request_duration_seconds_bucket\{le="[^"]+",route="\/v1\/chat\/completions"/);
-    expect(text).toMatch(/axon_tokens_total\{model="sim\/sim-1",kind="output"\} [1-9]/);
+    expect(text).toMatch(/axon_tokens_total\{model="sim\/sim-1",org="org_default",kind="output"\} [1-9]/);
     expect(text).toMatch(/axon_time_to_first_token_seconds_count\{model="sim\/sim-1"\} [1-9]/);
     expect(text).toMatch(/axon_upstream_errors_total\{model="sim\/sim-1",kind="[a-z_]+"\} 1/);
     expect(text).toMatch(/axon_rate_limit_refusals_total\{limit="requests per minute for your account"\} 1/);

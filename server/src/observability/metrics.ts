@@ -6,6 +6,9 @@ export interface TurnObservation {
   usage?: { inputTokens: number | null; outputTokens: number | null } | undefined;
   timing?: { ttftMs: number | null; totalMs: number | null } | undefined;
   failure?: string | undefined;
+  /** The caller's organisation, and what the call cost (from the price table). */
+  orgId?: string | undefined;
+  costUsd?: number | undefined;
 }
 
 /** Prometheus metrics of one process (prom-client), served at `/metrics`. */
@@ -41,8 +44,14 @@ export function createMetrics(options: { activeStreams: () => number }) {
   });
   const tokens = new Counter({
     name: 'axon_tokens_total',
-    help: 'Tokens by model and kind (input, output)',
-    labelNames: ['model', 'kind'] as const,
+    help: 'Tokens by model, organisation and kind (input, output)',
+    labelNames: ['model', 'org', 'kind'] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'axon_cost_usd_total',
+    help: 'Cost of model calls in USD (from the price table), by model and organisation',
+    labelNames: ['model', 'org'] as const,
     registers: [registry],
   });
   const turns = new Counter({
@@ -79,11 +88,13 @@ export function createMetrics(options: { activeStreams: () => number }) {
       requests.inc(labels);
       duration.observe(labels, seconds);
     },
-    observeTurn({ model, outcome, usage, timing, failure }: TurnObservation) {
+    observeTurn({ model, outcome, usage, timing, failure, orgId, costUsd }: TurnObservation) {
+      const org = orgId ?? 'none';
       turns.inc({ model, outcome: outcome ?? 'complete' });
       if (failure) upstreamErrors.inc({ model, kind: failure });
-      if (usage?.inputTokens) tokens.inc({ model, kind: 'input' }, usage.inputTokens);
-      if (usage?.outputTokens) tokens.inc({ model, kind: 'output' }, usage.outputTokens);
+      if (usage?.inputTokens) tokens.inc({ model, org, kind: 'input' }, usage.inputTokens);
+      if (usage?.outputTokens) tokens.inc({ model, org, kind: 'output' }, usage.outputTokens);
+      if (costUsd) cost.inc({ model, org }, costUsd);
       if (timing?.ttftMs != null) ttft.observe({ model }, timing.ttftMs / 1000);
       if (timing?.ttftMs != null && timing.totalMs != null && usage?.outputTokens && timing.totalMs > timing.ttftMs) {
         tokensPerSecond.observe({ model }, usage.outputTokens / ((timing.totalMs - timing.ttftMs) / 1000));

@@ -6,6 +6,7 @@ import { createBatchWriter } from './batch-writer';
 export type PromptLogMode = 'off' | 'redacted' | 'full';
 
 export interface PromptLogEntry {
+  orgId: string;
   userId: string | null;
   apiKeyId: string | null;
   route: string;
@@ -31,38 +32,43 @@ export interface PromptLogRow extends PromptLogEntry {
 export function createPromptLog(db: Database.Database, options: { mode: PromptLogMode; retentionDays: number; redactor: Redactor }) {
   const batch = createBatchWriter(
     db,
-    `INSERT INTO prompt_log (id, at, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
-     VALUES (:id, :at, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
+    `INSERT INTO prompt_log (id, at, org_id, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
+     VALUES (:id, :at, :orgId, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
   );
   const flush = batch.flush;
   const prune = () =>
     db.prepare('DELETE FROM prompt_log WHERE at < ?').run(new Date(Date.now() - options.retentionDays * 86_400_000).toISOString()).changes;
   prune();
   const timer = setInterval(prune, 3_600_000).unref();
-  const clean = options.mode === 'redacted' ? (text: string) => options.redactor.redact(text).text : (text: string) => text;
+  const clean = (mode: PromptLogMode, text: string) => (mode === 'redacted' ? options.redactor.redact(text).text : text);
   return {
+    /** The server's mode; an organisation may set its own. */
     mode: options.mode,
-    record(entry: PromptLogEntry) {
-      if (options.mode === 'off') return;
+    retentionDays: options.retentionDays,
+    /** Keeps one exchange in `mode` (the organisation's, else the server's). */
+    record(entry: PromptLogEntry, mode: PromptLogMode = options.mode) {
+      if (mode === 'off') return;
       // Redacted now, so that nothing raw waits in memory either.
       batch.add({
         ...entry,
         id: randomUUID(),
         at: new Date().toISOString(),
-        mode: options.mode,
-        prompt: clean(entry.prompt),
-        response: clean(entry.response),
+        mode,
+        prompt: clean(mode, entry.prompt),
+        response: clean(mode, entry.response),
       });
     },
     flush,
-    list(options: { before?: string | undefined; limit: number }): PromptLogRow[] {
+    /** The organisation's rows, newest first. */
+    list(options: { orgId: string; before?: string | undefined; limit: number }): PromptLogRow[] {
       flush();
       return (
         db
-          .prepare('SELECT * FROM prompt_log WHERE at < :before ORDER BY at DESC LIMIT :limit')
-          .all({ before: options.before ?? '9999', limit: options.limit }) as Array<Record<string, unknown>>
+          .prepare('SELECT * FROM prompt_log WHERE org_id = :orgId AND at < :before ORDER BY at DESC LIMIT :limit')
+          .all({ orgId: options.orgId, before: options.before ?? '9999', limit: options.limit }) as Array<Record<string, unknown>>
       ).map((r) => ({
         id: r.id as string,
+        orgId: r.org_id as string,
         at: r.at as string,
         mode: r.mode as 'redacted' | 'full',
         userId: (r.user_id as string | null) ?? null,

@@ -5,6 +5,7 @@ import { createBatchWriter } from './batch-writer';
 export type PriceTable = Record<string, { input: number; output: number }>;
 
 export interface UsageEvent {
+  orgId: string;
   userId: string | null;
   userEmail: string | null;
   apiKeyId: string | null;
@@ -32,6 +33,7 @@ const GROUP_SQL = {
   model: 'model',
   user: "coalesce(user_email, 'unknown')",
   day: 'substr(at, 1, 10)',
+  organisation: '(SELECT o.slug FROM organizations o WHERE o.id = usage_events.org_id)',
 } as const;
 export type UsageGrouping = keyof typeof GROUP_SQL;
 
@@ -42,8 +44,8 @@ const percentile = (sorted: number[], p: number) =>
 export function createUsageLedger(db: Database.Database, prices: PriceTable) {
   const batch = createBatchWriter(
     db,
-    `INSERT INTO usage_events (at, user_id, user_email, api_key_id, route, model, status, input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms)
-     VALUES (:at, :userId, :userEmail, :apiKeyId, :route, :model, :status, :inputTokens, :outputTokens, :costUsd, :latencyMs, :ttftMs)`,
+    `INSERT INTO usage_events (at, org_id, user_id, user_email, api_key_id, route, model, status, input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms)
+     VALUES (:at, :orgId, :userId, :userEmail, :apiKeyId, :route, :model, :status, :inputTokens, :outputTokens, :costUsd, :latencyMs, :ttftMs)`,
   );
   const cost = (model: string, input: number, output: number) => {
     const price = prices[model];
@@ -55,15 +57,18 @@ export function createUsageLedger(db: Database.Database, prices: PriceTable) {
       batch.add({ ...event, at: new Date().toISOString(), costUsd: cost(event.model, event.inputTokens, event.outputTokens) });
     },
     flush: batch.flush,
-    /** Totals and latency percentiles between two instants, grouped by model, user or day. */
-    summary(options: { from: string; to: string; groupBy: UsageGrouping }): UsageRow[] {
+    /**
+     * Totals and latency percentiles between two instants, grouped by model, user, day or
+     * organisation; of one organisation, or (`orgId` null) of all of them.
+     */
+    summary(options: { from: string; to: string; groupBy: UsageGrouping; orgId: string | null }): UsageRow[] {
       batch.flush();
       const key = GROUP_SQL[options.groupBy];
       const rows = db
         .prepare(
           `SELECT ${key} AS key, count(*) AS requests, sum(status = 'error') AS errors, sum(input_tokens) AS input, sum(output_tokens) AS output,
                   sum(cost_usd) AS cost, json_group_array(latency_ms) AS latencies
-           FROM usage_events WHERE at >= :from AND at < :to GROUP BY key ORDER BY key`,
+           FROM usage_events WHERE at >= :from AND at < :to AND (:orgId IS NULL OR org_id = :orgId) GROUP BY key ORDER BY key`,
         )
         .all(options) as Array<Record<string, unknown>>;
       return rows.map((r) => {
@@ -82,21 +87,22 @@ export function createUsageLedger(db: Database.Database, prices: PriceTable) {
         };
       });
     },
-    /** What a user's model calls cost since an instant, in USD. */
-    spentSince(userId: string, since: string): number {
+    /** What a user's, or an organisation's, model calls cost since an instant, in USD. */
+    spentSince(subject: { userId: string } | { orgId: string }, since: string): number {
       batch.flush();
+      const [column, id] = 'userId' in subject ? ['user_id', subject.userId] : ['org_id', subject.orgId];
       return (
         (db
-          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM usage_events WHERE user_id = ? AND at >= ?')
+          .prepare(`SELECT coalesce(sum(cost_usd), 0) FROM usage_events WHERE ${column} = ? AND at >= ?`)
           .pluck()
-          .get(userId, since) as number) ?? 0
+          .get(id, since) as number) ?? 0
       );
     },
-    events(options: { from: string; to: string }): Iterable<Record<string, unknown>> {
+    events(options: { from: string; to: string; orgId: string | null }): Iterable<Record<string, unknown>> {
       batch.flush();
-      return db.prepare('SELECT * FROM usage_events WHERE at >= :from AND at < :to ORDER BY id').iterate(options) as Iterable<
-        Record<string, unknown>
-      >;
+      return db
+        .prepare('SELECT * FROM usage_events WHERE at >= :from AND at < :to AND (:orgId IS NULL OR org_id = :orgId) ORDER BY id')
+        .iterate(options) as Iterable<Record<string, unknown>>;
     },
   };
 }

@@ -1,13 +1,19 @@
 import { stringify } from 'csv-stringify/sync';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { can } from '../auth/permissions';
+import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
+import { requirePrincipal } from '../http/require-principal';
+import type { Store } from '../store';
 import type { UsageLedger } from './usage-ledger';
 
 const Period = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-  groupBy: z.enum(['model', 'user', 'day']).default('model'),
+  groupBy: z.enum(['model', 'user', 'day', 'organisation']).default('model'),
+  /** An organisation's slug, or `all`; other than one's own only with `orgs:manage`. */
+  org: z.string().max(40).optional(),
 });
 
 const period = (q: z.infer<typeof Period>) => ({
@@ -15,19 +21,33 @@ const period = (q: z.infer<typeof Period>) => ({
   to: q.to ? new Date(q.to).toISOString() : new Date(Date.now() + 60_000).toISOString(),
 });
 
-/** The usage and cost ledger for `usage:read`: totals by model, user or day, and every row as CSV. */
-export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageLedger }): void {
+/** The usage and cost ledger for `usage:read`: totals by model, user, day or organisation, and every row as CSV. */
+export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageLedger; store: Store }): void {
+  /** The organisation asked about: one's own unless named (and then only with `orgs:manage`); null for all. */
+  const scope = async (request: FastifyRequest, org: string | undefined): Promise<string | null> => {
+    const user = requirePrincipal(request).user;
+    if (org === undefined) return user.orgId;
+    if (!can(user, 'orgs:manage'))
+      throw new AppError('forbidden', { detail: 'Usage of other organisations needs the orgs:manage permission.' });
+    if (org === 'all') return null;
+    const found = await deps.store.organizations.findBySlug(org);
+    if (!found) throw new AppError('not_found', { detail: `No organisation "${org}"` });
+    return found.id;
+  };
+
   app.get('/api/admin/usage', { config: { access: 'usage:read' } }, async (request) => {
     const query = parseInput(Period, request.query, 'query');
-    const range = period(query);
+    const range = { ...period(query), orgId: await scope(request, query.org) };
     return { ...range, groupBy: query.groupBy, rows: deps.usage.summary({ ...range, groupBy: query.groupBy }) };
   });
 
   app.get('/api/admin/usage/export', { config: { access: 'usage:read' } }, async (request, reply) => {
-    const range = period(parseInput(Period, request.query, 'query'));
+    const query = parseInput(Period, request.query, 'query');
+    const range = { ...period(query), orgId: await scope(request, query.org) };
     const columns = [
       'id',
       'at',
+      'org_id',
       'user_id',
       'user_email',
       'api_key_id',

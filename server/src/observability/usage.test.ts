@@ -65,7 +65,9 @@ describe('usage and cost ledger', () => {
     expect((await member.json('GET', '/api/admin/usage')).status).toBe(403);
     const csv = await (await auditor.request('GET', '/api/admin/usage/export')).text();
     const lines = csv.trim().split('\n');
-    expect(lines[0]).toBe('id,at,user_id,user_email,api_key_id,route,model,status,input_tokens,output_tokens,cost_usd,latency_ms,ttft_ms');
+    expect(lines[0]).toBe(
+      'id,at,org_id,user_id,user_email,api_key_id,route,model,status,input_tokens,output_tokens,cost_usd,latency_ms,ttft_ms',
+    );
     expect(lines).toHaveLength(4);
     expect((await auditor.json('GET', '/api/admin/usage?groupBy=tenant')).status).toBe(400);
   });

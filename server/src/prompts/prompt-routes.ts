@@ -1,5 +1,5 @@
 import { CreatePromptTemplateSchema, NewTemplateVersionSchema } from '@axon/contracts';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
@@ -23,29 +23,31 @@ const RenderBody = z.strictObject({
  */
 export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: PromptStore; store: Store }): void {
   const { prompts, store } = deps;
-  const found = (id: string) => {
-    const template = prompts.get(id);
+  const orgOf = (request: FastifyRequest) => requirePrincipal(request).user.orgId;
+  const found = (request: FastifyRequest) => {
+    const { id } = parseInput(IdParams, request.params, 'params');
+    const template = prompts.get(orgOf(request), id);
     if (!template) throw new AppError('not_found', { detail: 'No such prompt template' });
     return template;
   };
 
-  app.get('/api/prompts', async () => ({ items: prompts.list() }));
+  app.get('/api/prompts', async (request) => ({ items: prompts.list(orgOf(request)) }));
 
   app.post('/api/prompts', { config: { access: 'prompts:manage' } }, async (request, reply) => {
     const body = parseInput(CreatePromptTemplateSchema, request.body, 'body');
     checkTemplateSyntax(body);
-    const created = prompts.create({ ...body, createdBy: requirePrincipal(request).user.id });
+    const created = prompts.create(orgOf(request), { ...body, createdBy: requirePrincipal(request).user.id });
     await recordAudit(store, request, { action: 'prompt.created', target: `prompt:${created.id}`, details: { name: created.name } });
     return reply.status(201).send(created);
   });
 
   app.get('/api/prompts/:id', async (request) => {
-    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const template = found(request);
     return { ...template, versions: prompts.versions(template.id) };
   });
 
   app.post('/api/prompts/:id/versions', { config: { access: 'prompts:manage' } }, async (request, reply) => {
-    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const template = found(request);
     const { activate, ...body } = parseInput(NewTemplateVersionSchema, request.body, 'body');
     checkTemplateSyntax(body);
     const version = prompts.addVersion(template.id, { ...body, createdBy: requirePrincipal(request).user.id }, activate);
@@ -58,7 +60,7 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
   });
 
   app.post('/api/prompts/:id/activate', { config: { access: 'prompts:manage' } }, async (request) => {
-    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const template = found(request);
     const { version } = parseInput(VersionBody, request.body, 'body');
     if (!prompts.version(template.id, version))
       throw new AppError('not_found', { detail: `Template ${template.name} has no version ${version}` });
@@ -68,12 +70,12 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
       target: `prompt:${template.id}`,
       details: { name: template.name, from: template.activeVersion, to: version },
     });
-    return prompts.get(template.id);
+    return prompts.get(orgOf(request), template.id);
   });
 
   /** Renders a version (the active one by default) with variables: to try one before activating it. */
   app.post('/api/prompts/:id/render', async (request) => {
-    const template = found(parseInput(IdParams, request.params, 'params').id);
+    const template = found(request);
     const body = parseInput(RenderBody, request.body, 'body');
     const version = prompts.version(template.id, body.version ?? template.activeVersion);
     if (!version) throw new AppError('not_found', { detail: `Template ${template.name} has no version ${body.version}` });

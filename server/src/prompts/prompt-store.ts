@@ -35,25 +35,28 @@ export function createPromptStore(db: Database.Database) {
   );
   const addVersion = (templateId: string, version: number, input: VersionInput, at: string) =>
     insertVersion.run(templateId, version, input.system, input.message, JSON.stringify(input.variables), input.note, input.createdBy, at);
-  const get = (idOrName: string) =>
-    db.prepare(`SELECT ${columns} FROM prompt_templates t WHERE t.id = ? OR t.name = ?`).get(idOrName, idOrName) as Row | undefined;
+  const getStatement = db.prepare(`SELECT ${columns} FROM prompt_templates t WHERE t.org_id = ? AND (t.id = ? OR t.name = ?)`);
+  const get = (orgId: string, idOrName: string) => getStatement.get(orgId, idOrName, idOrName) as Row | undefined;
 
+  /** Every lookup names the organisation: a template of another one does not exist for the caller. */
   return {
-    list(): PromptTemplate[] {
-      return (db.prepare(`SELECT ${columns} FROM prompt_templates t ORDER BY t.name`).all() as Row[]).map(toTemplate);
+    list(orgId: string): PromptTemplate[] {
+      return (db.prepare(`SELECT ${columns} FROM prompt_templates t WHERE t.org_id = ? ORDER BY t.name`).all(orgId) as Row[]).map(
+        toTemplate,
+      );
     },
-    get(idOrName: string): PromptTemplate | undefined {
-      const row = get(idOrName);
+    get(orgId: string, idOrName: string): PromptTemplate | undefined {
+      const row = get(orgId, idOrName);
       return row && toTemplate(row);
     },
-    create(input: VersionInput & { name: string; description: string }): PromptTemplate {
+    create(orgId: string, input: VersionInput & { name: string; description: string }): PromptTemplate {
       const id = randomUUID();
       const at = new Date().toISOString();
       try {
         db.transaction(() => {
           db.prepare(
-            'INSERT INTO prompt_templates (id, name, description, active_version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)',
-          ).run(id, input.name, input.description, at, at);
+            'INSERT INTO prompt_templates (id, org_id, name, description, active_version, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)',
+          ).run(id, orgId, input.name, input.description, at, at);
           addVersion(id, 1, input, at);
         })();
       } catch (error) {
@@ -61,7 +64,7 @@ export function createPromptStore(db: Database.Database) {
           throw new AppError('conflict', { detail: `A template named "${input.name}" exists already.` });
         throw error;
       }
-      return toTemplate(get(id) as Row);
+      return toTemplate(get(orgId, id) as Row);
     },
     versions(id: string): PromptTemplateVersion[] {
       return (db.prepare('SELECT * FROM prompt_template_versions WHERE template_id = ? ORDER BY version DESC').all(id) as Row[]).map(
@@ -87,6 +90,15 @@ export function createPromptStore(db: Database.Database) {
         return next;
       })();
       return this.version(id, version) as PromptTemplateVersion;
+    },
+    /** A template reference, `name` (its active version) or `name@version`, in the organisation; `not_found` otherwise. */
+    resolve(orgId: string, ref: string): { template: PromptTemplate; version: PromptTemplateVersion } {
+      const [name = '', versionText] = ref.split('@');
+      const template = this.get(orgId, name);
+      if (!template) throw new AppError('not_found', { detail: `No such prompt template: ${name}` });
+      const version = this.version(template.id, versionText ? Number(versionText) : template.activeVersion);
+      if (!version) throw new AppError('not_found', { detail: `Prompt template ${name} has no version ${versionText}` });
+      return { template, version };
     },
     activate(id: string, version: number): void {
       db.prepare('UPDATE prompt_templates SET active_version = ?, updated_at = ? WHERE id = ?').run(version, new Date().toISOString(), id);

@@ -138,9 +138,10 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const resolved = [];
     for (const member of members) {
       const found = await store.users.findByEmail(member.email);
-      if (!found)
+      // Accounts of other organisations are not revealed: they read as missing.
+      if (!found || found.orgId !== user.orgId)
         throw new AppError('validation_failed', {
-          detail: `No account for ${member.email}`,
+          detail: `No account for ${member.email} in your organisation`,
           errors: [{ path: 'body.members', message: `no account for ${member.email}` }],
         });
       if (found.id !== user.id) resolved.push({ userId: found.id, role: member.role });

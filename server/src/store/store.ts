@@ -1,6 +1,26 @@
-import type { ApiKey, ApiKeyScope, Citation, Conversation, Message, MessageStatus, Role, Timing, Usage, User } from '@axon/contracts';
+import type {
+  ApiKey,
+  ApiKeyScope,
+  Citation,
+  Conversation,
+  Message,
+  MessageStatus,
+  Organization,
+  OrgLimits,
+  PromptLogMode,
+  Role,
+  Timing,
+  Usage,
+  User,
+} from '@axon/contracts';
 import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
+
+/**
+ * The first organisation: every account made before organisations existed, and the first admin.
+ * Its admins run the installation (they create organisations and set their limits).
+ */
+export const HOME_ORG_ID = 'org_default';
 
 /** A user with the secret needed to check a password; never leaves the server. */
 export interface UserRecord extends User {
@@ -9,14 +29,45 @@ export interface UserRecord extends User {
 
 export interface UserRepository {
   /** Creates a user; throws `AppError('conflict')` if the email is taken. */
-  create(input: { email: string; passwordHash: string | null; role: Role }): Promise<UserRecord>;
+  create(input: { email: string; passwordHash: string | null; role: Role; orgId: string }): Promise<UserRecord>;
   /** Creates an admin only if no account exists yet, atomically; undefined if one does. */
   createFirstAdmin(input: { email: string; passwordHash: string }): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
-  list(): Promise<User[]>;
+  /** The organisation's accounts. */
+  list(orgId: string): Promise<User[]>;
+  /** Accounts in every organisation (whether anyone has set up the installation). */
   count(): Promise<number>;
   setRole(id: string, role: Role): Promise<boolean>;
+  setOrg(id: string, orgId: string): Promise<boolean>;
+  /** The account an identity provider's subject signed in as before. */
+  findByIdentity(provider: string, subject: string): Promise<UserRecord | undefined>;
+  linkIdentity(provider: string, subject: string, userId: string): Promise<void>;
+}
+
+export interface OrganizationRepository {
+  /** `conflict` when the slug is taken. */
+  create(input: { slug: string; name: string; limits: OrgLimits; promptLogMode: PromptLogMode | null }): Promise<Organization>;
+  get(id: string): Promise<Organization | undefined>;
+  findBySlug(slug: string): Promise<Organization | undefined>;
+  list(): Promise<Array<Organization & { users: number }>>;
+  update(
+    id: string,
+    patch: { name?: string | undefined; limits?: OrgLimits | undefined; promptLogMode?: PromptLogMode | null | undefined },
+  ): Promise<Organization | undefined>;
+}
+
+/** Sign-ins through an identity provider between the redirect there and the way back. */
+export interface PendingSsoLogin {
+  provider: string;
+  codeVerifier: string;
+  nonce: string;
+  returnTo: string;
+}
+export interface SsoLoginRepository {
+  create(stateHash: string, login: PendingSsoLogin, expiresAt: Date): Promise<void>;
+  /** Removes and returns the pending sign-in (each state works once); undefined when unknown or expired. */
+  take(stateHash: string, now: Date): Promise<PendingSsoLogin | undefined>;
 }
 
 export interface SessionRecord {
@@ -48,13 +99,15 @@ export interface ApiKeyRepository {
     rpm: number | null;
     tpm: number | null;
     expiresAt: string | null;
+    prompt: string | null;
   }): Promise<ApiKeyRecord>;
   /** The unrevoked key with this hash and its owner. */
   findActiveByHash(keyHash: string): Promise<{ key: ApiKeyRecord; user: User } | undefined>;
   listForUser(userId: string): Promise<ApiKey[]>;
-  listAll(): Promise<ApiKeyRecord[]>;
-  /** Revokes a key; with `userId`, only if that user owns it. Returns whether one was revoked. */
-  revoke(id: string, userId?: string): Promise<boolean>;
+  /** Every key of the organisation's accounts. */
+  listAll(orgId: string): Promise<ApiKeyRecord[]>;
+  /** Revokes a key if that user owns it, or if it belongs to that organisation. Returns whether one was revoked. */
+  revoke(id: string, owner: { userId: string } | { orgId: string }): Promise<boolean>;
   touch(id: string, at: Date): Promise<void>;
 }
 
@@ -65,7 +118,13 @@ export interface ConversationListQuery {
 }
 
 export interface ConversationRepository {
-  create(input: { userId: string; title: string; model: string | null; collectionIds?: string[] | undefined }): Promise<Conversation>;
+  create(input: {
+    userId: string;
+    title: string;
+    model: string | null;
+    collectionIds?: string[] | undefined;
+    prompt?: string | null | undefined;
+  }): Promise<Conversation>;
   /** The conversation if it belongs to `userId`. */
   get(id: string, userId: string): Promise<Conversation | undefined>;
   /** Newest first; `q` matches the title or any message's text. */
@@ -73,7 +132,12 @@ export interface ConversationRepository {
   update(
     id: string,
     userId: string,
-    patch: { title?: string | undefined; model?: string | undefined; collectionIds?: string[] | undefined },
+    patch: {
+      title?: string | undefined;
+      model?: string | undefined;
+      collectionIds?: string[] | undefined;
+      prompt?: string | null | undefined;
+    },
   ): Promise<Conversation | undefined>;
   delete(id: string, userId: string): Promise<boolean>;
 }
@@ -111,8 +175,13 @@ export interface MessageRepository {
 export interface AuditRepository {
   /** Appends one event, chained to the last (serialised across processes). */
   append(event: AuditEventInput): Promise<AuditEvent>;
-  /** Newest first, before a sequence number; optionally one action only. */
-  list(options: { before?: number | undefined; limit: number; action?: string | undefined }): Promise<AuditEvent[]>;
+  /** Newest first, before a sequence number; optionally one action or one organisation only. */
+  list(options: {
+    before?: number | undefined;
+    limit: number;
+    action?: string | undefined;
+    orgId?: string | undefined;
+  }): Promise<AuditEvent[]>;
   /** Every event in order, for verification and export. */
   all(): Iterable<AuditEvent>;
   /** The highest sequence number ever issued. */
@@ -120,7 +189,9 @@ export interface AuditRepository {
 }
 
 export interface Store {
+  organizations: OrganizationRepository;
   users: UserRepository;
+  ssoLogins: SsoLoginRepository;
   sessions: SessionRepository;
   apiKeys: ApiKeyRepository;
   conversations: ConversationRepository;

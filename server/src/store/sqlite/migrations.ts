@@ -332,4 +332,66 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX usage_events_user_at ON usage_events(user_id, at);
     `,
   },
+  {
+    version: 12,
+    name: 'organisations; sign-ins through OIDC; templates bound to conversations and keys',
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE organizations (
+        id TEXT PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        -- Requests, tokens, streams and budgets for the whole organisation (JSON, 0 or absent = none).
+        limits TEXT NOT NULL DEFAULT '{}',
+        -- The prompt log mode for the organisation; NULL follows the server's setting.
+        prompt_log_mode TEXT CHECK (prompt_log_mode IN ('off', 'redacted', 'full')),
+        created_at TEXT NOT NULL
+      );
+      -- Everything that existed before organisations belongs to the first one.
+      INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_default', 'default', 'Default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+      ALTER TABLE users ADD COLUMN org_id TEXT NOT NULL DEFAULT 'org_default';
+      CREATE INDEX users_org ON users(org_id, created_at);
+      ALTER TABLE collections ADD COLUMN org_id TEXT NOT NULL DEFAULT 'org_default';
+      CREATE INDEX collections_org ON collections(org_id);
+      ALTER TABLE usage_events ADD COLUMN org_id TEXT NOT NULL DEFAULT 'org_default';
+      CREATE INDEX usage_events_org_at ON usage_events(org_id, at);
+      ALTER TABLE prompt_log ADD COLUMN org_id TEXT NOT NULL DEFAULT 'org_default';
+      CREATE INDEX prompt_log_org_at ON prompt_log(org_id, at);
+      ALTER TABLE audit_events ADD COLUMN org_id TEXT;
+      -- Template names are unique within an organisation.
+      CREATE TABLE prompt_templates_v12 (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES organizations(id),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        active_version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (org_id, name)
+      );
+      INSERT INTO prompt_templates_v12 (id, org_id, name, description, active_version, created_at, updated_at)
+        SELECT id, 'org_default', name, description, active_version, created_at, updated_at FROM prompt_templates;
+      DROP TABLE prompt_templates;
+      ALTER TABLE prompt_templates_v12 RENAME TO prompt_templates;
+      -- A key or a conversation may be bound to a template (by name, within the organisation).
+      ALTER TABLE api_keys ADD COLUMN prompt TEXT;
+      ALTER TABLE conversations ADD COLUMN prompt TEXT;
+      -- Sign-ins through an identity provider in flight: single use, short-lived.
+      CREATE TABLE sso_logins (
+        state_hash TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        code_verifier TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE TABLE user_identities (
+        provider TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (provider, subject)
+      );
+    `,
+  },
 ];

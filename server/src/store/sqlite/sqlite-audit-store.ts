@@ -15,6 +15,7 @@ const toEvent = (r: Row): AuditEvent => ({
   target: (r.target as string | null) ?? null,
   ip: (r.ip as string | null) ?? null,
   details: r.details as string,
+  orgId: (r.org_id as string | null) ?? null,
   prevHash: r.prev_hash as string,
   hash: r.hash as string,
 });
@@ -22,8 +23,8 @@ const toEvent = (r: Row): AuditEvent => ({
 export function createSqliteAuditRepository(db: Database.Database, now: () => Date): AuditRepository {
   const last = db.prepare('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').pluck();
   const insert = db.prepare(
-    `INSERT INTO audit_events (id, at, actor_id, actor_email, action, target, ip, details, prev_hash, hash)
-     VALUES (:id, :at, :actorId, :actorEmail, :action, :target, :ip, :details, :prevHash, :hash) RETURNING seq`,
+    `INSERT INTO audit_events (id, at, actor_id, actor_email, action, target, ip, details, org_id, prev_hash, hash)
+     VALUES (:id, :at, :actorId, :actorEmail, :action, :target, :ip, :details, :orgId, :prevHash, :hash) RETURNING seq`,
   );
   // IMMEDIATE: the write lock is taken before the last hash is read, so two processes cannot chain
   // two events to the same predecessor.
@@ -44,13 +45,15 @@ export function createSqliteAuditRepository(db: Database.Database, now: () => Da
         target: input.target ?? null,
         ip: input.ip ?? null,
         details: JSON.stringify(input.details ?? {}),
+        orgId: input.orgId ?? null,
       });
     },
-    async list({ before, limit, action }) {
+    async list({ before, limit, action, orgId }) {
+      const where = ['seq < :before', ...(action ? ['action = :action'] : []), ...(orgId ? ['org_id = :orgId'] : [])];
       return (
         db
-          .prepare(`SELECT * FROM audit_events WHERE seq < :before ${action ? 'AND action = :action' : ''} ORDER BY seq DESC LIMIT :limit`)
-          .all({ before: before ?? Number.MAX_SAFE_INTEGER, limit, ...(action ? { action } : {}) }) as Row[]
+          .prepare(`SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT :limit`)
+          .all({ before: before ?? Number.MAX_SAFE_INTEGER, limit, ...(action ? { action } : {}), ...(orgId ? { orgId } : {}) }) as Row[]
       ).map(toEvent);
     },
     *all() {

@@ -65,15 +65,18 @@ const toScoredChunk = (r: Row, score: number): ScoredChunk => ({
 /**
  * The access rule, as SQL over `c` (collections) for the user bound as :user. The search and every
  * listing use this one expression, so what a user may read is decided in one place, in the query.
+ * Nothing outside the user's organisation is ever readable.
  */
+const SAME_ORG_SQL = 'c.org_id = (SELECT u.org_id FROM users u WHERE u.id = :user)';
 const ACCESS_SQL = `CASE
+  WHEN NOT ${SAME_ORG_SQL} THEN NULL
   WHEN c.owner_id = :user THEN 'owner'
   WHEN (SELECT role FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user) = 'editor' THEN 'editor'
   WHEN c.visibility = 'organisation' AND c.organisation_role = 'editor' THEN 'editor'
   WHEN EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user) THEN 'viewer'
   WHEN c.visibility = 'organisation' THEN 'viewer'
 END`;
-const READABLE_SQL = `(c.owner_id = :user OR c.visibility = 'organisation' OR EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user))`;
+const READABLE_SQL = `(${SAME_ORG_SQL} AND (c.owner_id = :user OR c.visibility = 'organisation' OR EXISTS (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = :user)))`;
 
 /**
  * Turns free text into an FTS5 query: every content word as a quoted term, OR-ed (BM25 ranks by how
@@ -102,8 +105,9 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       const at = iso();
       try {
         db.prepare(
-          'INSERT INTO collections (id, owner_id, name, description, visibility, organisation_role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        ).run(id, ownerId, name, description, visibility, organisationRole, at, at);
+          `INSERT INTO collections (id, owner_id, name, description, visibility, organisation_role, created_at, updated_at, org_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT org_id FROM users WHERE id = ?))`,
+        ).run(id, ownerId, name, description, visibility, organisationRole, at, at, ownerId);
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
           throw new AppError('conflict', { detail: `You already have a collection named "${name}".` });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from './sqlite-store';
+import { HOME_ORG_ID, openSqliteStore } from '..';
 
 const dir = mkdtempSync(join(tmpdir(), 'axon-mirror-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,8 +11,8 @@ const chunk = (ordinal: number, text: string) => ({ ordinal, text, startOffset: 
 
 async function seed(path: string) {
   const store = openSqliteStore({ path });
-  const owner = await store.users.create({ email: 'owner@example.com', passwordHash: null, role: 'admin' });
-  const other = await store.users.create({ email: 'other@example.com', passwordHash: null, role: 'member' });
+  const owner = await store.users.create({ email: 'owner@example.com', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
+  const other = await store.users.create({ email: 'other@example.com', passwordHash: null, role: 'member', orgId: HOME_ORG_ID });
   const collection = await store.collections.create({ ownerId: owner.id, name: 'notes' });
   const { document } = await store.documents.create({
     collectionId: collection.id,

@@ -8,6 +8,7 @@ import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
 import { createSqliteAuditRepository } from './sqlite-audit-store';
+import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 
 type Row = Record<string, unknown>;
@@ -16,6 +17,7 @@ const toUser = (row: Row): UserRecord => ({
   id: row.id as string,
   email: row.email as string,
   role: row.role as Role,
+  orgId: row.org_id as string,
   createdAt: row.created_at as string,
   passwordHash: (row.password_hash as string | null) ?? null,
 });
@@ -30,6 +32,7 @@ const toApiKey = (row: Row): ApiKeyRecord => ({
   rpm: (row.rpm as number | null) ?? null,
   tpm: (row.tpm as number | null) ?? null,
   expiresAt: (row.expires_at as string | null) ?? null,
+  prompt: (row.prompt as string | null) ?? null,
   createdAt: row.created_at as string,
   lastUsedAt: (row.last_used_at as string | null) ?? null,
   revokedAt: (row.revoked_at as string | null) ?? null,
@@ -40,6 +43,7 @@ const toConversation = (row: Row): Conversation => ({
   id: row.id as string,
   title: row.title as string,
   model: (row.model as string | null) ?? null,
+  prompt: (row.prompt as string | null) ?? null,
   collectionIds: row.collection_ids ? (JSON.parse(row.collection_ids as string) as string[]) : [],
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
@@ -127,10 +131,13 @@ export function openSqliteStore({
   const iso = () => now().toISOString();
 
   const q = {
-    userInsert: db.prepare('INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)'),
+    userInsert: db.prepare('INSERT INTO users (id, email, password_hash, role, org_id, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
     userById: db.prepare('SELECT * FROM users WHERE id = ?'),
-    userList: db.prepare('SELECT * FROM users ORDER BY created_at, email'),
+    userList: db.prepare('SELECT * FROM users WHERE org_id = ? ORDER BY created_at, email'),
+    userSetOrg: db.prepare('UPDATE users SET org_id = ? WHERE id = ?'),
+    userByIdentity: db.prepare('SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.provider = ? AND i.subject = ?'),
+    identityInsert: db.prepare('INSERT OR IGNORE INTO user_identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)'),
     userCount: db.prepare('SELECT count(*) AS n FROM users'),
     userSetRole: db.prepare('UPDATE users SET role = ? WHERE id = ?'),
     sessionInsert: db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
@@ -140,18 +147,22 @@ export function openSqliteStore({
     sessionDelete: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionDeleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     keyInsert: db.prepare(
-      'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, prompt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     keyByHash: db.prepare(
-      `SELECT k.*, u.email AS u_email, u.role AS u_role, u.created_at AS u_created_at
+      `SELECT k.*, u.email AS u_email, u.role AS u_role, u.org_id AS u_org_id, u.created_at AS u_created_at
        FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
     ),
     keyListForUser: db.prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC'),
-    keyListAll: db.prepare('SELECT * FROM api_keys ORDER BY created_at DESC'),
-    keyRevoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    keyListAll: db.prepare('SELECT k.* FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.org_id = ? ORDER BY k.created_at DESC'),
+    keyRevokeInOrg: db.prepare(
+      'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE org_id = ?)',
+    ),
     keyRevokeOwned: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL'),
     keyTouch: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
-    convInsert: db.prepare('INSERT INTO conversations (id, user_id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    convInsert: db.prepare(
+      'INSERT INTO conversations (id, user_id, title, model, prompt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     convGet: db.prepare(`SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE c.id = ? AND c.user_id = ?`),
     convDelete: db.prepare('DELETE FROM conversations WHERE id = ? AND user_id = ?'),
     convTouch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
@@ -175,12 +186,13 @@ export function openSqliteStore({
     db,
     migrated,
     ...createSqliteRagRepositories(db, now, { memoryIndex }),
+    ...createSqliteOrgRepositories(db, now),
     audit: createSqliteAuditRepository(db, now),
     users: {
-      async create({ email, passwordHash, role }) {
+      async create({ email, passwordHash, role, orgId }) {
         const id = randomUUID();
         try {
-          q.userInsert.run(id, email, passwordHash, role, iso());
+          q.userInsert.run(id, email, passwordHash, role, orgId, iso());
         } catch (error) {
           if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
             throw new AppError('conflict', { detail: `an account for ${email} already exists` });
@@ -193,7 +205,7 @@ export function openSqliteStore({
         const created = db
           .transaction(() => {
             if ((q.userCount.get() as { n: number }).n > 0) return false;
-            q.userInsert.run(id, email, passwordHash, 'admin', iso());
+            q.userInsert.run(id, email, passwordHash, 'admin', HOME_ORG_ID, iso());
             return true;
           })
           .immediate();
@@ -207,8 +219,18 @@ export function openSqliteStore({
         const row = q.userById.get(id) as Row | undefined;
         return row && toUser(row);
       },
-      async list() {
-        return (q.userList.all() as Row[]).map((r) => publicUser(toUser(r)));
+      async list(orgId) {
+        return (q.userList.all(orgId) as Row[]).map((r) => publicUser(toUser(r)));
+      },
+      async setOrg(id, orgId) {
+        return q.userSetOrg.run(orgId, id).changes > 0;
+      },
+      async findByIdentity(provider, subject) {
+        const row = q.userByIdentity.get(provider, subject) as Row | undefined;
+        return row && toUser(row);
+      },
+      async linkIdentity(provider, subject, userId) {
+        q.identityInsert.run(provider, subject, userId, iso());
       },
       async count() {
         return (q.userCount.get() as { n: number }).n;
@@ -234,11 +256,11 @@ export function openSqliteStore({
       },
     },
     apiKeys: {
-      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt }) {
+      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt }) {
         const id = randomUUID();
         const createdAt = iso();
-        q.keyInsert.run(id, userId, name, prefix, keyHash, scopes.join(','), rpm, tpm, expiresAt, createdAt);
-        return { id, userId, name, prefix, scopes, rpm, tpm, expiresAt, createdAt, lastUsedAt: null, revokedAt: null };
+        q.keyInsert.run(id, userId, name, prefix, keyHash, scopes.join(','), rpm, tpm, expiresAt, prompt, createdAt);
+        return { id, userId, name, prefix, scopes, rpm, tpm, expiresAt, prompt, createdAt, lastUsedAt: null, revokedAt: null };
       },
       async findActiveByHash(keyHash) {
         const row = q.keyByHash.get(keyHash) as Row | undefined;
@@ -249,6 +271,7 @@ export function openSqliteStore({
             id: row.user_id as string,
             email: row.u_email as string,
             role: row.u_role as Role,
+            orgId: row.u_org_id as string,
             createdAt: row.u_created_at as string,
           },
         };
@@ -256,11 +279,11 @@ export function openSqliteStore({
       async listForUser(userId) {
         return (q.keyListForUser.all(userId) as Row[]).map((r) => publicApiKey(toApiKey(r)));
       },
-      async listAll() {
-        return (q.keyListAll.all() as Row[]).map(toApiKey);
+      async listAll(orgId) {
+        return (q.keyListAll.all(orgId) as Row[]).map(toApiKey);
       },
-      async revoke(id, userId) {
-        const result = userId === undefined ? q.keyRevoke.run(iso(), id) : q.keyRevokeOwned.run(iso(), id, userId);
+      async revoke(id, owner) {
+        const result = 'userId' in owner ? q.keyRevokeOwned.run(iso(), id, owner.userId) : q.keyRevokeInOrg.run(iso(), id, owner.orgId);
         return result.changes > 0;
       },
       async touch(id, at) {
@@ -268,14 +291,14 @@ export function openSqliteStore({
       },
     },
     conversations: {
-      async create({ userId, title, model, collectionIds = [] }) {
+      async create({ userId, title, model, collectionIds = [], prompt = null }) {
         const id = randomUUID();
         const at = iso();
         db.transaction(() => {
-          q.convInsert.run(id, userId, title, model, at, at);
+          q.convInsert.run(id, userId, title, model, prompt, at, at);
           setConversationCollections(id, collectionIds);
         })();
-        return { id, title, model, collectionIds, createdAt: at, updatedAt: at };
+        return { id, title, model, prompt, collectionIds, createdAt: at, updatedAt: at };
       },
       async get(id, userId) {
         const row = q.convGet.get(id, userId) as Row | undefined;
@@ -316,11 +339,19 @@ export function openSqliteStore({
           sets.push('model = ?');
           params.push(patch.model);
         }
+        if (patch.prompt !== undefined) {
+          sets.push('prompt = ?');
+          params.push(patch.prompt);
+        }
         sets.push('updated_at = ?');
         params.push(iso());
-        const changed = db
-          .prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ? AND user_id = ?`)
-          .run(...params, id, userId).changes;
+        const changed = db.transaction(() => {
+          const n = db
+            .prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ? AND user_id = ?`)
+            .run(...params, id, userId).changes;
+          if (n > 0 && patch.collectionIds !== undefined) setConversationCollections(id, patch.collectionIds);
+          return n;
+        })();
         if (changed === 0) return undefined;
         return toConversation(q.convGet.get(id, userId) as Row);
       },
