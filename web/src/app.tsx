@@ -1,5 +1,19 @@
 import { clsx } from 'clsx';
-import { BarChart3, FileCode2, KeyRound, Library, LogOut, Menu, Moon, ScrollText, Sun, Users, X } from 'lucide-react';
+import {
+  BarChart3,
+  Building2,
+  FileCode2,
+  KeyRound,
+  Library,
+  LogOut,
+  Menu,
+  MessageSquareText,
+  Moon,
+  ScrollText,
+  Sun,
+  Users,
+  X,
+} from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { describeError } from './api/api-client';
@@ -58,10 +72,10 @@ export function AppShell() {
     );
   }
   if (!session.data.user) return <AuthPage mode={session.data.needsSetup ? 'setup' : 'login'} signInOptions={session.data.signIn} />;
-  const role = session.data.user.role;
-  // Auditors read the audit trail and nothing else: no chats, no documents.
-  const chats = role !== 'auditor';
-  if (!chats && location.pathname !== '/audit' && location.pathname !== '/usage') return <Navigate to="/audit" replace />;
+  const permissions = new Set(session.data.permissions);
+  // Auditors read the audit trail, the prompt log and usage, and nothing else: no chats, no documents.
+  const chats = permissions.has('chat');
+  if (!chats && !['/audit', '/usage', '/prompt-log'].includes(location.pathname)) return <Navigate to="/audit" replace />;
 
   return (
     <div className="flex h-full">
@@ -89,29 +103,42 @@ export function AppShell() {
             <img src="/favicon.svg" alt="" className="size-5" /> Axon
           </Link>
           <div className="flex-1" />
-          <span className="hidden text-xs text-zinc-500 sm:inline">{session.data.user.email}</span>
+          <span className="hidden text-xs text-zinc-500 sm:inline" data-testid="signed-in-as">
+            {session.data.user.email}
+            {session.data.organization && session.data.organization.slug !== 'default' ? ` · ${session.data.organization.name}` : ''}
+          </span>
           <IconButton label="Toggle dark mode" onClick={toggle}>
             <Sun className="hidden size-4 dark:block" />
             <Moon className="size-4 dark:hidden" />
           </IconButton>
-          {(role === 'admin' || role === 'builder') && (
+          {permissions.has('prompts:manage') && (
             <HeaderLink to="/prompts" label="Prompt templates">
               <FileCode2 className="size-4" />
             </HeaderLink>
           )}
-          {role === 'admin' && (
+          {permissions.has('users:manage') && (
             <HeaderLink to="/admin" label="Users and keys">
               <Users className="size-4" />
             </HeaderLink>
           )}
-          {role !== 'member' && (
+          {permissions.has('users:manage') && (
+            <HeaderLink to="/organisation" label="Organisation and limits">
+              <Building2 className="size-4" />
+            </HeaderLink>
+          )}
+          {permissions.has('usage:read') && (
             <HeaderLink to="/usage" label="Usage">
               <BarChart3 className="size-4" />
             </HeaderLink>
           )}
-          {(role === 'admin' || role === 'auditor') && (
+          {permissions.has('audit:read') && (
             <HeaderLink to="/audit" label="Audit trail">
               <ScrollText className="size-4" />
+            </HeaderLink>
+          )}
+          {permissions.has('audit:read') && (
+            <HeaderLink to="/prompt-log" label="Prompt log">
+              <MessageSquareText className="size-4" />
             </HeaderLink>
           )}
           {chats && (

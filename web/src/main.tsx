@@ -10,6 +10,8 @@ import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
 import { CollectionsPage } from './pages/collections-page';
+import { OrganisationPage } from './pages/organisation-page';
+import { PromptLogPage } from './pages/prompt-log-page';
 import { PromptsPage } from './pages/prompts-page';
 import { SettingsPage } from './pages/settings-page';
 import { UsagePage } from './pages/usage-page';
@@ -35,6 +37,8 @@ const router = createBrowserRouter([
       { path: '/prompts', element: <PromptsPage /> },
       { path: '/usage', element: <UsagePage /> },
       { path: '/admin', element: <AdminPage /> },
+      { path: '/organisation', element: <OrganisationPage /> },
+      { path: '/prompt-log', element: <PromptLogPage /> },
       { path: '/collections', element: <CollectionsPage /> },
       { path: '/collections/:id', element: <CollectionPage /> },
       { path: '*', element: <ChatPage /> },

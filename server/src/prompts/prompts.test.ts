@@ -116,4 +116,28 @@ describe('prompt templates', () => {
       client.chat.completions.create({ model: 'sim/sim-1', messages: [{ role: 'user', content: 'x' }], metadata: { prompt: 'nope' } }),
     ).rejects.toMatchObject({ status: 404 });
   });
+
+  it('apply to every request of a key bound to a template, unless the request names another', async () => {
+    const m = await t.server.store.users.findByEmail('member@example.com');
+    const auth = createAuthService({ store: t.server.store, sessionTtlMs: 60_000 });
+    const bound = await auth.createApiKey(m?.id as string, 'bound', { prompt: 'support' });
+    expect(bound.apiKey.prompt).toBe('support');
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: bound.key, maxRetries: 0 });
+    await client.chat.completions.create({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'Hello' }],
+      metadata: { company: 'Initech' },
+    });
+    let sent = t.upstream.requests.at(-1)?.body as { messages: Array<{ role: string; content: string }> };
+    expect(sent.messages[0]?.content).toMatch(/Initech/);
+    await client.chat.completions.create(
+      { model: 'sim/sim-1', messages: [{ role: 'user', content: 'Hello' }], metadata: { company: 'Acme' } },
+      { headers: { 'x-axon-prompt': 'support@2' } },
+    );
+    sent = t.upstream.requests.at(-1)?.body as typeof sent;
+    expect(sent.messages[0]?.content).toBe('You are the Acme assistant. Be brief.');
+    // Binding to a template that does not exist is refused when the key is made.
+    const refused = await member.json('POST', '/api/keys', { name: 'x', prompt: 'no-such-template' });
+    expect(refused.status).toBe(400);
+  });
 });

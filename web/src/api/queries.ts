@@ -10,6 +10,7 @@ import type {
   CreatedApiKey,
   DocumentInfo,
   ModelList,
+  PromptTemplate,
   SessionInfo,
 } from '@axon/contracts';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -75,6 +76,15 @@ export function useConversation(id: string | undefined) {
   });
 }
 
+/** The organisation's prompt templates (chats and keys may be bound to one). */
+export function usePromptTemplates() {
+  return useQuery({
+    queryKey: ['prompts'],
+    queryFn: () => api<{ items: PromptTemplate[] }>('GET', '/api/prompts'),
+    staleTime: 60_000,
+  });
+}
+
 export function useModels() {
   return useQuery({ queryKey: keys.models, queryFn: () => api<ModelList>('GET', '/api/models'), staleTime: 5 * 60_000 });
 }
@@ -105,7 +115,7 @@ export function useApiKeys() {
 export function useCreateApiKey() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (input: { name: string; scopes?: ApiKeyScope[]; expiresInDays?: number | null }) =>
+    mutationFn: (input: { name: string; scopes?: ApiKeyScope[]; expiresInDays?: number | null; prompt?: string | null }) =>
       api<CreatedApiKey>('POST', '/api/keys', input),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.apiKeys }),
   });

@@ -7,7 +7,7 @@ import { ArrowDown, ArrowUp, Library, Paperclip, RotateCcw, Square, X } from 'lu
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, csrfHeaders, describeError } from '../api/api-client';
-import { useCollections, useModels } from '../api/queries';
+import { useCollections, useModels, usePromptTemplates } from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
 import { IconButton } from '../ui/button';
 import { CitationPanel } from './citation-panel';
@@ -218,6 +218,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const selectedModel = model ?? models.data?.defaultModel;
   const modelRef = useRef(selectedModel);
   modelRef.current = selectedModel;
+  const templates = usePromptTemplates();
+  const [prompt, setPrompt] = useState<string | null>(conversation?.prompt ?? null);
+  const promptRef = useRef(prompt);
+  promptRef.current = prompt;
   const [input, setInput] = useState('');
   const [collectionIds, setCollectionIds] = useState<string[]>(conversation?.collectionIds ?? []);
   const collectionIdsRef = useRef(collectionIds);
@@ -277,6 +281,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
           const created = await api<Conversation>('POST', '/api/conversations', {
             ...(modelRef.current ? { model: modelRef.current } : {}),
             ...(collectionIdsRef.current.length > 0 ? { collectionIds: collectionIdsRef.current } : {}),
+            ...(promptRef.current ? { prompt: promptRef.current } : {}),
           });
           idRef.current = created.id;
           onCreated(created);
@@ -299,6 +304,11 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const onCollectionsChange = (ids: string[]) => {
     setCollectionIds(ids);
     if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, { collectionIds: ids }).catch(() => undefined);
+  };
+
+  const onPromptChange = (value: string | null) => {
+    setPrompt(value);
+    if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, { prompt: value }).catch(() => undefined);
   };
 
   const onModelChange = (value: string) => {
@@ -507,6 +517,21 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               }}
             />
             <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} />
+            {(templates.data?.items.length ?? 0) > 0 && (
+              <select
+                aria-label="Prompt template"
+                value={prompt ?? ''}
+                onChange={(e) => onPromptChange(e.target.value || null)}
+                className="max-w-[30%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
+              >
+                <option value="">No template</option>
+                {templates.data?.items.map((t) => (
+                  <option key={t.id} value={t.name}>
+                    {t.name}
+                  </option>
+                ))}
+              </select>
+            )}
             <select
               aria-label="Model"
               value={selectedModel ?? ''}

@@ -1,8 +1,10 @@
 import type { ApiKey, Role, User } from '@axon/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { toast } from 'sonner';
 import { api, describeError } from '../api/api-client';
 import { Button } from '../ui/button';
+import { TextField } from '../ui/text-field';
 
 const ROLES: Role[] = ['admin', 'builder', 'member', 'auditor'];
 
@@ -23,6 +25,19 @@ export function AdminPage() {
     },
     onError,
   });
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [newRole, setNewRole] = useState<Role>('member');
+  const addUser = useMutation({
+    mutationFn: () => api<User>('POST', '/api/admin/users', { email, password, role: newRole }),
+    onSuccess: (user) => {
+      void client.invalidateQueries({ queryKey: ['admin-users'] });
+      toast.success(`Account for ${user.email} created`);
+      setEmail('');
+      setPassword('');
+    },
+    onError,
+  });
   const revoke = useMutation({
     mutationFn: (id: string) => api('DELETE', `/api/admin/keys/${id}`),
     onSuccess: () => client.invalidateQueries({ queryKey: ['admin-keys'] }),
@@ -32,6 +47,38 @@ export function AdminPage() {
     <main className="mx-auto h-full w-full max-w-5xl space-y-8 overflow-y-auto p-6">
       <section>
         <h1 className="mb-3 text-xl font-semibold">Users</h1>
+        <form
+          aria-label="Add an account"
+          className="mb-4 flex flex-wrap items-end gap-2"
+          onSubmit={(event) => {
+            event.preventDefault();
+            addUser.mutate();
+          }}
+        >
+          <TextField label="New account's email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <TextField
+            label="Password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={10}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <select
+            aria-label="New account's role"
+            value={newRole}
+            onChange={(e) => setNewRole(e.target.value as Role)}
+            className="rounded-lg border border-zinc-300 bg-transparent px-2 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+          >
+            {ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+          <Button type="submit" variant="primary" disabled={addUser.isPending}>
+            Add account
+          </Button>
+        </form>
         <table className="w-full text-left text-sm">
           <thead className="text-xs text-zinc-500">
             <tr>

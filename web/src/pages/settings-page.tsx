@@ -2,7 +2,7 @@ import type { ApiKeyScope } from '@axon/contracts';
 import { type FormEvent, useState } from 'react';
 import { toast } from 'sonner';
 import { describeError } from '../api/api-client';
-import { useApiKeys, useCreateApiKey, useRevokeApiKey, useSession } from '../api/queries';
+import { useApiKeys, useCreateApiKey, usePromptTemplates, useRevokeApiKey, useSession } from '../api/queries';
 import { CopyButton } from '../chat/markdown';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/text-field';
@@ -15,13 +15,15 @@ export function SettingsPage() {
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<ApiKeyScope[]>(['chat', 'embeddings']);
   const [expiresInDays, setExpiresInDays] = useState<number | null>(null);
+  const [prompt, setPrompt] = useState('');
+  const templates = usePromptTemplates();
   const isAdmin = useSession().data?.user?.role === 'admin';
   const [shown, setShown] = useState<string | undefined>();
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate(
-      { name: name.trim(), scopes, expiresInDays },
+      { name: name.trim(), scopes, expiresInDays, prompt: prompt || null },
       {
         onSuccess: (created) => {
           setShown(created.key);
@@ -77,6 +79,24 @@ export function SettingsPage() {
             <option value="365">in a year</option>
           </select>
         </label>
+        {(templates.data?.items.length ?? 0) > 0 && (
+          <label className="flex flex-col gap-1 text-sm">
+            <span className="text-zinc-600 dark:text-zinc-400">Prompt template</span>
+            <select
+              aria-label="Prompt template"
+              value={prompt}
+              onChange={(e) => setPrompt(e.target.value)}
+              className="rounded-lg border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700 dark:bg-zinc-900"
+            >
+              <option value="">none</option>
+              {templates.data?.items.map((t) => (
+                <option key={t.id} value={t.name}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <Button type="submit" variant="primary" disabled={create.isPending || !name.trim() || scopes.length === 0}>
           Create key
         </Button>
@@ -123,7 +143,10 @@ export function SettingsPage() {
               <tr key={key.id} className="border-t border-zinc-200 dark:border-zinc-800">
                 <td className="py-2 pr-3">{key.name}</td>
                 <td className="py-2 pr-3 font-mono text-xs">{key.prefix}…</td>
-                <td className="py-2 pr-3 text-xs">{key.scopes.join(', ')}</td>
+                <td className="py-2 pr-3 text-xs">
+                  {key.scopes.join(', ')}
+                  {key.prompt ? ` · template ${key.prompt}` : ''}
+                </td>
                 <td className="py-2 pr-3">{new Date(key.createdAt).toLocaleDateString()}</td>
                 <td className="py-2 pr-3">{key.expiresAt ? new Date(key.expiresAt).toLocaleDateString() : 'never'}</td>
                 <td className="py-2 pr-3">{key.lastUsedAt ? new Date(key.lastUsedAt).toLocaleString() : 'never'}</td>

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Download } from 'lucide-react';
 import { useState } from 'react';
 import { api, describeError } from '../api/api-client';
+import { useSession } from '../api/queries';
 
 interface UsageRow {
   key: string;
@@ -50,11 +51,14 @@ function BarChart({
 /** Requests, tokens, cost, latency and errors by model, user or day over a chosen period, with CSV export. */
 export function UsagePage() {
   const [period, setPeriod] = useState<Period>('7 days');
-  const [groupBy, setGroupBy] = useState<'model' | 'user' | 'day'>('model');
+  const [groupBy, setGroupBy] = useState<'model' | 'user' | 'day' | 'organisation'>('model');
+  const [scope, setScope] = useState<'mine' | 'all'>('mine');
+  const allOrgs = useSession().data?.permissions.includes('orgs:manage') ?? false;
   const from = new Date(Date.now() - PERIODS[period] * 86_400_000).toISOString();
+  const query = `from=${encodeURIComponent(from)}${scope === 'all' ? '&org=all' : ''}`;
   const usage = useQuery({
-    queryKey: ['usage', period, groupBy],
-    queryFn: () => api<{ rows: UsageRow[] }>('GET', `/api/admin/usage?groupBy=${groupBy}&from=${encodeURIComponent(from)}`),
+    queryKey: ['usage', period, groupBy, scope],
+    queryFn: () => api<{ rows: UsageRow[] }>('GET', `/api/admin/usage?groupBy=${groupBy}&${query}`),
   });
   const rows = usage.data?.rows ?? [];
   const select = 'rounded-lg border border-zinc-300 bg-transparent px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900';
@@ -71,9 +75,24 @@ export function UsagePage() {
           <option value="model">by model</option>
           <option value="user">by user</option>
           <option value="day">by day</option>
+          {scope === 'all' && <option value="organisation">by organisation</option>}
         </select>
+        {allOrgs && (
+          <select
+            aria-label="Organisations"
+            value={scope}
+            onChange={(e) => {
+              setScope(e.target.value as typeof scope);
+              if (e.target.value === 'mine' && groupBy === 'organisation') setGroupBy('model');
+            }}
+            className={select}
+          >
+            <option value="mine">my organisation</option>
+            <option value="all">all organisations</option>
+          </select>
+        )}
         <a
-          href={`/api/admin/usage/export?from=${encodeURIComponent(from)}`}
+          href={`/api/admin/usage/export?${query}`}
           className="inline-flex items-center gap-1 rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800"
         >
           <Download className="size-4" /> Export CSV
