@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthService } from '../server/src/auth/auth-service';
 import { HOME_ORG_ID } from '../server/src/store';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, WEB_DIST } from './browser';
+import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -13,11 +13,7 @@ beforeAll(async () => {
   t = await startTestServer({ webDir: WEB_DIST });
   browser = await launchBrowser();
   page = await browser.newPage();
-  await page.goto(t.url);
-  await page.getByLabel('Email').fill('admin@example.com');
-  await page.getByLabel('Password').fill('admin password 1');
-  await page.getByRole('button', { name: 'Create admin account' }).click();
-  await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
+  await setUpFirstAdmin(page, t.url);
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 60_000 });
   const member = await auth.createUser({ email: 'member@example.com', password: 'member password 1', role: 'member' });
   await auth.createApiKey(member.id, 'member script', { rpm: 30 });

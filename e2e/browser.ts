@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const WEB_DIST = join(import.meta.dirname, '../web/dist');
@@ -26,4 +26,13 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** First-run set-up through the sign-in page: the admin account, signed in, on an empty chat. */
+export async function setUpFirstAdmin(page: Page, url: string, email = 'admin@example.com', password = 'admin password 1'): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create admin account' }).click();
+  await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
 }

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPdf } from '../server/src/testing/sample-documents';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, WEB_DIST } from './browser';
+import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -12,11 +12,7 @@ beforeAll(async () => {
   t = await startTestServer({ webDir: WEB_DIST, overrides: { 'localModel.wordDelayMs': 5 } });
   browser = await launchBrowser();
   page = await browser.newPage();
-  await page.goto(t.url);
-  await page.getByLabel('Email').fill('admin@example.com');
-  await page.getByLabel('Password').fill('admin password 1');
-  await page.getByRole('button', { name: 'Create admin account' }).click();
-  await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
+  await setUpFirstAdmin(page, t.url);
 });
 afterAll(async () => {
   await browser?.close();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createIngestionService } from '../../server/src/rag/ingest/ingestion-service';
 import { searchHybrid } from '../../server/src/rag/search/hybrid-search';
-import { openSqliteStore } from '../../server/src/store';
+import { HOME_ORG_ID, openSqliteStore } from '../../server/src/store';
 import { buildPdf } from '../../server/src/testing/sample-documents';
 import { percentile } from '../src/load';
 import { printTable } from '../src/processes';
@@ -64,7 +64,7 @@ export async function generatePdfs(sentences: string[]): Promise<Uint8Array[]> {
 export async function ingestionThroughput(pdfs: Uint8Array[]) {
   const dir = mkdtempSync(join(tmpdir(), 'axon-bench-rag-'));
   const store = openSqliteStore({ path: join(dir, 'axon.db') });
-  const owner = await store.users.create({ email: 'bench@localhost', passwordHash: null, role: 'admin' });
+  const owner = await store.users.create({ email: 'bench@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
   const collection = await store.collections.create({ ownerId: owner.id, name: 'bench' });
   const ingestion = createIngestionService({
     store,
@@ -112,7 +112,7 @@ function exactTop10(vectors: Float32Array[], query: number[]): number[] {
 async function searchAtScale(sentences: string[], chunkCount: number) {
   const dir = mkdtempSync(join(tmpdir(), 'axon-bench-rag-'));
   const store = openSqliteStore({ path: join(dir, 'axon.db') });
-  const owner = await store.users.create({ email: 'bench@localhost', passwordHash: null, role: 'admin' });
+  const owner = await store.users.create({ email: 'bench@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
   const collection = await store.collections.create({ ownerId: owner.id, name: 'bench' });
   const next = random(chunkCount);
   const vectors: Float32Array[] = [];

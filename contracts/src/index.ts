@@ -376,6 +376,23 @@ export const AuditEventSchema = z.object({
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditVerdict = { ok: true; events: number } | { ok: false; events: number; seq: number; id: string | null; reason: string };
 
+/** One row of the prompt log: what went to a model through `/v1` and what came back, as the logging mode kept it. */
+export interface PromptLogRow {
+  id: string;
+  at: string;
+  orgId: string;
+  mode: 'redacted' | 'full';
+  userId: string | null;
+  apiKeyId: string | null;
+  route: string;
+  model: string;
+  prompt: string;
+  response: string;
+  status: string;
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
 /** A variable a prompt template takes: its type, and whether it must be given (else its default). */
 export const TemplateVariableSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,39}$/, 'letters, digits and _; not starting with a digit'),

@@ -1,7 +1,7 @@
 // Bundles the server's TypeScript into dist/cli.js so that production runs plain Node: no loader
 // thread, faster start, less memory. Dependencies stay external; @axon/contracts (TypeScript
 // source shared with the web app) is bundled in.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -9,8 +9,15 @@ const root = join(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => name !== '@axon/contracts');
 
+// Chunk names change with their content: start from an empty folder so that stale ones do not pile up.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+
 await build({
-  entryPoints: { cli: join(root, 'src/cli/cli.ts'), 'parse-worker': join(root, 'src/rag/ingest/parse-worker.ts') },
+  entryPoints: {
+    cli: join(root, 'src/cli/cli.ts'),
+    'parse-worker': join(root, 'src/rag/ingest/parse-worker.ts'),
+    'prompt-log-worker': join(root, 'src/observability/prompt-log-worker.ts'),
+  },
   outdir: join(root, 'dist'),
   bundle: true,
   platform: 'node',

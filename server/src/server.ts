@@ -95,7 +95,13 @@ export async function createServer(config: Config, options: CreateServerOptions 
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
   const redactor = createRedactor({ custom: config.redaction.patterns });
-  const promptLog = createPromptLog(store.db, { mode: config.promptLog.mode, retentionDays: config.promptLog.retentionDays, redactor });
+  const promptLog = createPromptLog(store.db, {
+    mode: config.promptLog.mode,
+    retentionDays: config.promptLog.retentionDays,
+    redactor,
+    dbPath: resolve(config.dataDir, 'axon.db'),
+    patterns: config.redaction.patterns,
+  });
   // ioredis is loaded only when limits are shared through Redis.
   const redis = config.redisUrl
     ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
@@ -160,7 +166,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         clearTimeout(force);
         await ingestion.stop();
         await limits.close();
-        promptLog.close();
+        await promptLog.close();
         usage.flush();
         await tracing.shutdown();
         await store.close();

@@ -41,7 +41,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; 
     );
     await recordAudit(store, request, { action: 'prompt_log.viewed', details: query });
     const orgId = requirePrincipal(request).user.orgId;
-    const items = deps.promptLog.list({ ...query, orgId });
+    const items = await deps.promptLog.list({ ...query, orgId });
     const mode = (await deps.orgs.get(orgId))?.promptLogMode ?? deps.promptLog.mode;
     return { mode, retentionDays: deps.promptLog.retentionDays, items, nextBefore: items.length === query.limit ? items.at(-1)?.at : null };
   });

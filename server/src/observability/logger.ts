@@ -24,13 +24,40 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
+/**
+ * Fields of the access line and other structured lines that Axon itself fills with identifiers,
+ * route patterns, numbers and enums: never free text, so never scanned (most of a line's cost).
+ */
+const STRUCTURAL_FIELDS = new Set([
+  'method',
+  'route',
+  'status',
+  'userId',
+  'apiKeyId',
+  'reqId',
+  'latencyMs',
+  'outcome',
+  'ttftMs',
+  'totalMs',
+  'inputTokens',
+  'outputTokens',
+  'conversationId',
+  'collectionId',
+  'documentId',
+  'provider',
+  'code',
+  'service',
+]);
+
 /** Personal data and secrets in string fields of a log line become placeholders before it is written. */
 function redactStrings(value: unknown, redactor: Redactor, depth = 0): unknown {
   if (typeof value === 'string') return value.length > 5 ? redactor.redact(value).text : value;
   if (depth > 3 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redactStrings(v, redactor, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactStrings(v, redactor, depth + 1);
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = depth === 0 && STRUCTURAL_FIELDS.has(k) && typeof v !== 'object' ? v : redactStrings(v, redactor, depth + 1);
+  }
   return out;
 }
 

@@ -30,8 +30,8 @@ async function serverWith(overrides: Record<string, unknown>) {
     await response.text();
     return response.status;
   };
-  const promptLog = () => {
-    t.server.promptLog.flush();
+  const promptLog = async () => {
+    await t.server.promptLog.flush();
     const db = new Database(join(t.dataDir, 'axon.db'), { readonly: true });
     return db.prepare('SELECT * FROM prompt_log ORDER BY at').all() as Array<{ prompt: string; mode: string }>;
   };
@@ -46,7 +46,7 @@ describe('prompt log and redaction', () => {
     t.upstream.set({ mode: 'ok' });
     expect(await ask(false)).toBe(200);
     expect(await ask(true)).toBe(200);
-    const rows = promptLog();
+    const rows = await promptLog();
     expect(rows.length).toBeGreaterThanOrEqual(2);
     for (const row of rows) {
       expect(row.mode).toBe('redacted');
@@ -71,11 +71,11 @@ describe('prompt log and redaction', () => {
   it('in full mode keeps them as sent; off keeps nothing; the guardrail redacts before the model', async () => {
     const full = await serverWith({ promptLog: { mode: 'full', retentionDays: 30 } });
     await full.ask(false);
-    expect(full.promptLog()[0]?.prompt).toContain(SECRETS[1]);
+    expect((await full.promptLog())[0]?.prompt).toContain(SECRETS[1]);
 
     const off = await serverWith({ promptLog: { mode: 'off', retentionDays: 30 }, redaction: { guardrail: true, patterns: [] } });
     await off.ask(false);
-    expect(off.promptLog()).toEqual([]);
+    expect(await off.promptLog()).toEqual([]);
     const sent = JSON.stringify(off.t.upstream.requests.at(-1)?.body);
     for (const secret of SECRETS) expect(sent).not.toContain(secret);
     expect(sent).toContain('<EMAIL_1>');

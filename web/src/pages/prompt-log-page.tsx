@@ -1,21 +1,7 @@
+import type { PromptLogRow } from '@axon/contracts';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { api, describeError } from '../api/api-client';
 import { Button } from '../ui/button';
-
-interface PromptLogRow {
-  id: string;
-  at: string;
-  mode: 'redacted' | 'full';
-  userId: string | null;
-  apiKeyId: string | null;
-  route: string;
-  model: string;
-  prompt: string;
-  response: string;
-  status: string;
-  inputTokens: number | null;
-  outputTokens: number | null;
-}
 
 interface PromptLogPage {
   mode: 'off' | 'redacted' | 'full';

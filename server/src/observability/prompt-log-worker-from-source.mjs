@@ -1,0 +1,5 @@
+// Development entry of the prompt-log writer: registers tsx in this thread, then runs the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./prompt-log-worker.ts');

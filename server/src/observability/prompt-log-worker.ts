@@ -1,0 +1,35 @@
+// The prompt log's writer thread: redacts rows (in `redacted` mode) and inserts them in batches, so
+// that neither the scan for personal data nor the commit runs on the thread that serves requests.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { createRedactor } from '../redaction/redact';
+
+export interface PromptLogWorkerData {
+  dbPath: string;
+  patterns: Array<{ name: string; pattern: string }>;
+}
+
+export type PromptLogMessage = { type: 'rows'; rows: Array<Record<string, unknown>> } | { type: 'flush'; id: number };
+
+const { dbPath, patterns } = workerData as PromptLogWorkerData;
+const db = new Database(dbPath);
+db.pragma('busy_timeout = 5000');
+const redactor = createRedactor({ custom: patterns });
+const insert = db.prepare(
+  `INSERT INTO prompt_log (id, at, org_id, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
+   VALUES (:id, :at, :orgId, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
+);
+const write = db.transaction((rows: Array<Record<string, unknown>>) => {
+  for (const row of rows) {
+    if (row.mode === 'redacted') {
+      row.prompt = redactor.redact(row.prompt as string).text;
+      row.response = redactor.redact(row.response as string).text;
+    }
+    insert.run(row);
+  }
+});
+
+parentPort?.on('message', (message: PromptLogMessage) => {
+  if (message.type === 'rows') write(message.rows);
+  else parentPort?.postMessage({ id: message.id });
+});
