@@ -14,22 +14,25 @@ export type PromptLogMessage = { type: 'rows'; rows: Array<Record<string, unknow
 const { dbPath, patterns } = workerData as PromptLogWorkerData;
 const db = new Database(dbPath);
 db.pragma('busy_timeout = 5000');
+// As the serving connection: WAL, and no fsync per commit (a crash loses at most the last commits, never the file).
+db.pragma('synchronous = NORMAL');
 const redactor = createRedactor({ custom: patterns });
 const insert = db.prepare(
   `INSERT INTO prompt_log (id, at, org_id, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
    VALUES (:id, :at, :orgId, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
 );
 const write = db.transaction((rows: Array<Record<string, unknown>>) => {
-  for (const row of rows) {
-    if (row.mode === 'redacted') {
-      row.prompt = redactor.redact(row.prompt as string).text;
-      row.response = redactor.redact(row.response as string).text;
-    }
-    insert.run(row);
-  }
+  for (const row of rows) insert.run(row);
 });
 
 parentPort?.on('message', (message: PromptLogMessage) => {
-  if (message.type === 'rows') write(message.rows);
-  else parentPort?.postMessage({ id: message.id });
+  if (message.type === 'flush') return parentPort?.postMessage({ id: message.id });
+  // Redacted before the transaction: the write lock (which the serving thread's own writes wait
+  // for) is held only for the inserts.
+  for (const row of message.rows) {
+    if (row.mode !== 'redacted') continue;
+    row.prompt = redactor.redact(row.prompt as string).text;
+    row.response = redactor.redact(row.response as string).text;
+  }
+  write(message.rows);
 });
