@@ -2,14 +2,13 @@ import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
-import { countTokens } from 'gpt-tokenizer';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
-import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import { traceModelCall } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
@@ -69,7 +68,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     let history = await store.messages.listByConversation(id);
     // Limits are checked before anything is saved: a refused turn leaves the conversation as it was.
     const admission = await deps.limits.admit(requirePrincipal(request), {
-      estimatedTokens: estimatePromptTokens(conversationPrompt(history)) + (body.message ? countTokens(body.message.text) : 0),
+      estimateTokens: async () =>
+        (await estimatePromptTokens(conversationPrompt(history))) + (body.message ? await countTextTokens([body.message.text]) : 0),
       stream: true,
     });
     reply.headers(admission.headers);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { Citation } from '@axon/contracts';
 import type { FastifyInstance } from 'fastify';
-import { countTokens } from 'gpt-tokenizer';
 import { z } from 'zod';
 import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
 import { AppError, classifyProviderError, toAppError } from '../errors';
@@ -12,7 +11,7 @@ import { parseInput } from '../http/parse-input';
 import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
-import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
 import { inSpan, traceModelCall } from '../observability/tracing';
@@ -195,7 +194,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
     }
     const admission = await deps.limits.admit(requirePrincipal(request), {
-      estimatedTokens: estimatePromptTokens(prompt) + (settings.maxOutputTokens ?? 0),
+      estimateTokens: async () => (await estimatePromptTokens(prompt)) + (settings.maxOutputTokens ?? 0),
       stream: body.stream === true,
     });
     reply.headers(admission.headers);
@@ -326,8 +325,8 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       });
     }
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    const tokens = inputs.reduce((n, text) => n + countTokens(text), 0);
-    const admission = await deps.limits.admit(requirePrincipal(request), { estimatedTokens: tokens, stream: false });
+    const tokens = await countTextTokens(inputs);
+    const admission = await deps.limits.admit(requirePrincipal(request), { estimateTokens: () => tokens, stream: false });
     reply.headers(admission.headers);
     let vectors: number[][];
     try {

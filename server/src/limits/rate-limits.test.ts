@@ -2,9 +2,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthService } from '../auth/auth-service';
+import { createAuthService, type Principal } from '../auth/auth-service';
 import { WebClient } from '../testing/http-client';
 import { startTestServer, type TestServer } from '../testing/test-server';
+import { createRateLimits } from './rate-limits';
 
 const AXON = join(import.meta.dirname, '../../bin/axon.mjs');
 
@@ -192,5 +193,47 @@ describe('rate limits shared through Redis', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(12);
     expect(statuses.filter((s) => s === 429)).toHaveLength(18);
     await Promise.all(responses.map((r) => r.text()));
+  });
+});
+
+describe('tokens per minute', () => {
+  const principal = (tpm: number | null = null): Principal => ({
+    user: { id: 'u1', email: 'u1@example.com', role: 'member', orgId: 'org_default', createdAt: '' },
+    via: 'api_key',
+    apiKey: { id: 'k1', scopes: ['chat'], rpm: null, tpm, prompt: null },
+  });
+
+  it('counts the estimate before the call and settles it with the provider’s usage after', async () => {
+    const limits = createRateLimits({ userRpm: 0, userTpm: 1000, userConcurrentStreams: 0 });
+    const first = await limits.admit(principal(), { estimateTokens: () => 600, stream: false });
+    expect(first.headers['ratelimit-remaining']).toBe('400');
+    await expect(limits.admit(principal(), { estimateTokens: () => 600, stream: false })).rejects.toMatchObject({
+      code: 'rate_limited',
+      extensions: { limit: 'tokens per minute for your account', limitValue: 1000 },
+    });
+    // The answer used 100 tokens, not 600: the other 500 come back.
+    await first.settle(100);
+    const second = await limits.admit(principal(), { estimateTokens: () => 600, stream: false });
+    expect(second.headers['ratelimit-remaining']).toBe('300');
+    // More than the limit in one request is refused outright, naming the size.
+    await expect(limits.admit(principal(), { estimateTokens: () => 5000, stream: false })).rejects.toMatchObject({
+      message: expect.stringMatching(/about 5000 tokens, more than the 1000/),
+    });
+  });
+
+  it("applies a key's own tokens per minute on top, and counts tokens only when some such limit applies", async () => {
+    const limits = createRateLimits({ userRpm: 100, userTpm: 0, userConcurrentStreams: 0 });
+    let estimated = 0;
+    const estimateTokens = () => {
+      estimated++;
+      return 300;
+    };
+    await limits.admit(principal(), { estimateTokens, stream: false });
+    expect(estimated).toBe(0);
+    await limits.admit(principal(500), { estimateTokens, stream: false });
+    expect(estimated).toBe(1);
+    await expect(limits.admit(principal(500), { estimateTokens, stream: false })).rejects.toMatchObject({
+      extensions: { limit: 'tokens per minute for this API key' },
+    });
   });
 });

@@ -57,7 +57,11 @@ export interface Admission {
 }
 
 export interface RateLimits {
-  admit(principal: Principal, request: { estimatedTokens: number; stream: boolean }): Promise<Admission>;
+  /**
+   * Counts the request against every limit that applies, or refuses it. `estimateTokens` is called
+   * only when a tokens-per-minute limit applies.
+   */
+  admit(principal: Principal, request: { estimateTokens: () => number | Promise<number>; stream: boolean }): Promise<Admission>;
   close(): Promise<void>;
 }
 
@@ -110,7 +114,7 @@ export function createRateLimits(
   };
 
   return {
-    async admit(principal, { estimatedTokens, stream }) {
+    async admit(principal, { estimateTokens, stream }) {
       const user = principal.user.id;
       const orgId = principal.user.orgId;
       const org = options.orgLimits ? await options.orgLimits(orgId) : {};
@@ -123,7 +127,8 @@ export function createRateLimits(
       if (key) add('requests per minute for this API key', 'rpm', key.rpm, `key:${key.id}`, 1);
       add('requests per minute for your account', 'rpm', settings.userRpm, `user:${user}`, 1);
       add('requests per minute for your organisation', 'rpm', org.rpm ?? null, `org:${orgId}`, 1);
-      const tokens = Math.max(1, Math.ceil(estimatedTokens));
+      const countsTokens = (key?.tpm ?? 0) > 0 || settings.userTpm > 0 || (org.tpm ?? 0) > 0;
+      const tokens = countsTokens ? Math.max(1, Math.ceil(await estimateTokens())) : 0;
       if (key) add('tokens per minute for this API key', 'tpm', key.tpm, `key:${key.id}`, tokens);
       add('tokens per minute for your account', 'tpm', settings.userTpm, `user:${user}`, tokens);
       add('tokens per minute for your organisation', 'tpm', org.tpm ?? null, `org:${orgId}`, tokens);
@@ -146,7 +151,9 @@ export function createRateLimits(
       const taken = counters.filter((_, i) => outcomes[i]?.status === 'fulfilled');
       const refusedAt = outcomes.findIndex((o) => o.status === 'rejected');
       if (refusedAt >= 0) {
-        await refund(taken);
+        // A refused request costs nothing: a refusing counter has counted it too (rate-limiter-flexible
+        // adds before it compares), so every counter gets its points back, not only those that admitted it.
+        await refund(counters.filter((_, i) => outcomes[i]?.status === 'fulfilled' || outcomes[i]?.reason instanceof RateLimiterRes));
         const counter = counters[refusedAt] as Counter;
         const error = (outcomes[refusedAt] as PromiseRejectedResult).reason;
         if (!(error instanceof RateLimiterRes)) {

@@ -1,5 +1,5 @@
 import type { Citation } from '@axon/contracts';
-import { countTokens } from 'gpt-tokenizer';
+import { loadTokenCounter } from '../limits/estimate-tokens';
 import type { Store } from '../store';
 import type { Embedder } from './embed/embedder';
 import { maximalMarginalRelevance, searchHybrid } from './search/hybrid-search';
@@ -31,6 +31,7 @@ export async function retrievePassages(store: Store, options: RetrieveOptions): 
     k: diversify ? k * 3 : k,
   });
   const hits = diversify ? maximalMarginalRelevance(found, k) : found;
+  const countTokens = await loadTokenCounter();
   const best = hits[0]?.score ?? 0;
   const citations: Citation[] = [];
   let budget = options.contextTokens;
@@ -66,6 +67,7 @@ export async function attachmentPassages(
   options: { userId: string; documentIds: string[]; contextTokens: number; startAt: number },
 ): Promise<Citation[]> {
   const citations: Citation[] = [];
+  const countTokens = await loadTokenCounter();
   let budget = options.contextTokens;
   for (const documentId of options.documentIds) {
     const document = await store.documents.get(documentId);

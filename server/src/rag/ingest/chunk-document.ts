@@ -1,5 +1,5 @@
 import { countTokens } from 'gpt-tokenizer';
-import type { DocumentBlock, ParsedDocument } from './parsed-document';
+import { type DocumentBlock, documentText, type ParsedDocument } from './parsed-document';
 
 export interface Chunk {
   ordinal: number;
@@ -19,10 +19,7 @@ export interface ChunkOptions {
   overlapTokens: number;
 }
 
-/** The text a document's blocks make, blocks separated by blank lines; chunk offsets refer to it. */
-export function documentText(parsed: ParsedDocument): string {
-  return parsed.blocks.map((b) => b.text).join('\n\n');
-}
+export { documentText };
 
 interface Piece {
   text: string;

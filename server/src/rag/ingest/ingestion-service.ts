@@ -6,9 +6,8 @@ import type { Logger } from 'pino';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import type { Embedder } from '../embed/embedder';
-import { documentText } from './chunk-document';
 import { PARSE_CONCURRENCY, parseInWorker, stopParseWorker } from './parse-in-worker';
-import { ParseError } from './parsed-document';
+import { documentText, ParseError } from './parsed-document';
 import { sniffType } from './sniff-type';
 
 export interface IngestionLimits {

@@ -58,3 +58,8 @@ export function withSections(blocks: DocumentBlock[]): DocumentBlock[] {
   }
   return out;
 }
+
+/** The text a document's blocks make, blocks separated by blank lines; chunk offsets refer to it. */
+export function documentText(parsed: ParsedDocument): string {
+  return parsed.blocks.map((b) => b.text).join('\n\n');
+}
