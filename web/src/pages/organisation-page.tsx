@@ -52,7 +52,7 @@ function LimitsForm({ org, onSaved }: { org: Organization; onSaved: () => void }
     save.mutate();
   };
   return (
-    <form onSubmit={submit} className="grid grid-cols-2 gap-2 md:grid-cols-6" aria-label={`Limits of ${org.name}`}>
+    <form onSubmit={submit} className="grid grid-cols-2 items-end gap-2 md:grid-cols-6" aria-label={`Limits of ${org.name}`}>
       {LIMIT_FIELDS.map((f) => (
         <TextField
           key={f.key}
@@ -65,7 +65,7 @@ function LimitsForm({ org, onSaved }: { org: Organization; onSaved: () => void }
           onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
         />
       ))}
-      <Button type="submit" variant="primary" className="self-end" disabled={save.isPending}>
+      <Button type="submit" variant="primary" disabled={save.isPending}>
         Save limits
       </Button>
     </form>
@@ -125,26 +125,30 @@ export function OrganisationPage() {
             A request is refused (429, with when to try again) when it would go over any of these. Budgets count the cost of model calls
             from the price table, per UTC day and month.
           </p>
-          <dl className="grid grid-cols-2 gap-x-6 gap-y-1 text-sm md:grid-cols-3" data-testid="org-limits">
-            <dt className="text-zinc-500">Organisation, requests/min</dt>
-            <dd>{limit(org.limits.rpm)}</dd>
-            <dt className="text-zinc-500">Organisation, tokens/min</dt>
-            <dd>{limit(org.limits.tpm)}</dd>
-            <dt className="text-zinc-500">Organisation, streams at once</dt>
-            <dd>{limit(org.limits.concurrentStreams)}</dd>
-            <dt className="text-zinc-500">Organisation, daily budget</dt>
-            <dd>{limit(org.limits.dailyBudgetUsd, ' USD')}</dd>
-            <dt className="text-zinc-500">Organisation, monthly budget</dt>
-            <dd>{limit(org.limits.monthlyBudgetUsd, ' USD')}</dd>
-            <dt className="text-zinc-500">Each person, requests/min</dt>
-            <dd>{limit(org.userLimits.userRpm)}</dd>
-            <dt className="text-zinc-500">Each person, tokens/min</dt>
-            <dd>{limit(org.userLimits.userTpm)}</dd>
-            <dt className="text-zinc-500">Each person, streams at once</dt>
-            <dd>{limit(org.userLimits.userConcurrentStreams)}</dd>
-            <dt className="text-zinc-500">Each person, daily budget</dt>
-            <dd>{limit(org.userLimits.userDailyBudgetUsd, ' USD')}</dd>
-          </dl>
+          <table className="text-left text-sm" data-testid="org-limits">
+            <thead className="text-xs text-zinc-500">
+              <tr>
+                <th className="py-1 pr-6 font-medium">Limit</th>
+                <th className="py-1 pr-6 font-medium">Whole organisation</th>
+                <th className="py-1 font-medium">Each person</th>
+              </tr>
+            </thead>
+            <tbody className="tabular-nums">
+              {[
+                ['Requests per minute', limit(org.limits.rpm), limit(org.userLimits.userRpm)],
+                ['Tokens per minute', limit(org.limits.tpm), limit(org.userLimits.userTpm)],
+                ['Answers streaming at once', limit(org.limits.concurrentStreams), limit(org.userLimits.userConcurrentStreams)],
+                ['Daily budget', limit(org.limits.dailyBudgetUsd, ' USD'), limit(org.userLimits.userDailyBudgetUsd, ' USD')],
+                ['Monthly budget', limit(org.limits.monthlyBudgetUsd, ' USD'), limit(org.userLimits.userMonthlyBudgetUsd, ' USD')],
+              ].map(([label, whole, each]) => (
+                <tr key={label} className="border-t border-zinc-100 dark:border-zinc-800">
+                  <td className="py-1.5 pr-6 text-zinc-500">{label}</td>
+                  <td className="py-1.5 pr-6">{whole}</td>
+                  <td className="py-1.5">{each}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           <p className="mt-2 text-xs text-zinc-500">API keys may have their own requests and tokens per minute on top (see API keys).</p>
           {permissions.includes('users:manage') && (
             <label className="mt-4 flex items-center gap-2 text-sm">
