@@ -197,14 +197,44 @@ describe('rate limits shared through Redis', () => {
 });
 
 describe('tokens per minute', () => {
-  const principal = (tpm: number | null = null): Principal => ({
-    user: { id: 'u1', email: 'u1@example.com', role: 'member', orgId: 'org_default', createdAt: '' },
+  const principal = (tpm: number | null = null, userId = 'u1'): Principal => ({
+    user: { id: userId, email: `${userId}@example.com`, role: 'member', orgId: 'org_default', createdAt: '' },
     via: 'api_key',
     apiKey: { id: 'k1', scopes: ['chat'], rpm: null, tpm, prompt: null },
   });
 
   it('counts the estimate before the call and settles it with the provider’s usage after', async () => {
-    const limits = createRateLimits({ userRpm: 0, userTpm: 1000, userConcurrentStreams: 0 });
+    await checkSettling(createRateLimits({ userRpm: 0, userTpm: 1000, userConcurrentStreams: 0 }));
+  });
+
+  it('does the same in Redis, with the corrections of concurrent requests applied together', async () => {
+    const redis = await startRedis();
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    await new Promise((resolve) => client.once('ready', resolve));
+    const limits = createRateLimits(
+      { userRpm: 0, userTpm: 1000, userConcurrentStreams: 0 },
+      { redis: client, prefix: `tpm-${Date.now()}` },
+    );
+    try {
+      await checkSettling(limits);
+      // Twenty admissions of 50 estimated tokens fill the minute; all settled at 10, 800 come back in one go.
+      const admitted = await Promise.all(
+        Array.from({ length: 20 }, () => limits.admit(principal(null, 'u2'), { estimateTokens: () => 50, stream: false })),
+      );
+      await expect(limits.admit(principal(null, 'u2'), { estimateTokens: () => 1, stream: false })).rejects.toMatchObject({
+        code: 'rate_limited',
+      });
+      await Promise.all(admitted.map((a) => a.settle(10)));
+      const after = await limits.admit(principal(null, 'u2'), { estimateTokens: () => 350, stream: false });
+      expect(after.headers['ratelimit-remaining']).toBe('450');
+    } finally {
+      await limits.close();
+      redis.stop();
+    }
+  });
+
+  async function checkSettling(limits: ReturnType<typeof createRateLimits>) {
     const first = await limits.admit(principal(), { estimateTokens: () => 600, stream: false });
     expect(first.headers['ratelimit-remaining']).toBe('400');
     await expect(limits.admit(principal(), { estimateTokens: () => 600, stream: false })).rejects.toMatchObject({
@@ -219,7 +249,7 @@ describe('tokens per minute', () => {
     await expect(limits.admit(principal(), { estimateTokens: () => 5000, stream: false })).rejects.toMatchObject({
       message: expect.stringMatching(/about 5000 tokens, more than the 1000/),
     });
-  });
+  }
 
   it("applies a key's own tokens per minute on top, and counts tokens only when some such limit applies", async () => {
     const limits = createRateLimits({ userRpm: 100, userTpm: 0, userConcurrentStreams: 0 });
