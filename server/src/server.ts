@@ -14,13 +14,13 @@ import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
 import { createTracing } from './observability/tracing';
 import { createUsageLedger } from './observability/usage-ledger';
-import { createOrgSettings } from './orgs/org-settings';
 import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
 import { createRedactor } from './redaction/redact';
 import { openSqliteStore, type Store } from './store';
+import { createOrgSettings } from './tenancy/org-settings';
 
 export interface AxonServer {
   app: FastifyInstance;

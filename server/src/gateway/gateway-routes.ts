@@ -15,7 +15,6 @@ import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
 import { inSpan, traceModelCall } from '../observability/tracing';
-import type { OrgSettings } from '../orgs/org-settings';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
@@ -23,6 +22,7 @@ import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Redactor } from '../redaction/redact';
 import type { Store } from '../store';
+import type { OrgSettings } from '../tenancy/org-settings';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
 
 export interface GatewayRoutesDeps {

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
-import type { OrgSettings } from '../orgs/org-settings';
 import { HOME_ORG_ID, type Store } from '../store';
+import type { OrgSettings } from '../tenancy/org-settings';
 import { type AuditEvent, verifyAuditChain } from './audit-chain';
 import type { PromptLog } from './prompt-log';
 
