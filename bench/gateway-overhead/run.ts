@@ -41,7 +41,7 @@ const PLAN: Array<{ concurrency: number; count: number; rounds: number; maxMs: n
     ]
   : [
       { concurrency: 1, count: 400, rounds: 3, maxMs: 20_000 },
-      { concurrency: 64, count: 2000, rounds: 3, maxMs: 30_000 },
+      { concurrency: 64, count: 6000, rounds: 3, maxMs: 60_000 },
       { concurrency: 512, count: 4096, rounds: 2, maxMs: 60_000 },
     ];
 
