@@ -435,3 +435,38 @@ export interface PromptTemplate {
   createdAt: string;
   updatedAt: string;
 }
+
+/** An account as administrators see it: a disabled one cannot sign in, and its sessions and keys are gone. */
+export const AccountSchema = UserSchema.extend({
+  /** When an administrator disabled the account; null while it is active. */
+  disabledAt: z.string().nullable(),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
+/** A one-time password reset link, shown once to the administrator who made it. */
+export const PasswordResetLinkSchema = z.object({
+  /** `…/reset-password#token=…`: the token travels in the fragment, so it reaches neither server logs nor `Referer` headers. */
+  url: z.string(),
+  expiresAt: z.string(),
+});
+export type PasswordResetLink = z.infer<typeof PasswordResetLinkSchema>;
+
+/** What the reset page sends: the token from the link and the new password. */
+export const PasswordResetRequestSchema = z.strictObject({
+  token: z.string().min(1).max(200),
+  password: PasswordSchema,
+});
+
+/** One of the caller's sessions; its id names it for revocation and cannot be used to sign in. */
+export const SessionSummarySchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  /** The last request seen with it, to the minute; null before one after sign-in. */
+  lastSeenAt: z.string().nullable(),
+  expiresAt: z.string(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  /** Whether it is the session of this request. */
+  current: z.boolean(),
+});
+export type SessionSummary = z.infer<typeof SessionSummarySchema>;

@@ -6,8 +6,9 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { registerAccountRoutes } from './auth/account-routes';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
 import type { Sso } from './auth/oidc-sso';
@@ -37,7 +38,7 @@ import type { ModelCatalog } from './providers';
 import { registerCollectionRoutes } from './rag/collection-routes';
 import type { Embedder } from './rag/embed/embedder';
 import type { IngestionService } from './rag/ingest/ingestion-service';
-import type { Store } from './store';
+import { HOME_ORG_ID, type Store } from './store';
 
 export interface AppDeps {
   config: Config;
@@ -69,6 +70,8 @@ export interface AppDeps {
   filesDir: string;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
   isReady?: () => boolean;
+  /** Called with every route as it is registered (the security tests enumerate routes with it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -88,7 +91,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
     routerOptions: { maxParamLength: 500 },
+    // A path Fastify refuses before routing (bad percent-encoding, a parameter over the length
+    // limit) is answered like every other error: problem+json, or OpenAI's shape under /v1.
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, toAppErrorOrInternal(error).appError);
+    },
   });
+  const { onRoute } = deps;
+  if (onRoute) app.addHook('onRoute', (route) => onRoute(route));
 
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
@@ -97,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       directives: {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
@@ -180,7 +190,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logRequest(request, reply.statusCode);
   });
 
-  // Prometheus: an admin's session or key (`metrics:read`), or `AXON_METRICS_TOKEN` as bearer token.
+  // Prometheus: the installation's figures (every organisation's), so `AXON_METRICS_TOKEN` as bearer
+  // token, or an admin of the first organisation (session, or key with the admin scope). Other
+  // organisations' admins read their own figures on the usage page.
   app.get('/metrics', { config: { access: 'public' } }, async (request, reply) => {
     const header = request.headers.authorization;
     const token = config.metricsToken;
@@ -189,8 +201,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const bearer = /^Bearer\s+(axn_\S+)\s*$/i.exec(header ?? '')?.[1];
       const principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
       if (!principal) throw new AppError('unauthenticated', { detail: 'Send an admin API key, or AXON_METRICS_TOKEN, as bearer token.' });
-      if (!can(principal.user, 'metrics:read') || (principal.apiKey && !principal.apiKey.scopes.includes('admin')))
-        throw new AppError('forbidden', { detail: 'Reading metrics needs the metrics:read permission (and a key with the admin scope).' });
+      if (
+        !can(principal.user, 'metrics:read') ||
+        principal.user.orgId !== HOME_ORG_ID ||
+        (principal.apiKey && !principal.apiKey.scopes.includes('admin'))
+      )
+        throw new AppError('forbidden', {
+          detail:
+            'Metrics cover the whole installation: they need AXON_METRICS_TOKEN or an admin of the first organisation (and a key with the admin scope).',
+        });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -226,6 +245,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     templateExists: (orgId, name) => deps.prompts.get(orgId, name) !== undefined,
   });
   registerOrgRoutes(app, { store, auth, orgs: deps.orgs, config });
+  registerAccountRoutes(app, {
+    auth,
+    store,
+    ingestion: deps.ingestion,
+    publicUrl: config.publicUrl,
+    localAccounts: config.localAccounts,
+  });
   registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });

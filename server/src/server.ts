@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
@@ -37,6 +37,8 @@ export interface AxonServer {
 export interface CreateServerOptions {
   logger?: Logger;
   fetch?: typeof fetch;
+  /** Told of every route as the app registers it. */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** The ingestion limits from the configuration, in bytes where the configuration says MB. */
@@ -134,6 +136,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     usage,
     tracer: tracing.tracer,
     isReady: () => ready,
+    ...(options.onRoute ? { onRoute: options.onRoute } : {}),
   });
   ready = true;
 

@@ -1,3 +1,4 @@
+import './parse-without-eval';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -13,6 +14,7 @@ import { CollectionsPage } from './pages/collections-page';
 import { OrganisationPage } from './pages/organisation-page';
 import { PromptLogPage } from './pages/prompt-log-page';
 import { PromptsPage } from './pages/prompts-page';
+import { ResetPasswordPage } from './pages/reset-password-page';
 import { SettingsPage } from './pages/settings-page';
 import { UsagePage } from './pages/usage-page';
 import './styles.css';
@@ -27,6 +29,8 @@ const queryClient = new QueryClient({
 });
 
 const router = createBrowserRouter([
+  // Reached signed out, from a link an administrator made: outside the signed-in shell.
+  { path: '/reset-password', element: <ResetPasswordPage /> },
   {
     element: <AppShell />,
     children: [

@@ -2,11 +2,13 @@ import { CreateApiKeySchema, CredentialsSchema, RoleSchema, type SessionInfo, Se
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { createFailureAudit } from '../http/failure-audit';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
 import type { AuthService, Principal } from './auth-service';
+import { describeSession } from './describe-session';
 import type { Sso } from './oidc-sso';
 import { permissionsOf } from './permissions';
 import { registerSsoRoutes } from './sso-routes';
@@ -32,6 +34,9 @@ const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
 
 export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): void {
   const { auth, store } = deps;
+  // Failures anyone can cause without signing in are audited within bounds.
+  const failures = createFailureAudit(store);
+  app.addHook('onClose', () => failures.flush());
 
   const secure = (request: FastifyRequest) =>
     deps.secureCookies === 'always' || (deps.secureCookies === 'auto' && request.protocol === 'https');
@@ -60,12 +65,13 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
   };
 
   app.get('/api/auth/session', { config: { access: 'public' } }, async (request) => sessionInfo(request.principal));
-  registerSsoRoutes(app, { auth, store, sso: deps.sso, publicUrl: deps.publicUrl, secure, setSessionCookie });
+  registerSsoRoutes(app, { auth, store, sso: deps.sso, publicUrl: deps.publicUrl, secure, setSessionCookie, failures });
 
   app.post('/api/auth/setup', { config: { access: 'public' } }, async (request, reply) => {
     requireLocalAccounts();
     const body = parseInput(SetupRequestSchema, request.body, 'body');
     const { token, principal } = await auth.setup(body);
+    await describeSession(store, request, principal.sessionTokenHash);
     request.log.info({ userId: principal.user.id }, 'first admin account created');
     await recordAudit(store, request, {
       action: 'auth.setup',
@@ -82,6 +88,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     const body = parseInput(CredentialsSchema, request.body, 'body');
     try {
       const { token, principal } = await auth.login({ ...body, ip: request.ip });
+      await describeSession(store, request, principal.sessionTokenHash);
       request.log.info({ userId: principal.user.id }, 'signed in');
       await recordAudit(store, request, {
         action: 'auth.login',
@@ -94,7 +101,11 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     } catch (error) {
       if (AppError.isInstance(error)) {
         request.log.warn({ code: error.code }, 'sign-in refused');
-        await recordAudit(store, request, { action: 'auth.login_failed', actorEmail: body.email, details: { reason: error.code } });
+        await failures.record(request, {
+          action: error.code === 'rate_limited' ? 'auth.login_throttled' : 'auth.login_failed',
+          actorEmail: body.email,
+          details: { reason: error.code, ...(error.extensions?.limit ? { limit: error.extensions.limit } : {}) },
+        });
       }
       throw error;
     }

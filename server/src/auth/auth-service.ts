@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiKeyScope, CreatedApiKey, Role, User } from '@axon/contracts';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
 import { HOME_ORG_ID, type Store } from '../store';
 import type { JwtVerifier } from './jwt-verifier';
@@ -17,6 +17,8 @@ export interface Principal {
   /** For sessions: the token writes must echo in `x-csrf-token`. */
   csrfToken?: string;
   sessionTokenHash?: string;
+  /** For sessions: the session's public id (as `GET /api/auth/sessions` lists it). */
+  sessionId?: string;
 }
 
 export interface AuthServiceOptions {
@@ -27,14 +29,15 @@ export interface AuthServiceOptions {
   jwt?: JwtVerifier | undefined;
   /** Slug of the organisation callers with bearer JWTs belong to (default: the first). */
   jwtOrganization?: string | undefined;
-  /** Failed sign-ins allowed per account and address in `loginWindowSeconds`. */
+  /** Sign-in attempts allowed per account in `loginWindowSeconds`, from any address (a right password gives them back). */
   maxFailedLogins?: number;
-  /** Failed sign-ins allowed per address, whatever the account. */
+  /** Sign-in attempts allowed per address, whatever the account. */
   maxFailedLoginsPerIp?: number;
   loginWindowSeconds?: number;
   /**
    * How long a looked-up API key is trusted without asking the store again (default 5 s). Changes made
-   * through this process (revocation, roles) apply at once; other replicas see them within this time.
+   * through this process (revocation, roles, disabled or deleted accounts) apply at once; other replicas
+   * see them within this time. Sessions are not cached: a disabled account's sessions stop everywhere at once.
    */
   keyCacheMs?: number;
 }
@@ -77,6 +80,11 @@ export interface ExternalIdentity {
   organization?: string | undefined;
 }
 
+/** Disabled accounts cannot sign in at all; for passwords checked after the password, so the answer tells a guesser nothing. */
+function refuseDisabled(user: { disabledAt: string | null }): void {
+  if (user.disabledAt) throw new AppError('account_disabled', { detail: 'This account is disabled. Ask an administrator to enable it.' });
+}
+
 export function createAuthService(options: AuthServiceOptions): AuthService {
   const { store, sessionTtlMs, now = () => new Date() } = options;
   const windowSeconds = options.loginWindowSeconds ?? 15 * 60;
@@ -103,14 +111,22 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     return { token, principal: { user, via: 'session', csrfToken, sessionTokenHash: tokenHash } };
   }
 
-  async function throttled(key: string, ip: string): Promise<number | undefined> {
-    const [account, address] = await Promise.all([perAccount.get(key), perIp.get(ip)]);
-    const blocked = [account, address].filter((r) => r !== null && r.remainingPoints <= 0);
-    if (blocked.length === 0) return undefined;
-    return Math.max(...blocked.map((r) => r?.msBeforeNext ?? 0));
+  /** Takes one sign-in attempt from a limiter, or refuses with the wait until the next. */
+  async function attempt(limiter: RateLimiterMemory, key: string, limit: string): Promise<void> {
+    try {
+      await limiter.consume(key, 1);
+    } catch (refused) {
+      if (refused instanceof Error) throw refused;
+      throw new AppError('rate_limited', {
+        detail: 'Too many sign-in attempts; wait before trying again.',
+        retryAfterMs: (refused as RateLimiterRes).msBeforeNext,
+        extensions: { limit },
+      });
+    }
   }
 
   const publicUser = (u: User): User => ({ id: u.id, email: u.email, role: u.role, orgId: u.orgId, createdAt: u.createdAt });
+  const sessionSeen = new Map<string, number>();
 
   async function provision(identity: ExternalIdentity): Promise<{ user: User; created: boolean }> {
     const orgId = identity.organization ? (await store.organizations.findBySlug(identity.organization))?.id : HOME_ORG_ID;
@@ -135,6 +151,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     if (user.orgId !== orgId) {
       throw new AppError('forbidden', { detail: `The account ${identity.email} belongs to another organisation.` });
     }
+    refuseDisabled(user);
     if (identity.subject) await store.users.linkIdentity(identity.provider, identity.subject, user.id);
     // The provider is the source of truth for what the person may do.
     if (user.role !== identity.role) {
@@ -168,8 +185,16 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       if (sessionToken) {
         const tokenHash = hashToken(sessionToken);
-        const session = await store.sessions.find(tokenHash, now());
-        if (session) return { user: session.user, via: 'session', csrfToken: session.csrfToken, sessionTokenHash: tokenHash };
+        const at = now();
+        const session = await store.sessions.find(tokenHash, at);
+        if (session) {
+          if ((sessionSeen.get(session.id) ?? 0) < at.getTime() - 60_000) {
+            if (sessionSeen.size >= 10_000) sessionSeen.clear();
+            sessionSeen.set(session.id, at.getTime());
+            await store.sessions.touch(tokenHash, at);
+          }
+          return { user: session.user, via: 'session', csrfToken: session.csrfToken, sessionTokenHash: tokenHash, sessionId: session.id };
+        }
       }
       return undefined;
     },
@@ -178,18 +203,18 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     openSession,
 
     async login({ email, password, ip }) {
-      const key = `${email}|${ip}`;
-      const waitMs = await throttled(key, ip);
-      if (waitMs !== undefined) {
-        throw new AppError('rate_limited', { detail: 'Too many failed sign-ins; wait before trying again.', retryAfterMs: waitMs });
-      }
+      const account = email.trim().toLowerCase();
+      // An attempt is consumed before the password is checked, in one step, so that parallel guesses
+      // cannot all read a counter that none has raised yet; the account's count holds whatever the
+      // address, and the address's whatever the account.
+      await attempt(perIp, ip, 'sign-in attempts per address');
+      await attempt(perAccount, account, 'sign-in attempts per account');
       const user = await store.users.findByEmail(email);
       const ok = await verifyPassword(user?.passwordHash ?? null, password);
-      if (!user || !ok) {
-        await Promise.all([perAccount.penalty(key, 1), perIp.penalty(ip, 1)]);
-        throw new AppError('invalid_credentials');
-      }
-      await perAccount.delete(key);
+      if (!user || !ok) throw new AppError('invalid_credentials');
+      // A right password gives its attempts back.
+      await Promise.all([perAccount.delete(account), perIp.reward(ip, 1)]);
+      refuseDisabled(user);
       return openSession(publicUser(user));
     },
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
+import type { FailureAudit } from '../http/failure-audit';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
 import type { Store } from '../store';
 import type { AuthService } from './auth-service';
+import { describeSession } from './describe-session';
 import type { Sso } from './oidc-sso';
 import { hashToken } from './tokens';
 
@@ -16,7 +18,7 @@ const STATE_TTL_MS = 10 * 60_000;
  * Why a sign-in through a provider failed, as the web app names it on the sign-in page. The full
  * reason goes to the audit trail and the log, not into a URL.
  */
-export type SsoFailure = 'cancelled' | 'state' | 'failed' | 'organization' | 'unavailable';
+export type SsoFailure = 'cancelled' | 'state' | 'failed' | 'organization' | 'disabled' | 'unavailable';
 
 export interface SsoRoutesDeps {
   auth: AuthService;
@@ -26,15 +28,40 @@ export interface SsoRoutesDeps {
   publicUrl: string | undefined;
   secure: (request: FastifyRequest) => boolean;
   setSessionCookie: (request: FastifyRequest, reply: FastifyReply, token: string) => void;
+  /** Where failed callbacks are audited (within bounds: anyone can cause them). */
+  failures: FailureAudit;
 }
 
 const ProviderParams = z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
-/** Only paths of this site: no scheme, no `//host`, no backslashes. */
+
+const OWN_ORIGIN = 'http://axon.invalid';
+/**
+ * A path on this site, as the browser will read it: parsed as a URL against Axon's own origin (so
+ * tabs, newlines, backslashes and `//host` are read as a browser reads them), it must stay on that
+ * origin; the normalised path, query and fragment are what is kept. Undefined for anything else.
+ */
+export function sameSitePath(value: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused here
+  if (!value.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value, OWN_ORIGIN);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== OWN_ORIGIN) return undefined;
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
 const StartQuery = z.strictObject({
   returnTo: z
     .string()
     .max(500)
-    .regex(/^\/(?![/\\])[^\\]*$/, 'a path on this site, like /c/123')
+    .transform((value, ctx) => {
+      const path = sameSitePath(value);
+      if (path === undefined) ctx.addIssue({ code: 'custom', message: 'a path on this site, like /c/123' });
+      return path ?? '/';
+    })
     .default('/'),
 });
 
@@ -70,13 +97,14 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRoutesDeps): vo
     const state = request.cookies[STATE_COOKIE];
     reply.clearCookie(STATE_COOKIE, { path: '/api/auth/sso/' });
 
+    if (!sso.list().some((p) => p.id === id)) throw new AppError('not_found', { detail: `No identity provider "${id}" is configured.` });
     const fail = async (failure: SsoFailure, reason: string) => {
       request.log.warn({ provider: id, failure, reason }, 'single sign-on refused');
-      await recordAudit(store, request, { action: 'auth.login_failed', details: { method: 'sso', provider: id, reason } });
+      await deps.failures.record(request, { action: 'auth.login_failed', details: { method: 'sso', provider: id, reason } });
       return reply.redirect(`/?sso_error=${failure}`, 302);
     };
 
-    if (typeof query.error === 'string') return fail('cancelled', `the provider answered ${query.error}`);
+    if (typeof query.error === 'string') return fail('cancelled', `the provider answered ${query.error.slice(0, 200)}`);
     if (!state) return fail('state', 'no sign-in was started in this browser (state cookie missing or expired)');
     // Single use: a second visit with the same state (a replayed redirect) finds nothing.
     const pending = await store.ssoLogins.take(hashToken(state), new Date());
@@ -98,10 +126,11 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRoutesDeps): vo
       provisioned = await auth.provision(identity);
     } catch (error) {
       if (!AppError.isInstance(error)) throw error;
-      return fail('organization', error.detail ?? error.message);
+      return fail(error.code === 'account_disabled' ? 'disabled' : 'organization', error.detail ?? error.message);
     }
     const { user, created } = provisioned;
-    const { token } = await auth.openSession(user);
+    const { token, principal } = await auth.openSession(user);
+    await describeSession(store, request, principal.sessionTokenHash);
     const actor = { actorId: user.id, actorEmail: user.email, orgId: user.orgId };
     if (created)
       await recordAudit(store, request, {
@@ -113,6 +142,7 @@ export function registerSsoRoutes(app: FastifyInstance, deps: SsoRoutesDeps): vo
     await recordAudit(store, request, { ...actor, action: 'auth.login', details: { method: 'sso', provider: id, role: user.role } });
     request.log.info({ userId: user.id, provider: id }, 'signed in through single sign-on');
     deps.setSessionCookie(request, reply, token);
-    return reply.redirect(pending.returnTo, 302);
+    // Checked again on the way out: a sign-in started before the check was tightened holds what it held.
+    return reply.redirect(sameSitePath(pending.returnTo) ?? '/', 302);
   });
 }

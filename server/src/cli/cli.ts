@@ -379,6 +379,25 @@ export function buildCli(): Command {
         process.exitCode = 1;
       });
     });
+
+  program
+    .command('backup')
+    .description('write the database and uploaded originals to one archive, with checksums (works while the server runs)')
+    .requiredOption('--to <file>', 'the archive to write (.tar.gz)')
+    .option('--force', 'replace the file if it exists')
+    .action(async (opts: { to: string; force?: boolean }) => {
+      const { runBackupCommand } = await import('../backup/backup-command');
+      await runBackupCommand(loadConfig({ env: process.env }), opts);
+    });
+  program
+    .command('restore')
+    .description('check a backup and restore it into the data directory, keeping the current data aside (stop the server first)')
+    .argument('<file>', 'an archive written by axon backup')
+    .option('--allow-broken-audit', "restore even if the backup's audit trail does not verify (exit status 1 all the same)")
+    .action(async (file: string, opts: { allowBrokenAudit?: boolean }) => {
+      const { runRestoreCommand } = await import('../backup/backup-command');
+      await runRestoreCommand(loadConfig({ env: process.env }), file, opts);
+    });
   return program;
 }
 

@@ -4,6 +4,8 @@ export type AppErrorCode =
   | 'invalid_json'
   | 'unauthenticated'
   | 'invalid_credentials'
+  | 'account_disabled'
+  | 'invalid_reset_token'
   | 'csrf_failed'
   | 'forbidden'
   | 'not_found'
@@ -27,6 +29,8 @@ export const APP_ERROR_STATUS: Record<AppErrorCode, { status: number; title: str
   invalid_json: { status: 400, title: 'The request body is not valid JSON' },
   unauthenticated: { status: 401, title: 'Sign in or send an API key' },
   invalid_credentials: { status: 401, title: 'Email or password is wrong' },
+  account_disabled: { status: 403, title: 'The account is disabled' },
+  invalid_reset_token: { status: 400, title: 'The password reset link is not valid' },
   csrf_failed: { status: 403, title: 'Missing or wrong CSRF token' },
   forbidden: { status: 403, title: 'Not allowed' },
   not_found: { status: 404, title: 'Not found' },

@@ -1,6 +1,6 @@
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { toCsv } from '../http/csv-export';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
@@ -62,10 +62,20 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; 
     const rows = [...store.audit.all()]
       .filter((e) => orgId === undefined || e.orgId === orgId)
       .map((e) => [e.seq, e.id, e.at, e.action, e.actorId, e.actorEmail, e.target, e.ip, e.details, e.orgId, e.prevHash, e.hash]);
-    const csv = stringify(rows, {
-      header: true,
-      columns: ['seq', 'id', 'at', 'action', 'actor_id', 'actor_email', 'target', 'ip', 'details', 'org_id', 'prev_hash', 'hash'],
-    });
+    const csv = toCsv(rows, [
+      'seq',
+      'id',
+      'at',
+      'action',
+      'actor_id',
+      'actor_email',
+      'target',
+      'ip',
+      'details',
+      'org_id',
+      'prev_hash',
+      'hash',
+    ]);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="axon-audit-${new Date().toISOString().slice(0, 10)}.csv"`)

@@ -49,9 +49,22 @@ const STRUCTURAL_FIELDS = new Set([
   'service',
 ]);
 
+/**
+ * Longest free text a log line carries per field: longer text (a client's query string, an
+ * upstream's error body) is cut here, so that neither a line nor its redaction grows with what a
+ * client sends.
+ */
+export const LOG_TEXT_LIMIT = 2000;
+
+/** Text cut to {@link LOG_TEXT_LIMIT}, then redacted. */
+function redactText(text: string, redactor: Redactor): string {
+  const cut = text.length > LOG_TEXT_LIMIT ? `${text.slice(0, LOG_TEXT_LIMIT)}…(${text.length - LOG_TEXT_LIMIT} more characters)` : text;
+  return cut.length > 5 ? redactor.redact(cut).text : cut;
+}
+
 /** Personal data and secrets in string fields of a log line become placeholders before it is written. */
 function redactStrings(value: unknown, redactor: Redactor, depth = 0): unknown {
-  if (typeof value === 'string') return value.length > 5 ? redactor.redact(value).text : value;
+  if (typeof value === 'string') return redactText(value, redactor);
   if (depth > 3 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redactStrings(v, redactor, depth + 1));
   const out: Record<string, unknown> = {};
@@ -71,7 +84,7 @@ export function createLogger(options: { level: string; destination?: Destination
         logMethod(args, method) {
           // The message too: `log.info(obj, 'text')` or `log.info('text')`.
           const at = typeof args[0] === 'string' ? 0 : 1;
-          if (typeof args[at] === 'string') args[at] = redactor.redact(args[at] as string).text;
+          if (typeof args[at] === 'string') args[at] = redactText(args[at] as string, redactor);
           return method.apply(this, args);
         },
       },

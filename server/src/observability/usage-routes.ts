@@ -1,8 +1,8 @@
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { can } from '../auth/permissions';
 import { AppError } from '../errors';
+import { toCsv } from '../http/csv-export';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
@@ -60,9 +60,9 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageLe
       'latency_ms',
       'ttft_ms',
     ];
-    const csv = stringify(
+    const csv = toCsv(
       [...deps.usage.events(range)].map((r) => columns.map((c) => r[c])),
-      { header: true, columns },
+      columns,
     );
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

@@ -7,7 +7,7 @@ import { recordAudit } from '../http/record-audit';
 import { requirePrincipal } from '../http/require-principal';
 import type { Store } from '../store';
 import type { PromptStore } from './prompt-store';
-import { checkTemplateSyntax, renderTemplate } from './render-template';
+import { checkTemplate, renderTemplate } from './render-template';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
 const VersionBody = z.strictObject({ version: z.number().int().min(1) });
@@ -35,7 +35,7 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
 
   app.post('/api/prompts', { config: { access: 'prompts:manage' } }, async (request, reply) => {
     const body = parseInput(CreatePromptTemplateSchema, request.body, 'body');
-    checkTemplateSyntax(body);
+    await checkTemplate(body);
     const created = prompts.create(orgOf(request), { ...body, createdBy: requirePrincipal(request).user.id });
     await recordAudit(store, request, { action: 'prompt.created', target: `prompt:${created.id}`, details: { name: created.name } });
     return reply.status(201).send(created);
@@ -49,7 +49,7 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
   app.post('/api/prompts/:id/versions', { config: { access: 'prompts:manage' } }, async (request, reply) => {
     const template = found(request);
     const { activate, ...body } = parseInput(NewTemplateVersionSchema, request.body, 'body');
-    checkTemplateSyntax(body);
+    await checkTemplate(body);
     const version = prompts.addVersion(template.id, { ...body, createdBy: requirePrincipal(request).user.id }, activate);
     await recordAudit(store, request, {
       action: 'prompt.version_created',

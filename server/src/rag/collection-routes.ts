@@ -11,6 +11,17 @@ import type { DocumentRecord } from '../store/rag-store';
 import { requireCollection } from './collection-access';
 import type { IngestionService } from './ingest/ingestion-service';
 
+/** Types a browser runs (scripts in pages and images): their originals are served as plain bytes. */
+const BROWSER_EXECUTED_TYPES = new Set([
+  'text/html',
+  'application/xhtml+xml',
+  'image/svg+xml',
+  'text/xml',
+  'application/xml',
+  'text/javascript',
+  'application/javascript',
+]);
+
 export const ATTACHMENTS_COLLECTION = 'Chat attachments';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -186,7 +197,7 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const { createReadStream } = await import('node:fs');
     const { join } = await import('node:path');
     return reply
-      .header('content-type', document.mime)
+      .header('content-type', BROWSER_EXECUTED_TYPES.has(document.mime) ? 'application/octet-stream' : document.mime)
       .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(document.name)}`)
       .header('x-content-type-options', 'nosniff')
       .send(createReadStream(join(deps.filesDir, document.id)));

@@ -1,4 +1,5 @@
-import { type CountryCode, findPhoneNumbersInText } from 'libphonenumber-js';
+import { isIPv6 } from 'node:net';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 
 /**
  * Finds personal data and secrets in text and replaces each with a typed, numbered placeholder
@@ -15,18 +16,15 @@ export interface Entity {
   value: string;
 }
 
-interface Detector {
-  type: EntityType;
-  pattern: RegExp;
-  /** Extra check on a match (checksums, context). */
-  accept?: (match: string) => boolean;
-}
-
-function luhn(digits: string): boolean {
+/** The Luhn checksum over the digits of `text` (other characters are skipped). */
+function luhn(text: string): boolean {
   let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
+  let position = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    let d = c - 48;
+    if (position++ % 2 === 1) {
       d *= 2;
       if (d > 9) d -= 9;
     }
@@ -54,7 +52,21 @@ function ssnValid(raw: string): boolean {
 }
 
 function ipv4Valid(raw: string): boolean {
-  return raw.split('.').every((octet) => Number(octet) <= 255 && !(octet.length > 1 && octet.startsWith('0')));
+  let value = 0;
+  let length = 0;
+  for (let i = 0; i <= raw.length; i++) {
+    const c = i < raw.length ? raw.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (value > 255) return false;
+      value = 0;
+      length = 0;
+    } else {
+      if (length > 0 && value === 0) return false; // A leading zero.
+      value = value * 10 + (c - 48);
+      length++;
+    }
+  }
+  return true;
 }
 
 /** Shannon entropy in bits per character. */
@@ -76,43 +88,231 @@ function looksRandom(token: string): boolean {
   return entropy(token) >= 4;
 }
 
+/** Spans `[start, end)` of one detector's candidates, found in time linear in the text. */
+type Scan = (text: string) => Iterable<[number, number]>;
+
+/**
+ * A pattern's matches as spans (its capture group 1 when it has one). Every pattern here is
+ * linear: no nested or overlapping quantifiers, no look-behind that scans back an unbounded way.
+ */
+function regexScan(pattern: RegExp): Scan {
+  return function* (text) {
+    for (const match of text.matchAll(pattern)) {
+      const span = match.indices?.[1] ?? match.indices?.[0];
+      if (span) yield span;
+      else yield [match.index ?? 0, (match.index ?? 0) + match[0].length];
+    }
+  };
+}
+
+/** Private keys: each BEGIN paired with the next END, found with `indexOf` (never a lazy `[\s\S]+?` per BEGIN). */
+function* privateKeys(text: string): Iterable<[number, number]> {
+  const begin = /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----/y;
+  const end = /-----END [A-Z ]{0,40}PRIVATE KEY-----/y;
+  let at = text.indexOf('-----BEGIN ');
+  while (at >= 0) {
+    begin.lastIndex = at;
+    if (begin.test(text)) {
+      let close = text.indexOf('-----END ', begin.lastIndex);
+      while (close >= 0) {
+        end.lastIndex = close;
+        if (end.test(text)) break;
+        close = text.indexOf('-----END ', close + 1);
+      }
+      if (close < 0) return; // No END anywhere after: no later BEGIN has one either.
+      yield [at, end.lastIndex];
+      at = text.indexOf('-----BEGIN ', end.lastIndex);
+    } else at = text.indexOf('-----BEGIN ', at + 1);
+  }
+}
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** `A-Za-z0-9._%+-` */
+const isLocalChar = (c: number) => isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+/** `A-Za-z0-9.-` */
+const isDomainChar = (c: number) => isAlnum(c) || c === 46 || c === 45;
+
+/**
+ * Email addresses, grown outwards from each `@`: at most 64 characters of local part and 253 of
+ * domain, stopping at the next `@`, so that each character is looked at a bounded number of times.
+ */
+function* emails(text: string): Iterable<[number, number]> {
+  let at = text.indexOf('@');
+  while (at >= 0) {
+    let start = at;
+    while (start > 0 && at - start < 64 && isLocalChar(text.charCodeAt(start - 1))) start--;
+    while (start < at && text.charCodeAt(start) === 46) start++;
+    let end = at + 1;
+    if (start < at) {
+      while (end < text.length && end - at <= 253 && isDomainChar(text.charCodeAt(end))) end++;
+      // The domain ends at its last label of two or more letters.
+      while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
+      const domain = text.slice(at + 1, end);
+      const labels = domain.split('.');
+      if (
+        labels.length >= 2 &&
+        labels.every((l) => l.length > 0 && l.length <= 63) &&
+        /^[A-Za-z]{2,}$/.test(labels.at(-1) as string) &&
+        !(start > 0 && /\w/.test(text[start - 1] as string))
+      )
+        yield [start, end];
+    }
+    at = text.indexOf('@', Math.max(end, at + 1));
+  }
+}
+
+const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+
+/**
+ * IPv6 addresses: the run of hex digits and colons around each `:`; a run of at most 39
+ * characters with two colons or more that stands alone is checked by Node's own parser.
+ */
+function* ipv6(text: string): Iterable<[number, number]> {
+  const inRun = (c: number) => isHex(c) || c === 58;
+  let colon = text.indexOf(':');
+  while (colon >= 0) {
+    let start = colon;
+    while (start > 0 && inRun(text.charCodeAt(start - 1))) start--;
+    let end = colon + 1;
+    while (end < text.length && inRun(text.charCodeAt(end))) end++;
+    // A longer run is no address; the next look starts after it, so each character is read twice at most.
+    const alone = !(start > 0 && /\w/.test(text[start - 1] as string)) && !(end < text.length && /\w/.test(text[end] as string));
+    if (alone && end - start >= 3 && end - start <= 39) yield [start, end];
+    colon = text.indexOf(':', end);
+  }
+}
+
+interface Detector {
+  type: EntityType;
+  scan: Scan;
+  /** Extra check on a match (checksums, context). */
+  accept?: (match: string) => boolean;
+}
+
 const DETECTORS: Detector[] = [
   // Secrets first: they may contain what looks like other things.
-  { type: 'SECRET', pattern: /\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/g }, // JWT
-  { type: 'SECRET', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/g },
+  { type: 'SECRET', scan: regexScan(/\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/g) }, // JWT
+  { type: 'SECRET', scan: privateKeys },
   {
     type: 'SECRET',
-    pattern:
+    scan: regexScan(
       /\b(?:sk-ant-[\w-]{20,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|axn_[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[\w-]{20,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{30,})/g,
+    ),
   },
-  { type: 'SECRET', pattern: /(?<=(?:password|passwd|secret|token|api[_-]?key)\s*[:=]\s*["']?)[^\s"',;]{8,}/gi },
-  { type: 'SECRET', pattern: /\b[A-Za-z0-9+/_-]{24,}={0,2}/g, accept: looksRandom },
-  { type: 'EMAIL', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g },
-  { type: 'IBAN', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, accept: ibanValid },
-  { type: 'CARD', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, accept: (m) => luhn(m.replace(/\D/g, '')) && /^[2-6]/.test(m) },
-  { type: 'SSN', pattern: /\b\d{3}-\d{2}-\d{4}\b/g, accept: ssnValid },
-  { type: 'IP', pattern: /\b(?:\d{1,3}\.){3}\d{1,3}\b/g, accept: ipv4Valid },
-  { type: 'IP', pattern: /\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:?){1,6}\b/g },
+  { type: 'SECRET', scan: regexScan(/(?:password|passwd|secret|token|api[_-]?key)\s{0,8}[:=]\s{0,8}["']?([^\s"',;]{8,})/dgi) },
+  { type: 'SECRET', scan: regexScan(/\b[A-Za-z0-9+/_-]{24,}={0,2}/g), accept: looksRandom },
+  { type: 'EMAIL', scan: emails },
+  { type: 'IBAN', scan: regexScan(/\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g), accept: ibanValid },
+  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){12,18}\d\b/g), accept: (m) => /^[2-6]/.test(m) && luhn(m) },
+  { type: 'SSN', scan: regexScan(/\b\d{3}-\d{2}-\d{4}\b/g), accept: ssnValid },
+  { type: 'IP', scan: regexScan(/\b(?:\d{1,3}\.){3}\d{1,3}\b/g), accept: ipv4Valid },
+  { type: 'IP', scan: ipv6, accept: (m) => (m.match(/:/g)?.length ?? 0) >= 2 && isIPv6(m) },
 ];
 
-/** Phone numbers as libphonenumber-js reads them: valid numbers, international or national for these countries. */
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+/** How many digits `text` holds, counting no further than `enough`. */
+function countDigits(text: string, enough = Number.POSITIVE_INFINITY): number {
+  let n = 0;
+  for (let i = 0; i < text.length && n < enough; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/**
+ * How many pieces per text libphonenumber checks (about 65 µs each, the slow part): 12, and one more
+ * per 10,000 characters. Past it, a piece of phone shape is redacted unchecked, erring towards privacy.
+ */
+const phoneChecksFor = (text: string) => 12 + Math.floor(text.length / 10_000);
+
+/**
+ * Runs of digits and phone separators, each digit at most three separators from the next; one
+ * pass, no backtracking. An extension may follow.
+ */
+/** What a phone number looks like when there is no time left to check it. */
+const PHONE_SHAPE = /^[+(]?\d[\d ().-]*\d(?:\s*(?:ext\.?|x)\s*\d{1,5})?$/;
+const NUMBER_RUN = /[+(]?\d(?:[ ().-]{0,3}\d)*/g;
+const EXTENSION = /\s{0,3}(?:ext\.?|x)\s{0,3}\d{1,5}\b/y;
+
+/**
+ * The pieces of a run that could be one phone number: whitespace-separated tokens taken together
+ * while they hold at most 15 digits in at most 6 groups; pieces of 9 digits or more are kept.
+ * One pass over the run's characters.
+ */
+function* phonePieces(run: string): Iterable<[number, number]> {
+  // Tokens as [start, end, digits, digit groups].
+  const tokens: Array<[number, number, number, number]> = [];
+  let i = 0;
+  while (i < run.length) {
+    while (i < run.length && isSpace(run.charCodeAt(i))) i++;
+    if (i >= run.length) break;
+    const start = i;
+    let digits = 0;
+    let groups = 0;
+    let inDigits = false;
+    while (i < run.length && !isSpace(run.charCodeAt(i))) {
+      const digit = isDigit(run.charCodeAt(i));
+      if (digit) digits++;
+      if (digit && !inDigits) groups++;
+      inDigits = digit;
+      i++;
+    }
+    tokens.push([start, i, digits, groups]);
+  }
+  let first = 0;
+  while (first < tokens.length) {
+    let digits = 0;
+    let groups = 0;
+    let last = first - 1;
+    for (let t = first; t < tokens.length; t++) {
+      const token = tokens[t] as [number, number, number, number];
+      if (digits + token[2] > 15 || groups + token[3] > 6) break;
+      digits += token[2];
+      groups += token[3];
+      last = t;
+    }
+    if (digits >= 9 && last >= first)
+      yield [(tokens[first] as [number, number, number, number])[0], (tokens[last] as [number, number, number, number])[1]];
+    first = Math.max(last, first) + 1;
+  }
+}
+
+/**
+ * Phone numbers as libphonenumber-js reads them: valid numbers, international or national for these
+ * countries. Only short pieces of number runs reach libphonenumber (it is the slow part), and at
+ * most {@link PHONE_CHECKS_PER_TEXT} of them per text, so the time stays linear in the text.
+ */
 function findPhones(text: string, countries: CountryCode[]): Array<{ start: number; end: number }> {
   const found: Array<{ start: number; end: number }> = [];
-  // libphonenumber reads only the runs that could be numbers (digits with separators, 9 or more
-  // digits), not the whole text: it is the slow part.
-  for (const run of text.matchAll(/\+?\(?\d[\d\s().-]{7,}\d(?:\s*(?:ext\.?|x)\s*\d{1,5})?/g)) {
-    const candidate = run[0];
-    const offset = run.index ?? 0;
-    if ((candidate.match(/\d/g)?.length ?? 0) < 9) continue;
-    for (const defaultCountry of countries) {
-      for (const hit of findPhoneNumbersInText(candidate, { defaultCountry })) {
-        const value = candidate.slice(hit.startsAt, hit.endsAt);
-        // Short codes and number-like runs (dates, versions, ranges) are left alone.
-        if (!hit.number.isValid() || (value.match(/\d/g)?.length ?? 0) < 9 || value.includes('/')) continue;
-        const start = offset + hit.startsAt;
-        const end = offset + hit.endsAt;
-        if (!found.some((f) => start < f.end && end > f.start)) found.push({ start, end });
+  const checked = new Map<string, boolean>();
+  let checks = phoneChecksFor(text);
+  const isPhone = (candidate: string): boolean => {
+    // International numbers need no country; national ones are tried for each configured one.
+    for (const country of candidate.startsWith('+') ? [undefined] : countries) {
+      const number = parsePhoneNumberFromString(candidate, country);
+      if (number?.isValid()) return true;
+    }
+    return false;
+  };
+  for (const run of text.matchAll(NUMBER_RUN)) {
+    const runStart = run.index ?? 0;
+    EXTENSION.lastIndex = runStart + run[0].length;
+    const extension = EXTENSION.exec(text);
+    const runText = run[0] + (extension?.[0] ?? '');
+    if (countDigits(runText, 9) < 9) continue;
+    for (const [a, b] of phonePieces(runText)) {
+      const candidate = runText.slice(a, b);
+      // Dates and ranges written with slashes are left alone.
+      if (candidate.includes('/')) continue;
+      let phone = checked.get(candidate);
+      if (phone === undefined) {
+        phone = checks-- > 0 ? isPhone(candidate) : PHONE_SHAPE.test(candidate);
+        checked.set(candidate, phone);
       }
+      if (phone) found.push({ start: runStart + a, end: runStart + b });
     }
   }
   return found;
@@ -123,7 +323,7 @@ function findPhones(text: string, countries: CountryCode[]): Array<{ start: numb
  * run or a secret's keyword cannot hold anything the detectors find, and most log fields are such.
  */
 const SENSITIVE_HINT =
-  /@|\d[\d\s().+-]{6,}\d|[A-Za-z0-9_+/=]{20,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9a-fA-F]{1,4}::?[0-9a-fA-F]{1,4}:|\d{3}-\d{2}-\d{4}|\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}|PRIVATE KEY/;
+  /@|\d[\d\s().+-]{6,30}\d|[A-Za-z0-9_+/=]{20}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9a-fA-F]{1,4}::?[0-9a-fA-F]{1,4}:|\d{3}-\d{2}-\d{4}|\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}|PRIVATE KEY/;
 const SECRET_WORD = /password|passwd|secret|token|api[_-]?key/i;
 
 export function mayHoldSensitive(text: string): boolean {
@@ -144,27 +344,39 @@ export interface Redactor {
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const detectors: Detector[] = [
-    ...(options.custom ?? []).map((c) => ({ type: c.name.toUpperCase().replace(/\W+/g, '_'), pattern: new RegExp(c.pattern, 'g') })),
+    ...(options.custom ?? []).map((c) => ({
+      type: c.name.toUpperCase().replace(/\W+/g, '_'),
+      scan: regexScan(new RegExp(c.pattern, 'g')),
+    })),
     ...DETECTORS,
   ];
   // Custom patterns can match anything: with them every text is scanned.
   const mayHoldAny = detectors.length > DETECTORS.length ? () => true : mayHoldSensitive;
   const find = (text: string): Entity[] => {
     const found: Entity[] = [];
-    const taken = (start: number, end: number) => found.some((e) => start < e.end && end > e.start);
+    // Which characters an entity holds already: an overlap test costs the candidate's length, not the entities found.
+    const covered = new Uint8Array(text.length);
+    const taken = (start: number, end: number) => {
+      for (let i = start; i < end; i++) if (covered[i]) return true;
+      return false;
+    };
+    const take = (type: EntityType, start: number, end: number) => {
+      covered.fill(1, start, end);
+      found.push({ type, start, end, value: text.slice(start, end) });
+    };
     for (const detector of detectors) {
-      for (const match of text.matchAll(detector.pattern)) {
-        const value = match[0].trim();
-        const start = (match.index ?? 0) + match[0].indexOf(value);
+      for (const [from, to] of detector.scan(text)) {
+        const raw = text.slice(from, to);
+        const value = raw.trim();
+        if (!value) continue;
+        const start = from + raw.indexOf(value);
         const end = start + value.length;
-        if (!value || taken(start, end) || (detector.accept && !detector.accept(value))) continue;
-        found.push({ type: detector.type, start, end, value });
+        if (taken(start, end) || (detector.accept && !detector.accept(value))) continue;
+        take(detector.type, start, end);
       }
     }
-    const phones = (text.match(/\d/g)?.length ?? 0) >= 9 ? findPhones(text, options.phoneCountries ?? ['US', 'GB']) : [];
-    for (const { start, end } of phones) {
-      if (!taken(start, end)) found.push({ type: 'PHONE', start, end, value: text.slice(start, end) });
-    }
+    const phones = countDigits(text, 9) >= 9 ? findPhones(text, options.phoneCountries ?? ['US', 'GB']) : [];
+    for (const { start, end } of phones) if (!taken(start, end)) take('PHONE', start, end);
     return found.sort((a, b) => a.start - b.start);
   };
   return {

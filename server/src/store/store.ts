@@ -1,4 +1,5 @@
 import type {
+  Account,
   ApiKey,
   ApiKeyScope,
   Citation,
@@ -9,6 +10,7 @@ import type {
   OrgLimits,
   PromptLogMode,
   Role,
+  SessionSummary,
   Timing,
   Usage,
   User,
@@ -25,7 +27,12 @@ export const HOME_ORG_ID = 'org_default';
 /** A user with the secret needed to check a password; never leaves the server. */
 export interface UserRecord extends User {
   passwordHash: string | null;
+  /** When an administrator disabled the account; null while it is active. */
+  disabledAt: string | null;
 }
+
+/** What disabling or deleting an account did: `last_admin` when it was refused to keep the first organisation administered. */
+export type AccountChange = 'done' | 'not_found' | 'last_admin';
 
 export interface UserRepository {
   /** Creates a user; throws `AppError('conflict')` if the email is taken. */
@@ -33,9 +40,10 @@ export interface UserRepository {
   /** Creates an admin only if no account exists yet, atomically; undefined if one does. */
   createFirstAdmin(input: { email: string; passwordHash: string }): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
+  /** The account, disabled or not; deleted accounts are not found. */
   findById(id: string): Promise<UserRecord | undefined>;
-  /** The organisation's accounts. */
-  list(orgId: string): Promise<User[]>;
+  /** The organisation's accounts (deleted ones left out). */
+  list(orgId: string): Promise<Account[]>;
   /** Accounts in every organisation (whether anyone has set up the installation). */
   count(): Promise<number>;
   setRole(id: string, role: Role): Promise<boolean>;
@@ -43,6 +51,29 @@ export interface UserRepository {
   /** The account an identity provider's subject signed in as before. */
   findByIdentity(provider: string, subject: string): Promise<UserRecord | undefined>;
   linkIdentity(provider: string, subject: string, userId: string): Promise<void>;
+  /**
+   * Disables an account of `orgId` and, in the same transaction, deletes its sessions, revokes its API
+   * keys and drops its pending password resets. Refused (`last_admin`) for the last active admin of the
+   * first organisation.
+   */
+  disable(id: string, orgId: string, at: Date): Promise<AccountChange>;
+  /** Lets a disabled account of `orgId` sign in again (its revoked keys stay revoked). */
+  enable(id: string, orgId: string): Promise<boolean>;
+  /**
+   * Deletes an account of `orgId`: its conversations, sessions, API keys, identities, collection
+   * memberships and password resets go; the row stays, disabled, with its email replaced and no password,
+   * as the owner of collections it shared with the organisation. Same refusal as `disable`.
+   */
+  delete(id: string, orgId: string, at: Date): Promise<AccountChange>;
+  setPassword(id: string, passwordHash: string): Promise<boolean>;
+}
+
+/** One-time password reset links, stored by the hash of their token. */
+export interface PasswordResetRepository {
+  /** Stores a link; the account's earlier unused links stop working. */
+  create(input: { tokenHash: string; userId: string; createdBy: string | null; expiresAt: Date }): Promise<void>;
+  /** Uses a link up (each works once) and returns its account; undefined when unknown, expired or used. */
+  take(tokenHash: string, now: Date): Promise<{ userId: string } | undefined>;
 }
 
 export interface OrganizationRepository {
@@ -71,6 +102,8 @@ export interface SsoLoginRepository {
 }
 
 export interface SessionRecord {
+  /** The session's public id (not its token). */
+  id: string;
   user: User;
   csrfToken: string;
   expiresAt: string;
@@ -79,9 +112,19 @@ export interface SessionRecord {
 export interface SessionRepository {
   /** Stores a session under the hash of its token. */
   create(input: { tokenHash: string; userId: string; csrfToken: string; expiresAt: Date }): Promise<void>;
-  /** The live session for a token hash, with its user; expired ones are not returned. */
+  /** The live session for a token hash, with its user; expired ones and those of disabled accounts are not returned. */
   find(tokenHash: string, now: Date): Promise<SessionRecord | undefined>;
   delete(tokenHash: string): Promise<void>;
+  /** Records where a new session signed in from. */
+  describe(tokenHash: string, client: { ip: string | null; userAgent: string | null }): Promise<void>;
+  /** Records a request made with the session. */
+  touch(tokenHash: string, at: Date): Promise<void>;
+  /** The user's live sessions, newest first. */
+  listForUser(userId: string, now: Date): Promise<Array<Omit<SessionSummary, 'current'>>>;
+  /** Deletes a session by its id if that user owns it. */
+  deleteById(id: string, userId: string): Promise<boolean>;
+  /** Deletes every session of the user; returns how many. */
+  deleteForUser(userId: string): Promise<number>;
   deleteExpired(now: Date): Promise<number>;
 }
 
@@ -101,7 +144,7 @@ export interface ApiKeyRepository {
     expiresAt: string | null;
     prompt: string | null;
   }): Promise<ApiKeyRecord>;
-  /** The unrevoked key with this hash and its owner. */
+  /** The unrevoked key with this hash and its owner, unless the owner is disabled. */
   findActiveByHash(keyHash: string): Promise<{ key: ApiKeyRecord; user: User } | undefined>;
   listForUser(userId: string): Promise<ApiKey[]>;
   /** Every key of the organisation's accounts. */
@@ -193,6 +236,7 @@ export interface Store {
   users: UserRepository;
   ssoLogins: SsoLoginRepository;
   sessions: SessionRepository;
+  passwordResets: PasswordResetRepository;
   apiKeys: ApiKeyRepository;
   conversations: ConversationRepository;
   messages: MessageRepository;

@@ -69,19 +69,38 @@ export const SAMPLE_HTML = `<!doctype html><html><head><title>Yield curve note</
   <footer>Copyright 2025 Example Media. All rights reserved. Privacy policy.</footer>
 </body></html>`;
 
-/** A DOCX-named zip that would unpack to `bytes` (a zip bomb in miniature): one entry of zeros. */
-export async function buildZipBomb(bytes: number): Promise<Uint8Array> {
-  const { deflateRawSync } = await import('node:zlib');
-  const data = deflateRawSync(Buffer.alloc(bytes), { level: 9 });
+/** Raw-deflated zeros, a megabyte at a time (so that large bombs need no buffer of their size). */
+async function deflatedZeros(bytes: number): Promise<Buffer> {
+  const { createDeflateRaw } = await import('node:zlib');
+  const deflate = createDeflateRaw({ level: 9 });
+  const parts: Buffer[] = [];
+  deflate.on('data', (part: Buffer) => parts.push(part));
+  const done = new Promise((resolve, reject) => deflate.on('end', resolve).on('error', reject));
+  const chunk = Buffer.alloc(1_048_576);
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    if (!deflate.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await new Promise((r) => deflate.once('drain', r));
+  }
+  deflate.end();
+  await done;
+  return Buffer.concat(parts);
+}
+
+/**
+ * A DOCX-named zip whose `word/document.xml` unpacks to `bytes` of zeros (a zip bomb), its headers
+ * declaring `declaredBytes` (by default the truth; a lying archive declares a small size).
+ */
+export async function buildZipBomb(bytes: number, options: { declaredBytes?: number } = {}): Promise<Uint8Array> {
+  const data = await deflatedZeros(bytes);
+  const declared = options.declaredBytes ?? bytes;
   const name = Buffer.from('word/document.xml');
-  const crc = 0; // yauzl does not check CRCs of entries it does not read
+  const crc = 0; // yauzl does not check CRCs
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(20, 4);
   local.writeUInt16LE(8, 8);
   local.writeUInt32LE(crc, 14);
   local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(bytes, 22);
+  local.writeUInt32LE(declared, 22);
   local.writeUInt16LE(name.length, 26);
   const central = Buffer.alloc(46);
   central.writeUInt32LE(0x02014b50, 0);
@@ -90,7 +109,7 @@ export async function buildZipBomb(bytes: number): Promise<Uint8Array> {
   central.writeUInt16LE(8, 10);
   central.writeUInt32LE(crc, 16);
   central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(bytes, 24);
+  central.writeUInt32LE(declared, 24);
   central.writeUInt16LE(name.length, 28);
   central.writeUInt32LE(0, 42);
   const centralOffset = local.length + name.length + data.length;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
+import type { RouteOptions } from 'fastify';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { type AxonServer, createServer } from '../server';
@@ -25,6 +26,8 @@ export interface TestServerOptions {
   webDir?: string;
   /** More environment, given the simulated upstream's base URL (to point hosted providers at it). */
   upstreamEnv?: (upstreamUrl: string) => Record<string, string>;
+  /** Told of every route as the app registers it. */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /**
@@ -54,7 +57,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       callback();
     },
   });
-  const server = await createServer(config, { logger: createLogger({ level: 'info', destination }) });
+  const server = await createServer(config, {
+    logger: createLogger({ level: 'info', destination }),
+    ...(options.onRoute ? { onRoute: options.onRoute } : {}),
+  });
   const url = await server.listen();
   return {
     url,

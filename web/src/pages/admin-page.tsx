@@ -1,17 +1,21 @@
-import type { ApiKey, Role, User } from '@axon/contracts';
+import type { Account, ApiKey, Role, User } from '@axon/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { toast } from 'sonner';
 import { api, describeError } from '../api/api-client';
+import { useSession } from '../api/queries';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/text-field';
+import { AccountActions, ResetLinkNotice, type ShownResetLink } from './account-actions';
 
 const ROLES: Role[] = ['admin', 'builder', 'member', 'auditor'];
 
-/** Accounts and their roles, and every API key with its owner and last use. */
+/** Accounts (roles, disabled or not, password reset links, deletion), and every API key with its owner and last use. */
 export function AdminPage() {
   const client = useQueryClient();
-  const users = useQuery({ queryKey: ['admin-users'], queryFn: () => api<{ items: User[] }>('GET', '/api/admin/users') });
+  const selfId = useSession().data?.user?.id;
+  const [resetLink, setResetLink] = useState<ShownResetLink | undefined>();
+  const users = useQuery({ queryKey: ['admin-users'], queryFn: () => api<{ items: Account[] }>('GET', '/api/admin/users') });
   const keys = useQuery({
     queryKey: ['admin-keys'],
     queryFn: () => api<{ items: Array<ApiKey & { userEmail: string | null }> }>('GET', '/api/admin/keys'),
@@ -79,12 +83,17 @@ export function AdminPage() {
             Add account
           </Button>
         </form>
+        {resetLink && <ResetLinkNotice link={resetLink} onDismiss={() => setResetLink(undefined)} />}
         <table className="w-full text-left text-sm">
           <thead className="text-xs text-zinc-500">
             <tr>
               <th className="py-1 font-medium">Email</th>
               <th className="py-1 font-medium">Role</th>
               <th className="py-1 font-medium">Since</th>
+              <th className="py-1 font-medium">Status</th>
+              <th className="py-1 font-medium">
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -104,6 +113,21 @@ export function AdminPage() {
                   </select>
                 </td>
                 <td className="py-1.5 text-xs text-zinc-500">{new Date(u.createdAt).toLocaleDateString()}</td>
+                <td className="py-1.5 text-xs">
+                  {u.disabledAt ? (
+                    <span
+                      className="rounded bg-red-100 px-1.5 py-0.5 text-red-800 dark:bg-red-950 dark:text-red-200"
+                      title={`since ${new Date(u.disabledAt).toLocaleString()}`}
+                    >
+                      disabled
+                    </span>
+                  ) : (
+                    <span className="text-zinc-500">active</span>
+                  )}
+                </td>
+                <td className="py-1.5">
+                  <AccountActions account={u} isSelf={u.id === selfId} onResetLink={setResetLink} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -10,6 +10,7 @@ const SSO_ERRORS: Record<string, string> = {
   state: 'That sign-in link has expired or was already used. Start again.',
   failed: 'The identity provider’s answer could not be verified, so you were not signed in. Try again or ask your administrator.',
   organization: 'Your account cannot sign in here: its organisation is not set up. Ask your administrator.',
+  disabled: 'Your account is disabled. Ask your administrator to enable it.',
   unavailable: 'The identity provider could not be reached. Try again in a moment.',
 };
 

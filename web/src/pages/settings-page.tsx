@@ -6,8 +6,9 @@ import { useApiKeys, useCreateApiKey, usePromptTemplates, useRevokeApiKey, useSe
 import { CopyButton } from '../chat/markdown';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/text-field';
+import { SessionsSection } from './sessions-section';
 
-/** The person's own API keys: create (shown once) and revoke. */
+/** The person's own API keys (create, shown once, and revoke) and the sessions signed in to their account. */
 export function SettingsPage() {
   const keys = useApiKeys();
   const create = useCreateApiKey();
@@ -174,6 +175,7 @@ export function SettingsPage() {
           </tbody>
         </table>
       </div>
+      <SessionsSection />
     </main>
   );
 }

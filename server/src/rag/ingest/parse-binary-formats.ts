@@ -95,29 +95,68 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
   return { blocks: withSections(blocks), pages: pdf.numPages };
 }
 
-/** Sums the unpacked sizes a zip declares, without unpacking it; refuses archives that would unpack too large. */
-export function checkZipSize(bytes: Uint8Array, maxBytes: number): Promise<void> {
+/** An archive may unpack to at most this many times its own size (past {@link RATIO_FLOOR_BYTES}). */
+export const MAX_ZIP_RATIO = 100;
+/** Below this many unpacked bytes the ratio is not checked: small, very regular files compress well. */
+const RATIO_FLOOR_BYTES = 10 * 1_048_576;
+const MAX_ZIP_ENTRIES = 10_000;
+
+/**
+ * Unpacks every entry of a zip-based document (DOCX, and any other zip format Axon reads) as a
+ * stream that is counted and thrown away, before any parser unpacks it in memory: the bytes
+ * actually inflated are what count, not the sizes the archive declares. It stops at the first
+ * entry that inflates to more than it declares (yauzl checks that as it streams), at
+ * `maxBytes` in all, or at {@link MAX_ZIP_RATIO} times the archive's size.
+ */
+export function checkZipSize(bytes: Uint8Array, maxBytes: number, what = 'document'): Promise<void> {
+  const bomb = (detail: string) => new ParseError(`This ${what} ${detail}; it may be a zip bomb.`, 'limit');
+  const maxRatioBytes = Math.max(RATIO_FLOOR_BYTES, bytes.length * MAX_ZIP_RATIO);
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(Buffer.from(bytes), { lazyEntries: true, validateEntrySizes: true }, (error, zip) => {
-      if (error || !zip) return reject(new ParseError('This file is not a valid Word document (the archive cannot be read).', 'corrupt'));
+      if (error || !zip) return reject(new ParseError(`This file is not a valid ${what} (the archive cannot be read).`, 'corrupt'));
       let total = 0;
       let entries = 0;
+      let settled = false;
+      const fail = (reason: ParseError) => {
+        if (settled) return;
+        settled = true;
+        zip.close();
+        reject(reason);
+      };
       zip.on('entry', (entry: yauzl.Entry) => {
-        total += entry.uncompressedSize;
-        entries++;
-        if (total > maxBytes || entries > 10_000) {
-          zip.close();
-          return reject(
-            new ParseError(
-              `This document unpacks to more than ${Math.round(maxBytes / 1_048_576)} MB, the limit; it may be a zip bomb.`,
-              'limit',
+        if (++entries > MAX_ZIP_ENTRIES) return fail(bomb(`holds more than ${MAX_ZIP_ENTRIES} files`));
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
+        zip.openReadStream(entry, (openError, stream) => {
+          if (openError || !stream)
+            return fail(new ParseError(`This file is not a valid ${what} (${openError?.message ?? 'unreadable entry'}).`, 'corrupt'));
+          stream.on('data', (chunk: Buffer) => {
+            total += chunk.length;
+            if (total > maxBytes) {
+              stream.destroy();
+              fail(bomb(`unpacks to more than ${Math.round(maxBytes / 1_048_576)} MB, the limit`));
+            } else if (total > maxRatioBytes) {
+              stream.destroy();
+              fail(bomb(`unpacks to more than ${MAX_ZIP_RATIO} times its size`));
+            }
+          });
+          stream.on('error', (streamError: Error) =>
+            fail(
+              /too many bytes|expected/i.test(streamError.message)
+                ? bomb('unpacks to more than its archive declares')
+                : new ParseError(`This file is not a valid ${what} (the archive is damaged).`, 'corrupt'),
             ),
           );
-        }
-        zip.readEntry();
+          stream.on('end', () => {
+            if (!settled) zip.readEntry();
+          });
+        });
       });
-      zip.on('end', () => resolve());
-      zip.on('error', () => reject(new ParseError('This file is not a valid Word document (the archive is damaged).', 'corrupt')));
+      zip.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve();
+      });
+      zip.on('error', () => fail(new ParseError(`This file is not a valid ${what} (the archive is damaged).`, 'corrupt')));
       zip.readEntry();
     });
   });
@@ -125,7 +164,7 @@ export function checkZipSize(bytes: Uint8Array, maxBytes: number): Promise<void>
 
 /** DOCX: converted to HTML by mammoth (headings and tables kept), then read like a web page. */
 export async function parseDocx(bytes: Uint8Array, limits: BinaryLimits): Promise<ParsedDocument> {
-  await checkZipSize(bytes, limits.maxDecompressedBytes);
+  await checkZipSize(bytes, limits.maxDecompressedBytes, 'Word document');
   let html: string;
   try {
     ({ value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }));

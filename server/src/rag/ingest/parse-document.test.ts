@@ -18,12 +18,16 @@ describe('sniffing the real type', () => {
     expect(await sniffType(enc('# Title\n\ntext'), 'notes.md')).toBe('text/markdown');
     expect(await sniffType(enc('a,b\n1,2\n'), 'data.csv')).toBe('text/csv');
     expect(await sniffType(enc('just words'), 'readme')).toBe('text/plain');
+    // A short text ending in a multi-byte character is text.
+    expect(await sniffType(enc('# A\n\nquotes “x”.\n'), 'a.md')).toBe('text/markdown');
   });
 
   it('refuses a file whose extension lies, an empty file and binary garbage', async () => {
     await expect(sniffType(enc('this is not a pdf at all'), 'fake.pdf')).rejects.toThrow(/named \.pdf but its content is text/);
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(64).fill(0)]);
     await expect(sniffType(png, 'photo.pdf')).rejects.toThrow(/image\/png/);
+    await expect(sniffType(await buildPdf([['hello']]), 'report.docx')).rejects.toThrow(/named \.docx but its content is PDF/);
+    await expect(sniffType(await buildDocx(), 'notes.txt')).rejects.toThrow(/named \.txt but its content is DOCX/);
     await expect(sniffType(new Uint8Array(), 'empty.txt')).rejects.toMatchObject({ reason: 'empty' });
     const garbage = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
     await expect(sniffType(garbage, 'data.txt')).rejects.toMatchObject({ reason: 'unsupported_type' });

@@ -11,6 +11,9 @@ const TEXT_EXTENSIONS: Record<string, SupportedType> = {
   htm: 'text/html',
 };
 
+/** Names of formats that have a signature: a file so named must carry it. */
+const BINARY_EXTENSIONS = new Set(['pdf', 'docx', 'doc', 'xlsx', 'xls', 'pptx', 'ppt', 'zip', 'png', 'jpg', 'jpeg', 'gif', 'webp', 'exe']);
+
 function looksLikeText(bytes: Uint8Array): boolean {
   const sample = bytes.subarray(0, 8192);
   let control = 0;
@@ -20,7 +23,8 @@ function looksLikeText(bytes: Uint8Array): boolean {
   }
   if (control > sample.length * 0.02) return false;
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(sample.subarray(0, Math.max(0, sample.length - 4)));
+    // Streaming: a character cut by the end of the sample is not an error (the whole file may be shorter).
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: sample.length < bytes.length });
     return true;
   } catch {
     return false;
@@ -29,14 +33,21 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 /**
  * The real type of an upload, from its bytes; the name only decides between text formats (which
- * have no signature). A file whose bytes are PDF is a PDF whatever it is called, and a `.pdf` that
- * is not one is refused.
+ * have no signature). Bytes that contradict the name are refused: a `.pdf` that is not a PDF (an
+ * HTML page named `report.pdf`), a PDF named `.docx`, a binary named `.txt`.
  */
 export async function sniffType(bytes: Uint8Array, fileName: string): Promise<SupportedType> {
   if (bytes.length === 0) throw new ParseError('The file is empty.', 'empty');
   const detected = await fileTypeFromBuffer(bytes);
   const extension = fileName.toLowerCase().split('.').pop() ?? '';
   if (detected) {
+    const contradicted = extension !== detected.ext && (extension in TEXT_EXTENSIONS || BINARY_EXTENSIONS.has(extension));
+    if (contradicted && (detected.mime === 'application/pdf' || detected.ext === 'docx')) {
+      throw new ParseError(
+        `This file is named .${extension} but its content is ${detected.ext.toUpperCase()}; rename it to .${detected.ext}.`,
+        'unsupported_type',
+      );
+    }
     if (detected.mime === 'application/pdf') return 'application/pdf';
     if (detected.ext === 'docx') return 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
     if (detected.mime === 'application/zip' && extension === 'docx') {
@@ -53,15 +64,13 @@ export async function sniffType(bytes: Uint8Array, fileName: string): Promise<Su
       'unsupported_type',
     );
   }
-  const head = new TextDecoder().decode(bytes.subarray(0, 2048)).trimStart().toLowerCase();
-  if (
-    head.startsWith('<!doctype html') ||
-    head.startsWith('<html') ||
-    (extension in TEXT_EXTENSIONS && TEXT_EXTENSIONS[extension] === 'text/html')
-  )
-    return 'text/html';
-  if (extension === 'pdf' || extension === 'docx') {
+  // Text under a binary format's name contradicts it: refused, whatever the text is.
+  if (BINARY_EXTENSIONS.has(extension)) {
     throw new ParseError(`This file is named .${extension} but its content is text, not ${extension.toUpperCase()}.`, 'unsupported_type');
   }
+  // A saved web page is read as HTML (its markup is not its text) whatever its text name; its
+  // original is never served to a browser as HTML.
+  const head = new TextDecoder().decode(bytes.subarray(0, 2048)).trimStart().toLowerCase();
+  if (head.startsWith('<!doctype html') || head.startsWith('<html')) return 'text/html';
   return TEXT_EXTENSIONS[extension] ?? 'text/plain';
 }

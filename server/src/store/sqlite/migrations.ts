@@ -394,4 +394,32 @@ export const SQLITE_MIGRATIONS: Array<{
       );
     `,
   },
+  {
+    version: 13,
+    name: 'disabled and deleted accounts, session ids, password resets',
+    sql: `
+      ALTER TABLE users ADD COLUMN disabled_at TEXT;
+      -- A deleted account keeps its row, emptied of personal data, so that ids in the audit trail,
+      -- the usage ledger and organisation-wide collections still point somewhere.
+      ALTER TABLE users ADD COLUMN deleted_at TEXT;
+      -- A non-secret name for a session, so its owner can list and revoke it (the token hash stays private).
+      ALTER TABLE sessions ADD COLUMN id TEXT;
+      UPDATE sessions SET id = lower(hex(randomblob(16)));
+      CREATE UNIQUE INDEX sessions_id ON sessions(id);
+      CREATE INDEX sessions_user ON sessions(user_id);
+      ALTER TABLE sessions ADD COLUMN last_seen_at TEXT;
+      ALTER TABLE sessions ADD COLUMN ip TEXT;
+      ALTER TABLE sessions ADD COLUMN user_agent TEXT;
+      -- One-time password reset links made by an administrator: only the token's hash is kept.
+      CREATE TABLE password_resets (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+      );
+      CREATE INDEX password_resets_user ON password_resets(user_id);
+    `,
+  },
 ];

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ApiKey, ApiKeyScope, Conversation, Message, Role, User } from '@axon/contracts';
+import type { Account, ApiKey, ApiKeyScope, Conversation, Message, Role, User } from '@axon/contracts';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
+import { createSqliteAccountRepositories } from './sqlite-account-store';
 import { createSqliteAuditRepository } from './sqlite-audit-store';
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
@@ -20,8 +21,10 @@ const toUser = (row: Row): UserRecord => ({
   orgId: row.org_id as string,
   createdAt: row.created_at as string,
   passwordHash: (row.password_hash as string | null) ?? null,
+  disabledAt: (row.disabled_at as string | null) ?? null,
 });
-const publicUser = ({ passwordHash: _secret, ...user }: UserRecord): User => user;
+const publicUser = ({ passwordHash: _secret, disabledAt: _state, ...user }: UserRecord): User => user;
+const toAccount = ({ passwordHash: _secret, ...account }: UserRecord): Account => account;
 
 const toApiKey = (row: Row): ApiKeyRecord => ({
   id: row.id as string,
@@ -133,16 +136,19 @@ export function openSqliteStore({
   const q = {
     userInsert: db.prepare('INSERT INTO users (id, email, password_hash, role, org_id, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     userByEmail: db.prepare('SELECT * FROM users WHERE email = ?'),
-    userById: db.prepare('SELECT * FROM users WHERE id = ?'),
-    userList: db.prepare('SELECT * FROM users WHERE org_id = ? ORDER BY created_at, email'),
+    userById: db.prepare('SELECT * FROM users WHERE id = ? AND deleted_at IS NULL'),
+    userList: db.prepare('SELECT * FROM users WHERE org_id = ? AND deleted_at IS NULL ORDER BY created_at, email'),
     userSetOrg: db.prepare('UPDATE users SET org_id = ? WHERE id = ?'),
     userByIdentity: db.prepare('SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.provider = ? AND i.subject = ?'),
     identityInsert: db.prepare('INSERT OR IGNORE INTO user_identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)'),
     userCount: db.prepare('SELECT count(*) AS n FROM users'),
     userSetRole: db.prepare('UPDATE users SET role = ? WHERE id = ?'),
-    sessionInsert: db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+    sessionInsert: db.prepare(
+      'INSERT INTO sessions (id, token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     sessionFind: db.prepare(
-      'SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?',
+      `SELECT s.id AS session_id, s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`,
     ),
     sessionDelete: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionDeleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
@@ -151,7 +157,7 @@ export function openSqliteStore({
     ),
     keyByHash: db.prepare(
       `SELECT k.*, u.email AS u_email, u.role AS u_role, u.org_id AS u_org_id, u.created_at AS u_created_at
-       FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
+       FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
     ),
     keyListForUser: db.prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC'),
     keyListAll: db.prepare('SELECT k.* FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.org_id = ? ORDER BY k.created_at DESC'),
@@ -182,13 +188,16 @@ export function openSqliteStore({
     for (const collectionId of collectionIds) insert.run(conversationId, collectionId);
   };
 
+  const accounts = createSqliteAccountRepositories(db, now);
   const store: Store & { db: Database.Database; migrated: number[] } = {
     db,
     migrated,
+    passwordResets: accounts.passwordResets,
     ...createSqliteRagRepositories(db, now, { memoryIndex }),
     ...createSqliteOrgRepositories(db, now),
     audit: createSqliteAuditRepository(db, now),
     users: {
+      ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {
         const id = randomUUID();
         try {
@@ -220,7 +229,7 @@ export function openSqliteStore({
         return row && toUser(row);
       },
       async list(orgId) {
-        return (q.userList.all(orgId) as Row[]).map((r) => publicUser(toUser(r)));
+        return (q.userList.all(orgId) as Row[]).map((r) => toAccount(toUser(r)));
       },
       async setOrg(id, orgId) {
         return q.userSetOrg.run(orgId, id).changes > 0;
@@ -240,13 +249,19 @@ export function openSqliteStore({
       },
     },
     sessions: {
+      ...accounts.sessions,
       async create({ tokenHash, userId, csrfToken, expiresAt }) {
-        q.sessionInsert.run(tokenHash, userId, csrfToken, iso(), expiresAt.toISOString());
+        q.sessionInsert.run(randomUUID(), tokenHash, userId, csrfToken, iso(), expiresAt.toISOString());
       },
       async find(tokenHash, at) {
         const row = q.sessionFind.get(tokenHash, at.toISOString()) as Row | undefined;
         if (!row) return undefined;
-        return { user: publicUser(toUser(row)), csrfToken: row.csrf_token as string, expiresAt: row.expires_at as string };
+        return {
+          id: row.session_id as string,
+          user: publicUser(toUser(row)),
+          csrfToken: row.csrf_token as string,
+          expiresAt: row.expires_at as string,
+        };
       },
       async delete(tokenHash) {
         q.sessionDelete.run(tokenHash);
