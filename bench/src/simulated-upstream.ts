@@ -9,14 +9,28 @@ export interface UpstreamBehaviour {
   tokenDelayMs: number;
   /** Chunks written per socket write when `tokenDelayMs` is 0. */
   chunksPerWrite: number;
-  /** `ok`, an HTTP error before anything is streamed, a stream that stops sending, or one cut after `dropAfter` tokens. */
-  mode: 'ok' | 'fail-429' | 'fail-500' | 'fail-401' | 'stall' | 'drop';
+  /**
+   * `ok`, an HTTP error before anything is streamed, a stream that stops sending, or one cut after
+   * `dropAfter` tokens. Without streaming, `stall` never answers and `drop` cuts the connection at once.
+   */
+  mode: 'ok' | 'fail-400' | 'fail-429' | 'fail-500' | 'fail-401' | 'stall' | 'drop';
   /** For `drop`: tokens sent before the connection is destroyed. */
   dropAfter: number;
   /** For `stall`: tokens sent before it stops sending (the connection stays open). */
   stallAfter: number;
   /** Answer with this text (split into words) instead of `tok0 tok1 …`. */
   content?: string | undefined;
+  /**
+   * A full answer for each request, as OpenAI would give it (tool calls streamed as deltas, `n`
+   * choices, logprobs when asked, usage details); overrides `content` and `tokens`.
+   */
+  answer?: ((body: Record<string, unknown>) => SimulatedAnswer) | undefined;
+}
+
+/** What the simulated model answers: text, or tool calls, or both. */
+export interface SimulatedAnswer {
+  content?: string | undefined;
+  toolCalls?: Array<{ name: string; arguments: string }> | undefined;
 }
 
 export interface RecordedRequest {
@@ -153,6 +167,28 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
         error: { message: `The model \`${model}\` does not exist`, type: 'invalid_request_error', param: null, code: 'model_not_found' },
       });
     }
+    if (typeof (body as { temperature?: unknown }).temperature === 'number') {
+      const temperature = (body as { temperature: number }).temperature;
+      if (temperature < 0 || temperature > 2)
+        return sendJson(res, 400, {
+          error: {
+            message: `Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got ${temperature} instead.`,
+            type: 'invalid_request_error',
+            param: 'temperature',
+            code: 'decimal_above_max_value',
+          },
+        });
+    }
+    if (b.mode === 'fail-400')
+      return sendJson(res, 400, {
+        error: {
+          message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      });
+    if (b.answer) return richCompletion(res, body as Record<string, unknown>, b.answer(body as Record<string, unknown>));
     if (b.mode === 'fail-429') {
       return sendJson(
         res,
@@ -180,6 +216,16 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
+      // Without streaming, `drop` cuts the connection before any answer and `stall` never answers.
+      if (b.mode === 'drop') return void res.socket?.destroy();
+      if (b.mode === 'stall') {
+        stats.open++;
+        res.on('close', () => {
+          stats.open--;
+          stats.clientAborts++;
+        });
+        return;
+      }
       stats.completions++;
       let content = '';
       for (let i = 0; i < tokens; i++) content += wordAt(i);
@@ -241,6 +287,90 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       else setImmediate(pump);
     };
     pump();
+  }
+
+  /** An answer with every part of OpenAI's wire format: several choices, tool calls, logprobs, usage details. */
+  function richCompletion(res: ServerResponse, body: Record<string, unknown>, answer: SimulatedAnswer) {
+    const model = String(body.model);
+    const n = typeof body.n === 'number' ? body.n : 1;
+    const id = `chatcmpl-sim${++counter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const content = answer.content ?? null;
+    const calls = (answer.toolCalls ?? []).map((call, i) => ({ id: `call_sim${counter}_${i}`, type: 'function', function: call }));
+    const finish = calls.length > 0 ? 'tool_calls' : 'stop';
+    const words = content?.match(/\S+\s*|\s+/g) ?? [];
+    const logprobs = body.logprobs
+      ? { content: words.map((token) => ({ token, logprob: -0.5, bytes: [...Buffer.from(token)], top_logprobs: [] })), refusal: null }
+      : null;
+    const completionTokens = words.length + calls.reduce((a, c) => a + Math.ceil(c.function.arguments.length / 4), 0);
+    const promptTokens = JSON.stringify(body.messages ?? []).length >> 2;
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens * n,
+      total_tokens: promptTokens + completionTokens * n,
+      prompt_tokens_details: { cached_tokens: 3, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 2, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+    stats.completions++;
+    if (!body.stream) {
+      return sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        system_fingerprint: 'fp_sim',
+        service_tier: 'default',
+        choices: Array.from({ length: n }, (_, index) => ({
+          index,
+          message: { role: 'assistant', content, refusal: null, ...(calls.length > 0 ? { tool_calls: calls } : {}), annotations: [] },
+          logprobs,
+          finish_reason: finish,
+        })),
+        usage,
+      });
+    }
+    const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_sim', choices, ...extra })}\n\n`;
+    let out = '';
+    for (let index = 0; index < n; index++) {
+      out += frame([
+        { index, delta: { role: 'assistant', content: content === null ? null : '', refusal: null }, logprobs: null, finish_reason: null },
+      ]);
+      words.forEach((word, w) => {
+        out += frame([
+          {
+            index,
+            delta: { content: word },
+            logprobs: logprobs ? { content: [logprobs.content[w]], refusal: null } : null,
+            finish_reason: null,
+          },
+        ]);
+      });
+      calls.forEach((call, i) => {
+        out += frame([
+          {
+            index,
+            delta: { tool_calls: [{ index: i, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ]);
+        for (let at = 0; at < call.function.arguments.length; at += 8)
+          out += frame([
+            {
+              index,
+              delta: { tool_calls: [{ index: i, function: { arguments: call.function.arguments.slice(at, at + 8) } }] },
+              logprobs: null,
+              finish_reason: null,
+            },
+          ]);
+      });
+      out += frame([{ index, delta: {}, logprobs: null, finish_reason: finish }]);
+    }
+    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) out += frame([], { usage });
+    out += 'data: [DONE]\n\n';
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.end(out);
   }
 
   interface AnthropicBody {

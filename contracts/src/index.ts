@@ -213,6 +213,19 @@ export const AssistantMetadataSchema = z.object({
 });
 export type AssistantMetadata = z.infer<typeof AssistantMetadataSchema>;
 
+/** What a model can do; a request needing what it cannot is refused with a 400 naming the capability. */
+export const ModelCapabilitiesSchema = z.object({
+  /** Function / tool calling. */
+  tools: z.boolean(),
+  /** Image inputs. */
+  vision: z.boolean(),
+  /** `response_format` JSON object or JSON schema. */
+  structuredOutputs: z.boolean(),
+  /** Tokens of context, when the configuration or the upstream says. */
+  contextWindow: z.number().int().positive().optional(),
+});
+export type ModelCapabilities = z.infer<typeof ModelCapabilitiesSchema>;
+
 export const ModelInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -220,6 +233,7 @@ export const ModelInfoSchema = z.object({
   /** `local` models run inside Axon; `remote` ones call a provider. */
   kind: z.enum(['local', 'remote']),
   description: z.string().optional(),
+  capabilities: ModelCapabilitiesSchema,
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 

@@ -284,6 +284,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     prompts: deps.prompts,
     orgs: deps.orgs,
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;

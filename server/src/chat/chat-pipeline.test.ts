@@ -90,7 +90,7 @@ describe('runChatTurn with a scripted model', () => {
     const { model } = scriptedModel([], { throwOnStart: Object.assign(new Error('limited'), { statusCode: 429, responseBody: '{}' }) });
     const result = await runChatTurn({ model, prompt, signal: new AbortController().signal });
     expect(result).toMatchObject({ text: '', status: 'error', failure: { kind: 'rate', retryable: true } });
-    expect(result.error?.status).toBe(503);
+    expect(result.error?.status).toBe(429);
   });
 });
 
@@ -170,7 +170,8 @@ describe.each(CLIENTS)('runChatTurn against a simulated OpenAI-compatible upstre
   });
 
   it.each([
-    ['fail-429', 'rate', 503],
+    ['fail-429', 'rate', 429],
+    ['fail-400', 'rejected', 400],
     ['fail-500', 'upstream', 502],
     ['fail-401', 'auth', 502],
   ] as const)('maps upstream %s to %s (HTTP %i)', async (mode, kind, status) => {

@@ -2,6 +2,7 @@ import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt
 import type { ModelInfo, Timing, Usage } from '@axon/contracts';
 import { type AppError, classifyProviderError, type ProviderFailure, toAppError } from '../errors';
 import type { ModelCatalog } from '../providers';
+import type { ResolvedModel } from '../providers/model-catalog';
 
 export type FinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other';
 
@@ -181,7 +182,7 @@ export interface ChatPipeline {
    * Resolves the model (throwing `model_not_found` before anything is sent), then runs the turn.
    * The one path for the web chat and for `/v1/chat/completions`.
    */
-  resolveModel(modelId: string | undefined): Promise<{ info: ModelInfo; model: LanguageModelV3 }>;
+  resolveModel(modelId: string | undefined): Promise<ResolvedModel>;
   run(request: ChatPipelineRequest & { model: LanguageModelV3 }): Promise<ChatTurnResult>;
 }
 

@@ -6,6 +6,42 @@ const ModelEntrySchema = z.strictObject({
   id: z.string().min(1),
   /** Name shown in the model picker. */
   name: z.string().min(1).optional(),
+  /** One line shown under the name in the model picker. */
+  description: z.string().max(300).optional(),
+  /**
+   * What the model can do. Unset capabilities of remote models count as present (the upstream
+   * answers for itself); set one to `false` to have Axon refuse such requests with a clear 400.
+   */
+  capabilities: z
+    .strictObject({
+      tools: z.boolean().optional(),
+      vision: z.boolean().optional(),
+      structuredOutputs: z.boolean().optional(),
+      contextWindow: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** `embedding` models are offered by `/v1/embeddings`, not for chat. */
+  type: z.enum(['chat', 'embedding']).default('chat'),
+});
+
+/** Whether a base URL is OpenAI's own API (whose model list holds much that is not chat). */
+export function isOpenAIBaseURL(baseURL: string | undefined): boolean {
+  if (baseURL === undefined) return true;
+  try {
+    return new URL(baseURL).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
+}
+
+/** Time limits for calls to one upstream, in ms. */
+const UpstreamTimeoutsSchema = z.strictObject({
+  /** Until the connection is open. */
+  connectMs: z.coerce.number().int().min(1).optional(),
+  /** Until the response's headers arrive (a model may think a while before it answers). */
+  firstByteMs: z.coerce.number().int().min(1).optional(),
+  /** Longest silence while a response streams. */
+  idleMs: z.coerce.number().int().min(1).optional(),
 });
 
 const urlField = (what: string) =>
@@ -31,6 +67,10 @@ const CompatibleConnectionSchema = z.strictObject({
    * `ai-sdk`, the AI SDK's `@ai-sdk/openai-compatible` provider.
    */
   client: z.enum(['axon', 'ai-sdk']).default('axon'),
+  /** Time limits for this server's calls, over the global `upstreamTimeouts`. */
+  timeouts: UpstreamTimeoutsSchema.optional(),
+  /** Embedding models it offers to `/v1/embeddings` (ids as the server knows them). */
+  embeddingModels: z.array(z.string().min(1)).optional(),
 });
 
 const ClaimMappingFields = {
@@ -127,7 +167,17 @@ export const ConfigSchema = z
       .int()
       .min(0)
       .default(5 * 60_000),
-    /** Timeout for one upstream model call, in ms (`AXON_UPSTREAM_TIMEOUT_MS`). */
+    /**
+     * Time limits for every upstream call (each connection may set its own): connecting, the first
+     * byte of the answer, and silence while it streams (`AXON_UPSTREAM_CONNECT_TIMEOUT_MS`,
+     * `AXON_UPSTREAM_FIRST_BYTE_TIMEOUT_MS`, `AXON_UPSTREAM_IDLE_TIMEOUT_MS`).
+     */
+    upstreamTimeouts: UpstreamTimeoutsSchema.default({}).transform((t) => ({
+      connectMs: t.connectMs ?? 10_000,
+      firstByteMs: t.firstByteMs ?? 300_000,
+      idleMs: t.idleMs ?? 120_000,
+    })),
+    /** Upper bound for one whole upstream model call, in ms (`AXON_UPSTREAM_TIMEOUT_MS`). */
     upstreamTimeoutMs: z.coerce
       .number()
       .int()
@@ -147,9 +197,16 @@ export const ConfigSchema = z
     /** OpenAI (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODELS` comma-separated). */
     openai: z
       .strictObject({
-        apiKey: z.string().min(1),
+        /** Needed for OpenAI itself; optional for another server at `OPENAI_BASE_URL` that wants none. */
+        apiKey: z.string().min(1).optional(),
         baseURL: urlField('OPENAI_BASE_URL').optional(),
         models: z.array(ModelEntrySchema).optional(),
+        timeouts: UpstreamTimeoutsSchema.optional(),
+        /** Embedding models offered to `/v1/embeddings`. */
+        embeddingModels: z.array(z.string().min(1)).optional(),
+      })
+      .refine((o) => o.apiKey || (o.baseURL && !isOpenAIBaseURL(o.baseURL)), {
+        message: "set OPENAI_API_KEY (OpenAI's own API needs one; a server at OPENAI_BASE_URL may not)",
       })
       .optional(),
     /** Anthropic (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODELS`). */
@@ -158,6 +215,7 @@ export const ConfigSchema = z
         apiKey: z.string().min(1),
         baseURL: urlField('ANTHROPIC_BASE_URL').optional(),
         models: z.array(ModelEntrySchema).optional(),
+        timeouts: UpstreamTimeoutsSchema.optional(),
       })
       .optional(),
     /**
@@ -172,6 +230,7 @@ export const ConfigSchema = z
         baseURL: urlField('AZURE_OPENAI_BASE_URL').optional(),
         apiVersion: z.string().optional(),
         deployments: z.array(ModelEntrySchema).min(1, 'name at least one deployment in AZURE_OPENAI_DEPLOYMENTS'),
+        timeouts: UpstreamTimeoutsSchema.optional(),
       })
       .refine((a) => a.resourceName || a.baseURL, { message: 'set AZURE_OPENAI_RESOURCE or AZURE_OPENAI_BASE_URL' })
       .optional(),

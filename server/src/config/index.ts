@@ -1,2 +1,2 @@
-export { type CompatibleConnectionConfig, type Config, ConfigSchema, type ModelEntry } from './config-schema';
+export { type CompatibleConnectionConfig, type Config, ConfigSchema, isOpenAIBaseURL, type ModelEntry } from './config-schema';
 export { ConfigError, ENV_SETTINGS, type LoadConfigOptions, loadConfig } from './load-config';

@@ -16,6 +16,7 @@ export type AppErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'upstream_auth'
+  | 'upstream_rejected'
   | 'upstream_rate_limited'
   | 'upstream_error'
   | 'upstream_timeout'
@@ -41,7 +42,8 @@ export const APP_ERROR_STATUS: Record<AppErrorCode, { status: number; title: str
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   upstream_auth: { status: 502, title: 'The model provider refused our credentials' },
-  upstream_rate_limited: { status: 503, title: 'The model provider is rate limiting us' },
+  upstream_rejected: { status: 400, title: 'The model provider refused the request' },
+  upstream_rate_limited: { status: 429, title: 'The model provider is rate limiting requests' },
   upstream_error: { status: 502, title: 'The model provider failed' },
   upstream_timeout: { status: 504, title: 'The model provider did not answer in time' },
   idp_unavailable: { status: 502, title: 'The identity provider could not be reached' },
@@ -62,6 +64,18 @@ export interface AppErrorOptions {
   headers?: Record<string, string>;
   /** Extra members of the problem body (e.g. the limit that refused the request). */
   extensions?: Record<string, unknown>;
+  /** For `upstream_rejected`: the status the upstream answered, passed on as is (4xx). */
+  status?: number;
+  /** The upstream's own error, as OpenAI's error body members, for `/v1` callers. */
+  upstream?: UpstreamErrorBody;
+}
+
+/** An upstream's error in OpenAI's shape: `{ message, type, param, code }`. */
+export interface UpstreamErrorBody {
+  message: string;
+  type: string | null;
+  param: string | null;
+  code: string | null;
 }
 
 /**
@@ -76,6 +90,8 @@ export class AppError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly headers: Record<string, string> | undefined;
   readonly extensions: Record<string, unknown> | undefined;
+  readonly upstream: UpstreamErrorBody | undefined;
+  readonly #status: number | undefined;
 
   constructor(code: AppErrorCode, options: AppErrorOptions = {}) {
     super(options.detail ?? APP_ERROR_STATUS[code].title, { cause: options.cause });
@@ -86,10 +102,13 @@ export class AppError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers;
     this.extensions = options.extensions;
+    this.upstream = options.upstream;
+    this.#status =
+      code === 'upstream_rejected' && options.status && options.status >= 400 && options.status < 500 ? options.status : undefined;
   }
 
   get status(): number {
-    return APP_ERROR_STATUS[this.code].status;
+    return this.#status ?? APP_ERROR_STATUS[this.code].status;
   }
 
   static isInstance(value: unknown): value is AppError {

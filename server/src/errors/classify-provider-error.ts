@@ -1,6 +1,6 @@
-import { AppError, type AppErrorCode } from './app-error';
+import { AppError, type AppErrorCode, type UpstreamErrorBody } from './app-error';
 
-export type ProviderFailureKind = 'auth' | 'rate' | 'quota' | 'timeout' | 'abort' | 'not_found' | 'upstream';
+export type ProviderFailureKind = 'auth' | 'rate' | 'quota' | 'timeout' | 'abort' | 'not_found' | 'rejected' | 'upstream';
 
 export interface ProviderFailure {
   kind: ProviderFailureKind;
@@ -10,6 +10,38 @@ export interface ProviderFailure {
   upstreamStatus: number | undefined;
   /** A message safe to show a person: it never contains credentials. */
   message: string;
+  /** When the upstream said a retry may succeed (its `Retry-After`). */
+  retryAfterMs?: number | undefined;
+  /** The upstream's own error (OpenAI's or Anthropic's body), for errors the caller must see as sent. */
+  upstreamError?: UpstreamErrorBody | undefined;
+}
+
+/** The error an upstream answered with, read from OpenAI's `{ error: {…} }` or Anthropic's `{ type: 'error', error: {…} }`. */
+export function readUpstreamError(body: string | undefined): UpstreamErrorBody | undefined {
+  if (!body) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const error = (parsed as { error?: unknown })?.error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as Record<string, unknown>;
+  if (typeof e.message !== 'string') return undefined;
+  const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+  return { message: e.message.slice(0, 4000), type: text(e.type), param: text(e.param), code: text(e.code) };
+}
+
+/** `Retry-After` (seconds or an HTTP date) as milliseconds. */
+export function readRetryAfter(headers: Record<string, string | string[] | undefined> | undefined): number | undefined {
+  const raw = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 const CODE_BY_KIND: Record<ProviderFailureKind, AppErrorCode> = {
@@ -19,6 +51,7 @@ const CODE_BY_KIND: Record<ProviderFailureKind, AppErrorCode> = {
   timeout: 'upstream_timeout',
   abort: 'upstream_error',
   not_found: 'model_not_found',
+  rejected: 'upstream_rejected',
   upstream: 'upstream_error',
 };
 
@@ -52,9 +85,18 @@ export function classifyProviderError(error: unknown): ProviderFailure {
     return { kind: 'abort', retryable: false, upstreamStatus: undefined, message: 'The request was aborted' };
   }
   if (name === 'TimeoutError') {
-    return { kind: 'timeout', retryable: true, upstreamStatus: undefined, message: 'The model provider timed out' };
+    const message = (error as { message?: unknown }).message;
+    return {
+      kind: 'timeout',
+      retryable: true,
+      upstreamStatus: undefined,
+      message: typeof message === 'string' && message ? message : 'The model provider timed out',
+    };
   }
   const status = readStatus(error);
+  const responseBody = (error as { responseBody?: unknown }).responseBody;
+  const upstreamError = readUpstreamError(typeof responseBody === 'string' ? responseBody : undefined);
+  const retryAfterMs = readRetryAfter((error as { responseHeaders?: Record<string, string> }).responseHeaders);
   if (status === 401 || status === 403) {
     return {
       kind: 'auth',
@@ -78,6 +120,8 @@ export function classifyProviderError(error: unknown): ProviderFailure {
       kind: quota ? 'quota' : 'rate',
       retryable: !quota,
       upstreamStatus: status,
+      retryAfterMs,
+      upstreamError,
       message: quota
         ? 'The model provider reports the quota is exhausted (HTTP 429)'
         : 'The model provider is rate limiting requests (HTTP 429)',
@@ -86,11 +130,29 @@ export function classifyProviderError(error: unknown): ProviderFailure {
   if (status === 408 || status === 504) {
     return { kind: 'timeout', retryable: true, upstreamStatus: status, message: `The model provider timed out (HTTP ${status})` };
   }
+  if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403) {
+    // The upstream refused this request (too long a context, a bad parameter): the caller's to fix.
+    return {
+      kind: 'rejected',
+      retryable: false,
+      upstreamStatus: status,
+      upstreamError,
+      message: upstreamError?.message ?? `The model provider refused the request (HTTP ${status})`,
+    };
+  }
   if (status !== undefined) {
-    return { kind: 'upstream', retryable: status >= 500, upstreamStatus: status, message: `The model provider failed (HTTP ${status})` };
+    return {
+      kind: 'upstream',
+      retryable: status >= 500,
+      upstreamStatus: status,
+      message: `The model provider failed (HTTP ${status})${upstreamError ? `: ${upstreamError.message}` : ''}`,
+    };
   }
   const code = readCode(error);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    return { kind: 'upstream', retryable: true, upstreamStatus: undefined, message: `The model provider reset the connection (${code})` };
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
     return { kind: 'upstream', retryable: true, upstreamStatus: undefined, message: `The model provider is not reachable (${code})` };
   }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
@@ -101,5 +163,13 @@ export function classifyProviderError(error: unknown): ProviderFailure {
 
 /** The `AppError` a provider failure is reported as. */
 export function toAppError(failure: ProviderFailure, cause?: unknown): AppError {
-  return new AppError(CODE_BY_KIND[failure.kind], { detail: failure.message, cause });
+  const limited = failure.kind === 'rate' || failure.kind === 'quota';
+  return new AppError(CODE_BY_KIND[failure.kind], {
+    detail: failure.message,
+    cause,
+    // A refusal or a rate limit is the upstream's to explain: its status, code and message go on as sent.
+    ...(failure.kind === 'rejected' ? { status: failure.upstreamStatus } : {}),
+    ...((failure.kind === 'rejected' || limited) && failure.upstreamError ? { upstream: failure.upstreamError } : {}),
+    ...(limited ? { retryAfterMs: failure.retryAfterMs ?? 1000 } : {}),
+  });
 }

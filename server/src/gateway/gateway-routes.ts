@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
-import type { Citation } from '@axon/contracts';
+import type { Citation, ModelInfo } from '@axon/contracts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ChatPipeline, ChatTurnResult, FinishReason } from '../chat/chat-pipeline';
+import type { ChatPipeline } from '../chat/chat-pipeline';
 import { AppError, classifyProviderError, toAppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest, observeModelCall } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
-import { openAIErrorBody } from '../http/problem';
 import { requirePrincipal } from '../http/require-principal';
-import { openSse } from '../http/sse';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
@@ -24,6 +21,9 @@ import type { Redactor } from '../redaction/redact';
 import type { Store } from '../store';
 import type { OrgSettings } from '../tenancy/org-settings';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
+import { runGatewayCall } from './gateway-call';
+import { relayOpenAIChat } from './openai-chat-relay';
+import { contentText, runTranslatedChat, toCallOptions, toLanguageModelPrompt } from './openai-chat-translation';
 
 export interface GatewayRoutesDeps {
   pipeline: ChatPipeline;
@@ -40,91 +40,99 @@ export interface GatewayRoutesDeps {
   orgs: OrgSettings;
   /** When set, prompts are redacted before they leave for the model. */
   guardrail?: Redactor | undefined;
+  /** Upper bound of one translated model call, in ms. */
+  upstreamTimeoutMs: number;
   now?: () => number;
 }
 
-const totalTokens = (usage: { inputTokens: number | null; outputTokens: number | null }) =>
-  (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+type Json = Record<string, unknown>;
 
-type ContentInput = ChatCompletionRequest['messages'][number]['content'];
+/** Whether any message carries an image (OpenAI's `image_url` parts, or the Responses-style `input_image`). */
+const hasImages = (messages: ChatCompletionRequest['messages']) =>
+  messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url' || p.type === 'input_image'));
 
-function contentText(content: ContentInput): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+/** Refuses what the model cannot serve with a 400 naming the capability, instead of dropping it silently. */
+function checkCapabilities(body: ChatCompletionRequest, info: ModelInfo, translated: boolean): void {
+  const refuse = (param: string, what: string) => {
+    throw new AppError('validation_failed', {
+      detail: `The model ${info.id} cannot ${what} (${param}); GET /v1/models says what each model can do.`,
+      errors: [{ path: `body.${param}`, message: `not available for ${info.id}` }],
+    });
+  };
+  if (body.tools && body.tools.length > 0 && !info.capabilities.tools) refuse('tools', 'call tools');
+  if (hasImages(body.messages) && !info.capabilities.vision) refuse('messages', 'read images');
+  const format = body.response_format?.type;
+  if ((format === 'json_object' || format === 'json_schema') && !info.capabilities.structuredOutputs)
+    refuse('response_format', 'produce structured outputs');
+  if (translated) {
+    if ((body.n ?? 1) > 1) refuse('n', 'give several choices');
+    if (body.logprobs) refuse('logprobs', 'report log probabilities');
+  }
 }
 
-/** OpenAI messages as a language-model prompt; system and developer messages both become system. */
-export function toPrompt(messages: ChatCompletionRequest['messages'], clean: (text: string) => string = (t) => t): LanguageModelV3Prompt {
-  return messages.map((message) => {
-    const text = clean(contentText(message.content));
-    switch (message.role) {
-      case 'system':
-      case 'developer':
-        return { role: 'system', content: text };
-      case 'assistant':
-        return { role: 'assistant', content: [{ type: 'text', text }] };
-      case 'tool':
-        return { role: 'user', content: [{ type: 'text', text }] };
-      default:
-        return { role: 'user', content: [{ type: 'text', text }] };
-    }
-  });
+/** Applies `edit` to the text of a message's content (a string, or each text part). */
+function editContent(content: unknown, edit: (text: string) => string): unknown {
+  if (typeof content === 'string') return edit(content);
+  if (!Array.isArray(content)) return content;
+  return content.map((part) =>
+    part && typeof part === 'object' && (part as Json).type === 'text' ? { ...part, text: edit(String((part as Json).text ?? '')) } : part,
+  );
 }
 
-const FINISH_REASON: Record<FinishReason, string> = {
-  stop: 'stop',
-  length: 'length',
-  'content-filter': 'content_filter',
-  'tool-calls': 'tool_calls',
-  error: 'stop',
-  other: 'stop',
-};
-
-function usageBody(result: ChatTurnResult) {
-  const prompt = result.usage.inputTokens ?? 0;
-  const completion = result.usage.outputTokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-/** The OpenAI-compatible API, mapped onto the same chat pipeline as the web app. */
+/** The OpenAI-compatible API: a relay to upstreams that speak it, a translation for the others. */
 export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDeps): void {
   const { pipeline, models, streams } = deps;
   const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000);
+  const modelObject = (m: ModelInfo, created: number) => ({
+    id: m.id,
+    object: 'model',
+    created,
+    owned_by: m.connection,
+    name: m.name,
+    ...(m.description ? { description: m.description } : {}),
+    capabilities: m.capabilities,
+  });
 
   app.get('/v1/models', { config: { scopes: ['chat', 'embeddings'] } }, async () => {
     const list = await models.list();
     const created = nowSeconds();
-    return { object: 'list', data: list.map((m) => ({ id: m.id, object: 'model', created, owned_by: m.connection })) };
+    const embedding = [
+      ...models.embeddingModels().map((m) => ({ id: m.id, connection: m.connection.name })),
+      ...(deps.embedder && !models.embeddingModels().some((m) => m.id === deps.embedder?.model)
+        ? [{ id: deps.embedder.model, connection: deps.embedder.model.split('/')[0] ?? '' }]
+        : []),
+    ];
+    return {
+      object: 'list',
+      data: [
+        ...list.map((m) => modelObject(m, created)),
+        ...embedding.map((m) => ({ id: m.id, object: 'model', created, owned_by: m.connection, type: 'embedding' })),
+      ],
+    };
   });
 
   app.get('/v1/models/*', { config: { scopes: ['chat', 'embeddings'] } }, async (request) => {
     const id = (request.params as { '*': string })['*'];
     const { info } = await models.resolve(id);
-    return { id: info.id, object: 'model', created: nowSeconds(), owned_by: info.connection };
+    return modelObject(info, nowSeconds());
   });
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
-    const { info, model } = await pipeline.resolveModel(body.model);
-    const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
-    const created = nowSeconds();
-    const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
-    const settings = {
-      maxOutputTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      stopSequences: stop,
-      seed: body.seed ?? undefined,
-      presencePenalty: body.presence_penalty ?? undefined,
-      frequencyPenalty: body.frequency_penalty ?? undefined,
-    };
+    const { info, connection, upstreamId } = await pipeline.resolveModel(body.model);
+    const relay = connection.wire?.wire === 'openai' ? connection.wire : undefined;
+    checkCapabilities(body, info, !relay);
+    const principal = requirePrincipal(request);
+    const stream = body.stream === true;
+
+    // What goes upstream: the caller's body as sent, less Axon's own fields, with Axon's edits.
+    const { collections: _collections, ...forwarded } = body as ChatCompletionRequest & Json;
+    let messages: Json[] = body.messages.map((m) => ({ ...m }));
+    const system: string[] = [];
+
     // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"),
     // else the one the API key is bound to: its system prompt goes first, its message template wraps
-    // the last user message, and the other metadata entries are its variables.
-    let messages = body.messages;
-    let templateSystem: string | undefined;
-    const principal = requirePrincipal(request);
+    // the last user message, and the other metadata entries are its variables (consumed here).
     const promptHeader = request.headers['x-axon-prompt'];
     const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
     if (promptRef) {
@@ -133,31 +141,13 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       const lastUser = messages.map((m) => m.role).lastIndexOf('user');
       const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
       messages = messages.map((m, i) => (i === lastUser ? { ...m, content: rendered.message } : m));
-      templateSystem = rendered.system;
+      if (rendered.system.trim()) system.push(rendered.system);
+      const declared = new Set(version.variables.map((v) => v.name));
+      const rest = Object.fromEntries(Object.entries(variables).filter(([k]) => !declared.has(k)));
+      if (Object.keys(rest).length > 0) forwarded.metadata = rest;
+      else delete forwarded.metadata;
     }
-    const guardrail = deps.guardrail;
-    const prompt = toPrompt(messages, guardrail ? (text) => guardrail.redact(text).text : undefined);
-    if (templateSystem?.trim()) prompt.unshift({ role: 'system', content: templateSystem });
-    // The prompt log keeps what the caller sent (redacted there unless the mode is `full`).
-    const logMode = (await deps.orgs.get(principal.user.orgId))?.promptLogMode ?? deps.promptLog.mode;
-    const logPrompt = (result: { text: string; status: string; usage: { inputTokens: number | null; outputTokens: number | null } }) => {
-      if (logMode === 'off') return;
-      deps.promptLog.record(
-        {
-          orgId: principal.user.orgId,
-          userId: principal.user.id,
-          apiKeyId: principal.apiKeyId ?? null,
-          route: '/v1/chat/completions',
-          model: info.id,
-          prompt: body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
-          response: result.text,
-          status: result.status,
-          inputTokens: result.usage.inputTokens,
-          outputTokens: result.usage.outputTokens,
-        },
-        logMode,
-      );
-    };
+
     const header = request.headers['x-axon-collections'];
     const requested =
       body.collections ??
@@ -169,7 +159,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         : []);
     let citations: Citation[] = [];
     if (requested.length > 0) {
-      const userId = requirePrincipal(request).user.id;
+      const userId = principal.user.id;
       const readable = await deps.store.collections.listForUser(userId);
       const ids = requested.map((ref) => {
         const found =
@@ -191,119 +181,56 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         span.setAttribute('axon.passages', found.length);
         return found;
       });
-      if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
+      if (citations.length > 0) system.unshift(groundedSystemPrompt(citations));
     }
-    const admission = await deps.limits.admit(requirePrincipal(request), {
-      estimateTokens: async () => (await estimatePromptTokens(prompt)) + (settings.maxOutputTokens ?? 0),
-      stream: body.stream === true,
-    });
-    reply.headers(admission.headers);
-    reply.raw.once(
-      'close',
-      () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
-    );
-    const modelCall = { model: info.id, provider: info.connection, maxTokens: settings.maxOutputTokens, temperature: settings.temperature };
-    const controller = new AbortController();
-    const untrack = streams.track(controller);
-    const onClose = () => {
-      if (!reply.raw.writableFinished) controller.abort(new DOMException('The client closed the connection', 'AbortError'));
-    };
-    reply.raw.on('close', onClose);
+    const guardrail = deps.guardrail;
+    if (guardrail) messages = messages.map((m) => ({ ...m, content: editContent(m.content, (t) => guardrail.redact(t).text) }));
+    if (system.length > 0) messages = [...system.map((content) => ({ role: 'system', content })), ...messages];
+    (forwarded as Json).messages = messages;
 
-    try {
-      if (!body.stream) {
-        const result = await traceModelCall(request.server.tracer, request.span, modelCall, () =>
-          pipeline.run({ model, prompt, settings, signal: controller.signal, mode: 'generate' }),
-        );
-        settleLater(request, admission, totalTokens(result.usage));
-        logPrompt(result);
-        observeModelCall(request, {
-          model: info.id,
-          outcome: result.status,
-          usage: result.usage,
-          timing: result.timing,
-          failure: result.failure?.kind,
-        });
-        if (result.status === 'error' && result.error) throw result.error;
-        if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
-        return {
-          id,
-          object: 'chat.completion',
-          created,
-          model: info.id,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content: result.text, refusal: null, ...(requested.length > 0 ? { citations } : {}) },
-              logprobs: null,
-              finish_reason: FINISH_REASON[result.finishReason ?? 'stop'],
-            },
-          ],
-          usage: usageBody(result),
-        };
-      }
-
-      // Chunks share everything but their delta; build the frame once and splice the text in.
-      const head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(info.id)},"system_fingerprint":null,"choices":[{"index":0,"delta":`;
-      const tail = ',"logprobs":null,"finish_reason":null}]}';
-      let sse: ReturnType<typeof openSse> | undefined;
-      const open = () => {
-        sse = openSse(reply, { keepAliveMs: 15_000 });
-        sse.sendLine(`${head}{"role":"assistant","content":""}${tail}`);
-        return sse;
-      };
-      const result = await traceModelCall(request.server.tracer, request.span, modelCall, () =>
-        pipeline.run({
-          model,
-          prompt,
-          settings,
-          signal: controller.signal,
-          onTextDelta: (delta) => (sse ?? open()).sendLine(`${head}{"content":${JSON.stringify(delta)}}${tail}`),
-        }),
-      );
-      settleLater(request, admission, totalTokens(result.usage));
-      logPrompt(result);
-      if (!sse) {
-        // Nothing was streamed yet: a failure can still be an ordinary HTTP error.
-        if (result.status === 'error' && result.error) throw result.error;
-        if (result.status === 'stopped') return reply.status(499).send(); // the client is gone
-        open();
-      }
-      const stream = sse as ReturnType<typeof openSse>;
-      logRequest(request, 200, {
-        model: info.id,
-        outcome: result.status,
-        usage: result.usage,
-        timing: result.timing,
-        failure: result.failure?.kind,
-      });
-      if (result.status === 'error' && result.error) {
-        stream.send(JSON.stringify(openAIErrorBody(result.error)));
-      } else if (result.status === 'complete') {
-        const finish = `${head}{}${tail.replace('"finish_reason":null', `"finish_reason":"${FINISH_REASON[result.finishReason ?? 'stop']}"`)}`;
-        // The final chunk carries the citations (an Axon extension field) when collections were searched.
-        stream.sendLine(requested.length > 0 ? `${finish.slice(0, -1)},"citations":${JSON.stringify(citations)}}` : finish);
-        if (body.stream_options?.include_usage) {
-          stream.send(
-            JSON.stringify({
-              id,
-              object: 'chat.completion.chunk',
-              created,
-              model: info.id,
-              system_fingerprint: null,
-              choices: [],
-              usage: usageBody(result),
-            }),
+    await runGatewayCall(
+      request,
+      reply,
+      deps,
+      {
+        info,
+        route: '/v1/chat/completions',
+        stream,
+        estimateInputTokens: () =>
+          estimatePromptTokens(
+            messages.map((m) => ({ role: 'user', content: [{ type: 'text', text: contentText(m.content) }] })) as LanguageModelV3Prompt,
+          ),
+        maxOutputTokens: body.max_completion_tokens ?? body.max_tokens ?? 0,
+        temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
+        promptText: () => body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
+      },
+      async (call) => {
+        const withCitations = requested.length > 0 ? citations : undefined;
+        if (relay) {
+          await relayOpenAIChat(
+            reply,
+            { target: relay, body: forwarded, upstreamModel: upstreamId, stream, signal: call.signal, citations: withCitations },
+            call.done,
           );
+          return;
         }
-        stream.send('[DONE]');
-      }
-      stream.close();
-      return reply;
-    } finally {
-      reply.raw.off('close', onClose);
-      untrack();
-    }
+        await runTranslatedChat(
+          reply,
+          {
+            model: connection.fullLanguageModel(upstreamId),
+            modelId: info.id,
+            callOptions: toCallOptions(forwarded, toLanguageModelPrompt(messages)),
+            stream,
+            includeUsage: body.stream_options?.include_usage === true,
+            signal: call.signal,
+            timeoutMs: deps.upstreamTimeoutMs,
+            citations: withCitations,
+          },
+          call.done,
+        );
+      },
+    );
+    return reply;
   });
 
   const EmbeddingsRequest = z.strictObject({

@@ -67,10 +67,14 @@ const OPENAI_TYPE: Partial<Record<AppErrorCode, string>> = {
   not_found: 'not_found_error',
   model_not_found: 'invalid_request_error',
   rate_limited: 'rate_limit_error',
+  upstream_rate_limited: 'rate_limit_error',
+  upstream_rejected: 'invalid_request_error',
 };
 
 /** OpenAI's error body `{ error: { message, type, param, code } }`, for `/v1` routes. */
 export function openAIErrorBody(error: AppError) {
+  // The upstream's own error, as it sent it, for errors it answered.
+  if (error.upstream) return { error: { ...error.upstream } };
   const param = error.errors?.[0]?.path.replace(/^body\./, '') ?? null;
   return {
     error: {

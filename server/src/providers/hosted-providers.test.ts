@@ -77,11 +77,13 @@ describe('hosted providers through the AI SDK', () => {
     expect(completion.choices[0]?.finish_reason).toBe('length');
   });
 
-  it.each(['openai/sim-1', 'anthropic/sim-1'])('maps a provider 429 from %s to a 503 the SDK raises', async (model) => {
+  it.each(['openai/sim-1', 'anthropic/sim-1'])('passes a provider 429 from %s on as a 429 with Retry-After', async (model) => {
     t.upstream.set({ mode: 'fail-429' });
-    await expect(client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
-      status: 503,
-    });
+    const error = (await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)) as InstanceType<
+      typeof OpenAI.RateLimitError
+    >;
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
     t.upstream.set({ mode: 'ok' });
   });
 });

@@ -6,6 +6,10 @@ import type { ModelConnection } from './model-connections';
 export interface ResolvedModel {
   info: ModelInfo;
   model: LanguageModelV3;
+  /** The connection that serves it (its wire target, its full-featured client). */
+  connection: ModelConnection;
+  /** The model's id at the upstream (without the connection prefix). */
+  upstreamId: string;
 }
 
 /** Every model Axon offers, across connections. */
@@ -18,6 +22,8 @@ export interface ModelCatalog {
   defaultModelId(): Promise<string>;
   /** Connections whose last listing failed, with the reason; for `/readyz` and the admin. */
   problems(): Record<string, string>;
+  /** Embedding models every connection offers, as namespaced ids. */
+  embeddingModels(): Array<{ id: string; connection: ModelConnection; upstreamId: string }>;
 }
 
 export interface ModelCatalogOptions {
@@ -57,12 +63,32 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       .then((entries) => {
         const models = new Map<string, ModelInfo>();
         for (const entry of entries) {
+          if (entry.type === 'embedding') continue;
           const id = `${connection.name}/${entry.id}`;
-          models.set(entry.id, { id, name: entry.name ?? entry.id, connection: connection.name, kind: connection.kind });
+          const own = entry.capabilities ?? {};
+          // A remote model is taken to have what its configuration does not deny: its upstream answers for itself.
+          const capabilities = {
+            tools: own.tools ?? connection.kind === 'remote',
+            vision: own.vision ?? connection.kind === 'remote',
+            structuredOutputs: own.structuredOutputs ?? connection.kind === 'remote',
+            ...(own.contextWindow ? { contextWindow: own.contextWindow } : {}),
+          };
+          models.set(entry.id, {
+            id,
+            name: entry.name ?? entry.id,
+            connection: connection.name,
+            kind: connection.kind,
+            ...(entry.description ? { description: entry.description } : {}),
+            capabilities,
+          });
         }
         const listing = { models, fetchedAt: now() };
         listings.set(connection.name, listing);
         delete errors[connection.name];
+        if (models.size === 0) {
+          errors[connection.name] = 'it lists no models';
+          options.onListError?.(connection.name, new Error('the upstream lists no models'));
+        }
         return listing;
       })
       .catch((error: unknown) => {
@@ -104,7 +130,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         }
         throw notFound();
       }
-      return { info, model: connection.languageModel(modelId) };
+      return { info, model: connection.languageModel(modelId), connection, upstreamId: modelId };
     },
     async defaultModelId() {
       if (options.defaultModel) return options.defaultModel;
@@ -115,6 +141,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       return 'local/extractive';
     },
     problems: () => ({ ...errors }),
+    embeddingModels: () =>
+      connections.flatMap((connection) =>
+        connection.embeddingModels.map((upstreamId) => ({ id: `${connection.name}/${upstreamId}`, connection, upstreamId })),
+      ),
   };
   return catalog;
 }

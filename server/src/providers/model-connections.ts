@@ -1,7 +1,32 @@
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import type { Config, ModelEntry } from '../config';
+import { type Config, isOpenAIBaseURL, type ModelEntry } from '../config';
 import { createLocalExtractiveModel, LOCAL_EXTRACTIVE_ID } from './local-extractive-model';
 import { createOpenAIChatModel } from './openai-chat-model';
+
+/** Time limits of one upstream's calls, in ms. */
+export interface UpstreamTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+}
+
+/**
+ * How to reach an upstream over its own wire format, for the gateway's pass-through: requests
+ * in that format are forwarded as sent and answered with the upstream's bytes.
+ */
+export interface WireTarget {
+  /** `openai`: chat completions, Responses, embeddings; `anthropic`: the Messages API. */
+  wire: 'openai' | 'anthropic';
+  /** Base URL including `/v1` (Azure: `…/openai/v1`). */
+  baseURL: string;
+  /** Credentials and version headers the upstream wants. */
+  headers: Record<string, string>;
+  /** Query parameters every call carries (Azure's `api-version`). */
+  query?: Record<string, string>;
+  timeouts: UpstreamTimeouts;
+  /** Whether it serves OpenAI's Responses API (`POST /responses`); otherwise Axon translates. */
+  responses?: boolean;
+}
 
 /** One configured source of models: a provider account or a self-hosted server. */
 export interface ModelConnection {
@@ -10,8 +35,17 @@ export interface ModelConnection {
   readonly kind: 'local' | 'remote';
   /** The models it offers; read from the upstream when the configuration names none. */
   listModels(signal: AbortSignal): Promise<ModelEntry[]>;
-  /** A client for one of its models (the upstream id, without the connection prefix). */
+  /** A client for one of its models (the upstream id, without the connection prefix): the web chat's fast path. */
   languageModel(modelId: string): LanguageModelV3;
+  /**
+   * A client with every feature of the AI SDK's seam (tools, images, structured outputs), for
+   * requests Axon translates between wire formats; the same as `languageModel` where that has them.
+   */
+  fullLanguageModel(modelId: string): LanguageModelV3;
+  /** Its own wire format, for pass-through; none for Axon's local model. */
+  readonly wire?: WireTarget;
+  /** Embedding models it offers (upstream ids). */
+  readonly embeddingModels: string[];
 }
 
 type FetchLike = typeof fetch;
@@ -23,6 +57,15 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
+/** Context window from what servers add to `GET /models` (vLLM `max_model_len`, others `context_length`). */
+function contextOf(model: Record<string, unknown>): number | undefined {
+  for (const key of ['max_model_len', 'context_length', 'context_window']) {
+    const value = model[key];
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  }
+  return undefined;
+}
+
 /** Reads OpenAI's `GET /models` shape: `{ data: [{ id }] }`. */
 async function fetchOpenAIStyleModels(
   fetchFn: FetchLike,
@@ -32,16 +75,30 @@ async function fetchOpenAIStyleModels(
 ): Promise<ModelEntry[]> {
   const response = await fetchFn(`${trimSlash(baseURL)}/models`, { headers, signal });
   if (!response.ok) throw Object.assign(new Error(`GET /models answered HTTP ${response.status}`), { statusCode: response.status });
-  const body = (await response.json()) as { data?: Array<{ id?: unknown; display_name?: unknown }> };
+  const body = (await response.json()) as { data?: Array<Record<string, unknown>> };
   if (!Array.isArray(body.data)) throw new Error('GET /models did not return a `data` list');
   return body.data
-    .filter((m): m is { id: string; display_name?: unknown } => typeof m.id === 'string')
-    .map((m) => (typeof m.display_name === 'string' ? { id: m.id, name: m.display_name } : { id: m.id }));
+    .filter((m): m is Record<string, unknown> & { id: string } => typeof m?.id === 'string')
+    .map((m): ModelEntry => {
+      const contextWindow = contextOf(m);
+      return {
+        id: m.id,
+        type: 'chat',
+        ...(typeof m.display_name === 'string' ? { name: m.display_name } : {}),
+        ...(contextWindow ? { capabilities: { contextWindow } } : {}),
+      };
+    });
 }
 
 function staticOr(models: ModelEntry[] | undefined, fetchModels: (signal: AbortSignal) => Promise<ModelEntry[]>) {
   return models && models.length > 0 ? async () => models : fetchModels;
 }
+
+const timeoutsOf = (config: Config, own: Partial<UpstreamTimeouts> | undefined): UpstreamTimeouts => ({
+  connectMs: own?.connectMs ?? config.upstreamTimeouts.connectMs,
+  firstByteMs: own?.firstByteMs ?? config.upstreamTimeouts.firstByteMs,
+  idleMs: own?.idleMs ?? config.upstreamTimeouts.idleMs,
+});
 
 /**
  * Turns the configuration into connections, in the order the model picker shows them. Provider
@@ -62,16 +119,23 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
   if (config.openai) {
     const { createOpenAI } = await import('@ai-sdk/openai');
     const { apiKey, baseURL = OPENAI_DEFAULT_BASE_URL, models } = config.openai;
-    const provider = createOpenAI({ apiKey, baseURL, fetch: fetchFn });
+    const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+    const provider = createOpenAI({ apiKey: apiKey ?? 'none', baseURL, fetch: fetchFn });
+    // OpenAI's own list holds embedding, audio and image models: only chat ones are offered there.
+    // Another server at OPENAI_BASE_URL (vLLM, Ollama, a proxy) lists what it serves.
+    const ownApi = isOpenAIBaseURL(config.openai.baseURL);
     connections.push({
       name: 'openai',
       kind: 'remote',
       listModels: staticOr(models, (signal) =>
-        fetchOpenAIStyleModels(fetchFn, baseURL, { authorization: `Bearer ${apiKey}` }, signal).then((list) =>
-          list.filter((m) => /^(gpt-|o\d|chatgpt-)/.test(m.id)),
+        fetchOpenAIStyleModels(fetchFn, baseURL, headers, signal).then((list) =>
+          ownApi ? list.filter((m) => /^(gpt-|o\d|chatgpt-)/.test(m.id)) : list,
         ),
       ),
       languageModel: (id) => memo(`openai/${id}`, () => provider.chat(id)),
+      fullLanguageModel: (id) => memo(`openai/${id}`, () => provider.chat(id)),
+      wire: { wire: 'openai', baseURL, headers, timeouts: timeoutsOf(config, config.openai.timeouts), responses: ownApi },
+      embeddingModels: config.openai.embeddingModels ?? [],
     });
   }
   if (config.azure) {
@@ -89,43 +153,61 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
       kind: 'remote',
       listModels: async () => deployments,
       languageModel: (id) => memo(`azure/${id}`, () => provider.chat(id)),
+      fullLanguageModel: (id) => memo(`azure/${id}`, () => provider.chat(id)),
+      // Azure's v1 API: OpenAI's paths under /openai/v1, the deployment as `model`, the key in `api-key`.
+      wire: {
+        wire: 'openai',
+        baseURL: baseURL ?? `https://${resourceName}.openai.azure.com/openai/v1`,
+        headers: { 'api-key': apiKey },
+        query: { 'api-version': apiVersion ?? 'v1' },
+        timeouts: timeoutsOf(config, config.azure.timeouts),
+        responses: true,
+      },
+      embeddingModels: deployments.filter((d) => d.type === 'embedding').map((d) => d.id),
     });
   }
   if (config.anthropic) {
     const { createAnthropic } = await import('@ai-sdk/anthropic');
     const { apiKey, baseURL = ANTHROPIC_DEFAULT_BASE_URL, models } = config.anthropic;
     const provider = createAnthropic({ apiKey, baseURL, fetch: fetchFn });
+    const headers = { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
     connections.push({
       name: 'anthropic',
       kind: 'remote',
-      listModels: staticOr(models, (signal) =>
-        fetchOpenAIStyleModels(fetchFn, baseURL, { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' }, signal),
-      ),
+      listModels: staticOr(models, (signal) => fetchOpenAIStyleModels(fetchFn, baseURL, headers, signal)),
       languageModel: (id) => memo(`anthropic/${id}`, () => provider(id)),
+      fullLanguageModel: (id) => memo(`anthropic/${id}`, () => provider(id)),
+      wire: { wire: 'anthropic', baseURL, headers, timeouts: timeoutsOf(config, config.anthropic.timeouts) },
+      embeddingModels: [],
     });
   }
   for (const connection of config.connections) {
     const apiKey = connection.apiKey ?? (connection.apiKeyEnv ? config.secrets?.[connection.apiKeyEnv] : undefined);
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-    let languageModel: (id: string) => LanguageModelV3;
-    if (connection.client === 'ai-sdk') {
-      const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
-      const provider = createOpenAICompatible({
-        name: connection.name,
-        baseURL: connection.baseURL,
-        includeUsage: true,
-        fetch: fetchFn,
-        ...(apiKey ? { apiKey } : {}),
-      });
-      languageModel = (id) => provider.chatModel(id);
-    } else {
-      languageModel = (id) => createOpenAIChatModel({ provider: connection.name, baseURL: connection.baseURL, apiKey }, id);
-    }
+    const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+    const provider = createOpenAICompatible({
+      name: connection.name,
+      baseURL: connection.baseURL,
+      includeUsage: true,
+      supportsStructuredOutputs: true,
+      fetch: fetchFn,
+      ...(apiKey ? { apiKey } : {}),
+    });
+    const languageModel =
+      connection.client === 'ai-sdk'
+        ? (id: string) => provider.chatModel(id)
+        : (id: string) => createOpenAIChatModel({ provider: connection.name, baseURL: connection.baseURL, apiKey }, id);
     connections.push({
       name: connection.name,
       kind: 'remote',
       listModels: staticOr(connection.models, (signal) => fetchOpenAIStyleModels(fetchFn, connection.baseURL, headers, signal)),
       languageModel: (id) => memo(`${connection.name}/${id}`, () => languageModel(id)),
+      fullLanguageModel: (id) => memo(`${connection.name}/${id}#full`, () => provider.chatModel(id)),
+      wire: { wire: 'openai', baseURL: connection.baseURL, headers, timeouts: timeoutsOf(config, connection.timeouts) },
+      embeddingModels: [
+        ...(connection.embeddingModels ?? []),
+        ...(connection.models ?? []).filter((m) => m.type === 'embedding').map((m) => m.id),
+      ],
     });
   }
   if (config.localModel.enabled) {
@@ -133,8 +215,18 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
     connections.push({
       name: 'local',
       kind: 'local',
-      listModels: async () => [{ id: LOCAL_EXTRACTIVE_ID, name: 'Local extractive (quotes passages, no generation)' }],
+      listModels: async () => [
+        {
+          id: LOCAL_EXTRACTIVE_ID,
+          type: 'chat',
+          name: 'Local extractive (quotes passages, no generation)',
+          description: 'Built into Axon: answers by quoting the most relevant sentences of your documents. It writes no new text.',
+          capabilities: { tools: false, vision: false, structuredOutputs: false },
+        },
+      ],
       languageModel: () => local,
+      fullLanguageModel: () => local,
+      embeddingModels: [],
     });
   }
   return connections;

@@ -169,6 +169,9 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
               url: url.href,
               requestBodyValues: undefined,
               statusCode: res.statusCode,
+              responseHeaders: Object.fromEntries(
+                Object.entries(res.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
+              ),
               responseBody: text.slice(0, 2000),
               isRetryable: res.statusCode === 408 || res.statusCode === 409 || res.statusCode === 429 || (res.statusCode ?? 0) >= 500,
             }),

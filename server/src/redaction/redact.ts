@@ -1,5 +1,9 @@
 import { isIPv6 } from 'node:net';
-import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { findIdentityNumbers } from './identity-numbers';
+import { isCardNumber } from './payment-cards';
+import { findPersonNames } from './person-names';
+import { DEFAULT_PHONE_REGIONS, findPhoneNumbers } from './phone-numbers';
+import { findStreetAddresses } from './street-addresses';
 
 /**
  * Finds personal data and secrets in text and replaces each with a typed, numbered placeholder
@@ -7,30 +11,34 @@ import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js'
  * false positives down: payment cards must pass Luhn, IBANs mod 97, SSNs the issued ranges.
  */
 
-export type EntityType = 'EMAIL' | 'PHONE' | 'CARD' | 'IBAN' | 'SSN' | 'IP' | 'SECRET' | (string & {});
+/** The kinds of entity the built-in detectors find. */
+export const ENTITY_TYPES = [
+  'EMAIL',
+  'PHONE',
+  'CARD',
+  'IBAN',
+  'SSN',
+  'IP',
+  'SECRET',
+  'NAME',
+  'ADDRESS',
+  'PASSPORT',
+  'DRIVER_LICENSE',
+  'ROUTING_NUMBER',
+  'BANK_ACCOUNT',
+] as const;
+
+export type BuiltInEntityType = (typeof ENTITY_TYPES)[number];
+
+export type EntityType = BuiltInEntityType | (string & {});
 
 export interface Entity {
   type: EntityType;
   start: number;
   end: number;
   value: string;
-}
-
-/** The Luhn checksum over the digits of `text` (other characters are skipped). */
-function luhn(text: string): boolean {
-  let sum = 0;
-  let position = 0;
-  for (let i = text.length - 1; i >= 0; i--) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) continue;
-    let d = c - 48;
-    if (position++ % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
+  /** How sure the detector is, 0 to 1: 1 for checksums and exact formats, less for names and numbers judged by shape and context. */
+  confidence: number;
 }
 
 function ibanValid(raw: string): boolean {
@@ -187,6 +195,8 @@ interface Detector {
   scan: Scan;
   /** Extra check on a match (checksums, context). */
   accept?: (match: string) => boolean;
+  /** Confidence of what it finds: 1 unless given. */
+  confidence?: number;
 }
 
 const DETECTORS: Detector[] = [
@@ -203,14 +213,11 @@ const DETECTORS: Detector[] = [
   { type: 'SECRET', scan: regexScan(/\b[A-Za-z0-9+/_-]{24,}={0,2}/g), accept: looksRandom },
   { type: 'EMAIL', scan: emails },
   { type: 'IBAN', scan: regexScan(/\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g), accept: ibanValid },
-  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){12,18}\d\b/g), accept: (m) => /^[2-6]/.test(m) && luhn(m) },
+  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){12,18}\d\b/g), accept: isCardNumber },
   { type: 'SSN', scan: regexScan(/\b\d{3}-\d{2}-\d{4}\b/g), accept: ssnValid },
   { type: 'IP', scan: regexScan(/\b(?:\d{1,3}\.){3}\d{1,3}\b/g), accept: ipv4Valid },
   { type: 'IP', scan: ipv6, accept: (m) => (m.match(/:/g)?.length ?? 0) >= 2 && isIPv6(m) },
 ];
-
-const isDigit = (c: number) => c >= 48 && c <= 57;
-const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
 /** How many digits `text` holds, counting no further than `enough`. */
 function countDigits(text: string, enough = Number.POSITIVE_INFINITY): number {
@@ -222,101 +229,7 @@ function countDigits(text: string, enough = Number.POSITIVE_INFINITY): number {
   return n;
 }
 
-/**
- * How many pieces per text libphonenumber checks (about 65 µs each, the slow part): 12, and one more
- * per 10,000 characters. Past it, a piece of phone shape is redacted unchecked, erring towards privacy.
- */
-const phoneChecksFor = (text: string) => 12 + Math.floor(text.length / 10_000);
-
-/**
- * Runs of digits and phone separators, each digit at most three separators from the next; one
- * pass, no backtracking. An extension may follow.
- */
-/** What a phone number looks like when there is no time left to check it. */
-const PHONE_SHAPE = /^[+(]?\d[\d ().-]*\d(?:\s*(?:ext\.?|x)\s*\d{1,5})?$/;
-const NUMBER_RUN = /[+(]?\d(?:[ ().-]{0,3}\d)*/g;
-const EXTENSION = /\s{0,3}(?:ext\.?|x)\s{0,3}\d{1,5}\b/y;
-
-/**
- * The pieces of a run that could be one phone number: whitespace-separated tokens taken together
- * while they hold at most 15 digits in at most 6 groups; pieces of 9 digits or more are kept.
- * One pass over the run's characters.
- */
-function* phonePieces(run: string): Iterable<[number, number]> {
-  // Tokens as [start, end, digits, digit groups].
-  const tokens: Array<[number, number, number, number]> = [];
-  let i = 0;
-  while (i < run.length) {
-    while (i < run.length && isSpace(run.charCodeAt(i))) i++;
-    if (i >= run.length) break;
-    const start = i;
-    let digits = 0;
-    let groups = 0;
-    let inDigits = false;
-    while (i < run.length && !isSpace(run.charCodeAt(i))) {
-      const digit = isDigit(run.charCodeAt(i));
-      if (digit) digits++;
-      if (digit && !inDigits) groups++;
-      inDigits = digit;
-      i++;
-    }
-    tokens.push([start, i, digits, groups]);
-  }
-  let first = 0;
-  while (first < tokens.length) {
-    let digits = 0;
-    let groups = 0;
-    let last = first - 1;
-    for (let t = first; t < tokens.length; t++) {
-      const token = tokens[t] as [number, number, number, number];
-      if (digits + token[2] > 15 || groups + token[3] > 6) break;
-      digits += token[2];
-      groups += token[3];
-      last = t;
-    }
-    if (digits >= 9 && last >= first)
-      yield [(tokens[first] as [number, number, number, number])[0], (tokens[last] as [number, number, number, number])[1]];
-    first = Math.max(last, first) + 1;
-  }
-}
-
-/**
- * Phone numbers as libphonenumber-js reads them: valid numbers, international or national for these
- * countries. Only short pieces of number runs reach libphonenumber (it is the slow part), and at
- * most {@link PHONE_CHECKS_PER_TEXT} of them per text, so the time stays linear in the text.
- */
-function findPhones(text: string, countries: CountryCode[]): Array<{ start: number; end: number }> {
-  const found: Array<{ start: number; end: number }> = [];
-  const checked = new Map<string, boolean>();
-  let checks = phoneChecksFor(text);
-  const isPhone = (candidate: string): boolean => {
-    // International numbers need no country; national ones are tried for each configured one.
-    for (const country of candidate.startsWith('+') ? [undefined] : countries) {
-      const number = parsePhoneNumberFromString(candidate, country);
-      if (number?.isValid()) return true;
-    }
-    return false;
-  };
-  for (const run of text.matchAll(NUMBER_RUN)) {
-    const runStart = run.index ?? 0;
-    EXTENSION.lastIndex = runStart + run[0].length;
-    const extension = EXTENSION.exec(text);
-    const runText = run[0] + (extension?.[0] ?? '');
-    if (countDigits(runText, 9) < 9) continue;
-    for (const [a, b] of phonePieces(runText)) {
-      const candidate = runText.slice(a, b);
-      // Dates and ranges written with slashes are left alone.
-      if (candidate.includes('/')) continue;
-      let phone = checked.get(candidate);
-      if (phone === undefined) {
-        phone = checks-- > 0 ? isPhone(candidate) : PHONE_SHAPE.test(candidate);
-        checked.set(candidate, phone);
-      }
-      if (phone) found.push({ start: runStart + a, end: runStart + b });
-    }
-  }
-  return found;
-}
+export { phoneChecksFor } from './phone-numbers';
 
 /**
  * A cheap first look: text without an `@`, a long digit run, a long unbroken token, an address-like
@@ -330,9 +243,17 @@ export function mayHoldSensitive(text: string): boolean {
   return SENSITIVE_HINT.test(text) || SECRET_WORD.test(text);
 }
 
+/** A capitalised word: what a name or a street address needs. */
+const CAPITALISED_WORD = /\p{Lu}[\p{Ll}\p{M}]/u;
+const IDENTITY_WORD = /passport|passeport|pasaporte|passaporto|paspoort|reisepass|licen[cs]e|führerschein|permis|routing|\baba\b|\brtn\b|transit|account|acct/i;
+
 export interface RedactorOptions {
-  /** Countries whose national phone formats are recognised (international `+…` numbers always are). */
-  phoneCountries?: CountryCode[];
+  /** Which entity types are redacted; all built-in ones when not given. Custom patterns always are. */
+  types?: readonly EntityType[];
+  /** Regions (ISO 3166 codes) whose national phone formats are recognised; international `+…` numbers always are. */
+  phoneRegions?: readonly string[];
+  /** @deprecated The former name of {@link phoneRegions}. */
+  phoneCountries?: readonly string[];
   /** Extra patterns, as `{ name, pattern }`; their placeholders use the name, upper-cased. */
   custom?: Array<{ name: string; pattern: string }>;
 }
@@ -343,15 +264,23 @@ export interface Redactor {
 }
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const types = new Set<string>(options.types ?? ENTITY_TYPES);
+  const regions = options.phoneRegions ?? options.phoneCountries ?? DEFAULT_PHONE_REGIONS;
   const detectors: Detector[] = [
     ...(options.custom ?? []).map((c) => ({
       type: c.name.toUpperCase().replace(/\W+/g, '_'),
       scan: regexScan(new RegExp(c.pattern, 'g')),
     })),
-    ...DETECTORS,
+    ...DETECTORS.filter((d) => types.has(d.type)),
   ];
+  const words = types.has('NAME') || types.has('ADDRESS');
+  const identities = ['PASSPORT', 'DRIVER_LICENSE', 'ROUTING_NUMBER', 'BANK_ACCOUNT'].some((t) => types.has(t));
   // Custom patterns can match anything: with them every text is scanned.
-  const mayHoldAny = detectors.length > DETECTORS.length ? () => true : mayHoldSensitive;
+  const mayHoldAny =
+    options.custom && options.custom.length > 0
+      ? () => true
+      : (text: string) =>
+          mayHoldSensitive(text) || (words && CAPITALISED_WORD.test(text)) || (identities && IDENTITY_WORD.test(text));
   const find = (text: string): Entity[] => {
     const found: Entity[] = [];
     // Which characters an entity holds already: an overlap test costs the candidate's length, not the entities found.
@@ -360,9 +289,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       for (let i = start; i < end; i++) if (covered[i]) return true;
       return false;
     };
-    const take = (type: EntityType, start: number, end: number) => {
+    const take = (type: EntityType, start: number, end: number, confidence = 1) => {
       covered.fill(1, start, end);
-      found.push({ type, start, end, value: text.slice(start, end) });
+      found.push({ type, start, end, value: text.slice(start, end), confidence });
     };
     for (const detector of detectors) {
       for (const [from, to] of detector.scan(text)) {
@@ -372,11 +301,20 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         const start = from + raw.indexOf(value);
         const end = start + value.length;
         if (taken(start, end) || (detector.accept && !detector.accept(value))) continue;
-        take(detector.type, start, end);
+        take(detector.type, start, end, detector.confidence);
       }
     }
-    const phones = countDigits(text, 9) >= 9 ? findPhones(text, options.phoneCountries ?? ['US', 'GB']) : [];
-    for (const { start, end } of phones) if (!taken(start, end)) take('PHONE', start, end);
+    if (identities && IDENTITY_WORD.test(text)) {
+      for (const m of findIdentityNumbers(text)) if (types.has(m.type) && !taken(m.start, m.end)) take(m.type, m.start, m.end, m.confidence);
+    }
+    if (types.has('PHONE') && countDigits(text, 7) >= 7) {
+      for (const m of findPhoneNumbers(text, regions)) if (!taken(m.start, m.end)) take('PHONE', m.start, m.end, m.confidence);
+    }
+    if (words && CAPITALISED_WORD.test(text)) {
+      // Addresses before names, so that a street's name is not taken for a person's.
+      if (types.has('ADDRESS')) for (const m of findStreetAddresses(text)) if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
+      if (types.has('NAME')) for (const m of findPersonNames(text)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
+    }
     return found.sort((a, b) => a.start - b.start);
   };
   return {

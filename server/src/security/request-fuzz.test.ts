@@ -117,7 +117,7 @@ function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Arr
 function replaceAt(value: unknown, path: Array<string | number>, replacement: unknown): unknown {
   if (path.length === 0) return replacement;
   const [head, ...rest] = path as [string | number, ...Array<string | number>];
-  const copy: Record<string | number, unknown> = Array.isArray(value) ? [...value] : { ...(value as object) };
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
   copy[head] = replaceAt(copy[head], rest, replacement);
   return copy;
 }

@@ -1,0 +1,310 @@
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { ChatOpenAI } from '@langchain/openai';
+import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createAuthService } from '../auth/auth-service';
+import { startTestServer, type TestServer } from '../testing/test-server';
+
+// Real clients (the openai SDK, the AI SDK, LangChain) against Axon's /v1, relaying to the simulated
+// upstream that records what reaches it and answers in OpenAI's exact wire format.
+let t: TestServer;
+let key: string;
+let client: OpenAI;
+
+beforeAll(async () => {
+  t = await startTestServer({ overrides: { 'localModel.wordDelayMs': 0 } });
+  const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
+  const user = await auth.createUser({ email: 'agent@example.com', password: 'agent password 1', role: 'member' });
+  key = (await auth.createApiKey(user.id, 'agents')).key;
+  client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: key, maxRetries: 0 });
+});
+afterAll(() => t.close());
+beforeEach(() => t.upstream.set({ mode: 'ok', tokens: 8, tokenDelayMs: 0, answer: undefined }));
+
+type Sent = Record<string, unknown> & { messages: Array<Record<string, unknown>> };
+const chatRequests = () => t.upstream.requests.filter((r) => r.url.endsWith('/chat/completions')).map((r) => r.body as Sent);
+const lastSent = () => chatRequests().at(-1) as Sent;
+
+/** A model that calls `get_weather` until it has a tool result, then answers with it. */
+const weatherAgent = (body: Record<string, unknown>) => {
+  const messages = body.messages as Array<{ role: string; content?: unknown }>;
+  const result = messages.find((m) => m.role === 'tool');
+  if (result) return { content: `The weather is ${String(result.content)}.` };
+  return { toolCalls: [{ name: 'get_weather', arguments: JSON.stringify({ city: 'Paris' }) }] };
+};
+
+const weatherTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  },
+};
+
+describe('the openai SDK', () => {
+  it('gets tool calls without streaming, and the history with them reaches the upstream unchanged', async () => {
+    t.upstream.set({ answer: weatherAgent });
+    const first = await client.chat.completions.create({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [weatherTool],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    expect(lastSent()).toMatchObject({ tools: [weatherTool], tool_choice: 'auto', parallel_tool_calls: false });
+    const history = [
+      { role: 'user' as const, content: 'Weather in Paris?' },
+      first.choices[0]?.message as OpenAI.ChatCompletionMessageParam,
+      { role: 'tool' as const, tool_call_id: call?.id ?? '', content: 'sunny, 21 °C' },
+    ];
+    const second = await client.chat.completions.create({ model: 'sim/sim-1', messages: history, tools: [weatherTool] });
+    expect(second.choices[0]?.message.content).toBe('The weather is sunny, 21 °C.');
+    const sent = lastSent().messages;
+    expect(sent[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: call?.id, function: { name: 'get_weather' } }] });
+    expect(sent[2]).toEqual({ role: 'tool', tool_call_id: call?.id, content: 'sunny, 21 °C' });
+  });
+
+  it('streams tool-call deltas as the upstream sent them', async () => {
+    t.upstream.set({ answer: weatherAgent });
+    const stream = await client.chat.completions.create({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [weatherTool],
+      stream: true,
+    });
+    let args = '';
+    let name = '';
+    let finish: string | null | undefined;
+    let deltas = 0;
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        deltas++;
+        name += call.function?.name ?? '';
+        args += call.function?.arguments ?? '';
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect({ name, args, finish }).toEqual({ name: 'get_weather', args: '{"city":"Paris"}', finish: 'tool_calls' });
+    expect(deltas).toBeGreaterThan(2);
+  });
+
+  it('runs an agent loop with runTools to completion', async () => {
+    t.upstream.set({ answer: weatherAgent });
+    const runner = client.chat.completions.runTools({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Weather in a city',
+            parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+            function: (input: { city: string }) => `cloudy in ${input.city}`,
+            parse: JSON.parse,
+          },
+        },
+      ],
+    });
+    expect(await runner.finalContent()).toBe('The weather is cloudy in Paris.');
+  });
+
+  it('parses structured outputs with a zod schema (response_format json_schema passed through)', async () => {
+    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Paris', celsius: 21 }) }) });
+    const Weather = z.object({ city: z.string(), celsius: z.number() });
+    const completion = await client.chat.completions.parse({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'Weather in Paris as JSON' }],
+      response_format: zodResponseFormat(Weather, 'weather'),
+    });
+    expect(completion.choices[0]?.message.parsed).toEqual({ city: 'Paris', celsius: 21 });
+    expect(lastSent().response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'weather', strict: true } });
+  });
+
+  it('passes images, n, logprobs and current fields through, and brings every choice, logprobs and usage details back', async () => {
+    t.upstream.set({ answer: () => ({ content: 'a red square' }) });
+    const image = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const completion = await client.chat.completions.create({
+      model: 'sim/sim-1',
+      messages: [
+        {
+          role: 'user',
+          name: 'dana',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: image, detail: 'low' } },
+          ],
+        },
+      ],
+      n: 2,
+      logprobs: true,
+      top_logprobs: 2,
+      max_completion_tokens: 50,
+      user: 'user-123',
+      reasoning_effort: 'low',
+      logit_bias: { '50256': -100 },
+      service_tier: 'auto',
+      store: false,
+      prompt_cache_key: 'k1',
+      safety_identifier: 'hash-1',
+      verbosity: 'low',
+      modalities: ['text'],
+      prediction: { type: 'content', content: 'a red' },
+    });
+    expect(completion.choices).toHaveLength(2);
+    expect(completion.choices[1]?.logprobs?.content?.[0]).toMatchObject({ token: 'a ', logprob: -0.5 });
+    expect(completion.usage?.prompt_tokens_details?.cached_tokens).toBe(3);
+    expect(completion.usage?.completion_tokens_details?.reasoning_tokens).toBe(2);
+    const sent = lastSent();
+    expect(sent).toMatchObject({
+      model: 'sim-1',
+      n: 2,
+      logprobs: true,
+      top_logprobs: 2,
+      max_completion_tokens: 50,
+      user: 'user-123',
+      reasoning_effort: 'low',
+      logit_bias: { '50256': -100 },
+      service_tier: 'auto',
+      store: false,
+      prompt_cache_key: 'k1',
+      safety_identifier: 'hash-1',
+      verbosity: 'low',
+      modalities: ['text'],
+      prediction: { type: 'content', content: 'a red' },
+    });
+    expect(sent).not.toHaveProperty('max_tokens');
+    expect(sent.messages[0]).toEqual({
+      role: 'user',
+      name: 'dana',
+      content: [
+        { type: 'text', text: 'What is this?' },
+        { type: 'image_url', image_url: { url: image, detail: 'low' } },
+      ],
+    });
+  });
+
+  it('forwards a field nobody knows yet, and only asks for usage in the stream when the caller did not', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'sim/sim-1',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      ...({ future_field: { a: 1 } } as object),
+    });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(lastSent()).toMatchObject({ future_field: { a: 1 }, stream: true, stream_options: { include_usage: true } });
+    // Axon asked for usage (for its ledger); the caller did not, so the usage chunk is not passed on.
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 ');
+  });
+
+  it("raises the upstream's 400 as the SDK's BadRequestError, without retrying", async () => {
+    t.upstream.set({ mode: 'fail-400' });
+    const retrying = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: key, maxRetries: 3 });
+    const before = chatRequests().length;
+    const error = (await retrying.chat.completions
+      .create({ model: 'sim/sim-1', messages: [{ role: 'user', content: 'long' }] })
+      .catch((e) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toMatch(/maximum context length is 8192 tokens/);
+    expect(chatRequests().length - before).toBe(1);
+  });
+
+  it('names the capability a model lacks instead of dropping it', async () => {
+    const cases: Array<[Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, string]> = [
+      [{ tools: [weatherTool] }, 'tools'],
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+      [{ n: 2 }, 'n'],
+    ];
+    for (const [extra, param] of cases) {
+      const error = (await client.chat.completions
+        .create({ model: 'local/extractive', messages: [{ role: 'user', content: 'hi' }], ...extra })
+        .catch((e) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+      expect(error, param).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(error.message).toContain(`(${param})`);
+    }
+  });
+
+  it('uses the default model when the request names none', async () => {
+    const response = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('lists what each model can do', async () => {
+    const list = (await client.models.list()).data as Array<OpenAI.Model & { capabilities?: Record<string, unknown> }>;
+    expect(list.find((m) => m.id === 'local/extractive')?.capabilities).toMatchObject({
+      tools: false,
+      vision: false,
+      structuredOutputs: false,
+    });
+    expect(list.find((m) => m.id === 'sim/sim-1')?.capabilities).toMatchObject({ tools: true });
+  });
+});
+
+describe('the AI SDK', () => {
+  const provider = () => createOpenAICompatible({ name: 'axon', baseURL: `${t.url}/v1`, apiKey: key, supportsStructuredOutputs: true });
+
+  it('runs generateText with tools and stopWhen to the final answer', async () => {
+    t.upstream.set({ answer: weatherAgent });
+    const result = await generateText({
+      model: provider().chatModel('sim/sim-1'),
+      prompt: 'Weather in Paris?',
+      tools: {
+        get_weather: tool({
+          description: 'Weather in a city',
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => `rainy in ${city}`,
+        }),
+      },
+      stopWhen: stepCountIs(4),
+    });
+    expect(result.text).toBe('The weather is rainy in Paris.');
+    expect(result.steps.length).toBe(2);
+  });
+
+  it('generates an object with a schema', async () => {
+    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Lyon', celsius: 18 }) }) });
+    const { object } = await generateObject({
+      model: provider().chatModel('sim/sim-1'),
+      schema: z.object({ city: z.string(), celsius: z.number() }),
+      prompt: 'Weather in Lyon',
+    });
+    expect(object).toEqual({ city: 'Lyon', celsius: 18 });
+  });
+
+  it('streams text', async () => {
+    const result = streamText({ model: provider().chatModel('sim/sim-2'), prompt: 'hi' });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(text).toBe('tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 ');
+  });
+});
+
+describe('LangChain', () => {
+  const chat = () => new ChatOpenAI({ model: 'sim/sim-1', apiKey: key, configuration: { baseURL: `${t.url}/v1` }, maxRetries: 0 });
+
+  it('binds tools and gets tool calls back', async () => {
+    t.upstream.set({ answer: weatherAgent });
+    const message = await chat().bindTools([weatherTool]).invoke('Weather in Paris?');
+    expect(message.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: { city: 'Paris' } });
+  });
+
+  it('gives structured output', async () => {
+    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Nice', celsius: 25 }) }) });
+    const structured = chat().withStructuredOutput(z.object({ city: z.string(), celsius: z.number() }), { name: 'weather' });
+    expect(await structured.invoke('Weather in Nice')).toEqual({ city: 'Nice', celsius: 25 });
+  });
+});

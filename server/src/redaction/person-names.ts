@@ -1,0 +1,233 @@
+import { createRequire } from 'node:module';
+
+/**
+ * People's names: runs of capitalised words (with particles such as `van der`, `de la`, initials
+ * and hyphens), judged by
+ * - wink-nlp's part-of-speech tagger (with the npm-installed `wink-eng-lite-web-model`, no
+ *   download): a run whose words it tags as proper nouns is likely a name, one with common nouns,
+ *   verbs or adjectives is not;
+ * - compromise's lexicon: known first and last names and honorifics raise the confidence; places,
+ *   organisations, months, weekdays and common words lower it;
+ * - the words around: `Mr`, `Dr`, `Dear`, `my name is`, `signed by`, `called` raise it; a company
+ *   suffix (`Ltd`, `GmbH`) after it makes it a company.
+ *
+ * The tagger costs about 80 µs per sentence, so it reads at most {@link nameChecksFor} sentences
+ * per text (those holding a run of capitalised words); past that, runs are judged without it. The
+ * time stays linear in the text. Scripts without letter case (Chinese, Japanese, Arabic, Hebrew,
+ * Thai…) are not covered.
+ */
+
+/** How many sentences per text the tagger reads: 6, and one more per 20,000 characters. */
+export const nameChecksFor = (text: string) => 6 + Math.floor(text.length / 20_000);
+
+/** Least confidence for a run to be taken as a name. */
+export const NAME_THRESHOLD = 0.5;
+
+type Tagger = (sentence: string) => Array<{ text: string; pos: string }>;
+
+interface Models {
+  tag: Tagger;
+  lexicon: Record<string, string | string[]>;
+}
+
+let models: Models | undefined;
+
+/** The tagger and the lexicon, loaded on first need (about half a second), synchronously. */
+function loadModels(): Models {
+  if (models) return models;
+  const require = createRequire(import.meta.url);
+  const winkNLP = require('wink-nlp') as (model: unknown, pipe?: string[]) => WinkNlp;
+  const nlp = winkNLP(require('wink-eng-lite-web-model'), ['pos']);
+  const its = nlp.its;
+  const compromise = require('compromise') as { model(): { one: { lexicon: Record<string, string | string[]> } } };
+  models = {
+    tag: (sentence) => {
+      const tokens = nlp.readDoc(sentence).tokens();
+      const texts = tokens.out() as string[];
+      const pos = tokens.out(its.pos) as string[];
+      return texts.map((text, i) => ({ text, pos: pos[i] ?? '' }));
+    },
+    lexicon: compromise.model().one.lexicon,
+  };
+  return models;
+}
+
+interface WinkNlp {
+  its: { pos: unknown };
+  readDoc(text: string): { tokens(): { out(as?: unknown): unknown } };
+}
+
+/** Starts the load ahead of the first text that needs it, so that text does not wait. */
+export function warmNameModels(): void {
+  loadModels();
+}
+
+const HONORIFICS = new Set(
+  'mr mrs ms miss mx dr prof sir madam dame lord lady mister herr frau fr hr mme mlle monsieur madame sr sra srta señor señora don doña sig sig.ra signor signora dott dott.ssa ing avv pan pani dhr mevr'.split(' '),
+);
+const PARTICLES = new Set(['de', 'da', 'del', 'della', 'di', 'du', 'van', 'von', 'der', 'den', 'la', 'le', 'dos', 'das', 'do', 'ter', 'ten', 'y', 'bin', 'ibn', 'al', 'el', 'zu', 'af', 'av', 'e', "d'", 'mac']);
+const COMPANY_SUFFIXES = new Set(
+  'inc inc. llc ltd ltd. limited gmbh ag sa sas sarl bv nv corp corp. co co. group plc spa s.p.a. srl oy ab as kg & and und et y e partners holdings'.split(' '),
+);
+/** Words before a name. */
+const BEFORE =
+  /(?:\b(?:name is|named|called|i am|i'm|dear|hi|hello|hey|thanks|thank you|regards|sincerely|signed by|signed|by|from|with|to|for|contact|customer|client|patient|employee|user|applicant|tenant|guest|passenger|attn|attention|cc|ask|tell|met|meet|spoke|spoke to|forward|assigned to|owner|manager|colleague|je m'appelle|ich bin|ich heiße|me llamo|mi chiamo|heet|jag heter)[\s,:]*)$/i;
+/** Words after a name. */
+const AFTER = /^(?:'s\b|’s\b|,?\s(?:called|said|wrote|phoned|emailed|asked|replied|signed|is\s(?:our|my|the|a)|was|will|has|had|lives|works|joined|left|booked|paid|ordered|confirmed|requested|reported|sent|who)\b)/i;
+
+const NAME_TAGS = new Set(['FirstName', 'MaleName', 'FemaleName', 'LastName', 'Person']);
+const OTHER_TAGS = new Set([
+  'City', 'Country', 'Place', 'Region', 'Organization', 'SportsTeam', 'Month', 'WeekDay', 'Date', 'Holiday', 'Demonym',
+  'Language', 'Currency', 'Unit', 'Determiner', 'Preposition', 'Pronoun', 'Conjunction', 'Adverb', 'Adjective',
+  'Infinitive', 'PresentTense', 'PastTense', 'Gerund', 'Plural', 'Singular', 'Uncountable', 'Expression', 'QuestionWord',
+  'Modal', 'Copula', 'Negative', 'Cardinal', 'Ordinal', 'TextValue', 'Actor', 'Abbreviation', 'PhrasalVerb', 'Comparative',
+  'Superlative', 'Participle', 'Possessive', 'Noun', 'Verb', 'Imperative',
+]); // biome-ignore format: a list
+
+/** Capitalised words: a capital letter, then letters, marks, apostrophes, hyphens or a closing dot. */
+const CAPITALISED = /\p{Lu}[\p{L}\p{M}'’-]*\.?/gu;
+
+interface Token {
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface NameMatch {
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+/** Whether `text[at]` begins a sentence: the text's start, or after `.`, `!`, `?`, `:`, a newline or a quote. */
+function startsSentence(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '"' || text[i] === '“' || text[i] === '(' || text[i] === '\t')) i--;
+  return i < 0 || '.!?:\n*-•>'.includes(text[i] as string);
+}
+
+/** The sentence around `[start, end)`, at most 200 characters either side. */
+function sentenceAround(text: string, start: number, end: number): [number, number] {
+  let from = start;
+  while (from > 0 && start - from < 200 && !'.!?\n'.includes(text[from - 1] as string)) from--;
+  let to = end;
+  while (to < text.length && to - end < 200 && !'!?\n'.includes(text[to] as string) && !(text[to] === '.' && text[to + 1] === ' ')) to++;
+  return [from, Math.min(text.length, to + 1)];
+}
+
+/** Names in `text`. */
+export function findPersonNames(text: string): NameMatch[] {
+  // Runs of capitalised words joined by single spaces, particles or initials.
+  const runs: Token[][] = [];
+  let current: Token[] = [];
+  let previousEnd = -1;
+  for (const m of text.matchAll(CAPITALISED)) {
+    const start = m.index ?? 0;
+    // Inside a word (`iPhone`, `McDonald`'s second capital is inside the same match): skip.
+    if (start > 0 && /[\p{L}\p{M}\d]/u.test(text[start - 1] as string)) continue;
+    const token = { text: m[0], start, end: start + m[0].length };
+    const gap = previousEnd >= 0 ? text.slice(previousEnd, start) : '';
+    const joined =
+      current.length > 0 &&
+      (gap === ' ' || (gap.length <= 10 && /^ (?:[\p{Ll}']{1,4} ){1,2}$/u.test(gap) && gap.trim().split(' ').every((p) => PARTICLES.has(p))));
+    if (!joined && current.length > 0) {
+      runs.push(current);
+      current = [];
+    }
+    if (joined && gap !== ' ') {
+      // Keep particles in the run as tokens of their own.
+      current.push({ text: gap.trim(), start: previousEnd + 1, end: start - 1 });
+    }
+    current.push(token);
+    previousEnd = token.end;
+  }
+  if (current.length > 0) runs.push(current);
+  if (runs.length === 0) return [];
+
+  const { lexicon, tag } = loadModels();
+  const tagsOf = (word: string): string[] => {
+    const entry = lexicon[word.toLowerCase().replace(/[.'’]+$/, '')];
+    return entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+  };
+  let checks = nameChecksFor(text);
+  const tagged = new Map<number, Map<number, string>>();
+  /** Part of speech of each word of the sentence around a run, by the word's start in `text`. */
+  const posOf = (start: number, end: number): Map<number, string> | undefined => {
+    const [from, to] = sentenceAround(text, start, end);
+    let pos = tagged.get(from);
+    if (pos) return pos;
+    if (checks-- <= 0) return undefined;
+    pos = new Map();
+    const sentence = text.slice(from, to);
+    let cursor = 0;
+    for (const t of tag(sentence)) {
+      const at = sentence.indexOf(t.text, cursor);
+      if (at < 0) continue;
+      pos.set(from + at, t.pos);
+      cursor = at + t.text.length;
+    }
+    tagged.set(from, pos);
+    return pos;
+  };
+
+  const found: NameMatch[] = [];
+  for (const run of runs) {
+    let tokens = run;
+    // A company: the run ends in (or is followed by) a company suffix.
+    const afterRun = text.slice((tokens.at(-1) as Token).end, (tokens.at(-1) as Token).end + 12);
+    const lastWord = bare(tokens.at(-1)?.text ?? '');
+    if (COMPANY_SUFFIXES.has(lastWord) || /^,? (?:inc|llc|ltd|gmbh|ag|sa|corp|plc|bv|srl|spa)\b/i.test(afterRun)) continue;
+    // An honorific opens the name and is not part of it.
+    let honorific = false;
+    while (tokens.length > 0 && HONORIFICS.has(bare((tokens[0] as Token).text))) {
+      honorific = true;
+      tokens = tokens.slice(1);
+    }
+    const preceding = text.slice(Math.max(0, (run[0] as Token).start - 24), (run[0] as Token).start);
+    if (!honorific && /\b(?:mr|mrs|ms|dr|prof)\.?\s$/i.test(preceding)) honorific = true;
+    // Words that are plainly something else are cut from the ends (`Please`, `Monday`, `Street`).
+    const other = (t: Token) => {
+      const tags = tagsOf(t.text);
+      return tags.some((x) => OTHER_TAGS.has(x)) && !tags.some((x) => NAME_TAGS.has(x));
+    };
+    // Acronyms (`LH`, `USD`) are no part of a name either.
+    const edge = (t: Token) => other(t) || PARTICLES.has(t.text) || (t.text.length > 1 && t.text === t.text.toUpperCase() && !/^\p{Lu}\.$/u.test(t.text));
+    while (tokens.length > 0 && edge(tokens[0] as Token)) tokens = tokens.slice(1);
+    while (tokens.length > 0 && edge(tokens.at(-1) as Token)) tokens = tokens.slice(0, -1);
+    // A known place or organisation of several words (`San Francisco`, `New York`).
+    if (tokens.length >= 2 && tagsOf(tokens.map((t) => t.text).join(' ')).some((x) => OTHER_TAGS.has(x))) continue;
+    if (tokens.length === 0) continue;
+    const first = tokens[0] as Token;
+    const last = tokens.at(-1) as Token;
+    const words = tokens.filter((t) => !PARTICLES.has(t.text));
+    if (words.some(other)) continue;
+    // Initials alone, all-capital acronyms and one-letter words are no names.
+    if (words.every((t) => /^\p{Lu}\.?$/u.test(t.text) || t.text === t.text.toUpperCase())) continue;
+    const known = words.filter((t) => tagsOf(t.text).some((x) => NAME_TAGS.has(x))).length;
+    const context = BEFORE.test(text.slice(Math.max(0, first.start - 30), first.start)) || AFTER.test(text.slice(last.end, last.end + 24));
+    const atSentenceStart = startsSentence(text, first.start);
+
+    let confidence = words.length >= 2 ? 0.55 : 0.2;
+    if (known > 0) confidence += words.length >= 2 ? 0.2 : 0.3;
+    if (honorific) confidence += 0.4;
+    if (context) confidence += 0.3;
+    if (atSentenceStart && !honorific && known === 0) confidence -= 0.15;
+    // The tagger, for runs that are not settled by the lexicon and the context.
+    if (confidence > 0.2 && confidence < 0.85) {
+      const pos = posOf(first.start, last.end);
+      if (pos) {
+        const tags = words.map((t) => pos.get(t.start));
+        if (tags.every((p) => p === 'PROPN')) confidence += 0.2;
+        else if (tags.some((p) => p === 'NOUN' || p === 'VERB' || p === 'ADJ' || p === 'ADV' || p === 'NUM' || p === 'AUX')) confidence -= 0.3;
+      } else if (words.length >= 2 || known > 0) confidence += 0.1; // Unchecked: err towards privacy.
+    }
+    if (confidence < NAME_THRESHOLD) continue;
+    const end = last.text.endsWith('.') && last.text.length > 2 ? last.end - 1 : last.end;
+    found.push({ start: first.start, end, confidence: Math.min(1, confidence) });
+  }
+  return found;
+}
+
+function bare(word: string): string {
+  return word.toLowerCase().replace(/[.,;:]+$/, '');
+}
