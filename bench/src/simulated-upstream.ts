@@ -144,8 +144,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       });
     }
     if (req.method === 'POST' && path.endsWith('/chat/completions')) return chatCompletion(req, res, body as ChatBody);
-    if (req.method === 'POST' && path.endsWith('/embeddings'))
-      return embeddings(res, body as { model?: string; input?: string | string[] });
+    if (req.method === 'POST' && path.endsWith('/embeddings')) return embeddings(res, body as { model?: string; input?: unknown });
     sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });
   server.keepAliveTimeout = 60_000;
@@ -440,17 +439,33 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   }
 
   /** OpenAI's `POST /v1/embeddings`, with deterministic vectors: words hashed into `embeddingDimensions` signed buckets. */
-  function embeddings(res: ServerResponse, body: { model?: string; input?: string | string[] }) {
+  function embeddings(res: ServerResponse, body: { model?: string; input?: unknown; dimensions?: number; encoding_format?: string }) {
     if (behaviour.mode === 'fail-429')
       return sendJson(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
     if (behaviour.mode === 'fail-500')
       return sendJson(res, 500, { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
-    const inputs = typeof body?.input === 'string' ? [body.input] : (body?.input ?? []);
+    // Text, texts, a token array or token arrays (tokens are embedded as their numbers written out).
+    const raw = body?.input;
+    const inputs: string[] =
+      typeof raw === 'string'
+        ? [raw]
+        : Array.isArray(raw) && raw.every((v) => typeof v === 'number')
+          ? [raw.join(' ')]
+          : Array.isArray(raw)
+            ? raw.map((v) => (Array.isArray(v) ? v.join(' ') : String(v)))
+            : [];
+    const size = typeof body?.dimensions === 'number' ? Math.min(body.dimensions, embeddingDimensions) : embeddingDimensions;
     stats.embeddingCalls++;
+    const encode = (vector: number[]) =>
+      body?.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
     sendJson(res, 200, {
       object: 'list',
       model: body?.model ?? 'unknown',
-      data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: hashEmbedding(text, embeddingDimensions) })),
+      data: inputs.map((text, index) => ({
+        object: 'embedding',
+        index,
+        embedding: encode(hashEmbedding(text, embeddingDimensions).slice(0, size)),
+      })),
       usage: { prompt_tokens: inputs.join(' ').length >> 2, total_tokens: inputs.join(' ').length >> 2 },
     });
   }

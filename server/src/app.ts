@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -101,6 +102,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (onRoute) app.addHook('onRoute', (route) => onRoute(route));
 
   await app.register(fastifyCookie);
+  // Browser clients of `/v1` on the configured origins; preflights are answered here, before the
+  // guard, so they need no key. The web app's own `/api` is same-origin only.
+  const corsOrigins = config.corsOrigins;
+  await app.register(fastifyCors, {
+    hook: 'onRequest',
+    delegator: (request, callback) => {
+      const v1 = request.url === '/v1' || request.url.startsWith('/v1/');
+      const origin = request.headers.origin;
+      const allowed = v1 && origin !== undefined && (corsOrigins.includes('*') || corsOrigins.includes(origin));
+      callback(null, {
+        origin: allowed ? origin : false,
+        methods: ['GET', 'POST', 'DELETE'],
+        exposedHeaders: ['retry-after', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
+        maxAge: 600,
+        strictPreflight: false,
+      });
+    },
+  });
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       useDefaults: false,

@@ -18,6 +18,7 @@ import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
+import { warmNameModels } from './redaction/person-names';
 import { createRedactor } from './redaction/redact';
 import { openSqliteStore, type Store } from './store';
 import { createOrgSettings } from './tenancy/org-settings';
@@ -56,7 +57,18 @@ export function ingestionLimits(config: Config): IngestionLimits {
 
 /** The composition root: picks implementations from the configuration and wires them together. */
 export async function createServer(config: Config, options: CreateServerOptions = {}): Promise<AxonServer> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // One redactor for log lines and the prompt log, one for the guardrail: each with its configured types.
+  const logRedaction = { types: config.redaction.logTypes, phoneRegions: config.redaction.phoneRegions, custom: config.redaction.patterns };
+  const logRedactor = createRedactor(logRedaction);
+  const guardrailRedactor = createRedactor({
+    types: config.redaction.guardrailTypes,
+    phoneRegions: config.redaction.phoneRegions,
+    custom: config.redaction.patterns,
+  });
+  // The name detector's models (about half a second to load) are loaded now rather than on a request.
+  if (config.redaction.logTypes.includes('NAME') || (config.redaction.guardrail && config.redaction.guardrailTypes.includes('NAME')))
+    warmNameModels();
+  const logger = options.logger ?? createLogger({ level: config.logLevel, redactor: logRedactor });
   const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
   let ready = false;
   const interrupted = await store.messages.markInterrupted();
@@ -80,6 +92,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
     defaultModel: config.defaultModel,
     onListError: (connection, error) => logger.warn({ connection, err: error }, 'listing models failed'),
   });
+  // Listed once at start, so that a server that cannot be reached or lists nothing is a warning
+  // in the log and in /readyz from the first minute, not at the first request.
+  void models.list();
   const streams = createActiveStreams();
   const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
   const filesDir = resolve(config.dataDir, 'files');
@@ -96,13 +111,13 @@ export async function createServer(config: Config, options: CreateServerOptions 
   await ingestion.start();
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
-  const redactor = createRedactor({ custom: config.redaction.patterns });
   const promptLog = createPromptLog(store.db, {
     mode: config.promptLog.mode,
     retentionDays: config.promptLog.retentionDays,
-    redactor,
+    redactor: logRedactor,
     dbPath: resolve(config.dataDir, 'axon.db'),
     patterns: config.redaction.patterns,
+    redaction: logRedaction,
   });
   // ioredis is loaded only when limits are shared through Redis.
   const redis = config.redisUrl
@@ -128,7 +143,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     filesDir,
     embedder,
     limits,
-    redactor,
+    redactor: guardrailRedactor,
     promptLog,
     prompts: createPromptStore(store.db),
     sso: createSso(config.sso),

@@ -1,5 +1,8 @@
 import { RoleSchema } from '@axon/contracts';
+import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
+import { DEFAULT_PHONE_REGIONS } from '../redaction/phone-numbers';
+import { ENTITY_TYPES } from '../redaction/redact';
 
 const ModelEntrySchema = z.strictObject({
   /** Model id as the upstream knows it (e.g. `llama3.1:8b`). */
@@ -71,6 +74,11 @@ const CompatibleConnectionSchema = z.strictObject({
   timeouts: UpstreamTimeoutsSchema.optional(),
   /** Embedding models it offers to `/v1/embeddings` (ids as the server knows them). */
   embeddingModels: z.array(z.string().min(1)).optional(),
+  /**
+   * Whether the server also serves OpenAI's Responses API (`POST /v1/responses`, as vLLM does):
+   * `/v1/responses` is then forwarded to it as sent; otherwise Axon translates to chat completions.
+   */
+  responses: z.boolean().default(false),
 });
 
 const ClaimMappingFields = {
@@ -177,6 +185,12 @@ export const ConfigSchema = z
       firstByteMs: t.firstByteMs ?? 300_000,
       idleMs: t.idleMs ?? 120_000,
     })),
+    /**
+     * Origins of web pages whose scripts may call `/v1` from the browser, e.g.
+     * `https://app.example.com` (`AXON_CORS_ORIGINS`, comma-separated; `*` for any). Preflight
+     * requests are answered without a key; the calls themselves still need one. `/api` never allows other origins.
+     */
+    corsOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, or *')).default([]),
     /** Upper bound for one whole upstream model call, in ms (`AXON_UPSTREAM_TIMEOUT_MS`). */
     upstreamTimeoutMs: z.coerce
       .number()
@@ -204,6 +218,12 @@ export const ConfigSchema = z
         timeouts: UpstreamTimeoutsSchema.optional(),
         /** Embedding models offered to `/v1/embeddings`. */
         embeddingModels: z.array(z.string().min(1)).optional(),
+        /**
+         * Whether the server serves OpenAI's Responses API (`OPENAI_RESPONSES`): `/v1/responses` is
+         * then forwarded as sent, else translated to chat completions. Default: true for OpenAI's own
+         * API, false for another server at `OPENAI_BASE_URL`.
+         */
+        responses: z.boolean().optional(),
       })
       .refine((o) => o.apiKey || (o.baseURL && !isOpenAIBaseURL(o.baseURL)), {
         message: "set OPENAI_API_KEY (OpenAI's own API needs one; a server at OPENAI_BASE_URL may not)",
@@ -318,8 +338,31 @@ export const ConfigSchema = z
         guardrail: z.coerce.boolean().default(false),
         /** Extra patterns: `{ name, pattern }` (a regular expression); placeholders use the name. */
         patterns: z.array(z.strictObject({ name: z.string().min(1).max(40), pattern: z.string().min(1) })).default([]),
+        /**
+         * Entity types redacted in log lines and in the prompt log's `redacted` mode: all of them by
+         * default (EMAIL, PHONE, CARD, IBAN, SSN, IP, SECRET, NAME, ADDRESS, PASSPORT, DRIVER_LICENSE,
+         * ROUTING_NUMBER, BANK_ACCOUNT). Custom patterns are always redacted.
+         */
+        logTypes: z.array(z.enum(ENTITY_TYPES)).default([...ENTITY_TYPES]),
+        /**
+         * Entity types the guardrail redacts from `/v1` prompts: by default all but NAME and ADDRESS,
+         * whose placeholders change what a prompt asks more than a number's do; add them for strict privacy.
+         */
+        guardrailTypes: z.array(z.enum(ENTITY_TYPES)).default(ENTITY_TYPES.filter((t) => t !== 'NAME' && t !== 'ADDRESS')),
+        /**
+         * Regions (ISO 3166 alpha-2, e.g. `["DE", "FR"]`) whose national phone formats are recognised;
+         * international `+…` numbers always are. By default about 60 regions across every continent.
+         */
+        phoneRegions: z
+          .array(
+            z
+              .string()
+              .regex(/^[A-Z]{2}$/, 'use two-letter region codes such as "GB" or "DE"')
+              .refine(isSupportedCountry, 'not a region libphonenumber knows'),
+          )
+          .default([...DEFAULT_PHONE_REGIONS]),
       })
-      .default({ guardrail: false, patterns: [] }),
+      .prefault({}),
     /**
      * Bearer JWTs from a trusted issuer for service-to-service calls (`AXON_JWT_ISSUER`,
      * `AXON_JWT_AUDIENCE`, `AXON_JWT_JWKS_URL`). The caller acts as the account of its email claim,

@@ -47,9 +47,14 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_PROMPT_LOG: 'promptLog.mode',
   AXON_PROMPT_LOG_RETENTION_DAYS: 'promptLog.retentionDays',
   AXON_REDACT_PROMPTS: 'redaction.guardrail',
+  AXON_REDACT_LOG_TYPES: 'redaction.logTypes',
+  AXON_REDACT_GUARDRAIL_TYPES: 'redaction.guardrailTypes',
+  AXON_PHONE_REGIONS: 'redaction.phoneRegions',
+  AXON_CORS_ORIGINS: 'corsOrigins',
   OPENAI_API_KEY: 'openai.apiKey',
   OPENAI_BASE_URL: 'openai.baseURL',
   OPENAI_MODELS: 'openai.models',
+  OPENAI_RESPONSES: 'openai.responses',
   ANTHROPIC_API_KEY: 'anthropic.apiKey',
   ANTHROPIC_BASE_URL: 'anthropic.baseURL',
   ANTHROPIC_MODELS: 'anthropic.models',
@@ -61,7 +66,9 @@ export const ENV_SETTINGS: Record<string, string> = {
 };
 
 const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
-const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail', 'localAccounts']);
+/** Comma-separated values read as a list of strings. */
+const STRING_LIST_SETTINGS = new Set(['corsOrigins', 'redaction.logTypes', 'redaction.guardrailTypes', 'redaction.phoneRegions']);
+const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail', 'localAccounts', 'openai.responses']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -138,7 +145,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    if (LIST_SETTINGS.has(path)) {
+    if (STRING_LIST_SETTINGS.has(path)) {
+      setPath(
+        raw,
+        path,
+        value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
+    } else if (LIST_SETTINGS.has(path)) {
       setPath(
         raw,
         path,

@@ -24,6 +24,7 @@ import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-
 import { runGatewayCall } from './gateway-call';
 import { relayOpenAIChat } from './openai-chat-relay';
 import { contentText, runTranslatedChat, toCallOptions, toLanguageModelPrompt } from './openai-chat-translation';
+import { callUpstream, readBody } from './upstream-call';
 
 export interface GatewayRoutesDeps {
   pipeline: ChatPipeline;
@@ -233,48 +234,87 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     return reply;
   });
 
-  const EmbeddingsRequest = z.strictObject({
+  // What Axon reads of an embeddings request; every other field goes to the upstream as sent.
+  const EmbeddingsRequest = z.looseObject({
     model: z.string().min(1).max(200),
-    input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+    input: z.union([
+      z.string(),
+      z.array(z.string()).min(1).max(2048),
+      z.array(z.number().int().min(0)).min(1),
+      z
+        .array(z.array(z.number().int().min(0)).min(1))
+        .min(1)
+        .max(2048),
+    ]),
     encoding_format: z.enum(['float', 'base64']).optional(),
     dimensions: z.number().int().min(1).optional(),
-    user: z.string().max(256).optional(),
   });
+
+  /** The embedding models offered: every connection's, and the one retrieval uses (`AXON_EMBEDDING_MODEL`). */
+  const embeddingTarget = (id: string) => {
+    const offered = models.embeddingModels().find((m) => m.id === id);
+    if (offered) return offered;
+    if (deps.embedder?.model === id) {
+      const slash = id.indexOf('/');
+      const connection = models.connectionNamed(id.slice(0, slash));
+      if (connection) return { id, connection, upstreamId: id.slice(slash + 1) };
+    }
+    return undefined;
+  };
 
   app.post('/v1/embeddings', { config: { scopes: ['embeddings'] } }, async (request, reply) => {
     const body = parseInput(EmbeddingsRequest, request.body, 'body');
-    const embedder = deps.embedder;
-    if (!embedder || body.model !== embedder.model) {
+    const target = embeddingTarget(body.model);
+    const wire = target?.connection.wire;
+    if (!target || wire?.wire !== 'openai') {
+      const offered = [...models.embeddingModels().map((m) => m.id), ...(deps.embedder ? [deps.embedder.model] : [])];
       throw new AppError('model_not_found', {
-        detail: embedder
-          ? `The embedding model here is '${embedder.model}'.`
-          : 'No embedding model is configured (set AXON_EMBEDDING_MODEL).',
+        detail: offered.length
+          ? `The embedding model '${body.model}' is not offered here; these are: ${[...new Set(offered)].join(', ')}.`
+          : 'No embedding model is configured (set AXON_EMBEDDING_MODEL, or embeddingModels on a connection).',
       });
     }
-    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    const tokens = await countTextTokens(inputs);
+    const input = body.input;
+    const texts = typeof input === 'string' ? [input] : input.every((v) => typeof v === 'string') ? (input as string[]) : [];
+    // Token arrays count as they are; text is counted with the tokenizer.
+    const tokens =
+      texts.length > 0
+        ? await countTextTokens(texts)
+        : (input as Array<number | number[]>).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
     const admission = await deps.limits.admit(requirePrincipal(request), { estimateTokens: () => tokens, stream: false });
     reply.headers(admission.headers);
-    let vectors: number[][];
+    const started = performance.now();
+    let raw: Buffer;
     try {
-      vectors = await embedder.embed(inputs);
+      const call = await callUpstream(wire, 'embeddings', JSON.stringify({ ...body, model: target.upstreamId }), {
+        signal: AbortSignal.timeout(wire.timeouts.firstByteMs),
+      });
+      raw = await readBody(call);
     } catch (error) {
       await admission.settle(0);
       throw toAppError(classifyProviderError(error), error);
     }
-    return {
-      object: 'list',
-      model: embedder.model,
-      data: vectors.map((embedding, index) => ({
-        object: 'embedding',
-        index,
-        embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(embedding).buffer).toString('base64') : embedding,
-      })),
-      usage: { prompt_tokens: tokens, total_tokens: tokens },
-    };
+    let used = tokens;
+    try {
+      used = (JSON.parse(raw.toString('utf8')) as { usage?: { prompt_tokens?: number } }).usage?.prompt_tokens ?? tokens;
+    } catch {
+      // The upstream's bytes go back as sent; usage falls back to the estimate.
+    }
+    await admission.settle(used);
+    observeModelCall(request, {
+      model: target.id,
+      outcome: 'complete',
+      usage: { inputTokens: used, outputTokens: 0 },
+      timing: { ttftMs: null, totalMs: Math.round(performance.now() - started) },
+    });
+    return reply.type('application/json').send(raw);
   });
 
-  app.all('/v1/*', async (request) => {
-    throw new AppError('not_found', { detail: `Unknown endpoint ${request.method} ${request.url.split('?')[0]}` });
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v1/*',
+    handler: async (request) => {
+      throw new AppError('not_found', { detail: `Unknown endpoint ${request.method} ${request.url.split('?')[0]}` });
+    },
   });
 }

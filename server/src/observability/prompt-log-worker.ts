@@ -7,16 +7,20 @@ import { createRedactor } from '../redaction/redact';
 export interface PromptLogWorkerData {
   dbPath: string;
   patterns: Array<{ name: string; pattern: string }>;
+  /** Entity types to redact; all when not given. */
+  types?: readonly string[] | undefined;
+  /** Regions whose national phone formats are recognised; the default list when not given. */
+  phoneRegions?: readonly string[] | undefined;
 }
 
 export type PromptLogMessage = { type: 'rows'; rows: Array<Record<string, unknown>> } | { type: 'flush'; id: number };
 
-const { dbPath, patterns } = workerData as PromptLogWorkerData;
+const { dbPath, patterns, types, phoneRegions } = workerData as PromptLogWorkerData;
 const db = new Database(dbPath);
 db.pragma('busy_timeout = 5000');
 // As the serving connection: WAL, and no fsync per commit (a crash loses at most the last commits, never the file).
 db.pragma('synchronous = NORMAL');
-const redactor = createRedactor({ custom: patterns });
+const redactor = createRedactor({ custom: patterns, ...(types ? { types } : {}), ...(phoneRegions ? { phoneRegions } : {}) });
 const insert = db.prepare(
   `INSERT INTO prompt_log (id, at, org_id, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
    VALUES (:id, :at, :orgId, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { PromptLogRow } from '@axon/contracts';
 import type Database from 'better-sqlite3';
-import type { Redactor } from '../redaction/redact';
+import type { Redactor, RedactorOptions } from '../redaction/redact';
 import { createBatchWriter } from './batch-writer';
 import type { PromptLogMessage, PromptLogWorkerData } from './prompt-log-worker';
 
@@ -29,9 +29,11 @@ export function createPromptLog(
     redactor: Redactor;
     dbPath?: string | undefined;
     patterns?: Array<{ name: string; pattern: string }>;
+    /** What the writer thread's redactor finds (its own copy of `redactor`'s options). */
+    redaction?: Pick<RedactorOptions, 'types' | 'phoneRegions'>;
   },
 ) {
-  const writer = options.dbPath ? startWriterThread(options.dbPath, options.patterns ?? []) : undefined;
+  const writer = options.dbPath ? startWriterThread(options.dbPath, options.patterns ?? [], options.redaction ?? {}) : undefined;
   const batch = writer
     ? undefined
     : createBatchWriter(
@@ -104,7 +106,11 @@ const WORKER_URL = new URL(fromSource ? './prompt-log-worker-from-source.mjs' : 
  * The writer thread, started with the first row: rows are sent every 50 ms (or 256 at a time), and
  * `flush` waits until it has written them.
  */
-function startWriterThread(dbPath: string, patterns: Array<{ name: string; pattern: string }>) {
+function startWriterThread(
+  dbPath: string,
+  patterns: Array<{ name: string; pattern: string }>,
+  redaction: Pick<RedactorOptions, 'types' | 'phoneRegions'>,
+) {
   let worker: Worker | undefined;
   let pending: Array<Record<string, unknown>> = [];
   let scheduled: NodeJS.Timeout | undefined;
@@ -112,7 +118,9 @@ function startWriterThread(dbPath: string, patterns: Array<{ name: string; patte
   const waiting = new Map<number, () => void>();
   const thread = (): Worker => {
     if (worker) return worker;
-    const started = new Worker(WORKER_URL, { workerData: { dbPath, patterns } satisfies PromptLogWorkerData });
+    const started = new Worker(WORKER_URL, {
+      workerData: { dbPath, patterns, types: redaction.types, phoneRegions: redaction.phoneRegions } satisfies PromptLogWorkerData,
+    });
     started.unref();
     started.on('error', (error) => console.error('prompt log writer failed', error));
     started.on('message', (message: { id: number }) => {

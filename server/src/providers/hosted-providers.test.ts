@@ -79,9 +79,9 @@ describe('hosted providers through the AI SDK', () => {
 
   it.each(['openai/sim-1', 'anthropic/sim-1'])('passes a provider 429 from %s on as a 429 with Retry-After', async (model) => {
     t.upstream.set({ mode: 'fail-429' });
-    const error = (await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)) as InstanceType<
-      typeof OpenAI.RateLimitError
-    >;
+    const error = (await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e) => e)) as InstanceType<typeof OpenAI.RateLimitError>;
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
     t.upstream.set({ mode: 'ok' });

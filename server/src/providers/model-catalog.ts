@@ -22,6 +22,8 @@ export interface ModelCatalog {
   defaultModelId(): Promise<string>;
   /** Connections whose last listing failed, with the reason; for `/readyz` and the admin. */
   problems(): Record<string, string>;
+  /** The connection of that name (the prefix of its model ids). */
+  connectionNamed(name: string): ModelConnection | undefined;
   /** Embedding models every connection offers, as namespaced ids. */
   embeddingModels(): Array<{ id: string; connection: ModelConnection; upstreamId: string }>;
 }
@@ -141,6 +143,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       return 'local/extractive';
     },
     problems: () => ({ ...errors }),
+    connectionNamed: (name) => byName.get(name),
     embeddingModels: () =>
       connections.flatMap((connection) =>
         connection.embeddingModels.map((upstreamId) => ({ id: `${connection.name}/${upstreamId}`, connection, upstreamId })),

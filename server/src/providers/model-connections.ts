@@ -134,7 +134,13 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
       ),
       languageModel: (id) => memo(`openai/${id}`, () => provider.chat(id)),
       fullLanguageModel: (id) => memo(`openai/${id}`, () => provider.chat(id)),
-      wire: { wire: 'openai', baseURL, headers, timeouts: timeoutsOf(config, config.openai.timeouts), responses: ownApi },
+      wire: {
+        wire: 'openai',
+        baseURL,
+        headers,
+        timeouts: timeoutsOf(config, config.openai.timeouts),
+        responses: config.openai.responses ?? ownApi,
+      },
       embeddingModels: config.openai.embeddingModels ?? [],
     });
   }
@@ -203,7 +209,13 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
       listModels: staticOr(connection.models, (signal) => fetchOpenAIStyleModels(fetchFn, connection.baseURL, headers, signal)),
       languageModel: (id) => memo(`${connection.name}/${id}`, () => languageModel(id)),
       fullLanguageModel: (id) => memo(`${connection.name}/${id}#full`, () => provider.chatModel(id)),
-      wire: { wire: 'openai', baseURL: connection.baseURL, headers, timeouts: timeoutsOf(config, connection.timeouts) },
+      wire: {
+        wire: 'openai',
+        baseURL: connection.baseURL,
+        headers,
+        timeouts: timeoutsOf(config, connection.timeouts),
+        responses: connection.responses,
+      },
       embeddingModels: [
         ...(connection.embeddingModels ?? []),
         ...(connection.models ?? []).filter((m) => m.type === 'embedding').map((m) => m.id),

@@ -96,7 +96,11 @@ export function evaluateRedactionReport(
 }
 
 /** Precision, recall and F2 per entity type (and `all`) on marked texts or labelled records. */
-export function evaluateRedaction(redactor: Redactor, texts: Array<string | LabelledText> = LABELLED_TEXTS, options: { types?: readonly string[] } = {}): RedactionScore[] {
+export function evaluateRedaction(
+  redactor: Redactor,
+  texts: Array<string | LabelledText> = LABELLED_TEXTS,
+  options: { types?: readonly string[] } = {},
+): RedactionScore[] {
   const examples = texts.map((t) => (typeof t === 'string' ? markedToSpans(t) : t));
   return evaluateRedactionReport(redactor, examples, options).scores;
 }

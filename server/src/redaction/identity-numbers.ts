@@ -17,7 +17,10 @@ export interface IdentityMatch {
 export function abaValid(digits: string): boolean {
   if (!/^\d{9}$/.test(digits)) return false;
   const d = [...digits].map(Number) as number[];
-  const sum = 3 * ((d[0] ?? 0) + (d[3] ?? 0) + (d[6] ?? 0)) + 7 * ((d[1] ?? 0) + (d[4] ?? 0) + (d[7] ?? 0)) + ((d[2] ?? 0) + (d[5] ?? 0) + (d[8] ?? 0));
+  const sum =
+    3 * ((d[0] ?? 0) + (d[3] ?? 0) + (d[6] ?? 0)) +
+    7 * ((d[1] ?? 0) + (d[4] ?? 0) + (d[7] ?? 0)) +
+    ((d[2] ?? 0) + (d[5] ?? 0) + (d[8] ?? 0));
   const prefix = Number(digits.slice(0, 2));
   // Federal Reserve routing symbols: 00–12, 21–32, 61–72, 80.
   const prefixOk = prefix <= 12 || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80;
@@ -40,13 +43,14 @@ export function findIdentityNumbers(text: string): IdentityMatch[] {
     const start = VALUE.lastIndex - value.length;
     const compact = value.replace(/[ -]/g, '');
     const digits = compact.replace(/\D/g, '').length;
-    if (compact.length < 5 || compact.length > 17 || digits < 3) continue;
+    if (compact.length < 5 || compact.length > 17 || digits < 1) continue;
     if (type === 'ROUTING_NUMBER') {
       if (abaValid(compact)) found.push({ type, start, end: start + value.length, confidence: 0.95 });
     } else if (type === 'BANK_ACCOUNT') {
       if (/^\d{6,17}$/.test(compact)) found.push({ type, start, end: start + value.length, confidence: 0.8 });
     } else if (type === 'PASSPORT') {
-      if (compact.length >= 6 && compact.length <= 10) found.push({ type, start, end: start + value.length, confidence: 0.85 });
+      if (compact.length >= 6 && compact.length <= 10 && !/^(?:valid|expired?|number|issued|renewed)$/i.test(compact))
+        found.push({ type, start, end: start + value.length, confidence: 0.85 });
     } else if (compact.length >= 5 && compact.length <= 16) found.push({ type, start, end: start + value.length, confidence: 0.8 });
   }
   return found;

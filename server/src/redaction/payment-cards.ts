@@ -75,7 +75,11 @@ export function isCardNumber(candidate: string): boolean {
   const hasDash = candidate.includes('-');
   if (hasSpace && hasDash) return false;
   const groups = candidate.split(/[ -]/);
-  if (groups.length > 1 && (groups.length > 6 || groups.some((g) => g.length < 3 || g.length > 7))) return false;
+  // Groups of 3 to 7 digits; the last may be shorter (4-4-4-4-3, 4-4-4-2).
+  if (groups.length > 1 && (groups.length > 6 || groups.some((g, i) => g.length > 7 || (g.length < 3 && i < groups.length - 1))))
+    return false;
   const digits = groups.join('');
+  // Twelve digits (some Maestro cards) only when written in groups: too many other numbers have twelve.
+  if (digits.length === 12 && groups.length < 3) return false;
   return cardScheme(digits) !== undefined && luhn(digits);
 }

@@ -27,6 +27,8 @@ type Tagger = (sentence: string) => Array<{ text: string; pos: string }>;
 
 interface Models {
   tag: Tagger;
+  /** Which of `words` (lower case) are in the tagger's English vocabulary. */
+  inVocabulary: (words: string[]) => boolean[];
   lexicon: Record<string, string | string[]>;
 }
 
@@ -39,6 +41,8 @@ function loadModels(): Models {
   const winkNLP = require('wink-nlp') as (model: unknown, pipe?: string[]) => WinkNlp;
   const nlp = winkNLP(require('wink-eng-lite-web-model'), ['pos']);
   const its = nlp.its;
+  // Words the model knows get ids below this one; a word it has never seen gets a new, higher id.
+  const unseen = (nlp.readDoc('qzxjvkw').tokens().out(its.uniqueId) as number[])[0] ?? 0;
   const compromise = require('compromise') as { model(): { one: { lexicon: Record<string, string | string[]> } } };
   models = {
     tag: (sentence) => {
@@ -47,13 +51,17 @@ function loadModels(): Models {
       const pos = tokens.out(its.pos) as string[];
       return texts.map((text, i) => ({ text, pos: pos[i] ?? '' }));
     },
+    inVocabulary: (words) => {
+      const ids = nlp.readDoc(words.join(' ')).tokens().out(its.uniqueId) as number[];
+      return ids.length === words.length ? ids.map((id) => id < unseen) : words.map(() => false);
+    },
     lexicon: compromise.model().one.lexicon,
   };
   return models;
 }
 
 interface WinkNlp {
-  its: { pos: unknown };
+  its: { pos: unknown; uniqueId: unknown };
   readDoc(text: string): { tokens(): { out(as?: unknown): unknown } };
 }
 
@@ -63,26 +71,76 @@ export function warmNameModels(): void {
 }
 
 const HONORIFICS = new Set(
-  'mr mrs ms miss mx dr prof sir madam dame lord lady mister herr frau fr hr mme mlle monsieur madame sr sra srta señor señora don doña sig sig.ra signor signora dott dott.ssa ing avv pan pani dhr mevr'.split(' '),
+  'mr mrs ms miss mx dr prof sir madam dame lord lady mister herr frau fr hr mme mlle monsieur madame sr sra srta señor señora don doña sig sig.ra signor signora dott dott.ssa ing avv pan pani dhr mevr'.split(
+    ' ',
+  ),
 );
-const PARTICLES = new Set(['de', 'da', 'del', 'della', 'di', 'du', 'van', 'von', 'der', 'den', 'la', 'le', 'dos', 'das', 'do', 'ter', 'ten', 'y', 'bin', 'ibn', 'al', 'el', 'zu', 'af', 'av', 'e', "d'", 'mac']);
+const PARTICLES = new Set([
+  'de',
+  'da',
+  'del',
+  'della',
+  'di',
+  'du',
+  'van',
+  'von',
+  'der',
+  'den',
+  'la',
+  'le',
+  'dos',
+  'das',
+  'do',
+  'ter',
+  'ten',
+  'y',
+  'bin',
+  'ibn',
+  'al',
+  'el',
+  'zu',
+  'af',
+  'av',
+  'e',
+  "d'",
+  'mac',
+]);
 const COMPANY_SUFFIXES = new Set(
-  'inc inc. llc ltd ltd. limited gmbh ag sa sas sarl bv nv corp corp. co co. group plc spa s.p.a. srl oy ab as kg & and und et y e partners holdings'.split(' '),
+  'inc inc. llc ltd ltd. limited gmbh ag sa sas sarl bv nv corp corp. co co. group plc spa s.p.a. srl oy ab as kg & and und et y e partners holdings'.split(
+    ' ',
+  ),
 );
+/** Whether a lower-case word is a common English word, remembered across texts (at most 50,000 words). */
+const vocabulary = new Map<string, boolean>();
+
+/** How many words per text are looked up in the vocabulary: 150, and 10 more per 10,000 characters. */
+const vocabularyChecksFor = (text: string) => 150 + Math.floor(text.length / 1000);
+
+/** Words that introduce a name and are written with a capital at the start of a sentence. */
+const INTRODUCERS = new Set(
+  'dear hi hello hey thanks patient customer client employee user applicant tenant guest passenger contact person recipient colleague manager owner signed attn attention please ask call email tell'.split(
+    ' ',
+  ),
+);
+
 /** Words before a name. */
 const BEFORE =
-  /(?:\b(?:name is|named|called|i am|i'm|dear|hi|hello|hey|thanks|thank you|regards|sincerely|signed by|signed|by|from|with|to|for|contact|customer|client|patient|employee|user|applicant|tenant|guest|passenger|attn|attention|cc|ask|tell|met|meet|spoke|spoke to|forward|assigned to|owner|manager|colleague|je m'appelle|ich bin|ich heiße|me llamo|mi chiamo|heet|jag heter)[\s,:]*)$/i;
+  /(?:\b(?:name is|named|called|i am|i'm|dear|hi|hello|hey|thanks|thank you|regards|sincerely|signed by|signed|contact|contact person|person|recipient is|recipient|customer|client|patient|employee|user|applicant|tenant|guest|passenger|attn|attention|cc|ask|tell|met|meet|spoke|spoke to|forward|assigned to|owner|manager|colleague|je m'appelle|ich bin|ich heiße|me llamo|mi chiamo|heet|jag heter)[\s,:]*)$/i;
+/** Words before a name that say less: they count for runs of two words or more. */
+const BEFORE_WEAK = /\b(?:by|from|with|to|for|and|or|at)\s$/i;
+
 /** Words after a name. */
-const AFTER = /^(?:'s\b|’s\b|,?\s(?:called|said|wrote|phoned|emailed|asked|replied|signed|is\s(?:our|my|the|a)|was|will|has|had|lives|works|joined|left|booked|paid|ordered|confirmed|requested|reported|sent|who)\b)/i;
+const AFTER =
+  /^(?:'s\b|’s\b|,?\s(?:called|said|wrote|phoned|emailed|asked|replied|signed|is\s(?:our|my|the|a)|was|will|has|had|lives|works|joined|left|booked|paid|ordered|confirmed|requested|reported|sent|who)\b)/i;
 
 const NAME_TAGS = new Set(['FirstName', 'MaleName', 'FemaleName', 'LastName', 'Person']);
+/** Lexicon tags of words that are never part of a name. */
+// biome-ignore format: a list
 const OTHER_TAGS = new Set([
-  'City', 'Country', 'Place', 'Region', 'Organization', 'SportsTeam', 'Month', 'WeekDay', 'Date', 'Holiday', 'Demonym',
-  'Language', 'Currency', 'Unit', 'Determiner', 'Preposition', 'Pronoun', 'Conjunction', 'Adverb', 'Adjective',
-  'Infinitive', 'PresentTense', 'PastTense', 'Gerund', 'Plural', 'Singular', 'Uncountable', 'Expression', 'QuestionWord',
-  'Modal', 'Copula', 'Negative', 'Cardinal', 'Ordinal', 'TextValue', 'Actor', 'Abbreviation', 'PhrasalVerb', 'Comparative',
-  'Superlative', 'Participle', 'Possessive', 'Noun', 'Verb', 'Imperative',
-]); // biome-ignore format: a list
+  'City', 'Country', 'Place', 'Region', 'SportsTeam', 'Month', 'WeekDay', 'Date', 'Holiday', 'Demonym', 'Language',
+  'Currency', 'Unit', 'Determiner', 'Preposition', 'Pronoun', 'Conjunction', 'Expression', 'QuestionWord', 'Modal',
+  'Copula', 'Negative', 'Cardinal', 'Ordinal', 'TextValue', 'Possessive', 'Imperative',
+]);
 
 /** Capitalised words: a capital letter, then letters, marks, apostrophes, hyphens or a closing dot. */
 const CAPITALISED = /\p{Lu}[\p{L}\p{M}'’-]*\.?/gu;
@@ -129,7 +187,13 @@ export function findPersonNames(text: string): NameMatch[] {
     const gap = previousEnd >= 0 ? text.slice(previousEnd, start) : '';
     const joined =
       current.length > 0 &&
-      (gap === ' ' || (gap.length <= 10 && /^ (?:[\p{Ll}']{1,4} ){1,2}$/u.test(gap) && gap.trim().split(' ').every((p) => PARTICLES.has(p))));
+      (gap === ' ' ||
+        (gap.length <= 10 &&
+          /^ (?:[\p{Ll}']{1,4} ){1,2}$/u.test(gap) &&
+          gap
+            .trim()
+            .split(' ')
+            .every((p) => PARTICLES.has(p))));
     if (!joined && current.length > 0) {
       runs.push(current);
       current = [];
@@ -144,7 +208,25 @@ export function findPersonNames(text: string): NameMatch[] {
   if (current.length > 0) runs.push(current);
   if (runs.length === 0) return [];
 
-  const { lexicon, tag } = loadModels();
+  const { lexicon, tag, inVocabulary } = loadModels();
+  // The runs' words not yet known to be common or not, looked up in one pass of the tagger's tokenizer.
+  let lookups = vocabularyChecksFor(text);
+  const unknown = new Set<string>();
+  for (const run of runs) {
+    for (const t of run) {
+      const w = t.text.toLowerCase().replace(/[.'’]+$/, '');
+      if (!vocabulary.has(w) && lookups > 0 && /^[\p{Ll}\p{M}]+$/u.test(w) && !unknown.has(w)) {
+        unknown.add(w);
+        lookups--;
+      }
+    }
+  }
+  if (unknown.size > 0) {
+    const words = [...unknown];
+    const known = inVocabulary(words);
+    if (vocabulary.size > 50_000) vocabulary.clear();
+    words.forEach((w, i) => vocabulary.set(w, known[i] ?? false));
+  }
   const tagsOf = (word: string): string[] => {
     const entry = lexicon[word.toLowerCase().replace(/[.'’]+$/, '')];
     return entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
@@ -176,7 +258,12 @@ export function findPersonNames(text: string): NameMatch[] {
     // A company: the run ends in (or is followed by) a company suffix.
     const afterRun = text.slice((tokens.at(-1) as Token).end, (tokens.at(-1) as Token).end + 12);
     const lastWord = bare(tokens.at(-1)?.text ?? '');
-    if (COMPANY_SUFFIXES.has(lastWord) || /^,? (?:inc|llc|ltd|gmbh|ag|sa|corp|plc|bv|srl|spa)\b/i.test(afterRun)) continue;
+    if (
+      COMPANY_SUFFIXES.has(lastWord) ||
+      /^,? (?:inc|llc|ltd|gmbh|ag|sa|corp|plc|bv|srl|spa)\b/i.test(afterRun) ||
+      /^\p{Lu}\./u.test(afterRun)
+    )
+      continue;
     // An honorific opens the name and is not part of it.
     let honorific = false;
     while (tokens.length > 0 && HONORIFICS.has(bare((tokens[0] as Token).text))) {
@@ -191,22 +278,41 @@ export function findPersonNames(text: string): NameMatch[] {
       return tags.some((x) => OTHER_TAGS.has(x)) && !tags.some((x) => NAME_TAGS.has(x));
     };
     // Acronyms (`LH`, `USD`) are no part of a name either.
-    const edge = (t: Token) => other(t) || PARTICLES.has(t.text) || (t.text.length > 1 && t.text === t.text.toUpperCase() && !/^\p{Lu}\.$/u.test(t.text));
+    const edge = (t: Token) =>
+      other(t) || PARTICLES.has(t.text) || (t.text.length > 1 && t.text === t.text.toUpperCase() && !/^\p{Lu}\.$/u.test(t.text));
     while (tokens.length > 0 && edge(tokens[0] as Token)) tokens = tokens.slice(1);
     while (tokens.length > 0 && edge(tokens.at(-1) as Token)) tokens = tokens.slice(0, -1);
     // A known place or organisation of several words (`San Francisco`, `New York`).
     if (tokens.length >= 2 && tagsOf(tokens.map((t) => t.text).join(' ')).some((x) => OTHER_TAGS.has(x))) continue;
     if (tokens.length === 0) continue;
+    // Common English words that are not also names: a run of only these is a title (`Data Protection Act`).
+    const common = (t: Token) =>
+      vocabulary.get(t.text.toLowerCase().replace(/[.'’]+$/, '')) === true && !tagsOf(t.text).some((x) => NAME_TAGS.has(x));
+    // Common words opening a run introduce the name (`Dear`, `Patient`, `Customer`): they are cut from it.
+    while (tokens.length > 1 && common(tokens[0] as Token)) {
+      const lead = tokens[0] as Token;
+      if (!INTRODUCERS.has(bare(lead.text)) && posOf(lead.start, (tokens.at(-1) as Token).end)?.get(lead.start) === 'PROPN') break;
+      tokens = tokens.slice(1);
+    }
+    if (tokens.length === 0) continue;
     const first = tokens[0] as Token;
     const last = tokens.at(-1) as Token;
     const words = tokens.filter((t) => !PARTICLES.has(t.text));
     if (words.some(other)) continue;
+    const commonWords = words.filter(common).length;
+    if (!honorific && commonWords === words.length) continue;
     // Initials alone, all-capital acronyms and one-letter words are no names.
     if (words.every((t) => /^\p{Lu}\.?$/u.test(t.text) || t.text === t.text.toUpperCase())) continue;
     const known = words.filter((t) => tagsOf(t.text).some((x) => NAME_TAGS.has(x))).length;
-    const context = BEFORE.test(text.slice(Math.max(0, first.start - 30), first.start)) || AFTER.test(text.slice(last.end, last.end + 24));
+    const before = text.slice(Math.max(0, first.start - 30), first.start);
+    const context =
+      BEFORE.test(before) || AFTER.test(text.slice(last.end, last.end + 24)) || (words.length >= 2 && BEFORE_WEAK.test(before));
     const atSentenceStart = startsSentence(text, first.start);
 
+    // One word alone is a name only with an honorific or a word around it that says so.
+    if (words.length === 1 && !honorific && !context) continue;
+    // Half or more common words and no known name: a product or a team (`Microsoft Teams`), unless the context says otherwise.
+    if (commonWords * 2 >= words.length && known === 0 && !context && !honorific) continue;
     let confidence = words.length >= 2 ? 0.55 : 0.2;
     if (known > 0) confidence += words.length >= 2 ? 0.2 : 0.3;
     if (honorific) confidence += 0.4;
@@ -218,7 +324,8 @@ export function findPersonNames(text: string): NameMatch[] {
       if (pos) {
         const tags = words.map((t) => pos.get(t.start));
         if (tags.every((p) => p === 'PROPN')) confidence += 0.2;
-        else if (tags.some((p) => p === 'NOUN' || p === 'VERB' || p === 'ADJ' || p === 'ADV' || p === 'NUM' || p === 'AUX')) confidence -= 0.3;
+        else if (tags.some((p) => p === 'NOUN' || p === 'VERB' || p === 'ADJ' || p === 'ADV' || p === 'NUM' || p === 'AUX'))
+          confidence -= context ? 0.15 : 0.3;
       } else if (words.length >= 2 || known > 0) confidence += 0.1; // Unchecked: err towards privacy.
     }
     if (confidence < NAME_THRESHOLD) continue;

@@ -71,10 +71,10 @@ const EXTENSION = /\s{0,3}(?:ext(?:ension)?\.?|x)\s{0,3}\d{1,5}\b/iy;
 
 /** Words in the 40 characters before a number that make it a phone number. */
 const PHONE_WORDS =
-  /\b(?:phone|tel|telephone|call|calling|mobile|cell|cellphone|fax|dial|whatsapp|sms|text|reach|contact|hotline|landline|ring|number is|telefon|telefono|teléfono|téléphone|portable|handy|móvil|celular|numéro|nummer|numero|número|tlf|puhelin|telefoon|mob|ph)\b/i;
+  /\b(?:phone|tel|telephone|call|calling|called|phoned|rang|ring me|mobile|cell|cellphone|fax|dial|whatsapp|sms|text|reach|contact|hotline|landline|ring|number is|telefon|telefono|teléfono|téléphone|portable|handy|móvil|celular|numéro|nummer|numero|número|tlf|puhelin|telefoon|mob|ph)\b/i;
 /** Words just before a number that make it something else. */
 const OTHER_WORDS =
-  /\b(?:invoice|inv|order|ref|reference|ticket|case|account|acct|tracking|serial|sku|po|receipt|transaction|txn|version|build|release|lat|lon|lng|latitude|longitude|coordinates|isbn|issn|amount|total|price|cost|sum|balance|id|no|nr|iban|card|customer|policy|claim|shipment|parcel|booking|confirmation|batch|lot|part|model|zip|postcode|postal|timestamp|epoch|hash|checksum)\b/gi;
+  /\b(?:invoice|inv|order|ref|reference|ticket|case|account|acct|tracking|serial|sku|po|receipt|transaction|txn|version|build|release|lat|lon|lng|latitude|longitude|coordinates|isbn|issn|amount|total|price|cost|sum|balance|id|no|nr|iban|card|customer|policy|claim|shipment|parcel|booking|confirmation|batch|lot|part|model|zip|postcode|postal|timestamp|epoch|hash|checksum|quoting|quote)\b/gi;
 const CURRENCY = /[$€£¥₹₽]|\b(?:usd|eur|gbp|jpy|chf|cad|aud|inr|dollars?|euros?|pounds?)\b/i;
 
 const PHONE_WORDS_ALL = new RegExp(PHONE_WORDS.source, 'gi');
@@ -155,7 +155,9 @@ function* phonePieces(run: string): Iterable<[number, number]> {
     for (let t = first; t < tokens.length; t++) {
       const token = tokens[t] as [number, number, number, number];
       // An extension's digits do not count towards the number's.
-      const extension = /^(?:ext|x)/i.test(run.slice(token[0], token[1])) || (t > first && /^(?:ext|x)/i.test(run.slice((tokens[t - 1] as [number, number, number, number])[0], token[0])));
+      const extension =
+        /^(?:ext|x)/i.test(run.slice(token[0], token[1])) ||
+        (t > first && /^(?:ext|x)/i.test(run.slice((tokens[t - 1] as [number, number, number, number])[0], token[0])));
       if (!extension && (digits + token[2] > 15 || groups + token[3] > 7)) break;
       digits += extension ? 0 : token[2];
       groups += extension ? 0 : token[3];
@@ -183,12 +185,16 @@ function shapeConfidence(candidate: string, regions: Region[], check: () => bool
   const { groups, separators } = digitGroups(number);
   const digits = groups.join('');
   if (digits.length < 7 || digits.length > 15) return 0;
-  if (looksLikeDate(groups)) return 0;
+  if (looksLikeDate(groups) || (groups.length > 3 && looksLikeDate(groups.slice(0, 3)))) return 0;
+  // A compact date first (20240314-0042).
+  const head = groups[0] as string;
+  if (head.length === 8 && looksLikeDate([head.slice(0, 4), head.slice(4, 6), head.slice(6)])) return 0;
   // The shape of a US social security number.
   if (/^\d{3}-\d{2}-\d{4}$/.test(number)) return 0;
   // A decimal number (a coordinate, an amount): one dot followed by three digits or more, or a dot after one digit.
   if (separators === '.' && groups.length === 2) return 0;
   if (/(?:^|[^\d])\d\.\d/.test(number) && !number.startsWith('+')) return 0;
+  if (/(?:^|\s)-?\d{1,3}\.\d{4,}(?:\s|$)/.test(number)) return 0;
   // Versions and other dotted identifiers with single-digit parts.
   if (separators.includes('.') && groups.some((g, i) => g.length === 1 && i > 0)) return 0;
   // Many single digits are a list or a counter, not a number someone dials.
@@ -200,13 +206,14 @@ function shapeConfidence(candidate: string, regions: Region[], check: () => bool
     const parsed = parsePhoneNumberFromString(number.startsWith('+') ? number : `+${number.slice(2)}`);
     if (parsed?.isValid()) return 0.95;
     if (parsed?.isPossible()) return 0.8 + extensionBonus;
-    if (!number.startsWith('+')) return 0; // 00 followed by no country: a national number written oddly, or none.
-    return 0.3 + extensionBonus;
+    if (number.startsWith('+')) return 0.3 + extensionBonus;
+    // 00 followed by no country: judged as a national number.
   }
   // National: possible for one of the regions (with or without its trunk prefix)?
   const possibleIn: Region[] = [];
   for (const region of regions) {
-    const national = region.nationalPrefix && digits.startsWith(region.nationalPrefix) ? digits.slice(region.nationalPrefix.length) : digits;
+    const national =
+      region.nationalPrefix && digits.startsWith(region.nationalPrefix) ? digits.slice(region.nationalPrefix.length) : digits;
     if (region.lengths.has(national.length) || region.lengths.has(digits.length)) possibleIn.push(region);
   }
   if (possibleIn.length === 0) return 0;
@@ -216,7 +223,13 @@ function shapeConfidence(candidate: string, regions: Region[], check: () => bool
   let confidence = formatted ? 0.55 : 0.3;
   if (trunk || areaCode) confidence += 0.1;
   // Amounts grouped in thousands: 1 250 000.
-  if (separators === ' ' && groups.length >= 3 && groups.slice(1).every((g) => g.length === 3) && (groups[0] as string).length <= 3 && !trunk)
+  if (
+    separators === ' ' &&
+    groups.length >= 3 &&
+    groups.slice(1).every((g) => g.length === 3) &&
+    (groups[0] as string).length <= 3 &&
+    !trunk
+  )
     confidence -= 0.1;
   if (check()) {
     let valid = false;
@@ -252,13 +265,36 @@ export function findPhoneNumbers(text: string, countries: readonly string[]): Ph
     const before = runStart > 0 ? text.charCodeAt(runStart - 1) : 32;
     if (before === 45 && runStart > 1 && isLetter(text.charCodeAt(runStart - 2))) continue;
     // After a code of capitals and digits (`GB00 WEST 1234…`, `B44 1234567`).
-    if (before === 32 && /(?:^|\s)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,12} $|(?:^|\s)[A-Z]{3,6} $/.test(text.slice(Math.max(0, runStart - 14), runStart)) && !/(?:TEL|FAX|PH|MOB|NR|NO|CALL) $/.test(text.slice(Math.max(0, runStart - 6), runStart))) continue;
-    if ((before >= 65 && before <= 90) || (before >= 97 && before <= 122) || before === 35 || before === 47 || before === 95 || before === 46) {
+    if (
+      before === 32 &&
+      /(?:^|\s)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,12} $|(?:^|\s)[A-Z]{3,6} $/.test(
+        text.slice(Math.max(0, runStart - 14), runStart),
+      ) &&
+      !/(?:TEL|FAX|PH|MOB|NR|NO|CALL) $/.test(text.slice(Math.max(0, runStart - 6), runStart))
+    )
+      continue;
+    if (
+      (before >= 65 && before <= 90) ||
+      (before >= 97 && before <= 122) ||
+      before === 35 ||
+      before === 47 ||
+      before === 95 ||
+      before === 46
+    ) {
       if (!/(?:tel|ph|fax|mob):?$/i.test(text.slice(Math.max(0, runStart - 4), runStart))) continue;
     }
     const afterAt = runStart + runText.length;
     const after = afterAt < text.length ? text.charCodeAt(afterAt) : 32;
-    if (after === 47 || after === 95 || (after >= 65 && after <= 90) || (after >= 97 && after <= 122) || (after === 46 && isDigit(text.charCodeAt(afterAt + 1)))) continue;
+    // A time follows (`2024-03-14 14:09`): the run is a timestamp.
+    if (after === 58 && isDigit(text.charCodeAt(afterAt + 1))) continue;
+    if (
+      after === 47 ||
+      after === 95 ||
+      (after >= 65 && after <= 90) ||
+      (after >= 97 && after <= 122) ||
+      (after === 46 && isDigit(text.charCodeAt(afterAt + 1)))
+    )
+      continue;
     for (const [a, b] of phonePieces(runText)) {
       let candidate = runText.slice(a, b);
       let offset = a;

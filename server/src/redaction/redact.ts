@@ -213,7 +213,7 @@ const DETECTORS: Detector[] = [
   { type: 'SECRET', scan: regexScan(/\b[A-Za-z0-9+/_-]{24,}={0,2}/g), accept: looksRandom },
   { type: 'EMAIL', scan: emails },
   { type: 'IBAN', scan: regexScan(/\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g), accept: ibanValid },
-  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){12,18}\d\b/g), accept: isCardNumber },
+  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){11,18}\d\b/g), accept: isCardNumber },
   { type: 'SSN', scan: regexScan(/\b\d{3}-\d{2}-\d{4}\b/g), accept: ssnValid },
   { type: 'IP', scan: regexScan(/\b(?:\d{1,3}\.){3}\d{1,3}\b/g), accept: ipv4Valid },
   { type: 'IP', scan: ipv6, accept: (m) => (m.match(/:/g)?.length ?? 0) >= 2 && isIPv6(m) },
@@ -245,7 +245,8 @@ export function mayHoldSensitive(text: string): boolean {
 
 /** A capitalised word: what a name or a street address needs. */
 const CAPITALISED_WORD = /\p{Lu}[\p{Ll}\p{M}]/u;
-const IDENTITY_WORD = /passport|passeport|pasaporte|passaporto|paspoort|reisepass|licen[cs]e|führerschein|permis|routing|\baba\b|\brtn\b|transit|account|acct/i;
+const IDENTITY_WORD =
+  /passport|passeport|pasaporte|passaporto|paspoort|reisepass|licen[cs]e|führerschein|permis|routing|\baba\b|\brtn\b|transit|account|acct/i;
 
 export interface RedactorOptions {
   /** Which entity types are redacted; all built-in ones when not given. Custom patterns always are. */
@@ -279,8 +280,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const mayHoldAny =
     options.custom && options.custom.length > 0
       ? () => true
-      : (text: string) =>
-          mayHoldSensitive(text) || (words && CAPITALISED_WORD.test(text)) || (identities && IDENTITY_WORD.test(text));
+      : (text: string) => mayHoldSensitive(text) || (words && CAPITALISED_WORD.test(text)) || (identities && IDENTITY_WORD.test(text));
   const find = (text: string): Entity[] => {
     const found: Entity[] = [];
     // Which characters an entity holds already: an overlap test costs the candidate's length, not the entities found.
@@ -305,14 +305,16 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
     }
     if (identities && IDENTITY_WORD.test(text)) {
-      for (const m of findIdentityNumbers(text)) if (types.has(m.type) && !taken(m.start, m.end)) take(m.type, m.start, m.end, m.confidence);
+      for (const m of findIdentityNumbers(text))
+        if (types.has(m.type) && !taken(m.start, m.end)) take(m.type, m.start, m.end, m.confidence);
     }
     if (types.has('PHONE') && countDigits(text, 7) >= 7) {
       for (const m of findPhoneNumbers(text, regions)) if (!taken(m.start, m.end)) take('PHONE', m.start, m.end, m.confidence);
     }
     if (words && CAPITALISED_WORD.test(text)) {
       // Addresses before names, so that a street's name is not taken for a person's.
-      if (types.has('ADDRESS')) for (const m of findStreetAddresses(text)) if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
+      if (types.has('ADDRESS'))
+        for (const m of findStreetAddresses(text)) if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
       if (types.has('NAME')) for (const m of findPersonNames(text)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
     }
     return found.sort((a, b) => a.start - b.start);

@@ -53,7 +53,12 @@ export function parseRedactionDataset(json: unknown): LabelledText[] {
       const text = record.full_text;
       const spans = (Array.isArray(record.spans) ? record.spans : []).map((s, j) => {
         const span = s as PresidioSpan;
-        if (!isRecord(s) || typeof span.entity_type !== 'string' || typeof span.start_position !== 'number' || typeof span.end_position !== 'number')
+        if (
+          !isRecord(s) ||
+          typeof span.entity_type !== 'string' ||
+          typeof span.start_position !== 'number' ||
+          typeof span.end_position !== 'number'
+        )
           throw new Error(`record ${index}, span ${j}: needs entity_type, start_position and end_position`);
         return { type: PRESIDIO_TYPES[span.entity_type] ?? span.entity_type, start: span.start_position, end: span.end_position };
       });

@@ -21,30 +21,37 @@ const AFTER_NAME = new Set(
     'oval pass passage pines plain plains prairie radial ramp rapid rapids rest roads route shoal shoals shore shores ' +
     'skyway spring springs stravenue stream streets throughway trace trafficway tunnel burg burgs bluff bluffs bottom branch ' +
     'bridge brook brooks bend cliff cliffs common commons corner corners curve fall locks lodge light lights loaf ' +
-    'canyon cape club camp arcade annex wall ' +
+    'canyon cape club camp arcade annex wall mall river gatve határút ' +
     // Hungarian, Turkish, Latvian, Swedish, Norwegian, Danish, Romanian, Russian, Ukrainian.
     'utca u. út fasor tér körút sokak sokağı sk cadde caddesi cad bulvarı mahallesi iela laukums bulvāris prospekts gatan ' +
     'gata väg vägen gate vei veien gade vej allé стр улица ул проспект пр переулок пер бульвар бул площадь пл шоссе ' +
-    'майдан вулиця вул провулок пров площа проспект бульвар узвіз'
+    'liget országút sor köz rakpart lejtő dűlő allén tunet gärdet backen plassen ' +
+    'sétány sugárút аллея проезд тупик набережная майдан вулиця вул провулок пров площа проспект бульвар узвіз'
   ).split(/\s+/),
 );
 
 /** Street-type words that languages write in lower case (`Szováta fasor`, `Jāņa Čakstes laukums`). */
-const LOWER_CASE_TYPES = new Set('utca u. út fasor tér körút iela laukums bulvāris prospekts улица ул проспект пр переулок пер бульвар бул площадь пл шоссе майдан вулиця вул провулок пров площа узвіз'.split(' '));
+const LOWER_CASE_TYPES = new Set(
+  'liget országút sor köz rakpart lejtő dűlő аллея проезд тупик sétány sugárút набережная utca u. út fasor tér körút iela laukums bulvāris prospekts улица ул проспект пр переулок пер бульвар бул площадь пл шоссе майдан вулиця вул провулок пров площа узвіз'.split(
+    ' ',
+  ),
+);
 
 /** Street-type words written before the street's name (`Rue de la Paix`, `Via Roma`, `ul. Długa`). */
 const BEFORE_NAME = new Set(
   (
     'rue avenue av boulevard bd place chemin allée impasse quai route cours passage square voie sentier rond-point ' +
     'calle c/ avenida avda plaza paseo camino carrera ronda travesía bajada glorieta callejón cuesta urbanización vía ' +
+    'explanada carretera cerrada pasaje masía calzada calz. privada andador circuito retorno prolongación periférico ' +
+    'diagonal rambla polígono lugar partida viaducto rampa viela urbanização blvd. blvd rynek ' +
     'via viale piazza corso borgo vicolo largo contrada strada piazzale rotonda incrocio canale lungomare salita ' +
     'rua travessa praça alameda marginal rodovia estrada beco ladeira ' +
     'am im zum zur ' +
-    'ul ul. al al. pl pl. os os. wyb wyb. ' +
+    'ul ul. al al. pl pl. os os. wyb wyb. skwer rondo szosa bulw. bulwar aleja plac ' +
     'strada str str. bulevardul bd. calea intrarea aleea piața șoseaua splaiul ' +
-    'jln jln. jl jl. jalan gg gg. ' +
+    'jln jln. jl jl. jalan gg gg. ds. ds kp. kp dk. ki. ' +
     'ved ' +
-    'ал ал. ул ул. пр пр. пер пер. бул бул. вул вул.'
+    'ал ал. ул ул. пр пр. пер пер. бул бул. вул вул. вулиця улица пров. провулок проезд наб. ш. пл.'
   ).split(/\s+/),
 );
 
@@ -53,16 +60,47 @@ const BEFORE_NAME = new Set(
 const COMPOUND_ENDINGS = [
   'straße', 'strasse', 'str.', 'weg', 'gasse', 'allee', 'platz', 'ring', 'damm', 'ufer', 'chaussee', 'pfad', 'steig', 'graben',
   'markt', 'berg', 'straat', 'laan', 'plein', 'dijk', 'gracht', 'kade', 'singel', 'steeg', 'dreef', 'veien', 'vei', 'gata',
-  'gatan', 'vägen', 'gade', 'vej', 'tie', 'katu', 'kuja', 'polku', 'väylä', 'gränd', 'stigen', 'torget', 'plads',
+  'gatan', 'vägen', 'gade', 'vej', 'tie', 'katu', 'kuja', 'polku', 'penger', 'matte', 'raitti', 'park', 'torvet', 'tunet', 'gärdet', 'allén', 'backen', 'liden', 'stræde', 'torv', 'straede', 'bakken', 'dorf', 'hof', 'feld', 'väylä', 'gränd', 'stigen', 'torget', 'plads',
 ];
 
 /** Words between a prefix street word and the name (`Place de Nesle`, `An der Alster`). */
-const PARTICLES = new Set(['de', 'la', 'le', 'les', 'du', 'des', "d'", 'del', 'della', 'dei', 'di', 'da', 'do', 'dos', 'das', 'der', 'den', 'van', 'von', 'e', 'y', 'et', 'und', 'and', 'of', 'the']);
+const PARTICLES = new Set([
+  'de',
+  'la',
+  'le',
+  'les',
+  'du',
+  'des',
+  "d'",
+  'del',
+  'della',
+  'dei',
+  'di',
+  'da',
+  'do',
+  'dos',
+  'das',
+  'der',
+  'den',
+  'van',
+  'von',
+  'e',
+  'y',
+  'et',
+  'und',
+  'and',
+  'of',
+  'the',
+]);
 
 /** Secondary units after an address: `Apt. 345`, `Suite 780`. */
-const SECONDARY = /^,?\s{1,3}(?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.?|#|bloc|piso|étage|etg\.?|wohnung|whg\.?)\s{0,3}\d{1,5}[a-z]?\b/iy;
+const SECONDARY =
+  /,?\s{1,3}(?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.?|#|bloc|piso|étage|etg\.?|wohnung|whg\.?|appartamento|interno|int\.|zimmer|top|m\.|lok\.?|кв\.?|квартира|lgh\.?|edificio|puerta|pta\.?|dpto\.?|depto\.?|bus|boîte|app\.?)\s{0,3}\d{1,5}[a-z]?\b/iy;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
+/** Words that announce an address. */
+const ADDRESS_CONTEXT =
+  /\b(?:address(?: is)?|lives at|living at|resides at|located at|ship(?:ped)? (?:it )?to|deliver(?:ed)? to|send (?:it )?to|go(?:es)? to|returns? to|moved to|adresse|anschrift|dirección|direccion|indirizzo|endereço|adres|adress|osoite|cím|adresa|адрес)[\s:,]*$/i;
 const HOUSE_NUMBER = /\b\d{1,5}(?:[a-zA-Z]\b|\/\d{1,3}\b)?/g;
 
 const bare = (word: string) => word.toLowerCase().replace(/[,;:]$/, '');
@@ -70,6 +108,8 @@ const isCapitalised = (word: string) => {
   const first = word[0] ?? '';
   return first !== first.toLowerCase();
 };
+/** A street-type word, also in the plural (`Manors`, `Glens`). */
+const isAfterName = (word: string) => AFTER_NAME.has(word) || (word.endsWith('s') && AFTER_NAME.has(word.slice(0, -1)));
 const isStreetCompound = (word: string) => {
   const w = bare(word);
   return w.length > 4 && COMPOUND_ENDINGS.some((e) => w.endsWith(e) && w.length > e.length + 1);
@@ -113,7 +153,9 @@ export function findStreetAddresses(text: string): AddressMatch[] {
     let match: AddressMatch | undefined;
     // The number after the street: `Via Roma 12`, `Schellingstr. 797`, `Calle Mayor, 73`, `Ülkü Sokak 56c`.
     if (wordBefore) {
-      const before = wordsIn(text, Math.max(0, numStart - 80), numStart, 6, true);
+      let before = wordsIn(text, Math.max(0, numStart - 80), numStart, 7, true);
+      // `Jln. Maryanto no 78`, `Hauptstraße Nr. 5`, `Via Roma n. 12`.
+      if (before[0] && /^(?:no\.?|nr\.?|n\.|nº|núm\.?|num\.?)$/i.test(before[0].text)) before = before.slice(1);
       const nearest = before[0];
       if (nearest && !/[.!?]$/.test(nearest.text.replace(/(?:str|ul|al|pl|os|wyb|jln|jl|gg|bd|av|avda|пр|ул|ал|пер|бул|вул)\.$/i, ''))) {
         let start = -1;
@@ -138,10 +180,22 @@ export function findStreetAddresses(text: string): AddressMatch[] {
               }
               break;
             }
-            if (AFTER_NAME.has(b.replace(/\.$/, '')) && (isCapitalised(w.text) || LOWER_CASE_TYPES.has(b)) && i === 0 && before[1] && isCapitalised(before[1].text)) {
+            if (
+              isAfterName(b.replace(/\.$/, '')) &&
+              (isCapitalised(w.text) || LOWER_CASE_TYPES.has(b)) &&
+              i === 0 &&
+              before[1] &&
+              isCapitalised(before[1].text)
+            ) {
               // `Ülkü Sokak 56c`, `Stefans Väg 280`, `Jāņa Čakstes laukums 90`.
               let j = 1;
-              while (j + 1 < before.length && j < 3 && isCapitalised((before[j + 1] as Word).text) && !/[.!?,:;]$/.test((before[j + 1] as Word).text)) j++;
+              while (
+                j + 1 < before.length &&
+                j < 3 &&
+                isCapitalised((before[j + 1] as Word).text) &&
+                !/[.!?,:;]$/.test((before[j + 1] as Word).text)
+              )
+                j++;
               start = (before[j] as Word).start;
               confidence = 0.75;
               break;
@@ -176,14 +230,26 @@ export function findStreetAddresses(text: string): AddressMatch[] {
             const w = after[i] as Word;
             const clean = w.text.replace(/[,;:!?]$/, '').replace(/\.$/, '');
             if (!isCapitalised(clean)) break;
-            if (i > 0 && AFTER_NAME.has(clean.toLowerCase())) {
-              match = { start: numStart, end: w.start + clean.length + (w.text.slice(clean.length).startsWith('.') ? 1 : 0), confidence: 0.8 };
+            if (i > 0 && isAfterName(clean.toLowerCase())) {
+              match = {
+                start: numStart,
+                end: w.start + clean.length + (w.text.slice(clean.length).startsWith('.') ? 1 : 0),
+                confidence: 0.8,
+              };
               break;
             }
             if (clean !== w.text.replace(/\.$/, '')) break;
           }
         }
       }
+    }
+    // No street-type word, but the words before say an address follows: capitalised words and the number.
+    if (!match && wordBefore) {
+      const before = wordsIn(text, Math.max(0, numStart - 60), numStart, 5, true);
+      let j = 0;
+      while (j < before.length && j < 4 && isCapitalised((before[j] as Word).text) && !/[.!?:;]$/.test((before[j] as Word).text)) j++;
+      const start = j > 0 ? (before[j - 1] as Word).start : -1;
+      if (start >= 0 && ADDRESS_CONTEXT.test(text.slice(Math.max(0, start - 30), start))) match = { start, end: numEnd, confidence: 0.7 };
     }
     if (!match) continue;
     SECONDARY.lastIndex = match.end;

@@ -102,7 +102,14 @@ const MATRIX: Record<string, MatrixRow> = {
   'GET /v1/models/*': row('chat', 'D A A A D A D A', { target: 'model' }),
   'POST /v1/chat/completions': row('chat', 'D A A A D A D A'),
   'POST /v1/embeddings': row('chat', 'D A A A D A D D'),
-  'ALL /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'GET /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'POST /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'PUT /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'PATCH /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'DELETE /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  // CORS preflights (@fastify/cors's route, declaring no access): answered before the guard, which
+  // reads only /api and /v1 routes; allowed for /v1 from configured origins only.
+  'OPTIONS *': row('chat', 'P P P P P P P P', { target: 'unknown' }),
 };
 
 /** Methods Fastify's `app.all` registers: a route registered with all of them is one `ALL` row. */

@@ -21,8 +21,71 @@ const LOCALES = {
   phonesOnly: ['ja', 'ko', 'zh_CN', 'he', 'th', 'el'],
 }; // biome-ignore format: lists
 
-const CITIES = ['Berlin', 'Paris', 'Madrid', 'Lisbon', 'Warsaw', 'Stockholm', 'New York', 'San Francisco', 'Los Angeles', 'Buenos Aires', 'Kraków', 'Munich', 'Hamburg', 'Lyon', 'Barcelona', 'Rome', 'Milan', 'Amsterdam', 'Rotterdam', 'Brussels', 'Vienna', 'Zurich', 'Oslo', 'Copenhagen', 'Helsinki', 'Budapest', 'Bucharest', 'Istanbul', 'Riga', 'Prague', 'Dublin', 'London', 'Manchester', 'Toronto', 'Sydney', 'Melbourne', 'Mumbai', 'Lagos', 'Johannesburg', 'Tokyo', 'Seoul', 'Chicago', 'Boston', 'Seattle', 'Mexico City', 'São Paulo'];
-const PRODUCTS = ['the Annual Report', 'Project Phoenix', 'Microsoft Teams', 'Google Sheets', 'the Quarterly Business Review', 'the Data Protection Act', 'Customer Success', 'the Finance Team', 'Amazon Web Services', 'the Board of Directors', 'Visual Studio Code', 'the European Commission', 'the Help Center', 'Premium Support', 'the Release Notes'];
+const CITIES = [
+  'Berlin',
+  'Paris',
+  'Madrid',
+  'Lisbon',
+  'Warsaw',
+  'Stockholm',
+  'New York',
+  'San Francisco',
+  'Los Angeles',
+  'Buenos Aires',
+  'Kraków',
+  'Munich',
+  'Hamburg',
+  'Lyon',
+  'Barcelona',
+  'Rome',
+  'Milan',
+  'Amsterdam',
+  'Rotterdam',
+  'Brussels',
+  'Vienna',
+  'Zurich',
+  'Oslo',
+  'Copenhagen',
+  'Helsinki',
+  'Budapest',
+  'Bucharest',
+  'Istanbul',
+  'Riga',
+  'Prague',
+  'Dublin',
+  'London',
+  'Manchester',
+  'Toronto',
+  'Sydney',
+  'Melbourne',
+  'Mumbai',
+  'Lagos',
+  'Johannesburg',
+  'Tokyo',
+  'Seoul',
+  'Chicago',
+  'Boston',
+  'Seattle',
+  'Mexico City',
+  'São Paulo',
+];
+const PRODUCTS = [
+  'the Annual Report',
+  'Project Phoenix',
+  'Microsoft Teams',
+  'Google Sheets',
+  'the Quarterly Business Review',
+  'the Data Protection Act',
+  'Customer Success',
+  'the Finance Team',
+  'Amazon Web Services',
+  'the Board of Directors',
+  'Visual Studio Code',
+  'the European Commission',
+  'the Help Center',
+  'Premium Support',
+  'the Release Notes',
+];
 const COMPANY_SUFFIXES = ['LLC', 'Inc.', 'GmbH', 'Ltd', 'Group', 'AG', 'S.A.', 'B.V.', 'Corp.'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -70,10 +133,14 @@ function cardNumber(f: Faker): string {
   const kind = f.number.int(9);
   let digits: string;
   if (kind < 5) digits = f.finance.creditCardNumber(f.helpers.arrayElement(CARD_ISSUERS)).replace(/\D/g, '');
-  else if (kind === 5) digits = cardWith(f, '62', f.helpers.arrayElement([16, 17, 18, 19])); // UnionPay
-  else if (kind === 6) digits = cardWith(f, f.helpers.arrayElement(['50', '56', '58', '6759', '67']), f.helpers.arrayElement([12, 13, 15, 16, 19])); // Maestro
-  else if (kind === 7) digits = cardWith(f, f.helpers.arrayElement(['36', '38', '300', '305']), 14); // Diners
-  else if (kind === 8) digits = cardWith(f, f.helpers.arrayElement(['3528', '3589', '3540']), f.helpers.arrayElement([16, 19])); // JCB
+  else if (kind === 5)
+    digits = cardWith(f, '62', f.helpers.arrayElement([16, 17, 18, 19])); // UnionPay
+  else if (kind === 6)
+    digits = cardWith(f, f.helpers.arrayElement(['50', '56', '58', '6759', '67']), f.helpers.arrayElement([12, 13, 15, 16, 19])); // Maestro
+  else if (kind === 7)
+    digits = cardWith(f, f.helpers.arrayElement(['36', '38', '300', '305']), 14); // Diners
+  else if (kind === 8)
+    digits = cardWith(f, f.helpers.arrayElement(['3528', '3589', '3540']), f.helpers.arrayElement([16, 19])); // JCB
   else digits = cardWith(f, f.helpers.arrayElement(['2200', '2204']), 16); // Mir
   const style = f.number.int(2);
   if (style === 0) return digits;
@@ -89,10 +156,29 @@ function ssn(f: Faker): string {
 
 function routingNumber(f: Faker): string {
   for (;;) {
-    const prefix = f.helpers.arrayElement(['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12', '21', '22', '26', '31', '32']);
+    const prefix = f.helpers.arrayElement([
+      '01',
+      '02',
+      '03',
+      '04',
+      '05',
+      '06',
+      '07',
+      '08',
+      '09',
+      '10',
+      '11',
+      '12',
+      '21',
+      '22',
+      '26',
+      '31',
+      '32',
+    ]);
     const digits = prefix + String(f.number.int({ min: 100000, max: 999999 }));
     const d = [...digits].map(Number) as number[];
-    const partial = 3 * ((d[0] ?? 0) + (d[3] ?? 0) + (d[6] ?? 0)) + 7 * ((d[1] ?? 0) + (d[4] ?? 0) + (d[7] ?? 0)) + ((d[2] ?? 0) + (d[5] ?? 0));
+    const partial =
+      3 * ((d[0] ?? 0) + (d[3] ?? 0) + (d[6] ?? 0)) + 7 * ((d[1] ?? 0) + (d[4] ?? 0) + (d[7] ?? 0)) + ((d[2] ?? 0) + (d[5] ?? 0));
     const check = (10 - (partial % 10)) % 10;
     return digits + check;
   }
@@ -116,27 +202,66 @@ function values(f: Faker, address: boolean): Values {
     ip: f.datatype.boolean(0.8) ? f.internet.ipv4() : f.internet.ipv6(),
     address: address ? f.location.streetAddress(f.datatype.boolean(0.3)) : '',
     city: f.helpers.arrayElement(CITIES),
-    date: f.helpers.arrayElement([`${y}-${mo}-${d}`, `${d}.${mo}.${y}`, `${mo}/${d}/${y}`, `${d}/${mo}/${y}`, `${Number(d)} ${MONTHS[Number(mo) - 1]} ${y}`, `${y}.${mo}.${d}`, `${d}-${mo}-${y}`]),
+    date: f.helpers.arrayElement([
+      `${y}-${mo}-${d}`,
+      `${d}.${mo}.${y}`,
+      `${mo}/${d}/${y}`,
+      `${d}/${mo}/${y}`,
+      `${Number(d)} ${MONTHS[Number(mo) - 1]} ${y}`,
+      `${y}.${mo}.${d}`,
+      `${d}-${mo}-${y}`,
+    ]),
     amount: f.helpers.arrayElement([
       `${f.finance.amount({ min: 1000, max: 9_999_999, dec: 2 }).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} USD`,
       `€ ${f.number.int({ min: 1000, max: 999_999 }).toLocaleString('de-DE')},${String(f.number.int(99)).padStart(2, '0')}`,
       `$${f.number.int({ min: 100_000, max: 99_999_999 }).toLocaleString('en-US')}`,
-      `${f.number.int({ min: 1_000_000, max: 99_999_999 }).toLocaleString('fr-FR').replace(/\u202f/g, ' ')} EUR`,
+      `${f.number
+        .int({ min: 1_000_000, max: 99_999_999 })
+        .toLocaleString('fr-FR')
+        .replace(/\u202f/g, ' ')} EUR`,
       `£${f.finance.amount({ min: 10_000, max: 999_999, dec: 2 })}`,
     ]),
-    invoice: f.helpers.arrayElement([`INV-${y}-${f.string.numeric(5)}`, `${y}${mo}${d}-${f.string.numeric(4)}`, `#${f.string.numeric(9)}`, f.string.numeric(10)]),
-    order: f.helpers.arrayElement([`#${f.string.numeric(8)}`, `${f.string.numeric(4)}-${f.string.numeric(4)}-${f.string.numeric(2)}`, f.string.numeric({ length: 11, allowLeadingZeros: false }), `SO-${f.string.numeric(7)}`]),
-    version: f.helpers.arrayElement([f.system.semver(), `v${f.system.semver()}`, `${f.number.int(20)}.${f.number.int(9)}.${f.number.int(9)}.${f.number.int({ min: 1000, max: 9999 })}`, `${y}.${Number(mo)}.${f.number.int(30)}`]),
+    invoice: f.helpers.arrayElement([
+      `INV-${y}-${f.string.numeric(5)}`,
+      `${y}${mo}${d}-${f.string.numeric(4)}`,
+      `#${f.string.numeric(9)}`,
+      f.string.numeric(10),
+    ]),
+    order: f.helpers.arrayElement([
+      `#${f.string.numeric(8)}`,
+      `${f.string.numeric(4)}-${f.string.numeric(4)}-${f.string.numeric(2)}`,
+      f.string.numeric({ length: 11, allowLeadingZeros: false }),
+      `SO-${f.string.numeric(7)}`,
+    ]),
+    version: f.helpers.arrayElement([
+      f.system.semver(),
+      `v${f.system.semver()}`,
+      `${f.number.int(20)}.${f.number.int(9)}.${f.number.int(9)}.${f.number.int({ min: 1000, max: 9999 })}`,
+      `${y}.${Number(mo)}.${f.number.int(30)}`,
+    ]),
     coordinates: f.helpers.arrayElement([
       `${f.location.latitude({ precision: 4 })}, ${f.location.longitude({ precision: 4 })}`,
       `${f.location.latitude({ precision: 6 })} ${f.location.longitude({ precision: 6 })}`,
       `lat ${f.location.latitude({ precision: 5 })} lon ${f.location.longitude({ precision: 5 })}`,
     ]),
-    timestamp: f.helpers.arrayElement([iso, iso.replace('T', ' ').slice(0, 19), String(Math.floor(date.getTime() / 1000)), `${y}${mo}${d}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`]),
+    timestamp: f.helpers.arrayElement([
+      iso,
+      iso.replace('T', ' ').slice(0, 19),
+      String(Math.floor(date.getTime() / 1000)),
+      `${y}${mo}${d}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`,
+    ]),
     company: `${f.person.lastName()} ${f.helpers.arrayElement(COMPANY_SUFFIXES)}`,
     product: f.helpers.arrayElement(PRODUCTS),
-    passport: f.helpers.arrayElement([f.string.alphanumeric({ length: 9, casing: 'upper' }), `${f.string.alpha({ length: 2, casing: 'upper' })}${f.string.numeric(7)}`, f.string.numeric(9)]),
-    licence: f.helpers.arrayElement([`${f.string.alpha({ length: 1, casing: 'upper' })}${f.string.numeric(7)}`, `${f.string.alpha({ length: 5, casing: 'upper' })}${f.string.numeric(6)}${f.string.alpha({ length: 2, casing: 'upper' })}`, f.string.numeric(9)]),
+    passport: f.helpers.arrayElement([
+      f.string.alphanumeric({ length: 9, casing: 'upper' }),
+      `${f.string.alpha({ length: 2, casing: 'upper' })}${f.string.numeric(7)}`,
+      f.string.numeric(9),
+    ]),
+    licence: f.helpers.arrayElement([
+      `${f.string.alpha({ length: 1, casing: 'upper' })}${f.string.numeric(7)}`,
+      `${f.string.alpha({ length: 5, casing: 'upper' })}${f.string.numeric(6)}${f.string.alpha({ length: 2, casing: 'upper' })}`,
+      f.string.numeric(9),
+    ]),
     routing: routingNumber(f),
     account: f.string.numeric({ length: f.number.int({ min: 8, max: 12 }), allowLeadingZeros: false }),
   };
@@ -159,7 +284,11 @@ const SHARED: Template[] = [
   (v) => `The applicant's SSN is ${m('SSN', v.ssn)}.`,
   (v) => `Login from ${m('IP', v.ip)} at ${v.timestamp} was blocked.`,
   (v) => `Dear ${m('NAME', v.name)}, your order ${v.order} has shipped.`,
-  (v) => `Tel: ${m('PHONE', v.phone)} · Fax: ${m('PHONE', v.phone.replace(/\d$/, (d) => String((Number(d) + 1) % 10)))}`,
+  (v) =>
+    `Tel: ${m('PHONE', v.phone)} · Fax: ${m(
+      'PHONE',
+      v.phone.replace(/\d$/, (d) => String((Number(d) + 1) % 10)),
+    )}`,
   (v) => `Mobile ${m('PHONE', v.phone)} (evenings only).`,
   (v) => `Hi ${m('NAME', v.first)}, thanks for the update on ${v.product}.`,
   (v) => `Signed by ${m('NAME', v.name)} on ${v.date} in ${v.city}.`,
@@ -221,9 +350,12 @@ function part(seed: number, templates: Template[], count: number): string[] {
 }
 
 const dir = import.meta.dirname;
-const tuning = part(1, SHARED, 800);
-const heldOut = part(2, [...SHARED, ...HELD_OUT_ONLY, ...HELD_OUT_ONLY], 800);
-for (const [file, texts] of [['tuning.gen.json', tuning], ['held-out.gen.json', heldOut]] as const) {
+const tuning = part(1, SHARED, 1600);
+const heldOut = part(3, [...SHARED, ...HELD_OUT_ONLY, ...HELD_OUT_ONLY], 800);
+for (const [file, texts] of [
+  ['tuning.gen.json', tuning],
+  ['held-out.gen.json', heldOut],
+] as const) {
   writeFileSync(join(dir, file), `${JSON.stringify(toPresidioRecords(texts.map(markedToSpans)), null, 1)}\n`);
   console.log(`${file}: ${texts.length} sentences`);
 }
