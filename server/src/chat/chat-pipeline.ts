@@ -1,5 +1,5 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
-import type { ModelInfo, Timing, Usage } from '@axon/contracts';
+import type { Timing, Usage } from '@axon/contracts';
 import { type AppError, classifyProviderError, type ProviderFailure, toAppError } from '../errors';
 import type { ModelCatalog } from '../providers';
 import type { ResolvedModel } from '../providers/model-catalog';

@@ -259,18 +259,57 @@ export function buildCli(): Command {
 
   evaluate
     .command('redaction')
-    .description('precision and recall of PII and secret redaction on the built-in labelled set')
+    .description(
+      'precision, recall and F2 of PII and secret redaction per entity type, on the built-in sets or on a labelled set of your own (--dataset)',
+    )
+    .option('--dataset <file>', "a JSON labelled set: Presidio's format ({ full_text, spans }), marked texts or { text, spans }")
+    .option('--types <list>', 'comma-separated entity types to score (default: those the set labels; all for the built-in sets)')
+    .option('--phone-regions <list>', 'comma-separated regions for national phone formats (default: the configured default list)')
+    .option('--false-hits <n>', 'how many false hits and misses to print per set', parseCount('--false-hits'), 20)
     .option('--json', 'print JSON instead of tables')
-    .action(async (opts: { json?: boolean }) => {
-      const { evaluateRedaction } = await import('../redaction/evaluate-redaction');
+    .action(async (opts: { dataset?: string; types?: string; phoneRegions?: string; falseHits: number; json?: boolean }) => {
+      const { evaluateRedactionReport } = await import('../redaction/evaluate-redaction');
       const { HELD_OUT_TEXTS, LABELLED_TEXTS } = await import('../redaction/labelled-set');
-      const { createRedactor } = await import('../redaction/redact');
-      const redactor = createRedactor();
-      const sets = { tuned: evaluateRedaction(redactor, LABELLED_TEXTS), heldOut: evaluateRedaction(redactor, HELD_OUT_TEXTS) };
+      const { markedToSpans, parseRedactionDataset } = await import('../redaction/redaction-dataset');
+      const { createRedactor, ENTITY_TYPES } = await import('../redaction/redact');
+      const list = (value?: string) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+      const phoneRegions = list(opts.phoneRegions);
+      const redactor = createRedactor(phoneRegions ? { phoneRegions } : {});
+      const types = list(opts.types);
+      const sets: Record<string, ReturnType<typeof evaluateRedactionReport>> = {};
+      if (opts.dataset) {
+        const { readFileSync } = await import('node:fs');
+        let examples: ReturnType<typeof parseRedactionDataset>;
+        try {
+          examples = parseRedactionDataset(JSON.parse(readFileSync(opts.dataset, 'utf8')));
+        } catch (error) {
+          throw new AppError('invalid_input', { detail: `${opts.dataset}: ${(error as Error).message}` });
+        }
+        sets[opts.dataset] = evaluateRedactionReport(redactor, examples, types ? { types } : {});
+      } else {
+        const { EVAL_SETS } = await import('../redaction/eval-set/eval-sets');
+        const scored = { types: types ?? ENTITY_TYPES };
+        sets['Generated set, tuning part (the detectors were tuned on it)'] = evaluateRedactionReport(redactor, EVAL_SETS.tuning, scored);
+        sets['Generated set, held-out part (not used for tuning)'] = evaluateRedactionReport(redactor, EVAL_SETS.heldOut, scored);
+        sets['Small labelled set (tuned on)'] = evaluateRedactionReport(redactor, LABELLED_TEXTS.map(markedToSpans), scored);
+        sets['Small held-out set'] = evaluateRedactionReport(redactor, HELD_OUT_TEXTS.map(markedToSpans), scored);
+      }
       if (opts.json) return console.log(JSON.stringify(sets, null, 2));
-      for (const [name, scores] of Object.entries(sets)) {
-        console.log(`\n${name === 'tuned' ? 'Labelled set (the detectors were tuned on it)' : 'Held-out set (not used for tuning)'}\n`);
-        console.log(table(scores.map((s) => ({ ...s, precision: s.precision.toFixed(3), recall: s.recall.toFixed(3) }))));
+      for (const [name, report] of Object.entries(sets)) {
+        console.log(`\n${name}\n`);
+        console.log(
+          table(
+            report.scores.map((s) => ({ ...s, precision: s.precision.toFixed(3), recall: s.recall.toFixed(3), f2: s.f2.toFixed(3) })),
+          ),
+        );
+        if (report.falseHits.length > 0) {
+          console.log(`\nFalse hits (${report.falseHits.length}):`);
+          for (const hit of report.falseHits.slice(0, opts.falseHits)) console.log(`  ${hit.type} ${JSON.stringify(hit.value)} in ${JSON.stringify(hit.text)}`);
+        }
+        if (report.misses.length > 0) {
+          console.log(`\nMisses (${report.misses.length}):`);
+          for (const miss of report.misses.slice(0, opts.falseHits)) console.log(`  ${miss.type} ${JSON.stringify(miss.value)} in ${JSON.stringify(miss.text)}`);
+        }
       }
     });
 

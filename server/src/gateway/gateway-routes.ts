@@ -5,13 +5,13 @@ import { z } from 'zod';
 import type { ChatPipeline } from '../chat/chat-pipeline';
 import { AppError, classifyProviderError, toAppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
-import { logRequest, observeModelCall } from '../http/log-request';
+import { observeModelCall } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
-import { type RateLimits, settleLater } from '../limits/rate-limits';
+import type { RateLimits } from '../limits/rate-limits';
 import type { PromptLog } from '../observability/prompt-log';
-import { inSpan, traceModelCall } from '../observability/tracing';
+import { inSpan } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
@@ -82,7 +82,7 @@ function editContent(content: unknown, edit: (text: string) => string): unknown 
 
 /** The OpenAI-compatible API: a relay to upstreams that speak it, a translation for the others. */
 export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDeps): void {
-  const { pipeline, models, streams } = deps;
+  const { pipeline, models } = deps;
   const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000);
   const modelObject = (m: ModelInfo, created: number) => ({
     id: m.id,

@@ -245,7 +245,56 @@ export interface Store {
   searchIndex: SearchIndex;
   ingestJobs: IngestJobRepository;
   audit: AuditRepository;
+  gatewayResponses: GatewayResponseRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Who a `/v1/responses` response belongs to: only its user, in its organisation, may continue or read it. */
+export interface ResponseOwner {
+  userId: string;
+  orgId: string;
+}
+
+/**
+ * A response made through `/v1/responses`. `translated`: Axon made it from chat completions and
+ * keeps its items, so that `previous_response_id` can continue it. `relayed`: an upstream that
+ * serves the Responses API made and keeps it; Axon records only whose it is.
+ */
+export interface GatewayResponseRecord {
+  id: string;
+  owner: ResponseOwner;
+  kind: 'translated' | 'relayed';
+  /** The Axon model id it was made with (`connection/model`). */
+  model: string;
+  /** The connection that made it (a relayed response can only be continued there). */
+  connection: string;
+  previousId: string | null;
+  /** Translated only: the input items of this request (without earlier turns), and the output items. */
+  inputItems: unknown[];
+  outputItems: unknown[];
+  /** Translated only: the response object as it was answered (for `GET /v1/responses/{id}`). */
+  response: unknown;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface GatewayResponseRepository {
+  /**
+   * Records a response. A response continuing another one keeps the whole thread alive until
+   * `expiresAt`. An id recorded already keeps its first owner (an upstream's id cannot be taken over).
+   */
+  save(record: Omit<GatewayResponseRecord, 'createdAt'>): Promise<void>;
+  /** The response if `owner` made it and it has not expired; undefined otherwise, whoever made it. */
+  get(id: string, owner: ResponseOwner, now: Date): Promise<GatewayResponseRecord | undefined>;
+  /**
+   * The thread ending at a translated response of `owner`: each earlier turn's input items then
+   * output items, oldest first, this response's included. Undefined when `get` would find nothing.
+   */
+  thread(id: string, owner: ResponseOwner, now: Date): Promise<unknown[] | undefined>;
+  /** Deletes a response of `owner`; whether there was one. */
+  delete(id: string, owner: ResponseOwner): Promise<boolean>;
+  /** Deletes expired responses; returns how many. */
+  deleteExpired(now: Date): Promise<number>;
 }

@@ -422,4 +422,29 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX password_resets_user ON password_resets(user_id);
     `,
   },
+  {
+    version: 14,
+    name: 'responses of /v1/responses, for previous_response_id',
+    sql: `
+      -- Translated responses keep their items; relayed ones (kept by the upstream) only their owner.
+      CREATE TABLE gateway_responses (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('translated', 'relayed')),
+        model TEXT NOT NULL,
+        connection TEXT NOT NULL,
+        previous_id TEXT,
+        -- The first response of the thread: a thread expires as a whole, after its last turn.
+        thread_id TEXT NOT NULL,
+        input_items TEXT NOT NULL DEFAULT '[]',
+        output_items TEXT NOT NULL DEFAULT '[]',
+        response TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX gateway_responses_thread ON gateway_responses(thread_id);
+      CREATE INDEX gateway_responses_expires ON gateway_responses(expires_at);
+    `,
+  },
 ];
