@@ -33,6 +33,16 @@ const PORTS = {
 };
 const quick = process.argv.includes('--quick');
 
+/** A function tool sent with some requests (agent frameworks send one with every call). */
+const WEATHER_TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
 const PLAN: Array<{ concurrency: number; count: number; rounds: number; maxMs: number }> = quick
   ? [
       { concurrency: 1, count: 100, rounds: 2, maxMs: 10_000 },
@@ -58,7 +68,15 @@ export async function runGatewayOverhead(): Promise<void> {
       `    baseURL: http://127.0.0.1:${PORTS.slowUpstream}/v1`,
     ].join('\n'),
   );
-  const env = { AXON_DATA_DIR: dataDir, AXON_CONFIG: configFile, PORT: String(PORTS.axon), NODE_ENV: 'production' };
+  // OPENAI_BASE_URL points at the same simulated server (no key: it wants none), so the `openai/`
+  // path and a `connections[]` server are measured side by side.
+  const env = {
+    AXON_DATA_DIR: dataDir,
+    AXON_CONFIG: configFile,
+    PORT: String(PORTS.axon),
+    NODE_ENV: 'production',
+    OPENAI_BASE_URL: `http://127.0.0.1:${PORTS.upstream}/v1`,
+  };
   const off = { AXON_USER_RPM: '0', AXON_USER_TPM: '0', AXON_USER_STREAMS: '0', AXON_PROMPT_LOG: 'off' };
   const on = { AXON_USER_RPM: '1000000000', AXON_USER_TPM: '1000000000000', AXON_USER_STREAMS: '1000000', AXON_PROMPT_LOG: 'redacted' };
   execFileSync('node', [AXON, 'user', 'create', '--email', 'bench@example.com', '--password', 'bench password', '--role', 'admin'], {
@@ -154,6 +172,20 @@ export async function runGatewayOverhead(): Promise<void> {
         stream: true,
       },
       {
+        name: 'axon, OPENAI_BASE_URL (stream)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'openai/sim-1', messages, stream: true }),
+        stream: true,
+      },
+      {
+        name: 'axon, tools (stream)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages, stream: true, tools: [WEATHER_TOOL], tool_choice: 'auto' }),
+        stream: true,
+      },
+      {
         name: 'direct (json)',
         url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`,
         headers: {},
@@ -165,6 +197,20 @@ export async function runGatewayOverhead(): Promise<void> {
         url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
         headers: { authorization: `Bearer ${key}` },
         body: JSON.stringify({ model: 'sim/sim-1', messages }),
+        stream: false,
+      },
+      {
+        name: 'axon, OPENAI_BASE_URL (json)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'openai/sim-1', messages }),
+        stream: false,
+      },
+      {
+        name: 'axon, tools (json)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'sim/sim-1', messages, tools: [WEATHER_TOOL] }),
         stream: false,
       },
       {
@@ -206,6 +252,7 @@ export async function runGatewayOverhead(): Promise<void> {
     }, 50);
     const summary: Array<Record<string, string | number>> = [];
     const controls: Array<Record<string, string | number>> = [];
+    const goals: Array<Record<string, string | number>> = [];
     for (const step of PLAN) {
       const results = new Map<string, LoadResult[]>();
       for (let round = 0; round < step.rounds; round++) {
@@ -252,6 +299,27 @@ export async function runGatewayOverhead(): Promise<void> {
           errors: r.errors,
         });
       }
+      const ratio = (a: string, b: string) => rps(merged.get(a) as LoadResult) / rps(merged.get(b) as LoadResult);
+      const goal = (measure: string, value: number, target: number, higher: boolean, unit = 'x') =>
+        goals.push({
+          concurrency: step.concurrency,
+          measure,
+          value: `${value.toFixed(2)}${unit}`,
+          target: `${higher ? '≥' : '<'} ${target}${unit}`,
+          result: (higher ? value >= target : value < target) ? 'met' : 'MISSED',
+        });
+      if (step.concurrency === 64) {
+        goal('axon (stream) vs bare relay', ratio('axon (stream)', 'bare relay (stream)'), 0.7, true);
+        goal('axon, OPENAI_BASE_URL (stream) vs bare relay', ratio('axon, OPENAI_BASE_URL (stream)', 'bare relay (stream)'), 0.7, true);
+        goal('axon (json) vs portkey', ratio('axon (json)', 'portkey (json)'), 3, true);
+        goal('axon, OPENAI_BASE_URL (json) vs portkey', ratio('axon, OPENAI_BASE_URL (json)', 'portkey (json)'), 3, true);
+      }
+      if (step.concurrency === 1) {
+        const added = (name: string, p: number) =>
+          percentile((merged.get(name) as LoadResult).ttft, p) - percentile((merged.get('direct (stream)') as LoadResult).ttft, p);
+        goal('axon (stream) added ttft p50', added('axon (stream)', 50), 1, false, ' ms');
+        goal('axon (stream) added ttft p99', added('axon (stream)', 99), 2, false, ' ms');
+      }
       console.error(`concurrency ${step.concurrency} done: axon json ${(rps(axonJson) / rps(portkeyJson)).toFixed(2)}x portkey`);
     }
     clearInterval(sampler);
@@ -278,6 +346,23 @@ export async function runGatewayOverhead(): Promise<void> {
       '\n## Cost of the enterprise controls (auth, rate limits, redacted prompt log and log lines, metrics) over axon with them off\n',
     );
     printTable(controls);
+    const perStream = (openRss - before) / 512;
+    goals.push({
+      concurrency: '',
+      measure: 'RSS idle',
+      value: `${idleRss.toFixed(0)} MB`,
+      target: '< 150 MB',
+      result: idleRss < 150 ? 'met' : 'MISSED',
+    });
+    goals.push({
+      concurrency: 512,
+      measure: 'RSS per open stream',
+      value: `${perStream.toFixed(3)} MB`,
+      target: '< 0.5 MB',
+      result: perStream < 0.5 ? 'met' : 'MISSED',
+    });
+    console.log('\n## Targets\n');
+    printTable(goals);
     console.log('\n## Axon memory\n');
     printTable([
       { measure: 'RSS idle after warm-up (MB)', value: idleRss },

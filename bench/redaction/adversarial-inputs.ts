@@ -29,5 +29,7 @@ export const ADVERSARIAL_INPUTS: Array<{ name: string; text: string }> = [
   { name: 'secret keywords', text: fill('password=') },
   { name: 'IBAN-like', text: fill('GB82 WEST ') },
   { name: 'digits and x', text: fill('1 x1 ') },
+  { name: 'capitalised words', text: fill('Anna Maria Van Der Berg ') },
+  { name: 'numbers beside words', text: fill('Main Street 12 ') },
   { name: 'ordinary prose', text: fill(PROSE) },
 ];

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSimulatedResponsesApi } from './simulated-responses-api';
 
 /** How the simulated upstream answers the next chat completions. */
 export interface UpstreamBehaviour {
@@ -108,7 +109,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 /**
- * An OpenAI-compatible server on loopback (also answering Anthropic's Messages API at `/v1/messages`)
+ * An OpenAI-compatible server on loopback (also answering Anthropic's Messages API at `/v1/messages`
+ * and OpenAI's Responses API at `/v1/responses`)
  * that speaks the exact chat completions wire format
  * (JSON and `chat.completion.chunk` SSE ending in `data: [DONE]`) and can fail on demand: HTTP
  * 429/500/401 before streaming, a stall, or a connection dropped mid-stream.
@@ -120,6 +122,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   const stats = { open: 0, clientAborts: 0, completions: 0, embeddingCalls: 0 };
   const embeddingDimensions = options.embeddingDimensions ?? 64;
   let counter = 0;
+  const responsesApi = createSimulatedResponsesApi({ models, behaviour, stats });
 
   const server: Server = createServer(async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
@@ -144,6 +147,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       });
     }
     if (req.method === 'POST' && path.endsWith('/chat/completions')) return chatCompletion(req, res, body as ChatBody);
+    if (req.method === 'POST' && path.endsWith('/responses')) return responsesApi(res, body as Record<string, unknown>);
     if (req.method === 'POST' && path.endsWith('/embeddings')) return embeddings(res, body as { model?: string; input?: unknown });
     sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });

@@ -283,7 +283,7 @@ export function buildCli(): Command {
         try {
           examples = parseRedactionDataset(JSON.parse(readFileSync(opts.dataset, 'utf8')));
         } catch (error) {
-          throw new AppError('invalid_input', { detail: `${opts.dataset}: ${(error as Error).message}` });
+          throw new AppError('validation_failed', { detail: `${opts.dataset}: ${(error as Error).message}` });
         }
         sets[opts.dataset] = evaluateRedactionReport(redactor, examples, types ? { types } : {});
       } else {

@@ -90,12 +90,62 @@ export function isOpenAIRoute(url: string): boolean {
   return url.startsWith('/v1/') || url === '/v1';
 }
 
-/** Sends an error the way the route's clients expect: OpenAI's shape under `/v1`, problem+json elsewhere. */
+/** Anthropic's error types, which its SDKs map to their error classes. */
+const ANTHROPIC_TYPES = new Set([
+  'invalid_request_error',
+  'authentication_error',
+  'billing_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'api_error',
+  'timeout_error',
+  'overloaded_error',
+]);
+
+/** Anthropic's error `type` for each of our codes. */
+const ANTHROPIC_TYPE: Partial<Record<AppErrorCode, string>> = {
+  unauthenticated: 'authentication_error',
+  invalid_credentials: 'authentication_error',
+  account_disabled: 'permission_error',
+  forbidden: 'permission_error',
+  csrf_failed: 'permission_error',
+  not_found: 'not_found_error',
+  model_not_found: 'not_found_error',
+  payload_too_large: 'request_too_large',
+  rate_limited: 'rate_limit_error',
+  upstream_rate_limited: 'rate_limit_error',
+  upstream_timeout: 'timeout_error',
+  unavailable: 'overloaded_error',
+};
+
+/** Anthropic's error body `{ type: 'error', error: { type, message } }`, for `/v1/messages`; an upstream's own message as it sent it. */
+export function anthropicErrorBody(error: AppError, requestId?: string) {
+  const upstreamType = error.upstream?.type;
+  const type =
+    upstreamType && ANTHROPIC_TYPES.has(upstreamType)
+      ? upstreamType
+      : (ANTHROPIC_TYPE[error.code] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error'));
+  return {
+    type: 'error',
+    error: { type, message: error.upstream?.message ?? error.detail ?? error.message },
+    ...(requestId ? { request_id: requestId } : {}),
+  };
+}
+
+/** Routes whose clients are Anthropic's SDKs. */
+export function isAnthropicRoute(url: string): boolean {
+  return url === '/v1/messages' || url.startsWith('/v1/messages/') || url.startsWith('/v1/messages?');
+}
+
+/** Sends an error the way the route's clients expect: Anthropic's shape for `/v1/messages`, OpenAI's elsewhere under `/v1`, problem+json elsewhere. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfterMs / 1000)));
   for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
   if (error.code === 'unauthenticated' && isOpenAIRoute(request.url)) reply.header('www-authenticate', 'Bearer');
   reply.status(error.status);
+  if (isAnthropicRoute(request.url)) return reply.type('application/json').send(anthropicErrorBody(error, request.id));
   if (isOpenAIRoute(request.url)) return reply.type('application/json').send(openAIErrorBody(error));
   return reply.type('application/problem+json').send(problemBody(error, request.id));
 }

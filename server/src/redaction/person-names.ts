@@ -116,6 +116,8 @@ const vocabulary = new Map<string, boolean>();
 /** How many words per text are looked up in the vocabulary: 150, and 10 more per 10,000 characters. */
 const vocabularyChecksFor = (text: string) => 150 + Math.floor(text.length / 1000);
 
+const HONORIFIC_BEFORE = /\b(?:mr|mrs|ms|dr|prof)\.?\s$/i;
+
 /** Words that introduce a name and are written with a capital at the start of a sentence. */
 const INTRODUCERS = new Set(
   'dear hi hello hey thanks patient customer client employee user applicant tenant guest passenger contact person recipient colleague manager owner signed attn attention please ask call email tell'.split(
@@ -174,7 +176,7 @@ function sentenceAround(text: string, start: number, end: number): [number, numb
 }
 
 /** Names in `text`. */
-export function findPersonNames(text: string): NameMatch[] {
+export function findPersonNames(text: string, isTaken: (start: number, end: number) => boolean = () => false): NameMatch[] {
   // Runs of capitalised words joined by single spaces, particles or initials.
   const runs: Token[][] = [];
   let current: Token[] = [];
@@ -206,6 +208,17 @@ export function findPersonNames(text: string): NameMatch[] {
     previousEnd = token.end;
   }
   if (current.length > 0) runs.push(current);
+  // Runs worth a closer look: not inside what another detector took, at most eight words (a longer
+  // run is a heading or a list of capitalised words), and a run of one word only with a word
+  // before or after it that announces a name.
+  const candidates = runs.filter((run) => {
+    if (run.length > 8 || isTaken((run[0] as Token).start, (run.at(-1) as Token).end)) return false;
+    if (run.length > 1) return true;
+    const only = run[0] as Token;
+    return HONORIFIC_BEFORE.test(text.slice(Math.max(0, only.start - 8), only.start)) || BEFORE.test(text.slice(Math.max(0, only.start - 30), only.start)) || AFTER.test(text.slice(only.end, only.end + 24));
+  });
+  runs.length = 0;
+  runs.push(...candidates);
   if (runs.length === 0) return [];
 
   const { lexicon, tag, inVocabulary } = loadModels();
@@ -271,7 +284,7 @@ export function findPersonNames(text: string): NameMatch[] {
       tokens = tokens.slice(1);
     }
     const preceding = text.slice(Math.max(0, (run[0] as Token).start - 24), (run[0] as Token).start);
-    if (!honorific && /\b(?:mr|mrs|ms|dr|prof)\.?\s$/i.test(preceding)) honorific = true;
+    if (!honorific && HONORIFIC_BEFORE.test(preceding)) honorific = true;
     // Words that are plainly something else are cut from the ends (`Please`, `Monday`, `Street`).
     const other = (t: Token) => {
       const tags = tagsOf(t.text);

@@ -259,6 +259,7 @@ export function findPhoneNumbers(text: string, countries: readonly string[]): Ph
     EXTENSION.lastIndex = runStart + run[0].length;
     const extension = EXTENSION.exec(text);
     const runText = run[0] + (extension?.[0] ?? '');
+    if (countDigitsUpTo(run[0], 7) < 7) continue;
     // A run of more than 15 digits is some other number (a card, an account), not one to dial.
     if (!runText.slice(1).includes('+') && countDigitsUpTo(extension ? run[0] : runText, 16) > 15) continue;
     // Part of a longer token (an id such as INV-2024-0012, CVE-2024-3094 or ab12345678), or a path or a date with slashes.

@@ -1,5 +1,5 @@
 import { useChat } from '@ai-sdk/react';
-import type { AssistantMetadata, Citation, Conversation, Message } from '@axon/contracts';
+import type { AssistantMetadata, Citation, Conversation, Message, ModelInfo } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
@@ -14,6 +14,25 @@ import { CitationPanel } from './citation-panel';
 import { CopyButton, Markdown } from './markdown';
 
 export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[] }>;
+
+/** What a model can do, in a few words for the model picker (" · tools · images"). */
+function capabilityNote(model: ModelInfo): string {
+  const c = model.capabilities;
+  const can = [c.tools && 'tools', c.vision && 'images', c.structuredOutputs && 'JSON'].filter(Boolean);
+  return can.length > 0 ? ` · ${can.join(' · ')}` : ' · text only';
+}
+
+/** The model's description and capabilities, for the picker's tooltip. */
+function describeModel(model: ModelInfo | undefined): string | undefined {
+  if (!model) return undefined;
+  const c = model.capabilities;
+  const lines = [
+    model.description,
+    `Tools: ${c.tools ? 'yes' : 'no'} · Images: ${c.vision ? 'yes' : 'no'} · Structured outputs: ${c.structuredOutputs ? 'yes' : 'no'}`,
+    c.contextWindow ? `Context: ${c.contextWindow.toLocaleString()} tokens` : undefined,
+  ];
+  return lines.filter(Boolean).join('\n');
+}
 
 export function toUiMessages(messages: Message[]): ChatMessage[] {
   return messages.map((m) => ({
@@ -536,11 +555,13 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               aria-label="Model"
               value={selectedModel ?? ''}
               onChange={(e) => onModelChange(e.target.value)}
+              title={describeModel(models.data?.models.find((m) => m.id === selectedModel))}
               className="max-w-[70%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
             >
               {(models.data?.models ?? []).map((m) => (
-                <option key={m.id} value={m.id}>
+                <option key={m.id} value={m.id} title={describeModel(m)}>
                   {m.name === m.id.split('/').slice(1).join('/') ? m.id : `${m.name} (${m.id})`}
+                  {capabilityNote(m)}
                 </option>
               ))}
             </select>

@@ -11,6 +11,7 @@ import { createSqliteAccountRepositories } from './sqlite-account-store';
 import { createSqliteAuditRepository } from './sqlite-audit-store';
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
+import { createSqliteResponseRepository } from './sqlite-response-store';
 
 type Row = Record<string, unknown>;
 
@@ -196,6 +197,7 @@ export function openSqliteStore({
     ...createSqliteRagRepositories(db, now, { memoryIndex }),
     ...createSqliteOrgRepositories(db, now),
     audit: createSqliteAuditRepository(db, now),
+    gatewayResponses: createSqliteResponseRepository(db, now),
     users: {
       ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {
