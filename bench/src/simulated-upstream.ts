@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSimulatedMessagesApi } from './simulated-messages-api';
 import { createSimulatedResponsesApi } from './simulated-responses-api';
 
 /** How the simulated upstream answers the next chat completions. */
@@ -23,7 +24,8 @@ export interface UpstreamBehaviour {
   content?: string | undefined;
   /**
    * A full answer for each request, as OpenAI would give it (tool calls streamed as deltas, `n`
-   * choices, logprobs when asked, usage details); overrides `content` and `tokens`.
+   * choices, logprobs when asked, usage details); overrides `content` and `tokens`. An Anthropic
+   * Messages request is given as the chat completions request it stands for (`messagesAsChatRequest`).
    */
   answer?: ((body: Record<string, unknown>) => SimulatedAnswer) | undefined;
 }
@@ -123,6 +125,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   const embeddingDimensions = options.embeddingDimensions ?? 64;
   let counter = 0;
   const responsesApi = createSimulatedResponsesApi({ models, behaviour, stats });
+  const messagesApi = createSimulatedMessagesApi({ models, behaviour, stats });
 
   const server: Server = createServer(async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
@@ -139,7 +142,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
       });
     }
     const path = (req.url ?? '').split('?')[0] ?? '';
-    if (req.method === 'POST' && path.endsWith('/messages')) return anthropicMessages(res, body as AnthropicBody);
+    if (req.method === 'POST' && path.endsWith('/messages')) return messagesApi(res, body as Record<string, unknown>);
     if (req.method === 'GET' && path.endsWith('/models')) {
       return sendJson(res, 200, {
         object: 'list',
@@ -374,72 +377,6 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
     out += 'data: [DONE]\n\n';
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.end(out);
-  }
-
-  interface AnthropicBody {
-    model?: string;
-    stream?: boolean;
-    max_tokens?: number;
-    messages?: unknown[];
-  }
-
-  /** Anthropic's Messages API (`POST /v1/messages`), JSON or its named SSE events. */
-  function anthropicMessages(res: ServerResponse, body: AnthropicBody) {
-    const b = { ...behaviour };
-    const model = body?.model ?? 'unknown';
-    const error = (status: number, type: string, message: string) => sendJson(res, status, { type: 'error', error: { type, message } });
-    if (!models.includes(model)) return error(404, 'not_found_error', `model: ${model}`);
-    if (b.mode === 'fail-429') return error(429, 'rate_limit_error', 'Number of requests has exceeded your rate limit');
-    if (b.mode === 'fail-500') return error(500, 'api_error', 'Internal server error');
-    if (b.mode === 'fail-401') return error(401, 'authentication_error', 'invalid x-api-key');
-    const words =
-      b.content !== undefined ? (b.content.match(/\S+\s*|\s+/g) ?? []) : Array.from({ length: b.tokens }, (_, i) => tokenText(i));
-    const tokens = Math.min(body.max_tokens ?? words.length, words.length);
-    const stopReason = tokens < words.length ? 'max_tokens' : 'end_turn';
-    const inputTokens = JSON.stringify(body.messages ?? []).length >> 2;
-    const id = `msg_sim${++counter}`;
-    if (!body.stream) {
-      stats.completions++;
-      return sendJson(res, 200, {
-        id,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: [{ type: 'text', text: words.slice(0, tokens).join('') }],
-        stop_reason: stopReason,
-        stop_sequence: null,
-        usage: { input_tokens: inputTokens, output_tokens: tokens },
-      });
-    }
-    const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.write(
-      event('message_start', {
-        type: 'message_start',
-        message: {
-          id,
-          type: 'message',
-          role: 'assistant',
-          content: [],
-          model,
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: inputTokens, output_tokens: 1 },
-        },
-      }) + event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-    );
-    for (let i = 0; i < tokens; i++)
-      res.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: words[i] } }));
-    res.end(
-      event('content_block_stop', { type: 'content_block_stop', index: 0 }) +
-        event('message_delta', {
-          type: 'message_delta',
-          delta: { stop_reason: stopReason, stop_sequence: null },
-          usage: { output_tokens: tokens },
-        }) +
-        event('message_stop', { type: 'message_stop' }),
-    );
-    stats.completions++;
   }
 
   /** OpenAI's `POST /v1/embeddings`, with deterministic vectors: words hashed into `embeddingDimensions` signed buckets. */

@@ -19,7 +19,9 @@ import { registerChatRoutes } from './chat/chat-routes';
 import { registerConversationRoutes } from './chat/conversation-routes';
 import type { Config } from './config';
 import { AppError } from './errors';
+import { registerAnthropicMessagesRoutes } from './gateway/anthropic-messages-routes';
 import { registerGatewayRoutes } from './gateway/gateway-routes';
+import { registerResponsesRoutes } from './gateway/responses-routes';
 import type { ActiveStreams } from './http/active-streams';
 import type { RateLimits } from './limits/rate-limits';
 import { registerAuditRoutes } from './observability/audit-routes';
@@ -173,6 +175,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!match) throw new AppError('unauthenticated', { detail: 'Send the API key as "Authorization: Bearer axn_..."' });
       bearer = match[1];
+    } else if (request.url.startsWith('/v1/messages') && typeof request.headers['x-api-key'] === 'string') {
+      // Anthropic's SDKs send the key as `x-api-key`.
+      bearer = request.headers['x-api-key'].trim() || undefined;
     }
     request.principal = await auth.authenticate({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
     if (access === 'public') return;
@@ -305,6 +310,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
+  registerAnthropicMessagesRoutes(app, { ...deps, guardrail: config.redaction.guardrail ? deps.redactor : undefined, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  registerResponsesRoutes(app, { ...deps, guardrail: config.redaction.guardrail ? deps.redactor : undefined, upstreamTimeoutMs: config.upstreamTimeoutMs });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;
   const indexHtml = webDir && existsSync(join(webDir, 'index.html'));

@@ -112,7 +112,11 @@ export async function relayResponses(
       raw = await readBody(call);
       json = JSON.parse(raw.toString('utf8')) as ResponseJson;
     } catch (error) {
-      return fail(error instanceof SyntaxError ? Object.assign(new Error('The upstream answered with a body that is not JSON'), { cause: error }) : error);
+      return fail(
+        error instanceof SyntaxError
+          ? Object.assign(new Error('The upstream answered with a body that is not JSON'), { cause: error })
+          : error,
+      );
     }
     if (typeof json.id === 'string') await input.onResponseId?.(json.id);
     take(outputText(json));

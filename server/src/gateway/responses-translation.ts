@@ -77,7 +77,8 @@ function userContent(content: unknown, at: string) {
   if (!Array.isArray(content)) throw invalid(at, 'content must be a string or an array of parts');
   return content.map((part, i) => {
     const p = (part ?? {}) as Json;
-    if (p.type === 'input_text' || p.type === 'text' || p.type === 'output_text') return { type: 'text' as const, text: String(p.text ?? '') };
+    if (p.type === 'input_text' || p.type === 'text' || p.type === 'output_text')
+      return { type: 'text' as const, text: String(p.text ?? '') };
     if (p.type === 'input_image') return imagePart(p, `${at}.${i}`);
     throw invalid(`${at}.${i}`, `content parts of type ${String(p.type)} need an upstream that serves the Responses API`);
   });
@@ -144,7 +145,12 @@ export function toResponsesPrompt(instructions: string[], items: Json[], firstNe
         if (!toolNames.has(callId))
           throw invalid(`${at}.call_id`, `no function_call with call_id ${callId} comes before this output (name previous_response_id?)`);
         const value = typeof item.output === 'string' ? item.output : responsesContentText(item.output);
-        const part = { type: 'tool-result' as const, toolCallId: callId, toolName: toolNames.get(callId) ?? '', output: { type: 'text' as const, value } };
+        const part = {
+          type: 'tool-result' as const,
+          toolCallId: callId,
+          toolName: toolNames.get(callId) ?? '',
+          output: { type: 'text' as const, value },
+        };
         const last = prompt.at(-1);
         if (last?.role === 'tool') last.content.push(part);
         else prompt.push({ role: 'tool', content: [part] });
@@ -164,7 +170,10 @@ function toTools(tools: unknown): LanguageModelV3FunctionTool[] | undefined {
   return tools.map((tool, i) => {
     const t = (tool ?? {}) as Json;
     if (t.type !== 'function')
-      throw invalid(`tools.${i}.type`, `tools of type ${String(t.type)} need an upstream that serves the Responses API; function tools work with every model`);
+      throw invalid(
+        `tools.${i}.type`,
+        `tools of type ${String(t.type)} need an upstream that serves the Responses API; function tools work with every model`,
+      );
     if (typeof t.name !== 'string' || !t.name) throw invalid(`tools.${i}.name`, 'a function tool needs a name');
     return {
       type: 'function',
@@ -192,7 +201,9 @@ function toResponseFormat(text: unknown): LanguageModelV3CallOptions['responseFo
   if (format.type === 'json_schema')
     return {
       type: 'json',
-      ...(format.schema ? { schema: format.schema as Extract<LanguageModelV3CallOptions['responseFormat'], { type: 'json' }>['schema'] } : {}),
+      ...(format.schema
+        ? { schema: format.schema as Extract<LanguageModelV3CallOptions['responseFormat'], { type: 'json' }>['schema'] }
+        : {}),
       ...(typeof format.name === 'string' ? { name: format.name } : {}),
       ...(typeof format.description === 'string' ? { description: format.description } : {}),
     };
@@ -438,9 +449,18 @@ export async function runTranslatedResponse(
       if (args !== undefined && args !== call.args && args.startsWith(call.args) && args.length > call.args.length) {
         // A provider that sent the whole call at the end: the rest of the arguments as one delta.
         take(args.slice(call.args.length));
-        event('response.function_call_arguments.delta', { item_id: call.item.id, output_index: call.index, delta: args.slice(call.args.length) });
+        event('response.function_call_arguments.delta', {
+          item_id: call.item.id,
+          output_index: call.index,
+          delta: args.slice(call.args.length),
+        });
       }
-      event('response.function_call_arguments.done', { item_id: call.item.id, output_index: call.index, name: call.item.name, arguments: final });
+      event('response.function_call_arguments.done', {
+        item_id: call.item.id,
+        output_index: call.index,
+        name: call.item.name,
+        arguments: final,
+      });
       call.item = { ...call.item, status: 'completed', arguments: final };
       output[call.index] = call.item;
       event('response.output_item.done', { output_index: call.index, item: call.item });

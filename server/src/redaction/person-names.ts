@@ -126,8 +126,32 @@ const INTRODUCERS = new Set(
 );
 
 /** Words before a name. */
-const BEFORE =
-  /(?:\b(?:name is|named|called|i am|i'm|dear|hi|hello|hey|thanks|thank you|regards|sincerely|signed by|signed|contact|contact person|person|recipient is|recipient|customer|client|patient|employee|user|applicant|tenant|guest|passenger|attn|attention|cc|ask|tell|met|meet|spoke|spoke to|forward|assigned to|owner|manager|colleague|je m'appelle|ich bin|ich heiße|me llamo|mi chiamo|heet|jag heter)[\s,:]*)$/i;
+const BEFORE_WORDS = new Set(
+  "named called dear hi hello hey thanks regards sincerely signed contact person recipient customer client patient employee user applicant tenant guest passenger attn attention cc ask tell met meet spoke forward owner manager colleague i'm appelle heiße llamo chiamo heet heter".split(
+    ' ',
+  ),
+);
+const BEFORE_PHRASES = new Set(['name is', 'i am', 'thank you', 'signed by', 'recipient is', 'spoke to', 'assigned to', 'ich bin', 'mi chiamo', 'me llamo', 'jag heter']);
+
+/** The last word and the last two words before `at` (lower case), read backwards over at most 40 characters. */
+function wordsBefore(text: string, at: number): [string, string] {
+  let i = at;
+  const limit = Math.max(0, at - 40);
+  while (i > limit && ' ,:\t'.includes(text[i - 1] as string)) i--;
+  let end = i;
+  while (i > limit && !' \t\n'.includes(text[i - 1] as string)) i--;
+  const last = text.slice(i, end).toLowerCase();
+  while (i > limit && ' \t'.includes(text[i - 1] as string)) i--;
+  end = i;
+  while (i > limit && !' \t\n'.includes(text[i - 1] as string)) i--;
+  return [last, `${text.slice(i, end).toLowerCase()} ${last}`];
+}
+
+/** Whether the words just before `at` announce a name (`Dear`, `my name is`, `signed by`). */
+function nameAnnouncedBefore(text: string, at: number): boolean {
+  const [last, lastTwo] = wordsBefore(text, at);
+  return BEFORE_WORDS.has(last) || BEFORE_PHRASES.has(lastTwo);
+}
 /** Words before a name that say less: they count for runs of two words or more. */
 const BEFORE_WEAK = /\b(?:by|from|with|to|for|and|or|at)\s$/i;
 
@@ -215,7 +239,13 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
     if (run.length > 8 || isTaken((run[0] as Token).start, (run.at(-1) as Token).end)) return false;
     if (run.length > 1) return true;
     const only = run[0] as Token;
-    return HONORIFIC_BEFORE.test(text.slice(Math.max(0, only.start - 8), only.start)) || BEFORE.test(text.slice(Math.max(0, only.start - 30), only.start)) || AFTER.test(text.slice(only.end, only.end + 24));
+    // Acronyms and one letter alone are never a name.
+    if (only.text.length < 2 || only.text === only.text.toUpperCase()) return false;
+    return (
+      HONORIFIC_BEFORE.test(text.slice(Math.max(0, only.start - 8), only.start)) ||
+      nameAnnouncedBefore(text, only.start) ||
+      AFTER.test(text.slice(only.end, only.end + 24))
+    );
   });
   runs.length = 0;
   runs.push(...candidates);
@@ -266,7 +296,13 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
   };
 
   const found: NameMatch[] = [];
+  // Past this many runs, a run of two words or more is taken unchecked, erring towards privacy.
+  let fullChecks = 200 + Math.floor(text.length / 500);
   for (const run of runs) {
+    if (fullChecks-- <= 0) {
+      if (run.length >= 2) found.push({ start: (run[0] as Token).start, end: (run.at(-1) as Token).end, confidence: NAME_THRESHOLD });
+      continue;
+    }
     let tokens = run;
     // A company: the run ends in (or is followed by) a company suffix.
     const afterRun = text.slice((tokens.at(-1) as Token).end, (tokens.at(-1) as Token).end + 12);
@@ -319,7 +355,7 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
     const known = words.filter((t) => tagsOf(t.text).some((x) => NAME_TAGS.has(x))).length;
     const before = text.slice(Math.max(0, first.start - 30), first.start);
     const context =
-      BEFORE.test(before) || AFTER.test(text.slice(last.end, last.end + 24)) || (words.length >= 2 && BEFORE_WEAK.test(before));
+      nameAnnouncedBefore(text, first.start) || AFTER.test(text.slice(last.end, last.end + 24)) || (words.length >= 2 && BEFORE_WEAK.test(before));
     const atSentenceStart = startsSentence(text, first.start);
 
     // One word alone is a name only with an honorific or a word around it that says so.

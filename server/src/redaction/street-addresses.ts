@@ -115,6 +115,15 @@ const isStreetCompound = (word: string) => {
   return w.length > 4 && COMPOUND_ENDINGS.some((e) => w.endsWith(e) && w.length > e.length + 1);
 };
 
+/** The word just before `at` (across one space, or a comma and a space), at most 40 characters long. */
+function nearestWordBefore(text: string, at: number): string {
+  let end = at - 1;
+  if (text[end - 1] === ',') end--;
+  let start = end;
+  while (start > 0 && end - start < 40 && !' \t\n'.includes(text[start - 1] as string)) start--;
+  return text.slice(start, end);
+}
+
 interface Word {
   text: string;
   start: number;
@@ -150,6 +159,17 @@ export function findStreetAddresses(text: string): AddressMatch[] {
     const wordBefore = numStart >= 2 && (prevChar === 32 || prevChar === 160) && !isDigit(text.charCodeAt(numStart - 2));
     const wordAfter = (nextChar === 32 || nextChar === 160) && numEnd + 1 < text.length && !isDigit(text.charCodeAt(numEnd + 1));
     if (!wordBefore && !wordAfter) continue;
+    // A cheap look at the nearest word on each side before reading the window: a street needs a
+    // capitalised word, a street-type word or a house-number word (`no`) beside the number.
+    const nearBefore = wordBefore ? nearestWordBefore(text, numStart) : '';
+    const beforeCounts =
+      nearBefore !== '' &&
+      (isCapitalised(nearBefore) ||
+        LOWER_CASE_TYPES.has(bare(nearBefore)) ||
+        BEFORE_NAME.has(bare(nearBefore)) ||
+        /^(?:no\.?|nr\.?|n\.|nº)$/i.test(nearBefore));
+    const afterCounts = wordAfter && isCapitalised(text[numEnd + 1] ?? '');
+    if (!beforeCounts && !afterCounts) continue;
     let match: AddressMatch | undefined;
     // The number after the street: `Via Roma 12`, `Schellingstr. 797`, `Calle Mayor, 73`, `Ülkü Sokak 56c`.
     if (wordBefore) {
