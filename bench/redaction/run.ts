@@ -75,7 +75,10 @@ function runPerRequestCost(rounds: number): void {
   const rows: Array<Record<string, string | number>> = [];
   for (const [name, redactor] of [
     ['all types (prompt log default)', createRedactor()],
-    ['numbers and secrets only (guardrail default)', createRedactor({ types: ENTITY_TYPES.filter((t) => t !== 'NAME' && t !== 'ADDRESS') })],
+    [
+      'numbers and secrets only (guardrail default)',
+      createRedactor({ types: ENTITY_TYPES.filter((t) => t !== 'NAME' && t !== 'ADDRESS') }),
+    ],
   ] as const) {
     for (let i = 0; i < 20; i++) redactor.redact(prompt(i));
     const times: number[] = [];

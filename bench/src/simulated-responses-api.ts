@@ -103,7 +103,7 @@ export function createSimulatedResponsesApi(options: SimulatedResponsesApiOption
       ? b.answer({ ...body, messages: toChatMessages(body.instructions, items) })
       : { content: Array.from({ length: b.tokens }, (_, i) => `tok${i} `).join('') };
     const limit = typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined;
-    let words = answer.content?.match(/\S+\s*|\s+/g) ?? [];
+    let words: string[] = answer.content?.match(/\S+\s*|\s+/g) ?? [];
     const truncated = limit !== undefined && words.length > limit;
     if (truncated) words = words.slice(0, limit);
     const text = words.join('');

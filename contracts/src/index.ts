@@ -484,3 +484,5 @@ export const SessionSummarySchema = z.object({
   current: z.boolean(),
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
+
+export * from './agents';

@@ -310,8 +310,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
-  registerAnthropicMessagesRoutes(app, { ...deps, guardrail: config.redaction.guardrail ? deps.redactor : undefined, upstreamTimeoutMs: config.upstreamTimeoutMs });
-  registerResponsesRoutes(app, { ...deps, guardrail: config.redaction.guardrail ? deps.redactor : undefined, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  registerAnthropicMessagesRoutes(app, {
+    ...deps,
+    guardrail: config.redaction.guardrail ? deps.redactor : undefined,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+  });
+  registerResponsesRoutes(app, {
+    ...deps,
+    contextTokens: config.rag.contextTokens,
+    guardrail: config.redaction.guardrail ? deps.redactor : undefined,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+  });
 
   const webDir = config.webDir ? resolve(config.webDir) : undefined;
   const indexHtml = webDir && existsSync(join(webDir, 'index.html'));

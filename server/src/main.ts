@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from './config';
 import { createServer } from './server';
 
@@ -13,9 +14,19 @@ export async function serve(overrides: Record<string, unknown> = {}): Promise<vo
     }
     throw error;
   }
-  const server = await createServer(config);
+  let server: Awaited<ReturnType<typeof createServer>>;
+  try {
+    server = await createServer(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const address = await server.listen();
-  server.logger.info({ address, dataDir: config.dataDir }, `Axon is listening on ${address}`);
+  const dataDir = resolve(config.dataDir);
+  server.logger.info({ address, dataDir }, `Axon is listening on ${address} (data in ${dataDir})`);
   const stop = (signal: string) => {
     server.logger.info({ signal }, 'shutting down');
     server.shutdown().then(

@@ -6,7 +6,7 @@ import { createAuthService } from './auth/auth-service';
 import { createJwtVerifier } from './auth/jwt-verifier';
 import { createSso } from './auth/oidc-sso';
 import { createChatPipeline } from './chat/chat-pipeline';
-import type { Config } from './config';
+import { type Config, ConfigError } from './config';
 import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
 import { createRateLimits } from './limits/rate-limits';
@@ -86,15 +86,28 @@ export async function createServer(config: Config, options: CreateServerOptions 
     await auth.setup(config.admin);
     logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
   }
+  const connections = await createModelConnections(config, options.fetch);
+  // A default model on a connection that does not exist can never work: refused at start. One that
+  // its connection does not list is a warning (in the log and /readyz), since listings change.
+  const [defaultConnection, ...defaultModelId] = config.defaultModel?.split('/') ?? [];
+  if (config.defaultModel && (!connections.some((c) => c.name === defaultConnection) || defaultModelId.join('/') === '')) {
+    await store.close();
+    throw new ConfigError([
+      `AXON_DEFAULT_MODEL (defaultModel): '${config.defaultModel}' names no connection; use connection/model with one of: ${connections.map((c) => c.name).join(', ') || '(no connections are configured)'}`,
+    ]);
+  }
   const models = createModelCatalog({
-    connections: await createModelConnections(config, options.fetch),
+    connections,
     ttlMs: config.modelsCacheTtlMs,
     defaultModel: config.defaultModel,
     onListError: (connection, error) => logger.warn({ connection, err: error }, 'listing models failed'),
   });
   // Listed once at start, so that a server that cannot be reached or lists nothing is a warning
   // in the log and in /readyz from the first minute, not at the first request.
-  void models.list();
+  void models
+    .list()
+    .then(() => models.checkDefaultModel())
+    .then((problem) => problem && logger.warn({ defaultModel: config.defaultModel }, problem));
   const streams = createActiveStreams();
   const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
   const filesDir = resolve(config.dataDir, 'files');

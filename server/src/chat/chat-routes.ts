@@ -8,6 +8,7 @@ import { logRequest } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
+import { countedUsage } from '../limits/counted-usage';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import { traceModelCall } from '../observability/tracing';
@@ -173,7 +174,13 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         }),
       );
       const error = result.error ? (result.error.detail ?? result.error.message) : null;
-      settleLater(request, admission, (result.usage.inputTokens ?? 0) + (result.usage.outputTokens ?? 0));
+      // Limits, budgets and the ledger count a stopped or failed stream too (estimated when the provider said nothing).
+      const counted = countedUsage(result.usage, {
+        estimatedInputTokens: result.usage.inputTokens === null ? await estimatePromptTokens(prompt) : undefined,
+        outputChars: result.text.length,
+        status: result.status,
+      });
+      settleLater(request, admission, (counted.inputTokens ?? 0) + (counted.outputTokens ?? 0));
       await store.messages.update(answer.id, {
         content: result.text,
         status: result.status,
@@ -186,7 +193,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         messageId: answer.id,
         model: info.id,
         outcome: result.status,
-        usage: result.usage,
+        usage: counted,
         timing: result.timing,
         failure: result.failure?.kind,
       });

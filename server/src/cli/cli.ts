@@ -272,7 +272,11 @@ export function buildCli(): Command {
       const { HELD_OUT_TEXTS, LABELLED_TEXTS } = await import('../redaction/labelled-set');
       const { markedToSpans, parseRedactionDataset } = await import('../redaction/redaction-dataset');
       const { createRedactor, ENTITY_TYPES } = await import('../redaction/redact');
-      const list = (value?: string) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+      const list = (value?: string) =>
+        value
+          ?.split(',')
+          .map((v) => v.trim())
+          .filter(Boolean);
       const phoneRegions = list(opts.phoneRegions);
       const redactor = createRedactor(phoneRegions ? { phoneRegions } : {});
       const types = list(opts.types);
@@ -298,17 +302,17 @@ export function buildCli(): Command {
       for (const [name, report] of Object.entries(sets)) {
         console.log(`\n${name}\n`);
         console.log(
-          table(
-            report.scores.map((s) => ({ ...s, precision: s.precision.toFixed(3), recall: s.recall.toFixed(3), f2: s.f2.toFixed(3) })),
-          ),
+          table(report.scores.map((s) => ({ ...s, precision: s.precision.toFixed(3), recall: s.recall.toFixed(3), f2: s.f2.toFixed(3) }))),
         );
         if (report.falseHits.length > 0) {
           console.log(`\nFalse hits (${report.falseHits.length}):`);
-          for (const hit of report.falseHits.slice(0, opts.falseHits)) console.log(`  ${hit.type} ${JSON.stringify(hit.value)} in ${JSON.stringify(hit.text)}`);
+          for (const hit of report.falseHits.slice(0, opts.falseHits))
+            console.log(`  ${hit.type} ${JSON.stringify(hit.value)} in ${JSON.stringify(hit.text)}`);
         }
         if (report.misses.length > 0) {
           console.log(`\nMisses (${report.misses.length}):`);
-          for (const miss of report.misses.slice(0, opts.falseHits)) console.log(`  ${miss.type} ${JSON.stringify(miss.value)} in ${JSON.stringify(miss.text)}`);
+          for (const miss of report.misses.slice(0, opts.falseHits))
+            console.log(`  ${miss.type} ${JSON.stringify(miss.value)} in ${JSON.stringify(miss.text)}`);
         }
       }
     });

@@ -82,11 +82,13 @@ const CompatibleConnectionSchema = z.strictObject({
 });
 
 const ClaimMappingFields = {
+  /** The claim holding the email, the account the person signs in as. */
   emailClaim: z.string().default('email'),
   /** The claim listing the person's groups or roles (`groups`, `roles`, Entra ID's `roles`…). */
   roleClaim: z.string().default('groups'),
   /** Group or role name at the provider → Axon role. */
   roleMap: z.record(z.string(), RoleSchema).default({}),
+  /** The role of someone none of whose groups is in `roleMap`. */
   defaultRole: RoleSchema.default('member'),
   /** Slug of the organisation accounts from this provider belong to (default: the first organisation). */
   organization: z
@@ -121,11 +123,11 @@ export const ConfigSchema = z
     port: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Interface to bind (`HOST`); `0.0.0.0` to accept connections from other machines. */
     host: z.string().min(1).default('127.0.0.1'),
-    /** Where the SQLite database and uploaded files live (`AXON_DATA_DIR`). */
+    /** Where the SQLite database (`axon.db`) and uploaded files live (`AXON_DATA_DIR`). */
     dataDir: z.string().min(1).default('./data'),
     /** pino log level (`LOG_LEVEL`). */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Directory of the built web app to serve; empty to serve only the API (`AXON_WEB_DIR`). */
+    /** Directory of the built web app to serve, by default the repository's `web/dist`; empty to serve only the API (`AXON_WEB_DIR`). */
     webDir: z.string().optional(),
     /** Trust `X-Forwarded-*` headers from a reverse proxy (`AXON_TRUST_PROXY`). */
     trustProxy: z.boolean().default(false),
@@ -140,12 +142,19 @@ export const ConfigSchema = z
       .default(1024 * 1024),
     /**
      * The address people reach Axon at, e.g. `https://axon.example.com` (`AXON_PUBLIC_URL`); identity
-     * providers redirect back to it. Without it, the address of each request is used.
+     * providers send people back to `{publicUrl}/api/auth/sso/{id}/callback`. Without it, the address
+     * of each request is used.
      */
     publicUrl: z.url().optional(),
     /** Sign-in with email and password (`AXON_LOCAL_ACCOUNTS`); off to allow single sign-on only. */
     localAccounts: z.boolean().default(true),
-    /** OpenID Connect providers (`AXON_OIDC_ISSUER`, `AXON_OIDC_CLIENT_ID`, `AXON_OIDC_CLIENT_SECRET`, `AXON_OIDC_NAME` add one). */
+    /**
+     * OpenID Connect providers for single sign-on (Entra ID, Okta, Keycloak, Google, any standard
+     * issuer), through the authorization code flow with PKCE, state and nonce (`AXON_OIDC_ISSUER`,
+     * `AXON_OIDC_CLIENT_ID`, `AXON_OIDC_CLIENT_SECRET`, `AXON_OIDC_NAME` add one). People are created
+     * at their first sign-in in the provider's `organization`, with the role their groups map to at
+     * every sign-in.
+     */
     sso: z.array(SsoProviderSchema).default([]),
     /** How long a sign-in lasts, in hours (`AXON_SESSION_TTL_HOURS`). */
     sessionTtlHours: z.coerce
@@ -160,10 +169,12 @@ export const ConfigSchema = z
       .min(0)
       .max(10 * 60_000)
       .default(10_000),
-    /** First admin account created at start if no account exists (`AXON_ADMIN_EMAIL`, `AXON_ADMIN_PASSWORD`). */
+    /** First admin account, created at start if no account exists, instead of the set-up page (`AXON_ADMIN_EMAIL`, `AXON_ADMIN_PASSWORD`). */
     admin: z
       .strictObject({
+        /** Email of the first admin. */
         email: z.email('AXON_ADMIN_EMAIL must be an email address'),
+        /** Password of the first admin, at least 10 characters. */
         password: z.string().min(10, 'AXON_ADMIN_PASSWORD needs at least 10 characters'),
       })
       .optional(),
@@ -213,7 +224,12 @@ export const ConfigSchema = z
       .strictObject({
         /** Needed for OpenAI itself; optional for another server at `OPENAI_BASE_URL` that wants none. */
         apiKey: z.string().min(1).optional(),
+        /** Another server that speaks OpenAI's API (vLLM, Ollama, a proxy) instead of `https://api.openai.com/v1`. */
         baseURL: urlField('OPENAI_BASE_URL').optional(),
+        /**
+         * Models to offer (`OPENAI_MODELS`: ids, comma-separated); when absent they are listed from the
+         * API (only the chat models of OpenAI's own).
+         */
         models: z.array(ModelEntrySchema).optional(),
         timeouts: UpstreamTimeoutsSchema.optional(),
         /** Embedding models offered to `/v1/embeddings`. */
@@ -232,8 +248,11 @@ export const ConfigSchema = z
     /** Anthropic (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODELS`). */
     anthropic: z
       .strictObject({
+        /** Anthropic API key. */
         apiKey: z.string().min(1),
+        /** Another address for the API than `https://api.anthropic.com/v1`. */
         baseURL: urlField('ANTHROPIC_BASE_URL').optional(),
+        /** Models to offer (`ANTHROPIC_MODELS`: ids, comma-separated); when absent they are listed from the API. */
         models: z.array(ModelEntrySchema).optional(),
         timeouts: UpstreamTimeoutsSchema.optional(),
       })
@@ -245,10 +264,15 @@ export const ConfigSchema = z
      */
     azure: z
       .strictObject({
+        /** Azure OpenAI API key. */
         apiKey: z.string().min(1),
+        /** Resource name: the API is then at `https://{resourceName}.openai.azure.com/openai/v1`. */
         resourceName: z.string().optional(),
+        /** The API's address, instead of a resource name. */
         baseURL: urlField('AZURE_OPENAI_BASE_URL').optional(),
+        /** The `api-version` sent with each call (`v1` when unset). */
         apiVersion: z.string().optional(),
+        /** Deployments to offer (`AZURE_OPENAI_DEPLOYMENTS`: names, comma-separated), used as model ids. */
         deployments: z.array(ModelEntrySchema).min(1, 'name at least one deployment in AZURE_OPENAI_DEPLOYMENTS'),
         timeouts: UpstreamTimeoutsSchema.optional(),
       })
@@ -311,23 +335,30 @@ export const ConfigSchema = z
      */
     limits: z
       .strictObject({
-        /** Requests per minute per user (`AXON_USER_RPM`). */
+        /** Requests per minute per user, web app and API together (`AXON_USER_RPM`). */
         userRpm: z.coerce.number().int().min(0).default(600),
         /** Tokens per minute per user, estimated before the call and settled with the provider's usage (`AXON_USER_TPM`). */
         userTpm: z.coerce.number().int().min(0).default(0),
         /** Answers streaming at once per user (`AXON_USER_STREAMS`). */
         userConcurrentStreams: z.coerce.number().int().min(0).default(16),
-        /** Cost per user per UTC day / month in USD, from `prices` (`AXON_USER_DAILY_BUDGET_USD`, `AXON_USER_MONTHLY_BUDGET_USD`). */
+        /**
+         * Cost per user per UTC day in USD, from `prices` and the usage ledger; over it, calls get 429
+         * until the day turns (`AXON_USER_DAILY_BUDGET_USD`).
+         */
         userDailyBudgetUsd: z.coerce.number().min(0).default(0),
+        /** Cost per user per UTC month in USD, likewise; over it, calls get 429 until the month turns (`AXON_USER_MONTHLY_BUDGET_USD`). */
         userMonthlyBudgetUsd: z.coerce.number().min(0).default(0),
       })
       .default({ userRpm: 600, userTpm: 0, userConcurrentStreams: 16, userDailyBudgetUsd: 0, userMonthlyBudgetUsd: 0 }),
     /** Prompts and answers through `/v1`: not kept, kept redacted, or kept as sent; and for how long. */
     promptLog: z
       .strictObject({
-        /** `off`, `redacted` or `full` (`AXON_PROMPT_LOG`). */
+        /**
+         * `off`, `redacted` (personal data and secrets replaced by `<EMAIL_1>`-style placeholders before
+         * writing) or `full` (`AXON_PROMPT_LOG`).
+         */
         mode: z.enum(['off', 'redacted', 'full']).default('redacted'),
-        /** Days a row is kept (`AXON_PROMPT_LOG_RETENTION_DAYS`). */
+        /** Days a row is kept; older rows are deleted hourly (`AXON_PROMPT_LOG_RETENTION_DAYS`). */
         retentionDays: z.coerce.number().int().min(1).max(3650).default(30),
       })
       .default({ mode: 'redacted', retentionDays: 30 }),
@@ -365,14 +396,19 @@ export const ConfigSchema = z
       .prefault({}),
     /**
      * Bearer JWTs from a trusted issuer for service-to-service calls (`AXON_JWT_ISSUER`,
-     * `AXON_JWT_AUDIENCE`, `AXON_JWT_JWKS_URL`). The caller acts as the account of its email claim,
-     * created on first use with the role its groups map to.
+     * `AXON_JWT_AUDIENCE`, `AXON_JWT_JWKS_URL`), checked against its JWKS: signature, issuer, audience,
+     * expiry. The caller acts as the account of its email claim, created on first use with the role
+     * its groups map to.
      */
     jwt: z
       .strictObject({
+        /** The `iss` a token must carry. */
         issuer: z.string().min(1),
+        /** The `aud` a token must carry. */
         audience: z.string().min(1),
+        /** Where the issuer publishes its signing keys (JWKS). */
         jwksUrl: urlField('AXON_JWT_JWKS_URL'),
+        /** Signature algorithms accepted (RSA, RSA-PSS, ECDSA and EdDSA only). */
         algorithms: z
           .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
           .min(1)
@@ -384,15 +420,22 @@ export const ConfigSchema = z
       .optional(),
     /** Prices per million tokens by model id, for the usage ledger's costs: `{ "openai/gpt-4o": { input: 2.5, output: 10 } }`. */
     prices: z.record(z.string(), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })).default({}),
-    /** OpenTelemetry traces over OTLP/HTTP; off without an endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`). */
+    /**
+     * OpenTelemetry traces over OTLP/HTTP: a server span per request, a `chat {model}` span per model
+     * call with `gen_ai.*` attributes, a `retrieve` span; never prompt text.
+     */
     tracing: z
       .strictObject({
+        /** Where spans are sent; no traces without it (`OTEL_EXPORTER_OTLP_ENDPOINT`). */
         endpoint: urlField('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
         /** How long finished spans wait to be sent in one batch. */
         exportDelayMs: z.coerce.number().int().min(10).max(60_000).default(5000),
       })
       .default({ exportDelayMs: 5000 }),
-    /** A bearer token that may read `/metrics` (for a Prometheus scraper) (`AXON_METRICS_TOKEN`). */
+    /**
+     * A bearer token that may read `/metrics`, for a Prometheus scraper (`AXON_METRICS_TOKEN`); admins
+     * of the first organisation (and their keys with the `admin` scope) may too.
+     */
     metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
     redisUrl: z
@@ -401,7 +444,7 @@ export const ConfigSchema = z
       .optional(),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
-    /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). */
+    /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). @internal */
     secrets: z.record(z.string(), z.string()).optional(),
   })
   .superRefine((config, ctx) => {

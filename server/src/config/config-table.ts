@@ -124,7 +124,13 @@ function flattenDoc(raw: string): { text: string; internal: boolean } {
     .map((line) => line.replace(/^\s*\*\s?/, ''))
     .join(' ');
   const internal = /(^|\s)@internal\b/.test(body);
-  return { text: body.replace(/(^|\s)@internal\b/g, ' ').replace(/\s+/g, ' ').trim(), internal };
+  return {
+    text: body
+      .replace(/(^|\s)@internal\b/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+    internal,
+  };
 }
 
 function leadingDoc(node: ts.Node, text: string): { text: string; internal: boolean } | undefined {
@@ -136,6 +142,7 @@ function leadingDoc(node: ts.Node, text: string): { text: string; internal: bool
 /** Reads the structure and comments of the schemas declared in `config-schema.ts`. */
 class SchemaReader {
   private readonly declarations = new Map<string, { initializer: ts.Expression; statement: ts.Node }>();
+  private readonly named = new Map<string, Shape>();
 
   constructor(private readonly file: ts.SourceFile) {
     for (const statement of file.statements) {
@@ -156,8 +163,13 @@ class SchemaReader {
   private shapeOf(expression: ts.Expression, named: boolean): Shape {
     if (ts.isParenthesizedExpression(expression)) return this.shapeOf(expression.expression, named);
     if (ts.isIdentifier(expression)) {
+      // One shape per named schema, so that a schema used in several places is described once.
+      const cached = this.named.get(expression.text);
+      if (cached) return cached;
       const found = this.declarations.get(expression.text);
-      return found ? this.shapeOf(found.initializer, true) : { kind: 'scalar' };
+      const shape: Shape = found ? this.shapeOf(found.initializer, true) : { kind: 'scalar' };
+      this.named.set(expression.text, shape);
+      return shape;
     }
     if (!ts.isCallExpression(expression) || !ts.isPropertyAccessExpression(expression.expression)) return { kind: 'scalar' };
     const callee = expression.expression;
@@ -191,7 +203,8 @@ class SchemaReader {
         continue;
       }
       if (!ts.isPropertyAssignment(property)) continue;
-      const name = ts.isIdentifier(property.name) || ts.isStringLiteral(property.name) ? property.name.text : property.name.getText(this.file);
+      const name =
+        ts.isIdentifier(property.name) || ts.isStringLiteral(property.name) ? property.name.text : property.name.getText(this.file);
       const doc = leadingDoc(property, this.file.text);
       fields.push({
         name,
@@ -290,8 +303,11 @@ function withoutEnvironmentNames(description: string, env: Set<string>): string 
   });
 }
 
-/** The members of a list, map or shared object, described in one sentence each. */
-function membersText(shape: Shape, runtime: ZodLike | undefined): string {
+/**
+ * The members of a list, map or shared object, described in one sentence each; a shared schema
+ * described at an earlier row (`described`: shape → its row's key) refers to that row.
+ */
+function membersText(shape: Shape, runtime: ZodLike | undefined, key: string, described: Map<Shape, string>): string {
   let object = shape;
   let objectRuntime = runtime;
   while (object.kind === 'array' || object.kind === 'record') {
@@ -300,6 +316,9 @@ function membersText(shape: Shape, runtime: ZodLike | undefined): string {
   }
   if (object.kind !== 'object') return '';
   const hint = shapeHint(shape, runtime) as string;
+  const earlier = described.get(object);
+  if (earlier) return `Shape: ${code(hint)}, as in ${code(earlier)}.`;
+  described.set(object, key);
   const members = object.fields
     .filter((f) => !f.internal)
     .map((f) => {
@@ -311,9 +330,10 @@ function membersText(shape: Shape, runtime: ZodLike | undefined): string {
       if (memberHint) notes.push(code(memberHint));
       const doc = withChoices(f.doc ?? f.typeDoc ?? '', member);
       const head = `${code(f.name)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
-      return doc ? `${head}: ${doc.replace(/[.;]?$/, '.')}` : `${head}.`;
+      if (doc) return `${head}: ${doc.replace(/[.;]?$/, '.')}`;
+      return notes.length ? `${head}.` : undefined;
     })
-    .filter((text) => text.includes(':') || text.includes('('));
+    .filter((text) => text !== undefined);
   return [`Shape: ${code(hint)}.`, ...members].join(' ');
 }
 
@@ -335,13 +355,15 @@ export function configTableRows(sources: ConfigTableSources): ConfigTableRow[] {
     if (name in sources.envSettings || onlyEnv.has(name)) continue;
     const path = SPECIAL_ENV[name];
     if (path) addEnv(name, path);
-    else problems.push(`load-config.ts reads ${name}: add it to ENV_SETTINGS, or to SPECIAL_ENV in config-table.ts with the setting it fills`);
+    else
+      problems.push(`load-config.ts reads ${name}: add it to ENV_SETTINGS, or to SPECIAL_ENV in config-table.ts with the setting it fills`);
   }
   const used = new Set<string>();
   const envUnder = (path: string) =>
     [...envByPath.entries()].filter(([p]) => p === path || p.startsWith(`${path}.`)).flatMap(([, names]) => names);
 
   const rows: ConfigTableRow[] = [...ENV_ONLY_ROWS];
+  const described = new Map<Shape, string>();
   const walk = (fields: Field[], prefix: string[], parentRuntime: ZodLike | undefined): void => {
     for (const field of fields) {
       if (field.internal) continue;
@@ -365,18 +387,17 @@ export function configTableRows(sources: ConfigTableSources): ConfigTableRow[] {
       for (const name of env) used.add(name);
       const parsed = valueAt(sources.defaults, segments);
       const def = runtime?._zod.def;
-      const defaultValue = parsed.found
-        ? parsed.value
-        : def?.type === 'default' || def?.type === 'prefault'
-          ? def.defaultValue
-          : undefined;
+      const defaultValue = parsed.found ? parsed.value : def?.type === 'default' || def?.type === 'prefault' ? def.defaultValue : undefined;
       const doc = field.doc ?? field.typeDoc;
       if (!doc) problems.push(`${path} has no TSDoc comment in config-schema.ts`);
-      const isObjectList = shape.kind === 'array' && shape.element.kind === 'object';
-      const description = [withChoices(withoutEnvironmentNames(doc ?? '', new Set(env)), runtime), membersText(shape, runtime)]
+      const key = shape.kind === 'array' && shape.element.kind === 'object' ? `${path}[]` : path;
+      const description = [
+        withChoices(withoutEnvironmentNames(doc ?? '', new Set(env)), runtime),
+        membersText(shape, runtime, key, described),
+      ]
         .filter(Boolean)
         .join(' ');
-      rows.push({ env, key: isObjectList ? `${path}[]` : path, defaultText: formatValue(defaultValue), description });
+      rows.push({ env, key, defaultText: formatValue(defaultValue), description });
     }
   };
   walk(root.fields, [], sources.schema as ZodLike);

@@ -24,7 +24,13 @@ describe('loadConfig', () => {
       env: { PORT: '8080', OPENAI_API_KEY: 'sk-test', OPENAI_MODELS: 'gpt-4o-mini, gpt-4o', AXON_LOCAL_MODEL: 'false' },
     });
     expect(config.port).toBe(8080);
-    expect(config.openai).toEqual({ apiKey: 'sk-test', models: [{ id: 'gpt-4o-mini' }, { id: 'gpt-4o' }] });
+    expect(config.openai).toEqual({
+      apiKey: 'sk-test',
+      models: [
+        { id: 'gpt-4o-mini', type: 'chat' },
+        { id: 'gpt-4o', type: 'chat' },
+      ],
+    });
     expect(config.localModel.enabled).toBe(false);
   });
 

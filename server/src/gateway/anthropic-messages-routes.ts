@@ -9,8 +9,8 @@ import { estimatePromptTokens } from '../limits/estimate-tokens';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { Redactor } from '../redaction/redact';
-import { type ContentBlock, type MessagesRequest, MessagesRequestSchema } from './anthropic-messages-schema';
 import { relayAnthropicMessages } from './anthropic-messages-relay';
+import { type ContentBlock, type MessagesRequest, MessagesRequestSchema } from './anthropic-messages-schema';
 import {
   blocksText,
   hasImageBlocks,
@@ -71,9 +71,7 @@ function messageText(content: Message['content']): string {
 
 /** The last user message that holds text (a message of only tool results is not what a template wraps). */
 const lastUserWithText = (messages: Message[]) =>
-  messages.findLastIndex(
-    (m) => m.role === 'user' && (typeof m.content === 'string' || m.content.some((block) => block.type === 'text')),
-  );
+  messages.findLastIndex((m) => m.role === 'user' && (typeof m.content === 'string' || m.content.some((block) => block.type === 'text')));
 
 /** The message's text replaced by `text`: a string stays a string; in blocks, the first text block takes it and the others go. */
 function replaceText(content: Message['content'], text: string): Message['content'] {
@@ -106,7 +104,8 @@ async function applyTemplate(
   const last = lastUserWithText(forwarded.messages);
   const target = forwarded.messages[last];
   const rendered = await renderTemplate(version, variables, target ? blocksText(target.content) : '');
-  if (target) forwarded.messages = forwarded.messages.map((m, i) => (i === last ? { ...m, content: replaceText(m.content, rendered.message) } : m));
+  if (target)
+    forwarded.messages = forwarded.messages.map((m, i) => (i === last ? { ...m, content: replaceText(m.content, rendered.message) } : m));
   if (rendered.system.trim()) {
     const system = forwarded.system;
     forwarded.system =
@@ -155,9 +154,7 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
       if (forwarded.system !== undefined) forwarded.system = editContent(forwarded.system, redact);
     }
     // Translated requests are checked before anything is counted or sent.
-    const translated = passThrough
-      ? undefined
-      : toMessagesCallOptions(forwarded, toMessagesPrompt(forwarded.system, forwarded.messages));
+    const translated = passThrough ? undefined : toMessagesCallOptions(forwarded, toMessagesPrompt(forwarded.system, forwarded.messages));
 
     const systemText = (system: MessagesRequest['system']) => (system === undefined ? '' : messageText(system));
     await runGatewayCall(
@@ -171,7 +168,10 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
         estimateInputTokens: () =>
           estimatePromptTokens([
             { role: 'system', content: systemText(forwarded.system) },
-            ...forwarded.messages.map((m) => ({ role: 'user' as const, content: [{ type: 'text' as const, text: messageText(m.content) }] })),
+            ...forwarded.messages.map((m) => ({
+              role: 'user' as const,
+              content: [{ type: 'text' as const, text: messageText(m.content) }],
+            })),
           ] as LanguageModelV3Prompt),
         maxOutputTokens: body.max_tokens,
         temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
@@ -185,7 +185,14 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
         if (passThrough) {
           await relayAnthropicMessages(
             reply,
-            { target: passThrough, body: forwarded, upstreamModel: upstreamId, stream, signal: call.signal, headers: anthropicHeaders(request) },
+            {
+              target: passThrough,
+              body: forwarded,
+              upstreamModel: upstreamId,
+              stream,
+              signal: call.signal,
+              headers: anthropicHeaders(request),
+            },
             call.done,
           );
           return;

@@ -20,7 +20,10 @@ export const MessagesRequestSchema = z.looseObject({
   max_tokens: z.number().int().min(1),
   stream: z.boolean().optional(),
   system: z.union([z.string(), z.array(Block)]).optional(),
-  tools: z.array(z.looseObject({ name: z.string().optional(), type: z.string().optional() })).max(512).optional(),
+  tools: z
+    .array(z.looseObject({ name: z.string().optional(), type: z.string().optional() }))
+    .max(512)
+    .optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -141,7 +141,12 @@ export function toMessagesPrompt(system: unknown, messages: unknown[]): Language
       if (block.type === 'tool_result') {
         flushUser();
         const id = String(block.tool_use_id ?? '');
-        results.push({ type: 'tool-result', toolCallId: id, toolName: toolNames.get(id) ?? '', output: toolResultOutput(block, `${at}.${i}`) });
+        results.push({
+          type: 'tool-result',
+          toolCallId: id,
+          toolName: toolNames.get(id) ?? '',
+          output: toolResultOutput(block, `${at}.${i}`),
+        });
         return;
       }
       flushResults();

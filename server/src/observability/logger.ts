@@ -47,6 +47,8 @@ const STRUCTURAL_FIELDS = new Set([
   'provider',
   'code',
   'service',
+  'address',
+  'dataDir',
 ]);
 
 /**
@@ -62,9 +64,42 @@ function redactText(text: string, redactor: Redactor): string {
   return cut.length > 5 ? redactor.redact(cut).text : cut;
 }
 
+/**
+ * A message redacted except where it quotes a structural field of its own line ("Axon is listening
+ * on {address}"): those values are Axon's, and the person reading the log needs them as they are.
+ */
+function redactMessage(message: string, fields: unknown, redactor: Redactor): string {
+  const quoted =
+    typeof fields === 'object' && fields !== null && message.length <= LOG_TEXT_LIMIT
+      ? Object.entries(fields).flatMap(([k, v]) =>
+          STRUCTURAL_FIELDS.has(k) && typeof v === 'string' && v.length > 0 && message.includes(v) ? [v] : [],
+        )
+      : [];
+  if (quoted.length === 0) return redactText(message, redactor);
+  const pattern = new RegExp(`(${quoted.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+  // With a capturing group, the quoted values sit at the odd places of the split.
+  return message
+    .split(pattern)
+    .map((piece, i) => (i % 2 === 1 ? piece : redactText(piece, redactor)))
+    .join('');
+}
+
+/**
+ * An error as pino's serializer writes it (type, message, stack, code and other own fields, and its
+ * `cause` chain), so that a formatter working on the raw object does not see an empty `{}`.
+ */
+function serializeError(error: Error): Record<string, unknown> {
+  const serialized = pino.stdSerializers.errWithCause(error) as unknown as Record<string, unknown>;
+  return { ...serialized };
+}
+
+/** An `Error` of any realm (an error from a worker or another copy of a module is one too). */
+const isError = (value: unknown): value is Error => value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+
 /** Personal data and secrets in string fields of a log line become placeholders before it is written. */
 function redactStrings(value: unknown, redactor: Redactor, depth = 0): unknown {
   if (typeof value === 'string') return redactText(value, redactor);
+  if (isError(value)) return redactStrings(serializeError(value), redactor, depth);
   if (depth > 3 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redactStrings(v, redactor, depth + 1));
   const out: Record<string, unknown> = {};
@@ -84,15 +119,17 @@ export function createLogger(options: { level: string; destination?: Destination
         logMethod(args, method) {
           // The message too: `log.info(obj, 'text')` or `log.info('text')`.
           const at = typeof args[0] === 'string' ? 0 : 1;
-          if (typeof args[at] === 'string') args[at] = redactText(args[at] as string, redactor);
+          if (typeof args[at] === 'string') args[at] = redactMessage(args[at] as string, at === 1 ? args[0] : undefined, redactor);
           return method.apply(this, args);
         },
       },
       base: { service: 'axon' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Errors are serialized by the formatter above (it sees the raw object first); a second pass
+      // would turn the result into a plain `Object`.
       serializers: {
-        err: pino.stdSerializers.err,
+        err: (value: unknown) => value,
       },
     },
     options.destination,

@@ -22,6 +22,12 @@ export interface ModelCatalog {
   defaultModelId(): Promise<string>;
   /** Connections whose last listing failed, with the reason; for `/readyz` and the admin. */
   problems(): Record<string, string>;
+  /**
+   * Checks the configured default model against its connection's listing. When the listing is
+   * there and does not offer it, the problem is returned and kept in `problems()` under
+   * {@link DEFAULT_MODEL_PROBLEM}; undefined when it is offered or cannot be checked yet.
+   */
+  checkDefaultModel(): Promise<string | undefined>;
   /** The connection of that name (the prefix of its model ids). */
   connectionNamed(name: string): ModelConnection | undefined;
   /** Embedding models every connection offers, as namespaced ids. */
@@ -39,6 +45,9 @@ export interface ModelCatalogOptions {
   now?: () => number;
   onListError?: (connection: string, error: unknown) => void;
 }
+
+/** The key of `problems()` for a configured default model that is not offered. */
+export const DEFAULT_MODEL_PROBLEM = 'default model';
 
 interface Listing {
   models: Map<string, ModelInfo>;
@@ -141,6 +150,22 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         if (first) return first.id;
       }
       return 'local/extractive';
+    },
+    async checkDefaultModel() {
+      const id = options.defaultModel;
+      if (!id) return undefined;
+      const slash = id.indexOf('/');
+      const connection = slash > 0 ? byName.get(id.slice(0, slash)) : undefined;
+      const listing = connection ? await listingOf(connection) : undefined;
+      if (connection && !listing) return undefined;
+      if (listing?.models.has(id.slice(slash + 1))) {
+        delete errors[DEFAULT_MODEL_PROBLEM];
+        return undefined;
+      }
+      const offered = [...(listing?.models.values() ?? [])].slice(0, 5).map((m) => m.id);
+      errors[DEFAULT_MODEL_PROBLEM] =
+        `AXON_DEFAULT_MODEL is '${id}', which is not offered${offered.length ? ` (offered: ${offered.join(', ')})` : ''}; requests without a model will be refused`;
+      return errors[DEFAULT_MODEL_PROBLEM];
     },
     problems: () => ({ ...errors }),
     connectionNamed: (name) => byName.get(name),

@@ -131,7 +131,19 @@ const BEFORE_WORDS = new Set(
     ' ',
   ),
 );
-const BEFORE_PHRASES = new Set(['name is', 'i am', 'thank you', 'signed by', 'recipient is', 'spoke to', 'assigned to', 'ich bin', 'mi chiamo', 'me llamo', 'jag heter']);
+const BEFORE_PHRASES = new Set([
+  'name is',
+  'i am',
+  'thank you',
+  'signed by',
+  'recipient is',
+  'spoke to',
+  'assigned to',
+  'ich bin',
+  'mi chiamo',
+  'me llamo',
+  'jag heter',
+]);
 
 /** The last word and the last two words before `at` (lower case), read backwards over at most 40 characters. */
 function wordsBefore(text: string, at: number): [string, string] {
@@ -268,7 +280,7 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
     const words = [...unknown];
     const known = inVocabulary(words);
     if (vocabulary.size > 50_000) vocabulary.clear();
-    words.forEach((w, i) => vocabulary.set(w, known[i] ?? false));
+    for (const [i, w] of words.entries()) vocabulary.set(w, known[i] ?? false);
   }
   const tagsOf = (word: string): string[] => {
     const entry = lexicon[word.toLowerCase().replace(/[.'’]+$/, '')];
@@ -355,7 +367,9 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
     const known = words.filter((t) => tagsOf(t.text).some((x) => NAME_TAGS.has(x))).length;
     const before = text.slice(Math.max(0, first.start - 30), first.start);
     const context =
-      nameAnnouncedBefore(text, first.start) || AFTER.test(text.slice(last.end, last.end + 24)) || (words.length >= 2 && BEFORE_WEAK.test(before));
+      nameAnnouncedBefore(text, first.start) ||
+      AFTER.test(text.slice(last.end, last.end + 24)) ||
+      (words.length >= 2 && BEFORE_WEAK.test(before));
     const atSentenceStart = startsSentence(text, first.start);
 
     // One word alone is a name only with an honorific or a word around it that says so.

@@ -122,23 +122,48 @@ describe('detectors measured on the generated evaluation set', () => {
       '+81 3-1234-5678',
       '+55 11 91234-5678',
     ];
-    for (const phone of phones) expect(redactor.find(`Call me on ${phone} please.`).map((e) => [e.type, e.value]), phone).toEqual([['PHONE', phone]]);
+    for (const phone of phones)
+      expect(
+        redactor.find(`Call me on ${phone} please.`).map((e) => [e.type, e.value]),
+        phone,
+      ).toEqual([['PHONE', phone]]);
   });
 
   it('finds cards of every scheme and length, Luhn-checked', () => {
-    const cards = ['4111 1111 1111 1111', '5555-5555-5555-4444', '378282246310005', '6011 1111 1111 1117', '3056 930902 5904', '3530111333300000', '6200000000000005', '6759649826438453', '2200 0000 0000 0004', '5018 0000 0009'];
-    for (const card of cards) expect(redactor.find(`Card ${card} on file.`).map((e) => [e.type, e.value]), card).toEqual([['CARD', card]]);
+    const cards = [
+      '4111 1111 1111 1111',
+      '5555-5555-5555-4444',
+      '378282246310005',
+      '6011 1111 1111 1117',
+      '3056 930902 5904',
+      '3530111333300000',
+      '6200000000000005',
+      '6759649826438453',
+      '2200 0000 0000 0004',
+      '5018 0000 0009',
+    ];
+    for (const card of cards)
+      expect(
+        redactor.find(`Card ${card} on file.`).map((e) => [e.type, e.value]),
+        card,
+      ).toEqual([['CARD', card]]);
     expect(redactor.find('Card 6200 0000 0000 0006 on file.').map((e) => e.type)).not.toContain('CARD');
   });
 
   it('finds names and street addresses, and leaves titles, places and companies alone', () => {
-    const { text } = redactor.redact('Dear Anna van der Berg, the parcel for 802 University Avenue Apt. 345 and Schellingstr. 797 left Berlin; Schmidt GmbH signed the Data Protection Act.');
-    expect(text).toBe('Dear <NAME_1>, the parcel for <ADDRESS_1> and <ADDRESS_2> left Berlin; Schmidt GmbH signed the Data Protection Act.');
+    const { text } = redactor.redact(
+      'Dear Anna van der Berg, the parcel for 802 University Avenue Apt. 345 and Schellingstr. 797 left Berlin; Schmidt GmbH signed the Data Protection Act.',
+    );
+    expect(text).toBe(
+      'Dear <NAME_1>, the parcel for <ADDRESS_1> and <ADDRESS_2> left Berlin; Schmidt GmbH signed the Data Protection Act.',
+    );
   });
 
   it('redacts only the configured types, and finds routing numbers by their checksum', () => {
     const emailsOnly = createRedactor({ types: ['EMAIL'] });
-    expect(emailsOnly.redact('Mail a@example.com, call +44 20 7946 0958, Dear John Smith').text).toBe('Mail <EMAIL_1>, call +44 20 7946 0958, Dear John Smith');
+    expect(emailsOnly.redact('Mail a@example.com, call +44 20 7946 0958, Dear John Smith').text).toBe(
+      'Mail <EMAIL_1>, call +44 20 7946 0958, Dear John Smith',
+    );
     expect(redactor.find('routing number 021000021').map((e) => e.type)).toEqual(['ROUTING_NUMBER']);
     expect(redactor.find('routing number 021000022').map((e) => e.type)).not.toContain('ROUTING_NUMBER');
   });

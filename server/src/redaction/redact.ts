@@ -315,7 +315,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       // Addresses before names, so that a street's name is not taken for a person's.
       if (types.has('ADDRESS'))
         for (const m of findStreetAddresses(text)) if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
-      if (types.has('NAME')) for (const m of findPersonNames(text, taken)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
+      if (types.has('NAME'))
+        for (const m of findPersonNames(text, taken)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
     }
     return found.sort((a, b) => a.start - b.start);
   };

@@ -133,9 +133,13 @@ interface Word {
 /** Up to `count` whitespace-separated words of `text[from, to)`, nearest first when `backwards`. */
 function wordsIn(text: string, from: number, to: number, count: number, backwards: boolean): Word[] {
   const words: Word[] = [];
-  const slice = text.slice(from, to);
-  const re = /\S+/g;
-  for (const m of slice.matchAll(re)) words.push({ text: m[0], start: from + (m.index ?? 0), end: from + (m.index ?? 0) + m[0].length });
+  let i = from;
+  while (i < to) {
+    while (i < to && ' \t\n\r'.includes(text[i] as string)) i++;
+    const start = i;
+    while (i < to && !' \t\n\r'.includes(text[i] as string)) i++;
+    if (i > start) words.push({ text: text.slice(start, i), start, end: i });
+  }
   return backwards ? words.slice(-count).reverse() : words.slice(0, count);
 }
 
@@ -164,7 +168,9 @@ export function findStreetAddresses(text: string): AddressMatch[] {
     const nearBefore = wordBefore ? nearestWordBefore(text, numStart) : '';
     const beforeCounts =
       nearBefore !== '' &&
-      (isCapitalised(nearBefore) ||
+      ((isCapitalised(nearBefore) &&
+        !/[:;!?)]$/.test(nearBefore) &&
+        (!nearBefore.endsWith('.') || isStreetCompound(nearBefore) || BEFORE_NAME.has(bare(nearBefore)))) ||
         LOWER_CASE_TYPES.has(bare(nearBefore)) ||
         BEFORE_NAME.has(bare(nearBefore)) ||
         /^(?:no\.?|nr\.?|n\.|nº)$/i.test(nearBefore));
@@ -172,7 +178,7 @@ export function findStreetAddresses(text: string): AddressMatch[] {
     if (!beforeCounts && !afterCounts) continue;
     let match: AddressMatch | undefined;
     // The number after the street: `Via Roma 12`, `Schellingstr. 797`, `Calle Mayor, 73`, `Ülkü Sokak 56c`.
-    if (wordBefore) {
+    if (beforeCounts) {
       let before = wordsIn(text, Math.max(0, numStart - 80), numStart, 7, true);
       // `Jln. Maryanto no 78`, `Hauptstraße Nr. 5`, `Via Roma n. 12`.
       if (before[0] && /^(?:no\.?|nr\.?|n\.|nº|núm\.?|num\.?)$/i.test(before[0].text)) before = before.slice(1);
@@ -227,7 +233,7 @@ export function findStreetAddresses(text: string): AddressMatch[] {
       }
     }
     // The number before the street: `802 University Avenue`, `9 Rue Chautenatte`, `2804 Place de Nesle`.
-    if (!match && wordAfter) {
+    if (!match && afterCounts) {
       const after = wordsIn(text, numEnd, Math.min(text.length, numEnd + 80), 6, false);
       const first = after[0];
       if (first) {
@@ -264,7 +270,7 @@ export function findStreetAddresses(text: string): AddressMatch[] {
       }
     }
     // No street-type word, but the words before say an address follows: capitalised words and the number.
-    if (!match && wordBefore) {
+    if (!match && beforeCounts && isCapitalised(nearBefore)) {
       const before = wordsIn(text, Math.max(0, numStart - 60), numStart, 5, true);
       let j = 0;
       while (j < before.length && j < 4 && isCapitalised((before[j] as Word).text) && !/[.!?:;]$/.test((before[j] as Word).text)) j++;

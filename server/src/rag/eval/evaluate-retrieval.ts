@@ -1,16 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../../store';
+import type { ScoredChunk, Store } from '../../store';
 import type { Embedder } from '../embed/embedder';
 import { chunkDocument } from '../ingest/chunk-document';
 import { parsePlainText } from '../ingest/parse-text-formats';
 import { searchHybrid } from '../search/hybrid-search';
+import type { DocumentRanker } from './peer-bm25';
 import { type Judgements, ndcgAt, recallAt, reciprocalRankAt } from './retrieval-metrics';
 
 export interface BeirCollection {
   corpus: Array<{ id: string; title: string; text: string }>;
   queries: Array<{ id: string; text: string }>;
   qrels: Map<string, Judgements>;
+  /** Per query, documents left out of its ranking (the source document of a query-by-document query). */
+  exclude?: Map<string, Set<string>>;
 }
 
 async function readJsonl<T>(path: string): Promise<T[]> {
@@ -48,7 +51,8 @@ export async function readBeir(paths: { corpus: string; queries: string; qrels: 
 }
 
 export interface RetrievalScores {
-  mode: 'text' | 'vector' | 'hybrid';
+  /** What ranked: Axon's search mode (with `+rerank` when the second stage ran), or the peer BM25. */
+  mode: 'text' | 'vector' | 'hybrid' | 'text+rerank' | 'hybrid+rerank' | 'peer-bm25';
   queries: number;
   recall: number;
   mrr10: number;
@@ -83,45 +87,77 @@ export async function indexBeirCorpus(
   return collection.id;
 }
 
-/** Runs every query in each mode and averages the metrics. */
+/** A second stage over first-stage hits (a reranker): the same hits, reordered. */
+export type RerankStage = (query: string, hits: ScoredChunk[]) => Promise<ScoredChunk[]>;
+
+/** Averages the metrics of one ranking function over every query. */
+async function scoreRanking(
+  beir: BeirCollection,
+  mode: RetrievalScores['mode'],
+  k: number,
+  rank: (query: string) => Promise<string[]> | string[],
+): Promise<RetrievalScores> {
+  let recall = 0;
+  let mrr = 0;
+  let ndcg = 0;
+  const times: number[] = [];
+  for (const query of beir.queries) {
+    const started = performance.now();
+    const excluded = beir.exclude?.get(query.id);
+    const ranked = (await rank(query.text)).filter((id) => !excluded?.has(id));
+    times.push(performance.now() - started);
+    const judgements = beir.qrels.get(query.id) ?? new Map();
+    recall += recallAt(ranked, judgements, k);
+    mrr += reciprocalRankAt(ranked, judgements, 10);
+    ndcg += ndcgAt(ranked, judgements, 10);
+  }
+  const n = beir.queries.length || 1;
+  times.sort((a, b) => a - b);
+  return {
+    mode,
+    queries: beir.queries.length,
+    recall: recall / n,
+    mrr10: mrr / n,
+    ndcg10: ndcg / n,
+    p50Ms: times[Math.floor(times.length / 2)] ?? 0,
+  };
+}
+
+/**
+ * Runs every query in each of Axon's modes (full text; vector and hybrid with an embedder; each
+ * again through `rerank` when given) and, with `peer`, through the peer BM25 over the same corpus,
+ * and averages the metrics. A document ranks by its best chunk.
+ */
 export async function evaluateRetrieval(
   store: Store,
   beir: BeirCollection,
-  options: { userId: string; collectionId: string; embedder: Embedder | undefined; k: number },
+  options: {
+    userId: string;
+    collectionId: string;
+    embedder: Embedder | undefined;
+    k: number;
+    rerank?: RerankStage | undefined;
+    peer?: DocumentRanker | undefined;
+  },
 ): Promise<RetrievalScores[]> {
-  const modes: RetrievalScores['mode'][] = options.embedder ? ['text', 'vector', 'hybrid'] : ['text'];
+  const modes: Array<'text' | 'vector' | 'hybrid'> = options.embedder ? ['text', 'vector', 'hybrid'] : ['text'];
+  const depth = Math.max(options.k, 10) * 3;
   const results: RetrievalScores[] = [];
-  for (const mode of modes) {
-    let recall = 0;
-    let mrr = 0;
-    let ndcg = 0;
-    const times: number[] = [];
-    for (const query of beir.queries) {
-      const started = performance.now();
-      const hits = await searchHybrid(store, options.embedder, query.text, {
-        userId: options.userId,
-        collectionIds: [options.collectionId],
-        k: Math.max(options.k, 10) * 3,
-        mode,
-      });
-      times.push(performance.now() - started);
-      // Documents in rank order (a document's best chunk counts).
-      const ranked = [...new Set(hits.map((h) => h.documentName))];
-      const judgements = beir.qrels.get(query.id) ?? new Map();
-      recall += recallAt(ranked, judgements, options.k);
-      mrr += reciprocalRankAt(ranked, judgements, 10);
-      ndcg += ndcgAt(ranked, judgements, 10);
+  const search = (query: string, mode: 'text' | 'vector' | 'hybrid') =>
+    searchHybrid(store, options.embedder, query, { userId: options.userId, collectionIds: [options.collectionId], k: depth, mode });
+  const documents = (hits: ScoredChunk[]) => [...new Set(hits.map((h) => h.documentName))];
+  for (const mode of modes) results.push(await scoreRanking(beir, mode, options.k, async (q) => documents(await search(q, mode))));
+  if (options.rerank) {
+    const rerank = options.rerank;
+    for (const mode of options.embedder ? (['text', 'hybrid'] as const) : (['text'] as const)) {
+      results.push(
+        await scoreRanking(beir, `${mode}+rerank`, options.k, async (q) => documents(await rerank(q, await search(q, mode)))),
+      );
     }
-    const n = beir.queries.length || 1;
-    times.sort((a, b) => a - b);
-    results.push({
-      mode,
-      queries: beir.queries.length,
-      recall: recall / n,
-      mrr10: mrr / n,
-      ndcg10: ndcg / n,
-      p50Ms: times[Math.floor(times.length / 2)] ?? 0,
-    });
+  }
+  if (options.peer) {
+    const peer = options.peer;
+    results.push(await scoreRanking(beir, 'peer-bm25', options.k, (q) => peer(q, depth)));
   }
   return results;
 }

@@ -18,6 +18,20 @@ import { analyzeText } from './text-analyzer';
 const K1 = 1.2;
 const B = 0.75;
 
+/** Saturation of a term repeated in the query (Robertson's k3); large values make it nearly linear. */
+const K3 = Number(process.env.AXK3 ?? 1000);
+
+/**
+ * Each distinct query term with its weight (k3 + 1)·qtf / (k3 + qtf): a term a long question
+ * repeats counts for more, as in BM25 proper, instead of once however often it is asked about.
+ */
+export function queryTermWeights(terms: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+  for (const [term, qtf] of counts) counts.set(term, ((K3 + 1) * qtf) / (K3 + qtf));
+  return counts;
+}
+
 /** A growable typed array. */
 class Growable<T extends Int32Array | Uint16Array | Uint8Array | Int8Array | Float64Array> {
   length = 0;
@@ -150,11 +164,11 @@ export class TextIndex {
     const alive = this.alive.data;
     const lengths = this.lengths.data;
     const collectionOf = this.collectionOf.data;
-    for (const term of new Set(analyzeText(query))) {
+    for (const [term, weight] of queryTermWeights(analyzeText(query))) {
       const p = this.postings.get(term);
       if (!p) continue;
       const df = p.docs.length;
-      const idf = Math.log(1 + (live - df + 0.5) / (df + 0.5));
+      const idf = weight * Math.log(1 + (live - df + 0.5) / (df + 0.5));
       const docs = p.docs.data;
       const tfs = p.tfs.data;
       for (let i = 0; i < df; i++) {

@@ -447,4 +447,93 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX gateway_responses_expires ON gateway_responses(expires_at);
     `,
   },
+  {
+    version: 15,
+    name: 'agents with versions, MCP servers and their approved tools, tool approvals, datasets',
+    sql: `
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        active_version INTEGER NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (org_id, slug)
+      );
+      CREATE TABLE agent_versions (
+        agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (agent_id, version)
+      );
+      CREATE TRIGGER agent_versions_immutable BEFORE UPDATE ON agent_versions BEGIN
+        SELECT RAISE(ABORT, 'agent versions are immutable');
+      END;
+      -- Registered by admins only; header values and environment hold secrets and are never returned.
+      CREATE TABLE mcp_servers (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        transport TEXT NOT NULL CHECK (transport IN ('stdio', 'http')),
+        command TEXT,
+        args TEXT NOT NULL DEFAULT '[]',
+        url TEXT,
+        secrets TEXT NOT NULL DEFAULT '{}',
+        last_error TEXT,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (org_id, name)
+      );
+      -- A tool runs only while its listed hash equals the hash an admin approved.
+      CREATE TABLE mcp_tools (
+        server_id TEXT NOT NULL REFERENCES mcp_servers(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_schema TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        approved_hash TEXT,
+        approved_by TEXT,
+        approved_at TEXT,
+        read_only INTEGER NOT NULL DEFAULT 0,
+        approval TEXT NOT NULL DEFAULT 'auto' CHECK (approval IN ('auto', 'always', 'never')),
+        listed_at TEXT NOT NULL,
+        PRIMARY KEY (server_id, name)
+      );
+      -- A tool call waiting for its user's decision; the first decision before expiry wins.
+      CREATE TABLE tool_approvals (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        input TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        decided_at TEXT
+      );
+      CREATE INDEX tool_approvals_user ON tool_approvals(user_id, status);
+      -- Each dataset is a SQLite database of its own under the data directory, opened read-only.
+      CREATE TABLE agent_datasets (
+        org_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        file TEXT NOT NULL,
+        tables TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (org_id, name)
+      );
+      CREATE TABLE fetch_allow_hosts (
+        org_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        PRIMARY KEY (org_id, host)
+      );
+    `,
+  },
 ];
