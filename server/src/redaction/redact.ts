@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { findIdentityNumbers } from './identity-numbers';
 import { isCardNumber } from './payment-cards';
-import { findPersonNames } from './person-names';
+import { findPersonNames, warmNameModels } from './person-names';
 import { DEFAULT_PHONE_REGIONS, findPhoneNumbers } from './phone-numbers';
 import { findStreetAddresses } from './street-addresses';
 
@@ -275,6 +275,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     ...DETECTORS.filter((d) => types.has(d.type)),
   ];
   const words = types.has('NAME') || types.has('ADDRESS');
+  // The name detector's models (about half a second, once per process) load now, not on the first text that needs them.
+  if (types.has('NAME')) warmNameModels();
   const identities = ['PASSPORT', 'DRIVER_LICENSE', 'ROUTING_NUMBER', 'BANK_ACCOUNT'].some((t) => types.has(t));
   // Custom patterns can match anything: with them every text is scanned.
   const mayHoldAny =

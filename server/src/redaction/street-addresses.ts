@@ -143,6 +143,9 @@ function wordsIn(text: string, from: number, to: number, count: number, backward
   return backwards ? words.slice(-count).reverse() : words.slice(0, count);
 }
 
+/** How many numbers per text get their six-word windows read: 100, and one more per 100 characters. */
+export const addressChecksFor = (text: string) => 100 + Math.floor(text.length / 100);
+
 export interface AddressMatch {
   start: number;
   end: number;
@@ -153,6 +156,7 @@ export interface AddressMatch {
 export function findStreetAddresses(text: string): AddressMatch[] {
   const found: AddressMatch[] = [];
   let lastEnd = -1;
+  let windows = addressChecksFor(text);
   for (const m of text.matchAll(HOUSE_NUMBER)) {
     const numStart = m.index ?? 0;
     const numEnd = numStart + m[0].length;
@@ -176,6 +180,14 @@ export function findStreetAddresses(text: string): AddressMatch[] {
         /^(?:no\.?|nr\.?|n\.|nº)$/i.test(nearBefore));
     const afterCounts = wordAfter && isCapitalised(text[numEnd + 1] ?? '');
     if (!beforeCounts && !afterCounts) continue;
+    // Past the budget of window reads, a number after a capitalised word is taken unchecked, erring towards privacy.
+    if (windows-- <= 0) {
+      if (beforeCounts && isCapitalised(nearBefore)) {
+        found.push({ start: numStart - 1 - nearBefore.length - (text[numStart - 2] === ',' ? 1 : 0), end: numEnd, confidence: 0.5 });
+        lastEnd = numEnd;
+      }
+      continue;
+    }
     let match: AddressMatch | undefined;
     // The number after the street: `Via Roma 12`, `Schellingstr. 797`, `Calle Mayor, 73`, `Ülkü Sokak 56c`.
     if (beforeCounts) {

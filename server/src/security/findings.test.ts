@@ -56,7 +56,7 @@ describe('3. redaction and unauthenticated failures stay bounded', () => {
       const started = performance.now();
       redactor.redact(text);
       // A loose bound that holds on a loaded machine; the benchmark measures the 5 ms target.
-      expect(performance.now() - started, name).toBeLessThan(250);
+      expect(performance.now() - started, name).toBeLessThan(1000);
     }
   });
 
