@@ -135,7 +135,11 @@ export function createSimulatedResponsesApi(options: SimulatedResponsesApiOption
       total_tokens: inputTokens + outputTokens,
     };
     const store = body.store !== false;
-    if (store) stored.set(id, [...items, ...output]);
+    if (store) {
+      stored.set(id, [...items, ...output]);
+      // Bounded, for long benchmark runs: the oldest responses are forgotten first.
+      if (stored.size > 10_000) stored.delete(stored.keys().next().value as string);
+    }
     stats.completions++;
 
     const base = {

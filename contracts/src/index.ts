@@ -127,9 +127,14 @@ export const MessageSchema = z.object({
   error: z.string().nullable(),
   /** Passages the answer was grounded in, numbered as cited in the text. */
   citations: z.array(z.lazy(() => CitationSchema)).default([]),
+  /** Files the person attached to this message when sending it. */
+  attachments: z.array(z.lazy(() => MessageAttachmentSchema)).default([]),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof MessageSchema>;
+
+export const MessageAttachmentSchema = z.object({ documentId: z.string(), name: z.string() });
+export type MessageAttachment = z.infer<typeof MessageAttachmentSchema>;
 
 export const ConversationSchema = z.object({
   id: z.string(),
@@ -298,6 +303,8 @@ export const CollectionSchema = z.object({
   minScore: z.number(),
   /** Diversify the passages (maximal marginal relevance), so near-duplicates do not crowd the context. */
   mmr: z.boolean(),
+  /** Reorder retrieved passages with the configured rerank model (a second stage after hybrid search). */
+  rerank: z.boolean().default(false),
   access: CollectionAccessSchema,
   documentCount: z.number().int(),
   createdAt: z.string(),
@@ -320,11 +327,13 @@ export const UpdateCollectionSchema = z.strictObject({
   topK: z.number().int().min(1).max(50).optional(),
   minScore: z.number().min(0).max(1).optional(),
   mmr: z.boolean().optional(),
+  rerank: z.boolean().optional(),
 });
 export const CollectionMembersSchema = z.strictObject({
   members: z.array(z.strictObject({ email: EmailSchema, role: CollectionRoleSchema })).max(500),
 });
 
+export const DocumentDateSourceSchema = z.enum(['metadata', 'name', 'text', 'manual']);
 export const DocumentStatusSchema = z.enum(['queued', 'parsing', 'chunking', 'indexing', 'ready', 'failed']);
 export type DocumentStatus = z.infer<typeof DocumentStatusSchema>;
 export const DocumentInfoSchema = z.object({
@@ -338,10 +347,55 @@ export const DocumentInfoSchema = z.object({
   error: z.string().nullable(),
   pages: z.number().int().nullable(),
   chunkCount: z.number().int(),
+  /** The date the document is about (YYYY-MM-DD): from its file's metadata, its name, its text, or set by hand. */
+  date: z.string().nullable().default(null),
+  /** Where `date` came from. */
+  dateSource: DocumentDateSourceSchema.nullable().default(null),
+  /** Free fields (source, type, tags…): a text or a list of texts each. */
+  metadata: z.lazy(() => DocumentMetadataSchema).default({}),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 export type DocumentInfo = z.infer<typeof DocumentInfoSchema>;
+
+/** A calendar date, YYYY-MM-DD. */
+export const CalendarDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'write the date as YYYY-MM-DD')
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'not a date in the calendar');
+const MetadataKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/, 'letters, digits, _ . and -, starting with a letter');
+const MetadataValue = z.union([z.string().max(500), z.array(z.string().max(200)).max(50)]);
+/** Free metadata fields of a document: `{ source: "Federal Reserve", type: "statement", tags: ["rates"] }`. */
+export const DocumentMetadataSchema = z.record(MetadataKey, MetadataValue).refine((m) => Object.keys(m).length <= 30, 'at most 30 fields');
+export type DocumentMetadata = z.infer<typeof DocumentMetadataSchema>;
+export const UpdateDocumentSchema = z.strictObject({
+  /** A date set by hand (kept when the document is indexed again); null clears it. */
+  date: CalendarDateSchema.nullable().optional(),
+  /** Replaces every metadata field. */
+  metadata: DocumentMetadataSchema.optional(),
+});
+
+/**
+ * Restricts retrieval to documents dated within [dateFrom, dateTo] (either end open) whose metadata
+ * holds every given field: a text matches a field equal to it or a list containing it; a list of
+ * texts matches any of them.
+ */
+export const SearchFiltersSchema = z.strictObject({
+  dateFrom: CalendarDateSchema.optional(),
+  dateTo: CalendarDateSchema.optional(),
+  metadata: z.record(MetadataKey, MetadataValue).optional(),
+});
+export type SearchFilters = z.infer<typeof SearchFiltersSchema>;
+
+/** `POST /api/search`: ranked passages from collections the caller may read. */
+export const SearchRequestSchema = z.strictObject({
+  query: z.string().trim().min(1).max(8000),
+  collectionIds: z.array(z.string().min(1).max(100)).min(1).max(50),
+  k: z.number().int().min(1).max(100).default(10),
+  filters: SearchFiltersSchema.optional(),
+  /** Read dates and "latest" from the query's words (default true). */
+  understandTime: z.boolean().default(true),
+});
 
 /** The result of an upload: one entry per file, accepted (queued) or refused with the reason. */
 export const UploadResultSchema = z.object({
@@ -370,6 +424,13 @@ export const CitationSchema = z.object({
   endOffset: z.number().int(),
   score: z.number(),
   text: z.string(),
+  /** The document's date (YYYY-MM-DD), when it has one. */
+  documentDate: z.string().nullable().default(null),
+  /**
+   * The sentences of the passage the answer drew on, as offsets in the document's text (the
+   * offsets `/api/documents/:id/text` takes), with their page; empty until the answer is complete.
+   */
+  highlights: z.array(z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable() })).default([]),
 });
 export type Citation = z.infer<typeof CitationSchema>;
 

@@ -18,7 +18,6 @@ import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
-import { warmNameModels } from './redaction/person-names';
 import { createRedactor } from './redaction/redact';
 import { openSqliteStore, type Store } from './store';
 import { createOrgSettings } from './tenancy/org-settings';
@@ -65,9 +64,6 @@ export async function createServer(config: Config, options: CreateServerOptions 
     phoneRegions: config.redaction.phoneRegions,
     custom: config.redaction.patterns,
   });
-  // The name detector's models (about half a second to load) are loaded now rather than on a request.
-  if (config.redaction.logTypes.includes('NAME') || (config.redaction.guardrail && config.redaction.guardrailTypes.includes('NAME')))
-    warmNameModels();
   const logger = options.logger ?? createLogger({ level: config.logLevel, redactor: logRedactor });
   const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
   let ready = false;

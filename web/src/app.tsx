@@ -6,9 +6,11 @@ import {
   KeyRound,
   Library,
   LogOut,
+  type LucideIcon,
   Menu,
   MessageSquareText,
   Moon,
+  MoreVertical,
   ScrollText,
   Sun,
   Users,
@@ -33,6 +35,100 @@ function HeaderLink({ to, label, children }: { to: string; label: string; childr
     >
       {children}
     </Link>
+  );
+}
+
+interface PageLink {
+  to: string;
+  label: string;
+  icon: LucideIcon;
+}
+
+/** The pages a person's permissions open, in the header's order. */
+function pagesFor(permissions: Set<string>): PageLink[] {
+  const all: Array<PageLink & { when: boolean }> = [
+    { to: '/prompts', label: 'Prompt templates', icon: FileCode2, when: permissions.has('prompts:manage') },
+    { to: '/admin', label: 'Users and keys', icon: Users, when: permissions.has('users:manage') },
+    { to: '/organisation', label: 'Organisation and limits', icon: Building2, when: permissions.has('users:manage') },
+    { to: '/usage', label: 'Usage', icon: BarChart3, when: permissions.has('usage:read') },
+    { to: '/audit', label: 'Audit trail', icon: ScrollText, when: permissions.has('audit:read') },
+    { to: '/prompt-log', label: 'Prompt log', icon: MessageSquareText, when: permissions.has('audit:read') },
+    { to: '/collections', label: 'Collections', icon: Library, when: permissions.has('chat') },
+    { to: '/settings', label: 'API keys', icon: KeyRound, when: true },
+  ];
+  return all.filter((p) => p.when).map(({ when: _when, ...p }) => p);
+}
+
+/** On a phone, one button opens the pages, the theme and sign-out as a list of labelled items. */
+function PhoneMenu({
+  pages,
+  email,
+  onToggleTheme,
+  onSignOut,
+  pathname,
+}: {
+  pages: PageLink[];
+  email: string;
+  onToggleTheme: () => void;
+  onSignOut: () => void;
+  pathname: string;
+}) {
+  const [open, setOpen] = useState(false);
+  const boxRef = useRef<HTMLDivElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: close whenever the page changes
+  useEffect(() => setOpen(false), [pathname]);
+  useEffect(() => {
+    if (!open) return;
+    const onPointer = (event: PointerEvent) => {
+      if (!boxRef.current?.contains(event.target as Node)) setOpen(false);
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') setOpen(false);
+    };
+    document.addEventListener('pointerdown', onPointer);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', onPointer);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+  const item =
+    'flex w-full items-center gap-3 rounded-lg px-3 py-2 text-left text-sm text-zinc-800 hover:bg-zinc-100 dark:text-zinc-100 dark:hover:bg-zinc-800';
+  return (
+    <div ref={boxRef} className="relative md:hidden">
+      <IconButton label="Pages and settings" aria-expanded={open} aria-controls="phone-menu" onClick={() => setOpen((o) => !o)}>
+        <MoreVertical className="size-4" />
+      </IconButton>
+      {open && (
+        <nav
+          id="phone-menu"
+          aria-label="Pages and settings"
+          className="absolute top-9 right-0 z-40 w-64 rounded-xl border border-zinc-200 bg-white p-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-900"
+        >
+          <p className="truncate px-3 py-2 text-xs text-zinc-600 dark:text-zinc-400">{email}</p>
+          <ul>
+            {pages.map((p) => (
+              <li key={p.to}>
+                <Link to={p.to} className={item} aria-current={pathname === p.to ? 'page' : undefined}>
+                  <p.icon className="size-4 shrink-0 text-zinc-500" aria-hidden="true" /> {p.label}
+                </Link>
+              </li>
+            ))}
+            <li>
+              <button type="button" className={item} onClick={onToggleTheme}>
+                <Sun className="hidden size-4 shrink-0 text-zinc-500 dark:block" aria-hidden="true" />
+                <Moon className="size-4 shrink-0 text-zinc-500 dark:hidden" aria-hidden="true" /> Dark or light theme
+              </button>
+            </li>
+            <li>
+              <button type="button" className={item} onClick={onSignOut}>
+                <LogOut className="size-4 shrink-0 text-zinc-500" aria-hidden="true" /> Sign out
+              </button>
+            </li>
+          </ul>
+        </nav>
+      )}
+    </div>
   );
 }
 
@@ -76,6 +172,7 @@ export function AppShell() {
   // Auditors read the audit trail, the prompt log and usage, and nothing else: no chats, no documents.
   const chats = permissions.has('chat');
   if (!chats && !['/audit', '/usage', '/prompt-log'].includes(location.pathname)) return <Navigate to="/audit" replace />;
+  const pages = pagesFor(permissions);
 
   return (
     <div className="flex h-full">
@@ -103,55 +200,31 @@ export function AppShell() {
             <img src="/favicon.svg" alt="" className="size-5" /> Axon
           </Link>
           <div className="flex-1" />
-          <span className="hidden text-xs text-zinc-500 sm:inline" data-testid="signed-in-as">
+          <span className="hidden truncate text-xs text-zinc-500 lg:inline" data-testid="signed-in-as">
             {session.data.user.email}
             {session.data.organization && session.data.organization.slug !== 'default' ? ` · ${session.data.organization.name}` : ''}
           </span>
-          <IconButton label="Toggle dark mode" onClick={toggle}>
-            <Sun className="hidden size-4 dark:block" />
-            <Moon className="size-4 dark:hidden" />
-          </IconButton>
-          {permissions.has('prompts:manage') && (
-            <HeaderLink to="/prompts" label="Prompt templates">
-              <FileCode2 className="size-4" />
-            </HeaderLink>
-          )}
-          {permissions.has('users:manage') && (
-            <HeaderLink to="/admin" label="Users and keys">
-              <Users className="size-4" />
-            </HeaderLink>
-          )}
-          {permissions.has('users:manage') && (
-            <HeaderLink to="/organisation" label="Organisation and limits">
-              <Building2 className="size-4" />
-            </HeaderLink>
-          )}
-          {permissions.has('usage:read') && (
-            <HeaderLink to="/usage" label="Usage">
-              <BarChart3 className="size-4" />
-            </HeaderLink>
-          )}
-          {permissions.has('audit:read') && (
-            <HeaderLink to="/audit" label="Audit trail">
-              <ScrollText className="size-4" />
-            </HeaderLink>
-          )}
-          {permissions.has('audit:read') && (
-            <HeaderLink to="/prompt-log" label="Prompt log">
-              <MessageSquareText className="size-4" />
-            </HeaderLink>
-          )}
-          {chats && (
-            <HeaderLink to="/collections" label="Collections">
-              <Library className="size-4" />
-            </HeaderLink>
-          )}
-          <HeaderLink to="/settings" label="API keys">
-            <KeyRound className="size-4" />
-          </HeaderLink>
-          <IconButton label="Sign out" onClick={() => signOut.mutate()}>
-            <LogOut className="size-4" />
-          </IconButton>
+          <nav aria-label="Pages" className="hidden items-center gap-1 md:flex">
+            <IconButton label="Toggle dark mode" onClick={toggle}>
+              <Sun className="hidden size-4 dark:block" />
+              <Moon className="size-4 dark:hidden" />
+            </IconButton>
+            {pages.map((p) => (
+              <HeaderLink key={p.to} to={p.to} label={p.label}>
+                <p.icon className="size-4" aria-hidden="true" />
+              </HeaderLink>
+            ))}
+            <IconButton label="Sign out" onClick={() => signOut.mutate()}>
+              <LogOut className="size-4" />
+            </IconButton>
+          </nav>
+          <PhoneMenu
+            pages={pages}
+            email={session.data.user.email}
+            onToggleTheme={toggle}
+            onSignOut={() => signOut.mutate()}
+            pathname={location.pathname}
+          />
         </header>
         <div className="min-h-0 flex-1">
           <Outlet />

@@ -54,7 +54,7 @@ createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />
-      <Toaster richColors position="top-center" />
+      <Toaster richColors position="bottom-right" />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -9,6 +9,10 @@ export const PERMISSIONS = [
   'prompts:manage',
   /** Model aliases and connections. */
   'models:manage',
+  /** Agents: create, version, activate (their tools, collections, datasets and budgets). */
+  'agents:manage',
+  /** MCP servers, approval of their tools, datasets and the URL tool's allow-list. */
+  'tools:manage',
   /** Accounts and their roles; every API key. */
   'users:manage',
   /** The audit trail: browse and export. */
@@ -28,7 +32,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  */
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS.filter((p) => p !== 'orgs:manage')),
-  builder: new Set(['chat', 'prompts:manage', 'models:manage', 'usage:read']),
+  builder: new Set(['chat', 'prompts:manage', 'models:manage', 'agents:manage', 'usage:read']),
   member: new Set(['chat']),
   auditor: new Set(['audit:read', 'usage:read']),
 };

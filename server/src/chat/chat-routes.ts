@@ -1,5 +1,5 @@
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
-import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
+import { type AssistantMetadata, ChatTurnRequestSchema, type Message, type MessageAttachment } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors';
@@ -93,6 +93,19 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         status: 'complete',
         model: null,
       });
+      if (body.attachments?.length) {
+        // The files shown on the sent message: those the sender may read, by the name they were uploaded with.
+        const shown: MessageAttachment[] = [];
+        for (const documentId of body.attachments) {
+          const document = await store.documents.get(documentId);
+          if (document && (await store.collections.getForUser(document.collectionId, user.id)))
+            shown.push({ documentId, name: document.name });
+        }
+        if (shown.length > 0) {
+          await store.messages.update(userMessage.id, { attachments: shown });
+          userMessage.attachments = shown;
+        }
+      }
       history = [...history, userMessage];
       if (conversation.title === NEW_CONVERSATION_TITLE && history.filter((m) => m.role === 'user').length === 1) {
         await store.conversations.update(id, user.id, { title: titleFrom(body.message.text) });

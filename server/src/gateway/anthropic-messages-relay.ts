@@ -110,12 +110,12 @@ export async function relayAnthropicMessages(
     } catch (error) {
       return failBeforeAnswer(Object.assign(new Error('The upstream answered with a body that is not JSON'), { cause: error }));
     }
-    for (const block of json.content ?? []) {
-      if (block.type === 'text') take(block.text);
-      else if (block.type === 'tool_use') take(JSON.stringify(block.input ?? {}));
+    for (const block of Array.isArray(json?.content) ? json.content : []) {
+      if (block?.type === 'text') take(block.text);
+      else if (block?.type === 'tool_use') take(JSON.stringify(block.input ?? {}));
     }
-    outcome.finishReason = json.stop_reason ?? null;
-    readUsage(json.usage);
+    outcome.finishReason = json?.stop_reason ?? null;
+    readUsage(json?.usage);
     finish('complete');
     // The upstream's bytes, as it sent them.
     return void reply.type('application/json').send(raw);
@@ -166,6 +166,7 @@ export async function relayAnthropicMessages(
     } catch {
       return;
     }
+    if (!event || typeof event !== 'object') return;
     switch (event.type) {
       case 'message_start':
         readUsage(event.message?.usage);

@@ -49,9 +49,10 @@ function checkCapabilities(body: MessagesRequest, info: ModelInfo): void {
 /** Applies `edit` to the text of content: a string, text blocks, and the text of tool results. */
 function editContent<C extends string | ContentBlock[]>(content: C, edit: (text: string) => string): C {
   if (typeof content === 'string') return edit(content) as C;
+  if (!Array.isArray(content)) return content;
   return content.map((block) => {
-    if (block.type === 'text') return { ...block, text: edit(String(block.text ?? '')) };
-    if (block.type === 'tool_result' && block.content !== undefined)
+    if (block?.type === 'text') return { ...block, text: edit(String(block.text ?? '')) };
+    if (block?.type === 'tool_result' && block.content !== undefined)
       return { ...block, content: editContent(block.content as string | ContentBlock[], edit) };
     return block;
   }) as C;
@@ -60,8 +61,10 @@ function editContent<C extends string | ContentBlock[]>(content: C, edit: (text:
 /** The text of a message for estimates and the prompt log: its text, tool calls' input and tool results. */
 function messageText(content: Message['content']): string {
   if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
   let text = '';
   for (const block of content) {
+    if (!block || typeof block !== 'object') continue;
     if (block.type === 'text') text += String(block.text ?? '');
     else if (block.type === 'tool_use') text += JSON.stringify(block.input ?? {});
     else if (block.type === 'tool_result') text += messageText((block.content ?? '') as Message['content']);

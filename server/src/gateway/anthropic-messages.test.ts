@@ -219,8 +219,8 @@ describe('/v1/messages translated for an OpenAI-wire upstream', () => {
       model: 'sim/sim-1',
       max_tokens: 100,
       system: 'Be brief.',
-      temperature: 0.3,
-      top_p: 0.9,
+      // Sampling settings older models take (this SDK's types no longer list them).
+      ...({ temperature: 0.3, top_p: 0.9 } as object),
       stop_sequences: ['END'],
       tools: [weatherTool],
       tool_choice: { type: 'any' },

@@ -38,7 +38,20 @@ export type AuditAction =
   | 'org.created'
   | 'org.updated'
   | 'user.org_changed'
-  | 'limits.changed';
+  | 'limits.changed'
+  | 'agent.created'
+  | 'agent.updated'
+  | 'agent.version_created'
+  | 'agent.activated'
+  | 'agent.deleted'
+  | 'mcp.server_registered'
+  | 'mcp.server_deleted'
+  | 'mcp.tool_approved'
+  | 'mcp.tool_disabled'
+  | 'tool.called'
+  | 'tool.approval_decided'
+  | 'dataset.loaded'
+  | 'tools.fetch_allow_list_changed';
 
 export interface AuditEventInput {
   action: AuditAction;

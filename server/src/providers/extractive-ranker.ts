@@ -111,6 +111,33 @@ export function rankSentences(question: string, sentences: string[], options: Ra
   return chosen.map(({ index, score }) => ({ index, score, text: sentences[index] as string }));
 }
 
+/**
+ * The sentences that best stand for the whole text: each scored by how common its content words
+ * are across the text (centrality, damped for long sentences), picked greedily without near
+ * duplicates, and returned in the text's order.
+ */
+export function summarizeSentences(sentences: string[], options: { maxSentences: number }): RankedSentence[] {
+  const docs = sentences.map((text) => tokenizeTerms(text));
+  const frequency = new Map<string, number>();
+  for (const doc of docs) for (const term of new Set(doc)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
+  const scored = docs.map((doc, index) => {
+    const terms = new Set(doc);
+    let weight = 0;
+    for (const term of terms) weight += (frequency.get(term) ?? 1) - 1;
+    // The first sentences of a text usually say what it is about: a small lead bonus breaks ties.
+    const score = (weight + 1) / Math.sqrt(Math.max(terms.size, 4)) + (index === 0 ? 0.5 : 0);
+    return { index, score, terms };
+  });
+  const ranked = scored.filter((s) => s.terms.size > 0).sort((a, b) => b.score - a.score);
+  const chosen: typeof ranked = [];
+  for (const candidate of ranked) {
+    if (chosen.length >= options.maxSentences) break;
+    if (chosen.some((c) => jaccard(c.terms, candidate.terms) >= NEAR_DUPLICATE)) continue;
+    chosen.push(candidate);
+  }
+  return chosen.sort((a, b) => a.index - b.index).map(({ index, score }) => ({ index, score, text: sentences[index] as string }));
+}
+
 function jaccard(a: Set<string>, b: Set<string>): number {
   if (a.size === 0 || b.size === 0) return 0;
   let shared = 0;

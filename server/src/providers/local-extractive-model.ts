@@ -6,7 +6,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
-import { rankSentences, splitSentences } from './extractive-ranker';
+import { rankSentences, splitSentences, summarizeSentences } from './extractive-ranker';
 
 export const LOCAL_EXTRACTIVE_ID = 'extractive';
 
@@ -28,24 +28,63 @@ function textOf(content: LanguageModelV3Prompt[number]['content']): string {
 }
 
 /**
- * Splits the prompt into the question (the last user message, or its questions when it also
- * carries text to work on) and the source text to quote from (system text, earlier user messages
- * and the rest of a long last message). Earlier assistant answers are not sources.
+ * One user message as what the person asks and the text they pasted to work on. A short message
+ * (under three sentences) is all question. Otherwise a short paragraph at the end that asks
+ * something, or a short first paragraph ("Summarize the text I paste below."), is the question and
+ * the rest is pasted text; failing those, its questions are the question and the rest is the text.
+ */
+export function splitMessage(text: string): { question: string; pasted: string } {
+  const sentences = splitSentences(text);
+  if (sentences.length < 3) return { question: text.trim(), pasted: '' };
+  const blocks = text
+    .split(/\n\s*\n/)
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (blocks.length > 1) {
+    const first = blocks[0] as string;
+    const last = blocks.at(-1) as string;
+    if (splitSentences(last).length <= 2 && last.endsWith('?')) return { question: last, pasted: blocks.slice(0, -1).join('\n\n') };
+    if (splitSentences(first).length <= 2) return { question: first, pasted: blocks.slice(1).join('\n\n') };
+  }
+  const questions = sentences.filter((s) => s.endsWith('?'));
+  const question = questions.length > 0 ? questions.join(' ') : (sentences[0] as string);
+  const asked = new Set(questions.length > 0 ? questions : [question]);
+  return { question, pasted: sentences.filter((s) => !asked.has(s)).join('\n\n') };
+}
+
+/**
+ * Splits the prompt into the question (from the last user message) and the source text to quote
+ * from: system text (instructions, retrieved and attached passages) and what the person pasted in
+ * any of their messages. What they asked earlier is never a source, nor are earlier answers.
  */
 export function splitPrompt(prompt: LanguageModelV3Prompt): { question: string; sources: string[] } {
   const lastUserIndex = prompt.findLastIndex((m) => m.role === 'user');
   const sources: string[] = [];
+  let question = '';
   prompt.forEach((message, index) => {
-    if (index === lastUserIndex) return;
-    if (message.role === 'system' || message.role === 'user') sources.push(textOf(message.content));
+    if (message.role === 'system') sources.push(textOf(message.content));
+    if (message.role !== 'user') return;
+    const parts = splitMessage(textOf(message.content));
+    if (parts.pasted) sources.push(parts.pasted);
+    if (index === lastUserIndex) question = parts.question;
   });
-  const last = lastUserIndex >= 0 ? textOf((prompt[lastUserIndex] as LanguageModelV3Prompt[number]).content) : '';
-  const sentences = splitSentences(last);
-  if (sentences.length < 3) return { question: last, sources };
-  const questions = sentences.filter((s) => s.endsWith('?'));
-  const question = questions.length > 0 ? questions.join(' ') : (sentences[0] as string);
-  const rest = sentences.filter((s) => s !== question && !questions.includes(s));
-  return { question, sources: [...sources, rest.join('\n\n')] };
+  return { question, sources };
+}
+
+const NUMBER_WORDS = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+
+/**
+ * Whether the question asks for a summary ("Summarize…", "TL;DR", "the key points"), and how many
+ * sentences it wants when it says ("in three bullet points").
+ */
+export function summaryRequest(question: string): { count?: number; bullets: boolean } | undefined {
+  const q = question.toLowerCase();
+  if (!/\b(summari[sz]e|summary|sum up|tl;?dr|key points|main points|gist|overview)\b/.test(q)) return undefined;
+  const counted =
+    /\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:short\s+|key\s+|main\s+)?(bullet|point|sentence|line|item)/.exec(q);
+  const raw = counted?.[1];
+  const count = raw === undefined ? undefined : /\d/.test(raw) ? Number(raw) : NUMBER_WORDS.indexOf(raw) + 1;
+  return { ...(count ? { count: Math.min(count, 10) } : {}), bullets: /\bbullet|\blist\b|points\b/.test(q) };
 }
 
 /** A piece of source text, and the number of the passage it came from when the prompt numbers them. */
@@ -74,6 +113,18 @@ export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSenten
   for (const source of sources.flatMap((s) => readSources(s))) {
     for (const sentence of splitSentences(source.text))
       sentences.push({ text: sentence, ...(source.passage !== undefined ? { passage: source.passage } : {}) });
+  }
+  const summary = summaryRequest(question);
+  if (summary && sentences.length > 0) {
+    const picked = summarizeSentences(
+      sentences.map((s) => s.text),
+      { maxSentences: summary.count ?? maxSentences },
+    );
+    const lines = picked.map((s) => {
+      const passage = sentences[s.index]?.passage;
+      return `${summary.bullets ? '- ' : '> '}${s.text}${passage !== undefined ? ` [${passage}]` : ''}`;
+    });
+    return `*Extractive summary (built-in local model): the key sentences of the text, quoted as written.*\n\n${lines.join(summary.bullets ? '\n' : '\n>\n')}`;
   }
   const chosen = rankSentences(
     question,

@@ -1,3 +1,4 @@
+export type * from './agent-store';
 export type * from './rag-store';
 export { toFtsQuery } from './sqlite/sqlite-rag-store';
 export { migrateSqlite, openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store';

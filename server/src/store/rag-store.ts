@@ -1,4 +1,12 @@
-import type { Collection, CollectionAccess, CollectionRole, DocumentInfo, DocumentStatus } from '@axon/contracts';
+import type {
+  Collection,
+  CollectionAccess,
+  CollectionRole,
+  DocumentInfo,
+  DocumentMetadata,
+  DocumentStatus,
+  SearchFilters,
+} from '@axon/contracts';
 
 export interface CollectionRecord extends Omit<Collection, 'access' | 'documentCount'> {}
 
@@ -18,7 +26,7 @@ export interface CollectionRepository {
   listForUser(userId: string): Promise<Collection[]>;
   update(
     id: string,
-    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore' | 'mmr'>>,
+    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore' | 'mmr' | 'rerank'>>,
   ): Promise<void>;
   delete(id: string): Promise<void>;
   setMembers(id: string, members: Array<{ userId: string; role: CollectionRole }>): Promise<void>;
@@ -61,6 +69,14 @@ export interface DocumentRepository {
   /** Replaces the stored file content hash after a re-upload under the same name. */
   delete(id: string): Promise<void>;
   saveText(id: string, text: string): Promise<void>;
+  /**
+   * Sets a document's date (with where it came from) and/or replaces its metadata fields. A date
+   * found at indexing time (`metadata`, `name`, `text`) does not replace one set by hand (`manual`).
+   */
+  describe(
+    id: string,
+    patch: { date?: { value: string | null; source: NonNullable<DocumentInfo['dateSource']> } | undefined; metadata?: DocumentMetadata | undefined },
+  ): Promise<void>;
   getText(id: string): Promise<string | undefined>;
 }
 
@@ -84,8 +100,19 @@ export interface ScoredChunk {
   section: string | null;
   startOffset: number;
   endOffset: number;
+  /** The document's date (YYYY-MM-DD), if it has one. */
+  documentDate: string | null;
   /** Higher is better; comparable within one result list. */
   score: number;
+}
+
+/** What every search takes: who asks, in which collections, how many, and which documents count. */
+export interface SearchScope {
+  userId: string;
+  collectionIds: string[];
+  k: number;
+  /** Only chunks of documents passing these (dates, metadata fields) are ranked. */
+  filter?: SearchFilters | undefined;
 }
 
 /** The search index seam: chunks in, permission-filtered ranked passages out. */
@@ -97,14 +124,14 @@ export interface SearchIndex {
    * Full-text (BM25) search over the chunks of `collectionIds` that `userId` may read; the
    * permission rule is part of the query, so unreadable chunks are never ranked or returned.
    */
-  searchText(query: string, options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+  searchText(query: string, options: SearchScope): Promise<ScoredChunk[]>;
   /** Stores one vector per chunk of a document, by chunk ordinal. */
   upsertVectors(documentId: string, vectors: number[][]): Promise<void>;
   /**
    * Nearest chunks by cosine similarity among the collections `userId` may read; the score is the
    * similarity (higher is better). Each readable collection is searched in its own partition.
    */
-  searchVector(vector: number[], options: { userId: string; collectionIds: string[]; k: number }): Promise<ScoredChunk[]>;
+  searchVector(vector: number[], options: SearchScope): Promise<ScoredChunk[]>;
   /**
    * Full-text and vector rankings, each `depth` deep, fused by reciprocal rank; the details of the
    * k best only are read.
@@ -112,7 +139,7 @@ export interface SearchIndex {
   searchFused(
     query: string,
     vector: number[],
-    options: { userId: string; collectionIds: string[]; k: number; depth: number },
+    options: SearchScope & { depth: number },
   ): Promise<ScoredChunk[]>;
   /** Builds whatever the searches need in memory, so that the first query does not pay for it. */
   warm(): Promise<void>;

@@ -5,6 +5,7 @@ import type {
   Citation,
   Conversation,
   Message,
+  MessageAttachment,
   MessageStatus,
   Organization,
   OrgLimits,
@@ -16,6 +17,7 @@ import type {
   User,
 } from '@axon/contracts';
 import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
+import type { AgentRepository, DatasetRepository, McpServerRepository, ToolApprovalRepository } from './agent-store';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
 
 /**
@@ -201,6 +203,7 @@ export interface MessagePatch {
   timing?: Timing;
   error?: string | null;
   citations?: Citation[];
+  attachments?: MessageAttachment[];
 }
 
 export interface MessageRepository {
@@ -246,6 +249,10 @@ export interface Store {
   ingestJobs: IngestJobRepository;
   audit: AuditRepository;
   gatewayResponses: GatewayResponseRepository;
+  agents: AgentRepository;
+  mcpServers: McpServerRepository;
+  toolApprovals: ToolApprovalRepository;
+  datasets: DatasetRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,10 +1,10 @@
 import { useChat } from '@ai-sdk/react';
-import type { AssistantMetadata, Citation, Conversation, Message, ModelInfo } from '@axon/contracts';
+import type { AssistantMetadata, Citation, Conversation, Message, MessageAttachment, ModelInfo } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
-import { ArrowDown, ArrowUp, Library, Paperclip, RotateCcw, Square, X } from 'lucide-react';
-import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ArrowDown, ArrowUp, FileText, Library, Paperclip, RotateCcw, Square, X } from 'lucide-react';
+import { type KeyboardEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, csrfHeaders, describeError } from '../api/api-client';
 import { useCollections, useModels, usePromptTemplates } from '../api/queries';
@@ -13,7 +13,7 @@ import { IconButton } from '../ui/button';
 import { CitationPanel } from './citation-panel';
 import { CopyButton, Markdown } from './markdown';
 
-export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[] }>;
+export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[]; attachments: MessageAttachment[] }>;
 
 /** What a model can do, in a few words for the model picker (" · tools · images"). */
 function capabilityNote(model: ModelInfo): string {
@@ -40,6 +40,7 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
     role: m.role,
     parts: [
       ...(m.citations.length > 0 ? [{ type: 'data-citations' as const, data: m.citations }] : []),
+      ...(m.attachments.length > 0 ? [{ type: 'data-attachments' as const, data: m.attachments }] : []),
       { type: 'text' as const, text: m.content },
     ],
     metadata:
@@ -51,6 +52,7 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
 
 const textOf = (m: ChatMessage) => m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
 const citationsOf = (m: ChatMessage): Citation[] => m.parts.flatMap((p) => (p.type === 'data-citations' ? p.data : []));
+const attachmentsOf = (m: ChatMessage): MessageAttachment[] => m.parts.flatMap((p) => (p.type === 'data-attachments' ? p.data : []));
 
 /** Sources under an answer: the passages it cites (or, if it cites none, those it was given). */
 function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: string; onOpen: (c: Citation) => void }) {
@@ -125,8 +127,30 @@ function useAttachments() {
 }
 
 /** Picks the collections a conversation searches. */
-function CollectionsPicker({ selected, onChange }: { selected: string[]; onChange: (ids: string[]) => void }) {
+function CollectionsPicker({
+  selected,
+  onChange,
+  detailsRef,
+}: {
+  selected: string[];
+  onChange: (ids: string[]) => void;
+  detailsRef: RefObject<HTMLDetailsElement | null>;
+}) {
   const collections = useCollections();
+  // Closes on a click elsewhere and on Esc, as a menu does.
+  useEffect(() => {
+    const close = (event: Event) => {
+      const details = detailsRef.current;
+      if (!details?.open) return;
+      if (event instanceof globalThis.KeyboardEvent ? event.key === 'Escape' : !details.contains(event.target as Node)) details.open = false;
+    };
+    document.addEventListener('pointerdown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('pointerdown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [detailsRef]);
   const items = collections.data?.items ?? [];
   if (items.length === 0) return null;
   const label =
@@ -136,12 +160,12 @@ function CollectionsPicker({ selected, onChange }: { selected: string[]; onChang
         ? (items.find((c) => c.id === selected[0])?.name ?? '1 collection')
         : `${selected.length} collections`;
   return (
-    <details className="relative">
+    <details ref={detailsRef} className="relative min-w-0 shrink">
       <summary
-        className="flex max-w-44 cursor-pointer list-none items-center gap-1 truncate whitespace-nowrap rounded-lg border border-zinc-200 px-2 py-1 text-xs dark:border-zinc-700"
-        aria-label="Collections to search"
+        className="flex max-w-44 cursor-pointer list-none items-center gap-1 whitespace-nowrap rounded-lg border border-zinc-200 px-2 py-1 text-xs dark:border-zinc-700"
+        aria-label={`Collections to search: ${label}`}
       >
-        <Library className="size-3.5" /> {label}
+        <Library className="size-3.5 shrink-0" aria-hidden="true" /> <span className="truncate">{label}</span>
       </summary>
       <fieldset className="absolute bottom-9 left-0 z-20 w-64 rounded-lg border border-zinc-200 bg-white p-2 shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
         <legend className="sr-only">Collections to search</legend>
@@ -251,6 +275,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const fileInputRef = useRef<HTMLInputElement>(null);
   const attaching = attachments.some((a) => a.status === 'uploading' || a.status === 'processing');
   const [createError, setCreateError] = useState<unknown>();
+  const collectionsRef = useRef<HTMLDetailsElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   const [following, setFollowing] = useState(true);
@@ -278,7 +303,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
     [],
   );
 
-  const { messages, sendMessage, status, stop, regenerate, error, clearError } = useChat<ChatMessage>({
+  const { messages, sendMessage, status, stop, regenerate, error, clearError, setMessages } = useChat<ChatMessage>({
     ...(conversation ? { id: conversation.id } : {}),
     messages: initialMessages,
     transport,
@@ -288,6 +313,16 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
     },
   });
   const busy = status === 'submitted' || status === 'streaming';
+
+  // Stop ends the stream; the server saves the partial answer as stopped, and the answer says so at once.
+  const stopAnswer = useCallback(async () => {
+    await stop();
+    setMessages((all) => {
+      const last = all.at(-1);
+      if (last?.role !== 'assistant' || (last.metadata?.status && last.metadata.status !== 'streaming')) return all;
+      return [...all.slice(0, -1), { ...last, metadata: { ...last.metadata, status: 'stopped' } }];
+    });
+  }, [stop, setMessages]);
 
   const send = useCallback(
     async (text: string) => {
@@ -311,9 +346,14 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
       }
       setInput('');
       setFollowing(true);
-      attachmentsRef.current = attachments.filter((a) => a.status === 'ready' && a.documentId).map((a) => a.documentId as string);
+      const ready = attachments.filter((a) => a.status === 'ready' && a.documentId);
+      attachmentsRef.current = ready.map((a) => a.documentId as string);
       clearAttachments();
-      void sendMessage({ text: trimmed }).finally(() => {
+      if (collectionsRef.current) collectionsRef.current.open = false;
+      const sent: MessageAttachment[] = ready.map((a) => ({ documentId: a.documentId as string, name: a.name }));
+      void sendMessage({
+        parts: [...(sent.length > 0 ? [{ type: 'data-attachments' as const, data: sent }] : []), { type: 'text' as const, text: trimmed }],
+      }).finally(() => {
         attachmentsRef.current = [];
       });
     },
@@ -340,12 +380,21 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
     const onKey = (event: globalThis.KeyboardEvent) => {
       if (event.key === 'Escape' && busy) {
         event.preventDefault();
-        void stop();
+        void stopAnswer();
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [busy, stop]);
+  }, [busy, stopAnswer]);
+
+  // The message box grows with its text up to 240 px, and shrinks back when it is emptied (after sending).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: re-measure whenever the text changes
+  useLayoutEffect(() => {
+    const el = inputRef.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 240)}px`;
+  }, [input]);
 
   useEffect(() => {
     inputRef.current?.focus();
@@ -402,8 +451,24 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             const text = textOf(message);
             if (message.role === 'user') {
               return (
-                <div key={message.id} className="flex justify-end" data-testid="user-message">
-                  <div className="max-w-[85%] rounded-2xl bg-zinc-100 px-4 py-2 whitespace-pre-wrap dark:bg-zinc-800">{text}</div>
+                <div key={message.id} className="flex flex-col items-end gap-1" data-testid="user-message">
+                  {attachmentsOf(message).length > 0 && (
+                    <ul className="flex max-w-[85%] flex-wrap justify-end gap-1" aria-label="Attached files">
+                      {attachmentsOf(message).map((a) => (
+                        <li
+                          key={a.documentId}
+                          className="flex min-w-0 items-center gap-1 rounded-lg border border-zinc-200 px-2 py-1 text-xs text-zinc-700 dark:border-zinc-700 dark:text-zinc-300"
+                          data-testid="sent-attachment"
+                        >
+                          <FileText className="size-3.5 shrink-0" aria-hidden="true" />
+                          <span className="truncate">{a.name}</span>
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                  <div className="max-w-[85%] rounded-2xl bg-zinc-100 px-4 py-2 break-words whitespace-pre-wrap dark:bg-zinc-800">
+                    {text}
+                  </div>
                 </div>
               );
             }
@@ -512,69 +577,64 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             rows={1}
             value={input}
             maxLength={100_000}
-            onChange={(e) => {
-              setInput(e.target.value);
-              e.target.style.height = 'auto';
-              e.target.style.height = `${Math.min(e.target.scrollHeight, 240)}px`;
-            }}
+            onChange={(e) => setInput(e.target.value)}
             onKeyDown={onKeyDown}
             className="block max-h-60 w-full resize-none bg-transparent px-2 py-1.5 outline-none"
           />
-          <div className="flex items-center justify-between gap-2 pt-1">
-            <IconButton label="Attach files" onClick={() => fileInputRef.current?.click()} className="size-7">
-              <Paperclip className="size-4" />
-            </IconButton>
-            <input
-              ref={fileInputRef}
-              type="file"
-              multiple
-              aria-label="Files to attach"
-              className="hidden"
-              onChange={(e) => {
-                addAttachments([...(e.target.files ?? [])]);
-                e.target.value = '';
-              }}
-            />
-            <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} />
-            {(templates.data?.items.length ?? 0) > 0 && (
+          <div className="flex items-center gap-2 pt-1">
+            <div className="flex min-w-0 flex-1 items-center gap-1.5" data-testid="composer-tools">
+              <IconButton label="Attach files" onClick={() => fileInputRef.current?.click()} className="size-7 shrink-0">
+                <Paperclip className="size-4" />
+              </IconButton>
+              <input
+                ref={fileInputRef}
+                type="file"
+                multiple
+                aria-label="Files to attach"
+                className="hidden"
+                onChange={(e) => {
+                  addAttachments([...(e.target.files ?? [])]);
+                  e.target.value = '';
+                }}
+              />
+              <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} detailsRef={collectionsRef} />
+              {(templates.data?.items.length ?? 0) > 0 && (
+                <select
+                  aria-label="Prompt template"
+                  value={prompt ?? ''}
+                  onChange={(e) => onPromptChange(e.target.value || null)}
+                  className="w-0 min-w-0 max-w-40 flex-1 truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
+                >
+                  <option value="">No template</option>
+                  {templates.data?.items.map((t) => (
+                    <option key={t.id} value={t.name}>
+                      {t.name}
+                    </option>
+                  ))}
+                </select>
+              )}
               <select
-                aria-label="Prompt template"
-                value={prompt ?? ''}
-                onChange={(e) => onPromptChange(e.target.value || null)}
-                className="max-w-[30%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
+                aria-label="Model"
+                value={selectedModel ?? ''}
+                onChange={(e) => onModelChange(e.target.value)}
+                title={describeModel(models.data?.models.find((m) => m.id === selectedModel))}
+                className="w-0 min-w-0 max-w-60 flex-[2_1_0%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
               >
-                <option value="">No template</option>
-                {templates.data?.items.map((t) => (
-                  <option key={t.id} value={t.name}>
-                    {t.name}
+                {(models.data?.models ?? []).map((m) => (
+                  <option key={m.id} value={m.id} title={describeModel(m)}>
+                    {m.name === m.id.split('/').slice(1).join('/') ? m.id : `${m.name} (${m.id})`}
+                    {capabilityNote(m)}
                   </option>
                 ))}
               </select>
-            )}
-            <select
-              aria-label="Model"
-              value={selectedModel ?? ''}
-              onChange={(e) => onModelChange(e.target.value)}
-              title={describeModel(models.data?.models.find((m) => m.id === selectedModel))}
-              className="max-w-[70%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
-            >
-              {(models.data?.models ?? []).map((m) => (
-                <option key={m.id} value={m.id} title={describeModel(m)}>
-                  {m.name === m.id.split('/').slice(1).join('/') ? m.id : `${m.name} (${m.id})`}
-                  {capabilityNote(m)}
-                </option>
-              ))}
-            </select>
-            <span className="ml-auto hidden text-xs text-zinc-400 md:inline">
-              Enter to send · Shift+Enter for a new line{busy ? ' · Esc to stop' : ''}
-            </span>
+            </div>
             {busy ? (
               <button
                 type="button"
-                onClick={() => void stop()}
+                onClick={() => void stopAnswer()}
                 aria-label="Stop"
                 title="Stop (Esc)"
-                className="flex size-8 items-center justify-center rounded-full bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900"
+                className="flex size-8 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900"
               >
                 <Square className="size-3.5 fill-current" />
               </button>
@@ -583,13 +643,16 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                 type="submit"
                 aria-label="Send"
                 disabled={!input.trim() || attaching}
-                className="flex size-8 items-center justify-center rounded-full bg-indigo-600 text-white disabled:bg-zinc-300 dark:disabled:bg-zinc-700"
+                className="flex size-8 shrink-0 items-center justify-center rounded-full bg-indigo-600 text-white disabled:bg-zinc-300 dark:disabled:bg-zinc-700"
               >
                 <ArrowUp className="size-4" />
               </button>
             )}
           </div>
         </div>
+        <p className="mt-1 hidden truncate text-center text-xs text-zinc-600 sm:block dark:text-zinc-400" data-testid="composer-hint">
+          Enter to send · Shift+Enter for a new line{busy ? ' · Esc to stop' : ''}
+        </p>
       </form>
     </div>
   );

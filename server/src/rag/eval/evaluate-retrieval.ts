@@ -60,6 +60,11 @@ export interface RetrievalScores {
   p50Ms: number;
 }
 
+/** The text indexed for a corpus entry: its title (unless the text starts with it), then its text. */
+export function evaluationDocumentText(entry: { title: string; text: string }): string {
+  return entry.title && !entry.text.startsWith(entry.title) ? `${entry.title}\n\n${entry.text}` : entry.text;
+}
+
 /** Indexes the corpus into a fresh collection of `store` (one document per corpus entry). */
 export async function indexBeirCorpus(
   store: Store,
@@ -70,7 +75,7 @@ export async function indexBeirCorpus(
 ): Promise<string> {
   const collection = await store.collections.create({ ownerId, name: `eval-${Date.now()}` });
   for (const entry of corpus) {
-    const text = entry.title && !entry.text.startsWith(entry.title) ? `${entry.title}\n\n${entry.text}` : entry.text;
+    const text = evaluationDocumentText(entry);
     const { document } = await store.documents.create({
       collectionId: collection.id,
       name: entry.id,

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { BeirCollection } from './evaluate-retrieval';
+import { type BeirCollection, evaluationDocumentText } from './evaluate-retrieval';
 
 interface WinkBm25 {
   defineConfig(config: { fldWeights: Record<string, number> }): void;
@@ -20,7 +20,7 @@ export type DocumentRanker = (query: string, limit: number) => string[];
 /**
  * The peer full-text baseline the retrieval evaluation reports beside Axon: wink-bm25-text-search
  * with its documented preparation (lower-cased, tokenized, stop-words out, Porter2 stems) and its
- * default BM25 parameters (k1 1.2, b 0.75), over each document's title and text as one field.
+ * default BM25 parameters (k1 1.2, b 0.75), over the same text Axon indexes for each document.
  * It is a development dependency: the evaluation says how to install it when it is missing.
  */
 export function createPeerBm25(corpus: BeirCollection['corpus']): DocumentRanker {
@@ -36,7 +36,7 @@ export function createPeerBm25(corpus: BeirCollection['corpus']): DocumentRanker
   const engine = bm25();
   engine.defineConfig({ fldWeights: { text: 1 } });
   engine.definePrepTasks([nlp.string.lowerCase, nlp.string.tokenize0, nlp.tokens.removeWords, nlp.tokens.stem]);
-  for (const entry of corpus) engine.addDoc({ text: entry.title ? `${entry.title}\n\n${entry.text}` : entry.text }, entry.id);
+  for (const entry of corpus) engine.addDoc({ text: evaluationDocumentText(entry) }, entry.id);
   engine.consolidate();
   return (query, limit) => engine.search(query, limit).map(([id]) => id);
 }

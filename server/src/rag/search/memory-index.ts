@@ -19,7 +19,7 @@ const K1 = 1.2;
 const B = 0.75;
 
 /** Saturation of a term repeated in the query (Robertson's k3); large values make it nearly linear. */
-const K3 = Number(process.env.AXK3 ?? 1000);
+const K3 = 8;
 
 /**
  * Each distinct query term with its weight (k3 + 1)·qtf / (k3 + qtf): a term a long question

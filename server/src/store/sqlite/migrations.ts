@@ -536,4 +536,24 @@ export const SQLITE_MIGRATIONS: Array<{
       );
     `,
   },
+  {
+    version: 16,
+    name: 'files attached to a message',
+    sql: `
+      -- JSON array of { documentId, name }: what the person attached when sending the message.
+      ALTER TABLE messages ADD COLUMN attachments TEXT;
+    `,
+  },
+  {
+    version: 17,
+    name: 'document dates and metadata, reranking per collection',
+    sql: `
+      -- The date a document is about (YYYY-MM-DD), where it came from, and free metadata fields.
+      ALTER TABLE documents ADD COLUMN doc_date TEXT;
+      ALTER TABLE documents ADD COLUMN date_source TEXT CHECK (date_source IN ('metadata', 'name', 'text', 'manual'));
+      ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+      CREATE INDEX documents_date ON documents(collection_id, doc_date);
+      ALTER TABLE collections ADD COLUMN rerank INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, CollectionAccess, CollectionRole, DocumentStatus } from '@axon/contracts';
+import type { Collection, CollectionAccess, CollectionRole, DocumentInfo, DocumentMetadata, DocumentStatus, SearchFilters } from '@axon/contracts';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
 import { STOPWORDS } from '../../providers/extractive-ranker';
@@ -27,6 +27,7 @@ const toCollection = (row: Row): CollectionRecord => ({
   topK: row.top_k as number,
   minScore: row.min_score as number,
   mmr: row.mmr === 1,
+  rerank: row.rerank === 1,
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
 });
@@ -43,6 +44,9 @@ const toDocument = (row: Row): DocumentRecord => ({
   pages: (row.pages as number | null) ?? null,
   chars: (row.chars as number | null) ?? null,
   chunkCount: row.chunk_count as number,
+  date: (row.doc_date as string | null) ?? null,
+  dateSource: (row.date_source as DocumentInfo['dateSource']) ?? null,
+  metadata: JSON.parse((row.metadata as string | null) ?? '{}') as DocumentMetadata,
   createdBy: (row.created_by as string | null) ?? null,
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
@@ -59,6 +63,7 @@ const toScoredChunk = (r: Row, score: number): ScoredChunk => ({
   section: (r.section as string | null) ?? null,
   startOffset: r.start_offset as number,
   endOffset: r.end_offset as number,
+  documentDate: (r.document_date as string | null) ?? null,
   score,
 });
 
@@ -139,6 +144,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         topK: 'top_k',
         minScore: 'min_score',
         mmr: 'mmr',
+        rerank: 'rerank',
       };
       const sets: string[] = [];
       const params: unknown[] = [];
@@ -220,7 +226,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     async listChunks(documentId) {
       const rows = db
         .prepare(
-          `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
+          `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, d.doc_date AS document_date, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
            FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.document_id = ? ORDER BY ch.ordinal`,
         )
         .all(documentId) as Row[];
@@ -264,6 +270,19 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         'INSERT INTO document_texts (document_id, text) VALUES (?, ?) ON CONFLICT(document_id) DO UPDATE SET text = excluded.text',
       ).run(id, text);
     },
+    async describe(id, { date, metadata }) {
+      if (date) {
+        // A date found while indexing does not replace one set by hand.
+        const where = date.source === 'manual' ? 'id = ?' : "id = ? AND (date_source IS NULL OR date_source != 'manual')";
+        db.prepare(`UPDATE documents SET doc_date = ?, date_source = ?, updated_at = ? WHERE ${where}`).run(
+          date.value,
+          date.value === null ? null : date.source,
+          iso(),
+          id,
+        );
+      }
+      if (metadata) db.prepare('UPDATE documents SET metadata = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(metadata), iso(), id);
+    },
     async getText(id) {
       return (db.prepare('SELECT text FROM document_texts WHERE document_id = ?').get(id) as Row | undefined)?.text as string | undefined;
     },
@@ -296,7 +315,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         .all({ user: userId, ids: JSON.stringify(collectionIds) }) as Row[]
     ).map((r) => r.id as string);
   const chunkDetails = db.prepare(
-    `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
+    `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, d.doc_date AS document_date, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
      FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
   );
   const withDetails = (hits: Array<{ rowid: number; score: number }>) =>
@@ -398,7 +417,7 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
              AND collection_id IN (SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL})
            ORDER BY rank LIMIT :k
          )
-         SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset, -ranked.rank AS score
+         SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, d.doc_date AS document_date, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset, -ranked.rank AS score
          FROM ranked JOIN chunks ch ON ch.rowid = ranked.rowid JOIN documents d ON d.id = ch.document_id
          ORDER BY ranked.rank`,
       );

@@ -12,6 +12,12 @@ import { createSqliteAuditRepository } from './sqlite-audit-store';
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 import { createSqliteResponseRepository } from './sqlite-response-store';
+import {
+  createSqliteAgentRepository,
+  createSqliteDatasetRepository,
+  createSqliteMcpServerRepository,
+  createSqliteToolApprovalRepository,
+} from './sqlite-agent-store';
 
 type Row = Record<string, unknown>;
 
@@ -64,6 +70,7 @@ const toMessage = (row: Row): Message => ({
   timing: { ttftMs: (row.ttft_ms as number | null) ?? null, totalMs: (row.total_ms as number | null) ?? null },
   error: (row.error as string | null) ?? null,
   citations: row.citations ? JSON.parse(row.citations as string) : [],
+  attachments: row.attachments ? JSON.parse(row.attachments as string) : [],
   createdAt: row.created_at as string,
 });
 
@@ -198,6 +205,10 @@ export function openSqliteStore({
     ...createSqliteOrgRepositories(db, now),
     audit: createSqliteAuditRepository(db, now),
     gatewayResponses: createSqliteResponseRepository(db, now),
+    agents: createSqliteAgentRepository(db, now),
+    mcpServers: createSqliteMcpServerRepository(db, now),
+    toolApprovals: createSqliteToolApprovalRepository(db, now),
+    datasets: createSqliteDatasetRepository(db, now),
     users: {
       ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {
@@ -404,6 +415,7 @@ export function openSqliteStore({
         }
         if (patch.error !== undefined) set('error', patch.error);
         if (patch.citations !== undefined) set('citations', JSON.stringify(patch.citations));
+        if (patch.attachments !== undefined) set('attachments', JSON.stringify(patch.attachments));
         if (sets.length === 0) return;
         db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
       },
