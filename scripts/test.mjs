@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-// `npm test`: format and lint → typecheck → build the web app → unit and API tests → browser tests,
-// in that order, stopping at the first failing step. Ends with one summary line, "N passed, N failed".
+// `npm test`: the programs the tests need (installed with apt on Debian as root) → format and lint →
+// typecheck → build the web app → unit and API tests → browser tests, in that order, stopping at the
+// first failing step. Ends with one summary line, "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { ensureSystemRequirements } from './system-requirements.mjs';
+
+process.stdout.write('── system: chromium, redis-server\n');
+if (!ensureSystemRequirements()) {
+  process.stdout.write('\nThe system step failed.\n\n0 passed, 0 failed\n');
+  process.exit(1);
+}
 
 const steps = [
   ['lint', 'npx', ['biome', 'check', '.']],

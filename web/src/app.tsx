@@ -44,9 +44,9 @@ interface PageLink {
   icon: LucideIcon;
 }
 
-/** The pages a person's permissions open, in the header's order. */
-function pagesFor(permissions: Set<string>): PageLink[] {
-  const all: Array<PageLink & { when: boolean }> = [
+/** Every page of the header, in its order, and whether the person's permissions open it. */
+function allPages(permissions: Set<string>): Array<PageLink & { when: boolean }> {
+  return [
     { to: '/prompts', label: 'Prompt templates', icon: FileCode2, when: permissions.has('prompts:manage') },
     { to: '/admin', label: 'Users and keys', icon: Users, when: permissions.has('users:manage') },
     { to: '/organisation', label: 'Organisation and limits', icon: Building2, when: permissions.has('users:manage') },
@@ -56,7 +56,21 @@ function pagesFor(permissions: Set<string>): PageLink[] {
     { to: '/collections', label: 'Collections', icon: Library, when: permissions.has('chat') },
     { to: '/settings', label: 'API keys', icon: KeyRound, when: true },
   ];
-  return all.filter((p) => p.when).map(({ when: _when, ...p }) => p);
+}
+
+/** What a page the person's role does not include shows, instead of a form that cannot work. */
+function NotAllowed({ page }: { page: string }) {
+  return (
+    <main className="flex h-full flex-col items-center justify-center gap-3 p-6 text-center">
+      <h1 className="text-xl font-semibold">Not allowed</h1>
+      <p className="max-w-md text-sm text-zinc-600 dark:text-zinc-400">
+        Your role does not include {page}. An administrator can change your role under Users and keys.
+      </p>
+      <Link to="/" className="text-sm font-medium text-indigo-700 underline dark:text-indigo-300">
+        Back to chat
+      </Link>
+    </main>
+  );
 }
 
 /** On a phone, one button opens the pages, the theme and sign-out as a list of labelled items. */
@@ -172,7 +186,9 @@ export function AppShell() {
   // Auditors read the audit trail, the prompt log and usage, and nothing else: no chats, no documents.
   const chats = permissions.has('chat');
   if (!chats && !['/audit', '/usage', '/prompt-log'].includes(location.pathname)) return <Navigate to="/audit" replace />;
-  const pages = pagesFor(permissions);
+  const every = allPages(permissions);
+  const pages = every.filter((p) => p.when);
+  const closed = every.find((p) => !p.when && p.to === location.pathname);
 
   return (
     <div className="flex h-full">
@@ -226,9 +242,7 @@ export function AppShell() {
             pathname={location.pathname}
           />
         </header>
-        <div className="min-h-0 flex-1">
-          <Outlet />
-        </div>
+        <div className="min-h-0 flex-1">{closed ? <NotAllowed page={closed.label.toLowerCase()} /> : <Outlet />}</div>
       </div>
     </div>
   );

@@ -27,8 +27,10 @@ export interface ToolOutput {
  * checked against `parse` and throws `ToolRefusal` (or any error) when it will not or cannot run.
  */
 export interface AgentTool {
-  /** The name the model calls it by and grants name it by. */
+  /** The name the model calls it by (letters, digits, `_` and `-`, up to 64). */
   name: string;
+  /** How grants, steps and the audit trail name it, when not `name` (`mcp.files.write_note`). */
+  displayName?: string | undefined;
   description: string;
   /** JSON Schema of the input, as given to the model. */
   inputSchema: JSONSchema7;

@@ -79,6 +79,20 @@ const CompatibleConnectionSchema = z.strictObject({
    * `/v1/responses` is then forwarded to it as sent; otherwise Axon translates to chat completions.
    */
   responses: z.boolean().default(false),
+  /**
+   * Its rerank endpoint, if it has one: `format` is the wire format (`cohere`, `jina` and vLLM's
+   * share one; `voyage`; `tei` for Hugging Face Text Embeddings Inference) and `path` the endpoint
+   * under `baseURL` (default `/rerank`). The model used is named in `rerank.model`.
+   */
+  rerank: z
+    .strictObject({
+      format: z.enum(['cohere', 'jina', 'voyage', 'tei']).default('cohere'),
+      path: z
+        .string()
+        .regex(/^\/[\w./-]*$/, 'write the path under baseURL, starting with /, e.g. /rerank')
+        .default('/rerank'),
+    })
+    .optional(),
 });
 
 const ClaimMappingFields = {
@@ -289,6 +303,20 @@ export const ConfigSchema = z
         batchWaitMs: z.coerce.number().int().min(0).max(1000).default(5),
       })
       .optional(),
+    /**
+     * A rerank model, the optional second stage of retrieval for collections that turn it on: named
+     * `connection/model`, on a connection that declares its `rerank` endpoint.
+     */
+    rerank: z
+      .strictObject({
+        /** The rerank model as `connection/model`, e.g. `cohere/rerank-v3.5` (`AXON_RERANK_MODEL`). */
+        model: z.string().regex(/^[^/]+\/.+$/, 'write the model as connection/model, e.g. jina/jina-reranker-v2-base-multilingual'),
+        /** How many first-stage passages are sent to be reordered. */
+        candidates: z.coerce.number().int().min(2).max(1000).default(30),
+        /** Longest wait for the rerank endpoint, in ms; past it the first-stage order is kept. */
+        timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+      })
+      .optional(),
     /** Documents and retrieval. */
     rag: z
       .strictObject({
@@ -462,6 +490,18 @@ export const ConfigSchema = z
     });
     const reserved = new Set(['local', 'openai', 'anthropic', 'azure']);
     const seen = new Set<string>();
+    if (config.rerank) {
+      const name = config.rerank.model.slice(0, config.rerank.model.indexOf('/'));
+      const connection = config.connections.find((c) => c.name === name);
+      if (!connection?.rerank)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rerank', 'model'],
+          message: connection
+            ? `the connection "${name}" declares no rerank endpoint: add rerank: { format: cohere } (or jina, voyage, tei) to it`
+            : `no connection is named "${name}": declare it under connections, with its rerank endpoint`,
+        });
+    }
     config.connections.forEach((connection, index) => {
       const name = connection.name.toLowerCase();
       if (reserved.has(name) || seen.has(name)) {

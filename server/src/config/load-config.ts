@@ -32,6 +32,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_LOCAL_MODEL_DELAY_MS: 'localModel.wordDelayMs',
   AXON_MAX_UPLOAD_MB: 'rag.maxUploadMb',
   AXON_EMBEDDING_MODEL: 'embeddings.model',
+  AXON_RERANK_MODEL: 'rerank.model',
   AXON_PARSE_TIMEOUT_MS: 'rag.parseTimeoutMs',
   AXON_USER_RPM: 'limits.userRpm',
   AXON_USER_TPM: 'limits.userTpm',

@@ -101,7 +101,7 @@ export interface ScoredChunk {
   startOffset: number;
   endOffset: number;
   /** The document's date (YYYY-MM-DD), if it has one. */
-  documentDate: string | null;
+  documentDate?: string | null;
   /** Higher is better; comparable within one result list. */
   score: number;
 }

@@ -142,7 +142,8 @@ function CollectionsPicker({
     const close = (event: Event) => {
       const details = detailsRef.current;
       if (!details?.open) return;
-      if (event instanceof globalThis.KeyboardEvent ? event.key === 'Escape' : !details.contains(event.target as Node)) details.open = false;
+      if (event instanceof globalThis.KeyboardEvent ? event.key === 'Escape' : !details.contains(event.target as Node))
+        details.open = false;
     };
     document.addEventListener('pointerdown', close);
     document.addEventListener('keydown', close);

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeError } from '../api/api-client';
 import { useAuditEvents, useAuditVerdict } from '../api/queries';
 import { Button } from '../ui/button';
+import { describeAuditDetails } from './describe-audit-details';
 
 const ACTIONS = [
   'auth.login',
@@ -91,8 +92,13 @@ export function AuditPage() {
               <td className="py-1.5 pr-3 whitespace-nowrap tabular-nums">{new Date(e.at).toLocaleString()}</td>
               <td className="py-1.5 pr-3">{e.actorEmail ?? '—'}</td>
               <td className="py-1.5 pr-3 font-mono text-xs">{e.action}</td>
-              <td className="py-1.5 pr-3 text-xs text-zinc-500" title={JSON.stringify(e.details)}>
-                {e.target ?? ''} {Object.keys(e.details).length > 0 && <span className="text-zinc-400">{JSON.stringify(e.details)}</span>}
+              <td className="py-1.5 pr-3 text-xs text-zinc-700 dark:text-zinc-300" data-testid="audit-target">
+                {e.target && <span className="block font-mono">{e.target}</span>}
+                {describeAuditDetails(e.details).map((d) => (
+                  <span key={d.label} className="mr-3 inline-block">
+                    <span className="text-zinc-600 dark:text-zinc-400">{d.label}:</span> {d.text}
+                  </span>
+                ))}
               </td>
               <td className="py-1.5 pr-3 text-xs text-zinc-500">{e.ip ?? ''}</td>
             </tr>

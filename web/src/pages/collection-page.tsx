@@ -9,6 +9,7 @@ import { describeError } from '../api/api-client';
 import { useCollection, useCollectionDocuments, useDeleteCollection, useDeleteDocument, useUpdateCollection } from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
 import { Button, IconButton } from '../ui/button';
+import { CollectionMembers } from './collection-members';
 
 interface UploadRow {
   key: string;
@@ -135,6 +136,9 @@ export function CollectionPage() {
           </>
         )}
       </div>
+      {collection.data?.access === 'owner' && (
+        <CollectionMembers collectionId={id} members={collection.data.members} visibility={collection.data.visibility} />
+      )}
       {canEdit && collection.data && <RetrievalSettings collection={collection.data} update={update} />}
       {canEdit && (
         <button

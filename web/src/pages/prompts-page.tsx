@@ -6,10 +6,13 @@ import { type FormEvent, useState } from 'react';
 import { toast } from 'sonner';
 import { api, describeError } from '../api/api-client';
 import { Button } from '../ui/button';
+import { readTemplateVariables } from './read-template-variables';
 
 type TemplateWithVersions = PromptTemplate & { versions: PromptTemplateVersion[] };
 
-const field = 'w-full rounded-lg border border-zinc-300 bg-transparent px-2 py-1.5 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-900';
+const field =
+  'mt-1 w-full rounded-lg border border-zinc-300 bg-white px-2 py-1.5 font-mono text-xs text-zinc-900 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100';
+const label = 'block text-xs font-medium text-zinc-700 dark:text-zinc-300';
 
 /** Prompt templates for builders: versions, a diff against the active one, activation (rollback), new versions, a try-out. */
 export function PromptsPage() {
@@ -90,6 +93,8 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
   const [variables, setVariables] = useState(JSON.stringify(active.variables, null, 2));
   const [note, setNote] = useState('');
   const [tryVars, setTryVars] = useState('{}');
+  const [tryInput, setTryInput] = useState('What were the main results this quarter?');
+  const [variablesError, setVariablesError] = useState<string | undefined>();
   const [tried, setTried] = useState<{ system: string; message: string } | undefined>();
   const onError = (e: unknown) => toast.error(describeError(e).message);
   const activate = useMutation({
@@ -102,16 +107,12 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
   });
   const save = useMutation({
     mutationFn: (activateIt: boolean) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(variables);
-      } catch {
-        throw new Error('Variables must be a JSON list, e.g. [{"name": "company"}]');
-      }
+      const read = readTemplateVariables(variables);
+      if ('error' in read) throw new Error(read.error);
       return api<PromptTemplateVersion>('POST', `/api/prompts/${template.id}/versions`, {
         system,
         message,
-        variables: parsed,
+        variables: read.variables,
         note,
         activate: activateIt,
       });
@@ -197,18 +198,35 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
       )}
       <div className="space-y-2">
         <h3 className="text-sm font-medium">New version</h3>
-        <label className="block text-xs text-zinc-500">
+        <label className={label}>
           System prompt (Liquid: {'{{ variable }}'})
           <textarea aria-label="System prompt" rows={4} value={system} onChange={(e) => setSystem(e.target.value)} className={field} />
         </label>
-        <label className="block text-xs text-zinc-500">
+        <label className={label}>
           Message template ({'{{ input }}'} is what the user wrote; empty keeps it as written)
           <textarea aria-label="Message template" rows={2} value={message} onChange={(e) => setMessage(e.target.value)} className={field} />
         </label>
-        <label className="block text-xs text-zinc-500">
-          Variables (JSON)
-          <textarea aria-label="Variables" rows={3} value={variables} onChange={(e) => setVariables(e.target.value)} className={field} />
+        <label className={label}>
+          Variables (JSON: a list, or names and defaults like {'{"company": "Acme"}'})
+          <textarea
+            aria-label="Variables"
+            aria-invalid={variablesError ? true : undefined}
+            aria-describedby={variablesError ? 'variables-error' : undefined}
+            rows={3}
+            value={variables}
+            onChange={(e) => setVariables(e.target.value)}
+            onBlur={() => {
+              const read = readTemplateVariables(variables);
+              setVariablesError('error' in read ? read.error : undefined);
+            }}
+            className={field}
+          />
         </label>
+        {variablesError && (
+          <p id="variables-error" role="alert" className="text-xs text-red-700 dark:text-red-400">
+            {variablesError}
+          </p>
+        )}
         <input aria-label="Note" placeholder="What changed" value={note} onChange={(e) => setNote(e.target.value)} className={field} />
         <div className="flex gap-2">
           <Button variant="secondary" onClick={() => save.mutate(false)}>
@@ -221,7 +239,14 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
       </div>
       <div className="space-y-2">
         <h3 className="text-sm font-medium">Try the active version</h3>
-        <textarea aria-label="Try variables" rows={2} value={tryVars} onChange={(e) => setTryVars(e.target.value)} className={field} />
+        <label className={label}>
+          Example message (what a person writes; it fills {'{{ input }}'})
+          <textarea aria-label="Try message" rows={2} value={tryInput} onChange={(e) => setTryInput(e.target.value)} className={field} />
+        </label>
+        <label className={label}>
+          Variables for the try (JSON object of names and values)
+          <textarea aria-label="Try variables" rows={2} value={tryVars} onChange={(e) => setTryVars(e.target.value)} className={field} />
+        </label>
         <Button
           variant="secondary"
           onClick={() => {
@@ -229,11 +254,11 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
             try {
               vars = JSON.parse(tryVars);
             } catch {
-              return toast.error('Variables must be a JSON object');
+              return toast.error('The variables for the try must be a JSON object, like {"company": "Acme"}');
             }
             api<{ system: string; message: string }>('POST', `/api/prompts/${template.id}/render`, {
               variables: vars,
-              input: 'Example question',
+              input: tryInput,
             })
               .then(setTried)
               .catch(onError);
@@ -242,7 +267,10 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
           Render
         </Button>
         {tried && (
-          <pre data-testid="prompt-rendered" className="whitespace-pre-wrap rounded-lg bg-zinc-100 p-2 text-xs dark:bg-zinc-900">
+          <pre
+            data-testid="prompt-rendered"
+            className="whitespace-pre-wrap rounded-lg bg-zinc-100 p-2 text-xs text-zinc-900 dark:bg-zinc-900 dark:text-zinc-100"
+          >
             {tried.system}
             {'\n\n'}
             {tried.message}

@@ -152,8 +152,8 @@ export class TextIndex {
     if (this.dead > 1024 && this.dead > this.slotOf.size / 4) this.compact();
   }
 
-  /** The k best chunks by BM25 among the allowed collections. */
-  search(query: string, collectionIds: Iterable<string>, k: number): IndexHit[] {
+  /** The k best chunks by BM25 among the allowed collections (and, when given, the allowed rows only). */
+  search(query: string, collectionIds: Iterable<string>, k: number, allowedRows?: Set<number>): IndexHit[] {
     const allowed = this.collections.allowList(collectionIds);
     const live = this.slotOf.size;
     if (live === 0 || k <= 0) return [];
@@ -174,6 +174,7 @@ export class TextIndex {
       for (let i = 0; i < df; i++) {
         const slot = docs[i] as number;
         if (!alive[slot] || !allowed[collectionOf[slot] as number]) continue;
+        if (allowedRows && !allowedRows.has(this.rowids.data[slot] as number)) continue;
         const tf = tfs[i] as number;
         const norm = K1 * (1 - B + (B * (lengths[slot] as number)) / avgLength);
         if (scores[slot] === 0) touched.push(slot);

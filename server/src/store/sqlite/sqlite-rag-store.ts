@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
 import { STOPWORDS } from '../../providers/extractive-ranker';
 import { reciprocalRankFusion } from '../../rag/search/hybrid-search';
+import { isActiveFilter, metadataMatches } from '../../rag/search/search-filters';
 import type {
   CollectionRecord,
   CollectionRepository,
@@ -85,14 +86,17 @@ const READABLE_SQL = `(${SAME_ORG_SQL} AND (c.owner_id = :user OR c.visibility =
 
 /**
  * Turns free text into an FTS5 query: every content word as a quoted term, OR-ed (BM25 ranks by how
- * many match and how rare they are). Function words are left out: they match nearly every chunk and
- * only slow the ranking down.
+ * many match and how rare they are). A word the text repeats is repeated in the query (FTS5 scores
+ * each phrase of the query), up to three times, as the memory index weighs query terms. Function
+ * words are left out: they match nearly every chunk and only slow the ranking down.
  */
-export function toFtsQuery(text: string, join: 'OR' | 'AND' = 'OR'): string | undefined {
+export function toFtsQuery(text: string): string | undefined {
   const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((t) => t.length > 1 || /\d/.test(t));
   const content = words.filter((t) => !STOPWORDS.has(t));
-  const terms = [...new Set(content.length > 0 ? content : words)].slice(0, 64);
-  return terms.length ? terms.map((t) => `"${t}"`).join(` ${join} `) : undefined;
+  const counts = new Map<string, number>();
+  for (const word of content.length > 0 ? content : words) counts.set(word, (counts.get(word) ?? 0) + 1);
+  const terms = [...counts].slice(0, 256).flatMap(([word, n]) => Array.from({ length: Math.min(3, n) }, () => `"${word}"`));
+  return terms.length ? terms.join(' OR ') : undefined;
 }
 
 export function createSqliteRagRepositories(db: Database.Database, now: () => Date, options: { memoryIndex?: boolean } = {}) {
@@ -294,8 +298,23 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
     db.prepare('DELETE FROM chunk_embeddings WHERE chunk_rowid IN (SELECT rowid FROM chunks WHERE document_id = ?)').run(documentId);
   };
   const distanceTo = db.prepare('SELECT vec_distance_cosine(embedding, ?) FROM chunk_embeddings WHERE chunk_rowid = ?').pluck();
+  const allowedDistances = db.prepare(
+    `SELECT e.chunk_rowid AS rowid, vec_distance_cosine(e.embedding, :q) AS distance FROM chunk_embeddings e, json_each(:rows) j
+     WHERE e.chunk_rowid = j.value AND e.dimensions = :dimensions ORDER BY distance LIMIT :k`,
+  );
+  /** Exact nearest chunks among the rows a filter lets through (few, so scored in SQLite directly). */
+  const filteredVectorHits = (vector: number[], allowed: Set<number>, k: number) =>
+    (
+      allowedDistances.all({
+        q: Buffer.from(new Float32Array(vector).buffer),
+        rows: JSON.stringify([...allowed]),
+        dimensions: vector.length,
+        k,
+      }) as Row[]
+    ).map((r) => ({ rowid: r.rowid as number, score: 1 - (r.distance as number) }));
   /** int8 candidates from memory, re-scored against the stored floats: the order of exact search. */
-  const vectorHits = (from: NonNullable<typeof mirror>, vector: number[], readable: string[], k: number) => {
+  const vectorHits = (from: NonNullable<typeof mirror>, vector: number[], readable: string[], k: number, allowed?: Set<number>) => {
+    if (allowed) return filteredVectorHits(vector, allowed, k);
     const query = Buffer.from(new Float32Array(vector).buffer);
     return from
       .searchVector(vector, readable, Math.max(40, k * 4))
@@ -314,6 +333,24 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         .prepare(`SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL}`)
         .all({ user: userId, ids: JSON.stringify(collectionIds) }) as Row[]
     ).map((r) => r.id as string);
+  const datedDocuments = db.prepare(
+    `SELECT d.id, d.metadata FROM documents d, json_each(:ids) j WHERE d.collection_id = j.value
+       AND (:from IS NULL OR d.doc_date >= :from) AND (:to IS NULL OR d.doc_date <= :to)`,
+  );
+  const chunkRowsOf = db.prepare('SELECT ch.rowid FROM chunks ch, json_each(:documents) j WHERE ch.document_id = j.value').pluck();
+  /**
+   * The chunk rows of readable collections whose documents pass the filter, or undefined when it
+   * restricts nothing. Searches then score only these rows (dates and metadata are per document).
+   */
+  const filteredRows = (readable: string[], filter: SearchFilters | undefined): Set<number> | undefined => {
+    if (!isActiveFilter(filter)) return undefined;
+    const documents = (
+      datedDocuments.all({ ids: JSON.stringify(readable), from: filter.dateFrom ?? null, to: filter.dateTo ?? null }) as Row[]
+    )
+      .filter((d) => metadataMatches(JSON.parse(d.metadata as string) as DocumentMetadata, filter.metadata))
+      .map((d) => d.id as string);
+    return new Set(chunkRowsOf.all({ documents: JSON.stringify(documents) }) as number[]);
+  };
   const chunkDetails = db.prepare(
     `SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, d.doc_date AS document_date, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset
      FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.rowid = ?`,
@@ -372,10 +409,12 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         });
       })();
     },
-    async searchVector(vector, { userId, collectionIds, k }) {
+    async searchVector(vector, { userId, collectionIds, k, filter }) {
       if (collectionIds.length === 0) return [];
       const query = Buffer.from(new Float32Array(vector).buffer);
       const readable = readableIds(userId, collectionIds);
+      const allowed = filteredRows(readable, filter);
+      if (allowed) return withDetails(filteredVectorHits(vector, allowed, k));
       if (mirror) return withDetails(vectorHits(mirror, vector, readable, k));
       // Exact search in SQLite: sqlite-vec's distance over the collection's vectors of this size.
       const knn = db.prepare(
@@ -386,52 +425,56 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
       hits.sort((a, b) => (a.distance as number) - (b.distance as number));
       return withDetails(hits.slice(0, k).map((hit) => ({ rowid: hit.chunk_rowid as number, score: 1 - (hit.distance as number) })));
     },
-    async searchFused(query, vector, { userId, collectionIds, k, depth }) {
+    async searchFused(query, vector, { userId, collectionIds, k, depth, filter }) {
       if (!mirror) {
         const [text, vectors] = [
-          await searchIndex.searchText(query, { userId, collectionIds, k: depth }),
-          await searchIndex.searchVector(vector, { userId, collectionIds, k: depth }),
+          await searchIndex.searchText(query, { userId, collectionIds, k: depth, filter }),
+          await searchIndex.searchVector(vector, { userId, collectionIds, k: depth, filter }),
         ];
         return reciprocalRankFusion([text, vectors], (hit) => hit.chunkId, k);
       }
       if (collectionIds.length === 0) return [];
       const readable = readableIds(userId, collectionIds);
+      const allowed = filteredRows(readable, filter);
       const fused = reciprocalRankFusion(
-        [mirror.searchText(query, readable, depth), vectorHits(mirror, vector, readable, depth)],
+        [mirror.searchText(query, readable, depth, allowed), vectorHits(mirror, vector, readable, depth, allowed)],
         (hit) => hit.rowid,
         k,
       );
       return withDetails(fused);
     },
-    async searchText(query, { userId, collectionIds, k }) {
-      if (mirror) return collectionIds.length === 0 ? [] : withDetails(mirror.searchText(query, readableIds(userId, collectionIds), k));
-      const anyTerm = toFtsQuery(query, 'OR');
-      const allTerms = toFtsQuery(query, 'AND');
-      if (!anyTerm || !allTerms || collectionIds.length === 0) return [];
+    async searchText(query, { userId, collectionIds, k, filter }) {
+      if (collectionIds.length === 0) return [];
+      if (mirror) {
+        const readable = readableIds(userId, collectionIds);
+        return withDetails(mirror.searchText(query, readable, k, filteredRows(readable, filter)));
+      }
+      const match = toFtsQuery(query);
+      if (!match) return [];
+      const allowed = filteredRows(readableIds(userId, collectionIds), filter);
       // Rank inside the index, over the chunks of readable collections only (the permission rule is
-      // the subquery), then fetch the details of the k best.
+      // the subquery), then fetch the details of the k best. One ranking over any term: a pass over
+      // chunks holding every term first would favour the few chunks that happen to hold all the
+      // words of a long question over the ones BM25 ranks best.
       const search = db.prepare(
         `WITH ranked AS (
            SELECT rowid, bm25(chunks_fts, 1.0, 0.3) AS rank FROM chunks_fts
            WHERE chunks_fts MATCH :match
              AND collection_id IN (SELECT c.id FROM collections c, json_each(:ids) j WHERE c.id = j.value AND ${READABLE_SQL})
+             ${allowed ? 'AND rowid IN (SELECT value FROM json_each(:rows))' : ''}
            ORDER BY rank LIMIT :k
          )
          SELECT ch.id AS chunk_id, ch.document_id, d.name AS document_name, d.doc_date AS document_date, ch.collection_id, ch.text, ch.page, ch.section, ch.start_offset, ch.end_offset, -ranked.rank AS score
          FROM ranked JOIN chunks ch ON ch.rowid = ranked.rowid JOIN documents d ON d.id = ch.document_id
          ORDER BY ranked.rank`,
       );
-      const params = { ids: JSON.stringify(collectionIds), user: userId, k };
-      // Chunks holding every term first (few matches, cheap to rank on a large index); when they are
-      // fewer than k, the ranking over any term fills up the list.
-      let rows = search.all({ ...params, match: allTerms }) as Row[];
-      if (rows.length < k && anyTerm !== allTerms) {
-        const seen = new Set(rows.map((r) => r.chunk_id));
-        const best = Math.max(0, ...rows.map((r) => r.score as number));
-        const more = (search.all({ ...params, match: anyTerm }) as Row[]).filter((r) => !seen.has(r.chunk_id));
-        // Keep the all-terms matches ahead: their scores are lifted above any-term scores.
-        rows = [...rows.map((r) => ({ ...r, score: (r.score as number) + best + 1 })), ...more].slice(0, k);
-      }
+      const rows = search.all({
+        ids: JSON.stringify(collectionIds),
+        user: userId,
+        k,
+        match,
+        ...(allowed ? { rows: JSON.stringify([...allowed]) } : {}),
+      }) as Row[];
       return rows.map((r) => toScoredChunk(r, r.score as number));
     },
   };

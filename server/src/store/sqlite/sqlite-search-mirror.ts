@@ -72,9 +72,9 @@ export function createSearchMirror(db: Database.Database) {
 
   return {
     sync,
-    searchText(query: string, collectionIds: string[], k: number): IndexHit[] {
+    searchText(query: string, collectionIds: string[], k: number, allowedRows?: Set<number>): IndexHit[] {
       sync();
-      return text.search(query, collectionIds, k);
+      return text.search(query, collectionIds, k, allowedRows);
     },
     searchVector(vector: number[], collectionIds: string[], candidates: number): IndexHit[] {
       sync();
