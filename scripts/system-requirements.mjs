@@ -62,7 +62,10 @@ export function ensureSystemRequirements() {
   process.stdout.write(`${plan.message}\n`);
   if (!plan.install) return false;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...plan.install]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', ...plan.install],
+  ]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) {
       process.stdout.write(`apt-get ${args.join(' ')} failed; install ${plan.install.join(' ')} by hand.\n`);

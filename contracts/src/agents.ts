@@ -104,19 +104,20 @@ export const AgentStepStatusSchema = z.enum(['ok', 'error', 'denied', 'refused',
 export type AgentStepStatus = z.infer<typeof AgentStepStatusSchema>;
 
 /** One tool call of a run, as the web app's step card and the `/v1` `axon.steps` field show it. */
-export interface AgentStep {
+export const AgentStepSchema = z.object({
   /** The tool call's id. */
-  id: string;
+  id: z.string(),
   /** The model call (1-based) that asked for it. */
-  step: number;
-  tool: string;
-  input: unknown;
+  step: z.number().int(),
+  tool: z.string(),
+  input: z.unknown(),
   /** What the tool returned (capped), or null when it did not run. */
-  output: unknown;
-  status: AgentStepStatus;
-  error?: string | undefined;
-  durationMs: number;
-}
+  output: z.unknown(),
+  status: AgentStepStatusSchema,
+  error: z.string().optional(),
+  durationMs: z.number(),
+});
+export type AgentStep = z.infer<typeof AgentStepSchema>;
 
 /** What the `axon` extension field of a `/v1` answer from an agent holds. */
 export interface AgentRunReport {
@@ -275,3 +276,10 @@ export const TreasurySummarySchema = z.object({
   }),
 });
 export type TreasurySummary = z.infer<typeof TreasurySummarySchema>;
+
+/** What an answer of an agent keeps besides its text: its steps and, for the treasury question, the summary. */
+export const AgentRunPartsSchema = z.object({
+  steps: z.array(AgentStepSchema),
+  summary: TreasurySummarySchema.nullable(),
+});
+export type AgentRunParts = z.infer<typeof AgentRunPartsSchema>;

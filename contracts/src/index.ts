@@ -3,6 +3,7 @@
  * so a change here is checked on both sides of the wire.
  */
 import { z } from 'zod';
+import { AgentRunPartsSchema } from './agents';
 
 /** RFC 9457 problem details, as every non-`/v1` error body. */
 export const ProblemSchema = z.object({
@@ -127,8 +128,17 @@ export const MessageSchema = z.object({
   error: z.string().nullable(),
   /** Passages the answer was grounded in, numbered as cited in the text. */
   citations: z.array(z.lazy(() => CitationSchema)).default([]),
+  /** An agent's answer: the tool calls it made and its structured summary, if any. */
+  agentRun: AgentRunPartsSchema.nullable().default(null),
   /** Files the person attached to this message when sending it. */
   attachments: z.array(z.lazy(() => MessageAttachmentSchema)).default([]),
+  /** The message this one follows; null for a first message. */
+  parentId: z.string().nullable().default(null),
+  /**
+   * This message and its other versions (an edited question, a regenerated answer: messages with
+   * the same parent), in order of writing; empty when it has none.
+   */
+  versions: z.array(z.string()).default([]),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof MessageSchema>;
@@ -201,6 +211,12 @@ export const ChatTurnRequestSchema = z.strictObject({
     .optional(),
   /** Model id to answer with; defaults to the conversation's, then the server's default. */
   model: z.string().min(1).max(200).optional(),
+  /**
+   * For `submit-message`: the message the new one follows (null: a new first message). Editing a
+   * question sends the edited question's parent, so the edit becomes a version of it. Default: the
+   * last message of the branch shown.
+   */
+  parentId: z.string().min(1).max(100).nullable().optional(),
   /** Documents (uploaded with `POST /api/attachments`) attached to this message only. */
   attachments: z.array(z.string().min(1).max(100)).max(10).optional(),
 });
@@ -362,7 +378,10 @@ export type DocumentInfo = z.infer<typeof DocumentInfoSchema>;
 export const CalendarDateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'write the date as YYYY-MM-DD')
-  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'not a date in the calendar');
+  .refine(
+    (value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+    'not a date in the calendar',
+  );
 const MetadataKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/, 'letters, digits, _ . and -, starting with a letter');
 const MetadataValue = z.union([z.string().max(500), z.array(z.string().max(200)).max(50)]);
 /** Free metadata fields of a document: `{ source: "Federal Reserve", type: "statement", tags: ["rates"] }`. */
@@ -425,12 +444,12 @@ export const CitationSchema = z.object({
   score: z.number(),
   text: z.string(),
   /** The document's date (YYYY-MM-DD), when it has one. */
-  documentDate: z.string().nullable().default(null),
+  documentDate: z.string().nullable().optional(),
   /**
    * The sentences of the passage the answer drew on, as offsets in the document's text (the
    * offsets `/api/documents/:id/text` takes), with their page; empty until the answer is complete.
    */
-  highlights: z.array(z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable() })).default([]),
+  highlights: z.array(z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable() })).optional(),
 });
 export type Citation = z.infer<typeof CitationSchema>;
 

@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static';
 import { SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { type Agents, registerAgentRoutes } from './agents';
 import { registerAccountRoutes } from './auth/account-routes';
 import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
@@ -40,6 +41,8 @@ import { sendError, toAppErrorOrInternal } from './http/problem';
 import type { ModelCatalog } from './providers';
 import { registerCollectionRoutes } from './rag/collection-routes';
 import type { Embedder } from './rag/embed/embedder';
+import type { Reranker } from './rag/search/rerank';
+import { registerSearchRoutes } from './rag/search-routes';
 import type { IngestionService } from './rag/ingest/ingestion-service';
 import { HOME_ORG_ID, type Store } from './store';
 
@@ -54,12 +57,16 @@ export interface AppDeps {
   ingestion: IngestionService;
   /** The configured embedder, if any (vector search and `/v1/embeddings`). */
   embedder?: Embedder | undefined;
+  /** The configured rerank model, if any (for collections with reranking on). */
+  reranker?: Reranker | undefined;
   /** Requests, tokens and streams per user and API key. */
   limits: RateLimits;
   /** Personal data and secrets out of logs, the prompt log and (with the guardrail) prompts. */
   redactor: Redactor;
   promptLog: PromptLog;
   prompts: PromptStore;
+  /** Agents, their tools and MCP servers (absent: no agent routes, no `agent/…` models). */
+  agents?: Agents | undefined;
   /** Identity providers for single sign-on (none configured: an empty list). */
   sso: Sso;
   /** Organisations' limits and settings, cached. */
@@ -276,7 +283,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: config.publicUrl,
     localAccounts: config.localAccounts,
   });
-  registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts });
+  registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts, callerModels: deps.agents?.callerModels });
+  if (deps.agents)
+    registerAgentRoutes(app, {
+      store,
+      models: deps.models,
+      prompts: deps.prompts,
+      mcp: deps.agents.mcp,
+      approvalSignals: deps.agents.approvalSignals,
+      datasetsDir: deps.agents.datasetsDir,
+    });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
   registerUsageRoutes(app, { usage: deps.usage, store });
@@ -286,9 +302,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streams: deps.streams,
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
+    reranker: deps.reranker,
     limits: deps.limits,
     prompts: deps.prompts,
   });
+  registerSearchRoutes(app, { store, embedder: deps.embedder, reranker: deps.reranker });
   registerCollectionRoutes(app, {
     store,
     ingestion: deps.ingestion,
@@ -303,6 +321,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store,
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
+    reranker: deps.reranker,
     limits: deps.limits,
     promptLog: deps.promptLog,
     prompts: deps.prompts,

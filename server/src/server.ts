@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { createAgentsFromConfig } from './agents';
+import type { ResolveHost } from './agents/tools/fetch-url';
 import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
 import { createJwtVerifier } from './auth/jwt-verifier';
@@ -18,6 +20,7 @@ import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
+import { createRerankerFromConfig } from './rag/search/rerank';
 import { createRedactor } from './redaction/redact';
 import { openSqliteStore, type Store } from './store';
 import { createOrgSettings } from './tenancy/org-settings';
@@ -39,6 +42,8 @@ export interface CreateServerOptions {
   fetch?: typeof fetch;
   /** Told of every route as the app registers it. */
   onRoute?: (route: RouteOptions) => void;
+  /** How `fetch_url` resolves host names (the system resolver when absent). */
+  resolveHost?: ResolveHost;
 }
 
 /** The ingestion limits from the configuration, in bytes where the configuration says MB. */
@@ -105,9 +110,12 @@ export async function createServer(config: Config, options: CreateServerOptions 
     .then(() => models.checkDefaultModel())
     .then((problem) => problem && logger.warn({ defaultModel: config.defaultModel }, problem));
   const streams = createActiveStreams();
-  const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs });
   const filesDir = resolve(config.dataDir, 'files');
   const embedder = createEmbedderFromConfig(config);
+  const reranker = createRerankerFromConfig(config);
+  const prompts = createPromptStore(store.db);
+  const agents = createAgentsFromConfig(config, { store, models, prompts, embedder, logger, resolveHost: options.resolveHost });
+  const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs, callerModels: agents.callerModels });
   const ingestion = createIngestionService({
     embedder,
     store,
@@ -151,10 +159,12 @@ export async function createServer(config: Config, options: CreateServerOptions 
     ingestion,
     filesDir,
     embedder,
+    reranker,
     limits,
     redactor: guardrailRedactor,
     promptLog,
-    prompts: createPromptStore(store.db),
+    prompts,
+    agents,
     sso: createSso(config.sso),
     orgs,
     usage,
@@ -192,6 +202,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await closed;
         clearTimeout(force);
         await ingestion.stop();
+        await agents.close();
         await limits.close();
         await promptLog.close();
         usage.flush();

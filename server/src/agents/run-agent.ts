@@ -7,7 +7,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3ToolResultOutput,
 } from '@ai-sdk/provider';
-import type { AgentBudgets, AgentRunReport, AgentStep, AgentStepStatus, Citation, ToolApprovalRequest } from '@axon/contracts';
+import type { AgentBudgets, AgentRunReport, AgentStep, AgentStepStatus, Citation, ToolApprovalRequest, TreasurySummary } from '@axon/contracts';
 import { type AgentTool, type ToolContext, ToolRefusal } from './tool';
 
 /** What the loop reports while it runs, in order. */
@@ -60,7 +60,22 @@ export interface RunAgentInput {
   /** Runs each tool call (traces wrap it here); called with the call's record when it ends. */
   observeTool?: (<T>(tool: string, run: () => Promise<T>) => Promise<T>) | undefined;
   onToolCall?: ((record: ToolCallRecord) => void) | undefined;
+  /**
+   * A fixed plan instead of the planner's own (the treasury summary): it calls tools through the
+   * same path (grants, audit, step cards, Stop) and returns the answer's text.
+   */
+  plan?: ((api: PlanApi) => Promise<{ text: string; summary?: TreasurySummary | undefined }>) | undefined;
   now?: () => number;
+}
+
+/** What a fixed plan may do: call tools (in parallel when given several), write text, count model usage. */
+export interface PlanApi {
+  callTools(calls: Array<{ tool: string; input: unknown }>): Promise<AgentStep[]>;
+  emitText(delta: string): void;
+  addUsage(usage: { inputTokens: number; outputTokens: number }): void;
+  /** The citations the tools returned so far, numbered as the answer cites them. */
+  citations(): Citation[];
+  signal: AbortSignal;
 }
 
 export interface AgentRunResult {
@@ -69,6 +84,8 @@ export interface AgentRunResult {
   citations: Citation[];
   outcome: AgentRunReport['outcome'];
   usage: { inputTokens: number; outputTokens: number };
+  /** The structured answer of a plan that makes one. */
+  summary?: TreasurySummary | undefined;
   /** Set when `outcome` is `error`: why the planner failed. */
   error?: unknown;
 }
@@ -125,6 +142,7 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
   let text = '';
   let outcome: AgentRunResult['outcome'] = 'complete';
   let failure: unknown;
+  let summary: TreasurySummary | undefined;
 
   const stoppedOutcome = (): AgentRunResult['outcome'] =>
     input.signal.aborted ? 'stopped' : signal.reason instanceof BudgetExceeded ? 'max_time' : 'stopped';
@@ -200,7 +218,34 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
   }
 
   try {
-    for (let step = 1; ; step++) {
+    if (input.plan) {
+      let step = 0;
+      let callId = 0;
+      const planned = await input.plan({
+        async callTools(calls) {
+          step++;
+          const ids = calls.map(() => `call_${step}_${++callId}`);
+          await Promise.all(
+            calls.map((c, i) => runTool({ toolCallId: ids[i] as string, toolName: c.tool, input: JSON.stringify(c.input ?? {}) }, step)),
+          );
+          return ids.map((id) => steps.find((s) => s.id === id) as AgentStep);
+        },
+        emitText(delta) {
+          text += delta;
+          input.onEvent?.({ type: 'text-delta', delta });
+        },
+        addUsage(more) {
+          usage.inputTokens += more.inputTokens;
+          usage.outputTokens += more.outputTokens;
+        },
+        citations: () => citations,
+        signal,
+      });
+      text = planned.text;
+      summary = planned.summary;
+      if (signal.aborted) outcome = stoppedOutcome();
+    }
+    for (let step = 1; !input.plan; step++) {
       const last = step >= budgets.maxSteps;
       const options: LanguageModelV3CallOptions = {
         prompt: messages,
@@ -293,8 +338,11 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
       }
     }
   } catch (error) {
-    outcome = 'error';
-    failure = error;
+    if (signal.aborted) outcome = stoppedOutcome();
+    else {
+      outcome = 'error';
+      failure = error;
+    }
   } finally {
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onCallerAbort);
@@ -310,7 +358,7 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
     text += delta;
     input.onEvent?.({ type: 'text-delta', delta });
   }
-  return { text, steps, citations, outcome, usage, ...(outcome === 'error' ? { error: failure } : {}) };
+  return { text, steps, citations, outcome, usage, ...(summary ? { summary } : {}), ...(outcome === 'error' ? { error: failure } : {}) };
 }
 
 const safeJson = (raw: string): unknown => {

@@ -42,15 +42,17 @@ export interface AgentTool {
 }
 
 /** A tool's refusal to run a call (outside its grant, a blocked address, a query that is not one SELECT). */
+const REFUSAL = Symbol.for('axon.ToolRefusal');
+
 export class ToolRefusal extends Error {
-  static readonly brand = Symbol.for('axon.ToolRefusal');
-  readonly [ToolRefusal.brand] = true;
+  readonly [REFUSAL] = true;
   constructor(message: string) {
     super(message);
     this.name = 'ToolRefusal';
   }
+  /** Recognised by its brand, not `instanceof` (a second copy of this module would break that). */
   static isInstance(error: unknown): error is ToolRefusal {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[ToolRefusal.brand] === true;
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[REFUSAL] === true;
   }
 }
 

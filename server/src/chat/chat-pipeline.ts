@@ -1,5 +1,6 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
-import type { Timing, Usage } from '@axon/contracts';
+import type { ModelInfo, Timing, Usage } from '@axon/contracts';
+import type { FastifyRequest } from 'fastify';
 import { type AppError, classifyProviderError, type ProviderFailure, toAppError } from '../errors';
 import type { ModelCatalog } from '../providers';
 import type { ResolvedModel } from '../providers/model-catalog';
@@ -42,12 +43,17 @@ export interface ChatTurnInput {
   onTextDelta?: ((delta: string) => void) | undefined;
   /** `generate` asks for the whole answer at once (no streaming); `stream` is the default. */
   mode?: 'stream' | 'generate' | undefined;
+  /** Passed to the model as is (`axon.streamSteps` asks an agent for its steps as stream parts). */
+  providerOptions?: LanguageModelV3CallOptions['providerOptions'];
+  /** Told of the stream parts other than text: tool calls and results an agent ran, approvals it asks for, the finish. */
+  onPart?: ((part: LanguageModelV3StreamPart) => void) | undefined;
   now?: () => number;
 }
 
 function callOptions(input: ChatTurnInput, signal: AbortSignal): LanguageModelV3CallOptions {
   const s = input.settings ?? {};
   const options: LanguageModelV3CallOptions = { prompt: input.prompt, abortSignal: signal, includeRawChunks: false };
+  if (input.providerOptions) options.providerOptions = input.providerOptions;
   if (s.maxOutputTokens !== undefined) options.maxOutputTokens = s.maxOutputTokens;
   if (s.temperature !== undefined) options.temperature = s.temperature;
   if (s.topP !== undefined) options.topP = s.topP;
@@ -138,12 +144,18 @@ export async function runChatTurn(input: ChatTurnInput): Promise<ChatTurnResult>
             input.onTextDelta?.(part.delta);
             break;
           case 'finish':
+            input.onPart?.(part);
             finishReason = part.finishReason.unified;
             usage.inputTokens = part.usage.inputTokens.total ?? null;
             usage.outputTokens = part.usage.outputTokens.total ?? null;
             break;
           case 'error':
             return fail(part.error);
+          case 'tool-call':
+          case 'tool-result':
+          case 'tool-approval-request':
+            input.onPart?.(part);
+            break;
           default:
             break;
         }
@@ -165,6 +177,16 @@ export async function runChatTurn(input: ChatTurnInput): Promise<ChatTurnResult>
 export interface ChatPipelineDeps {
   models: ModelCatalog;
   upstreamTimeoutMs: number;
+  /** Models that depend on the caller (agents of their organisation, `agent/<slug>`). */
+  callerModels?: CallerModels | undefined;
+}
+
+/** Models offered per caller, beside the catalog's: agents, listed and resolved for one request's principal. */
+export interface CallerModels {
+  /** Whether the id is one of its kind (`agent/…`). */
+  owns(modelId: string): boolean;
+  list(request: FastifyRequest | undefined): Promise<ModelInfo[]>;
+  resolve(modelId: string, request: FastifyRequest | undefined): Promise<ResolvedModel>;
 }
 
 export interface ChatPipelineRequest {
@@ -175,6 +197,8 @@ export interface ChatPipelineRequest {
   signal: AbortSignal;
   onTextDelta?: ((delta: string) => void) | undefined;
   mode?: 'stream' | 'generate' | undefined;
+  providerOptions?: LanguageModelV3CallOptions['providerOptions'];
+  onPart?: ((part: LanguageModelV3StreamPart) => void) | undefined;
 }
 
 export interface ChatPipeline {
@@ -182,14 +206,22 @@ export interface ChatPipeline {
    * Resolves the model (throwing `model_not_found` before anything is sent), then runs the turn.
    * The one path for the web chat and for `/v1/chat/completions`.
    */
-  resolveModel(modelId: string | undefined): Promise<ResolvedModel>;
+  resolveModel(modelId: string | undefined, request?: FastifyRequest): Promise<ResolvedModel>;
+  /** The catalog's models and the caller's own (their organisation's agents). */
+  listModels(request: FastifyRequest | undefined): Promise<ModelInfo[]>;
   run(request: ChatPipelineRequest & { model: LanguageModelV3 }): Promise<ChatTurnResult>;
 }
 
 export function createChatPipeline(deps: ChatPipelineDeps): ChatPipeline {
   return {
-    async resolveModel(modelId) {
-      return deps.models.resolve(modelId ?? (await deps.models.defaultModelId()));
+    async resolveModel(modelId, request) {
+      const id = modelId ?? (await deps.models.defaultModelId());
+      if (deps.callerModels?.owns(id)) return deps.callerModels.resolve(id, request);
+      return deps.models.resolve(id);
+    },
+    async listModels(request) {
+      const [catalog, own] = await Promise.all([deps.models.list(), deps.callerModels?.list(request) ?? []]);
+      return [...catalog, ...own];
     },
     run(request) {
       return runChatTurn({
@@ -197,9 +229,12 @@ export function createChatPipeline(deps: ChatPipelineDeps): ChatPipeline {
         prompt: request.prompt,
         settings: request.settings,
         signal: request.signal,
-        timeoutMs: deps.upstreamTimeoutMs,
+        // An agent keeps its own time budget (tools and approvals included), not one model call's.
+        timeoutMs: request.model.provider === 'axon.agent' ? undefined : deps.upstreamTimeoutMs,
         onTextDelta: request.onTextDelta,
         mode: request.mode,
+        providerOptions: request.providerOptions,
+        onPart: request.onPart,
       });
     },
   };

@@ -2,6 +2,7 @@ import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { type AssistantMetadata, ChatTurnRequestSchema, type Message, type MessageAttachment } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
+import { createAgentUiStream, STREAM_STEPS } from '../agents/agent-ui-stream';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest } from '../http/log-request';
@@ -14,11 +15,14 @@ import { type RateLimits, settleLater } from '../limits/rate-limits';
 import { traceModelCall } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
+import { addHighlights } from '../rag/cite/locate-cited-sentences';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
+import type { Reranker } from '../rag/search/rerank';
 import type { Store } from '../store';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
+import { threadOf, threadUpTo } from './conversation-thread';
 
 export interface ChatRoutesDeps {
   store: Store;
@@ -27,6 +31,8 @@ export interface ChatRoutesDeps {
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
   embedder?: Embedder | undefined;
+  /** The rerank model, for collections that turn reranking on. */
+  reranker?: Reranker | undefined;
   limits: RateLimits;
   prompts: PromptStore;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
@@ -65,8 +71,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const conversation = await store.conversations.get(id, user.id);
     if (!conversation) throw new AppError('not_found', { detail: 'No such conversation' });
 
-    const { info, model } = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined);
-    let history = await store.messages.listByConversation(id);
+    const { info, model } = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined, request);
+    const everyMessage = await store.messages.listByConversation(id);
+    if (body.parentId && !everyMessage.some((m) => m.id === body.parentId))
+      throw new AppError('not_found', { detail: 'No such message in this conversation' });
+    // The branch the new turn continues: the one shown, or (for an edited question) the one up to the edited question's parent.
+    let history =
+      body.trigger === 'submit-message' && body.parentId !== undefined
+        ? threadUpTo(everyMessage, body.parentId)
+        : threadOf(everyMessage, await store.messages.activeLeaf(id));
     // Limits are checked before anything is saved: a refused turn leaves the conversation as it was.
     const admission = await deps.limits.admit(requirePrincipal(request), {
       estimateTokens: async () =>
@@ -92,6 +105,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         content: body.message.text,
         status: 'complete',
         model: null,
+        parentId: history.at(-1)?.id ?? null,
       });
       if (body.attachments?.length) {
         // The files shown on the sent message: those the sender may read, by the name they were uploaded with.
@@ -111,11 +125,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         await store.conversations.update(id, user.id, { title: titleFrom(body.message.text) });
       }
     } else {
-      const last = history.at(-1);
-      if (last?.role === 'assistant') {
-        await store.messages.delete(last.id);
-        history = history.slice(0, -1);
-      }
+      // The answer asked again stays, as an earlier version of the new one.
+      if (history.at(-1)?.role === 'assistant') history = history.slice(0, -1);
       if (history.at(-1)?.role !== 'user') throw new AppError('conflict', { detail: 'There is no question to answer again.' });
     }
     if (info.id !== conversation.model) await store.conversations.update(id, user.id, { model: info.id });
@@ -132,6 +143,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       conversation.collectionIds.length > 0
         ? await retrievePassages(store, {
             embedder: deps.embedder,
+            reranker: deps.reranker,
+            onRerankError: (error) => request.log.warn({ err: error }, 'reranking failed; the first-stage order is kept'),
             userId: user.id,
             collectionIds: conversation.collectionIds,
             query: question,
@@ -151,7 +164,14 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
     }
 
-    const answer = await store.messages.append({ conversationId: id, role: 'assistant', content: '', status: 'streaming', model: info.id });
+    const answer = await store.messages.append({
+      conversationId: id,
+      role: 'assistant',
+      content: '',
+      status: 'streaming',
+      model: info.id,
+      parentId: history.at(-1)?.id ?? null,
+    });
     if (citations.length > 0) await store.messages.update(answer.id, { citations });
     const controller = new AbortController();
     const untrack = streams.track(controller);
@@ -163,9 +183,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const send = (chunk: UIMessageChunk<AssistantMetadata>) => sse.send(JSON.stringify(chunk));
     send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
     send({ type: 'start-step' });
-    if (citations.length > 0) send({ type: 'data-citations', data: citations } as unknown as UIMessageChunk<AssistantMetadata>);
+    if (citations.length > 0)
+      send({ type: 'data-citations', id: 'citations', data: citations } as unknown as UIMessageChunk<AssistantMetadata>);
     send({ type: 'text-start', id: 'text-0' });
 
+    // An agent streams its steps (tool cards, approvals) beside its text.
+    const agentUi =
+      info.connection === 'agent'
+        ? createAgentUiStream((chunk) => send(chunk as unknown as UIMessageChunk<AssistantMetadata>), citations)
+        : undefined;
     let text = '';
     let lastFlush = Date.now();
     try {
@@ -174,6 +200,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           model,
           prompt,
           signal: controller.signal,
+          ...(agentUi ? { providerOptions: STREAM_STEPS, onPart: agentUi.onPart } : {}),
           onTextDelta: (delta) => {
             text += delta;
             send({ type: 'text-delta', id: 'text-0', delta });
@@ -200,7 +227,14 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         usage: result.usage,
         timing: result.timing,
         error,
+        ...(agentUi ? agentUi.saved() : {}),
       });
+      if (citations.length > 0 && result.text) {
+        // The sentences the answer drew on, for the source panel; sent again under the same id, replacing the first.
+        const located = await addHighlights(store, result.text, citations);
+        await store.messages.update(answer.id, { citations: located });
+        send({ type: 'data-citations', id: 'citations', data: located } as unknown as UIMessageChunk<AssistantMetadata>);
+      }
       logRequest(request, 200, {
         conversationId: id,
         messageId: answer.id,

@@ -5,7 +5,7 @@ import {
   type ModelList,
   UpdateConversationSchema,
 } from '@axon/contracts';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
@@ -13,17 +13,24 @@ import { requirePrincipal } from '../http/require-principal';
 import type { PromptStore } from '../prompts/prompt-store';
 import type { ModelCatalog } from '../providers';
 import type { Store } from '../store';
+import type { CallerModels } from './chat-pipeline';
+import { newestLeafUnder, threadOf } from './conversation-thread';
 
 export const ConversationParams = z.strictObject({ id: z.string().min(1).max(100) });
+const ShowBranchSchema = z.strictObject({ messageId: z.string().min(1).max(100) });
 export const NEW_CONVERSATION_TITLE = 'New chat';
 
 export interface ConversationRoutesDeps {
   store: Store;
   models: ModelCatalog;
   prompts: PromptStore;
+  /** The caller's own models (their organisation's agents), listed and checked beside the catalog's. */
+  callerModels?: CallerModels | undefined;
 }
 
-export function registerConversationRoutes(app: FastifyInstance, { store, models, prompts }: ConversationRoutesDeps): void {
+export function registerConversationRoutes(app: FastifyInstance, { store, models, prompts, callerModels }: ConversationRoutesDeps): void {
+  const checkModel = (id: string, request: FastifyRequest) =>
+    callerModels?.owns(id) ? callerModels.resolve(id, request) : models.resolve(id);
   /** A conversation may be bound to a template of the user's organisation. */
   const requireTemplate = (orgId: string, name: string | null | undefined) => {
     if (name && !prompts.get(orgId, name))
@@ -40,7 +47,13 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     if (missing) throw new AppError('not_found', { detail: `No such collection: ${missing}` });
   };
 
-  app.get('/api/models', async (): Promise<ModelList> => ({ models: await models.list(), defaultModel: await models.defaultModelId() }));
+  app.get(
+    '/api/models',
+    async (request): Promise<ModelList> => ({
+      models: [...(await models.list()), ...((await callerModels?.list(request)) ?? [])],
+      defaultModel: await models.defaultModelId(),
+    }),
+  );
 
   app.get('/api/conversations', async (request) => {
     const query = parseInput(ListConversationsQuerySchema, request.query, 'query');
@@ -50,7 +63,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
   app.post('/api/conversations', async (request, reply) => {
     const body = parseInput(CreateConversationSchema, request.body ?? {}, 'body');
     const { id: userId, orgId } = requirePrincipal(request).user;
-    if (body.model) await models.resolve(body.model);
+    if (body.model) await checkModel(body.model, request);
     if (body.collectionIds) await requireReadable(userId, body.collectionIds);
     requireTemplate(orgId, body.prompt);
     const conversation = await store.conversations.create({
@@ -67,13 +80,26 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const conversation = await store.conversations.get(id, requirePrincipal(request).user.id);
     if (!conversation) throw notFound();
-    return { ...conversation, messages: await store.messages.listByConversation(id) };
+    return { ...conversation, messages: threadOf(await store.messages.listByConversation(id), await store.messages.activeLeaf(id)) };
+  });
+
+  /** Shows another version of a message: the branch through it, down to its newest answer. */
+  app.post('/api/conversations/:id/branch', async (request): Promise<ConversationWithMessages> => {
+    const { id } = parseInput(ConversationParams, request.params, 'params');
+    const { messageId } = parseInput(ShowBranchSchema, request.body, 'body');
+    const conversation = await store.conversations.get(id, requirePrincipal(request).user.id);
+    if (!conversation) throw notFound();
+    const all = await store.messages.listByConversation(id);
+    if (!all.some((m) => m.id === messageId)) throw new AppError('not_found', { detail: 'No such message in this conversation' });
+    const leaf = newestLeafUnder(all, messageId);
+    await store.messages.setActiveLeaf(id, leaf);
+    return { ...conversation, messages: threadOf(all, leaf) };
   });
 
   app.patch('/api/conversations/:id', async (request) => {
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const patch = parseInput(UpdateConversationSchema, request.body, 'body');
-    if (patch.model) await models.resolve(patch.model);
+    if (patch.model) await checkModel(patch.model, request);
     if (patch.collectionIds) await requireReadable(requirePrincipal(request).user.id, patch.collectionIds);
     requireTemplate(requirePrincipal(request).user.orgId, patch.prompt);
     const updated = await store.conversations.update(id, requirePrincipal(request).user.id, patch);

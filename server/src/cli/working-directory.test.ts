@@ -70,11 +70,10 @@ describe('one working directory for the server and the CLI', () => {
 
   it('lets the command line, run from the same folder, see the accounts the npm script sees', async () => {
     // `npx axon user create …` at the root runs the command with the root as its working directory.
-    await run(
-      'node',
-      [AXON, 'user', 'create', '--email', 'owner@example.com', '--password', 'owner password 1', '--role', 'admin'],
-      { cwd: root, env: cleanEnv() },
-    );
+    await run('node', [AXON, 'user', 'create', '--email', 'owner@example.com', '--password', 'owner password 1', '--role', 'admin'], {
+      cwd: root,
+      env: cleanEnv(),
+    });
     const { stdout } = await run('npm', ['run', '--silent', 'users', '--workspace', 'wd-srv'], { cwd: root, env: cleanEnv() });
     expect(stdout).toContain('owner@example.com');
   });

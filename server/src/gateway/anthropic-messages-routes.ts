@@ -142,7 +142,7 @@ function anthropicHeaders(request: FastifyRequest): Record<string, string> {
 export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: AnthropicMessagesRoutesDeps): void {
   app.post('/v1/messages', async (request, reply) => {
     const body = parseInput(MessagesRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model);
+    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model, request);
     const passThrough = connection.wire?.wire === 'anthropic' ? connection.wire : undefined;
     checkCapabilities(body, info);
     const stream = body.stream === true;

@@ -1,3 +1,4 @@
+import { SearchFiltersSchema } from '@axon/contracts';
 import { z } from 'zod';
 
 /** Content of a message: a string, an array of parts (text, images, audio, files…) or null. */
@@ -13,7 +14,7 @@ const Message = z.looseObject({
  * not, goes to the upstream as sent (the upstream answers for what it does not accept). The
  * fields Axon reads: the model and messages (to route, template, ground and redact), `stream`
  * and `stream_options` (to relay), `metadata` (prompt templates), the token limits (estimates),
- * `tools`, `response_format` and image parts (capabilities), and Axon's own `collections`.
+ * `tools`, `response_format` and image parts (capabilities), and Axon's own `collections` and `filters`.
  */
 export const ChatCompletionRequestSchema = z.looseObject({
   /** Absent: the default model. */
@@ -34,6 +35,8 @@ export const ChatCompletionRequestSchema = z.looseObject({
   metadata: z.record(z.string(), z.string()).nullable().optional(),
   /** Axon extension: collections (names or ids) to retrieve passages from; citations come back with the answer. */
   collections: z.array(z.string().min(1).max(200)).max(20).optional(),
+  /** Axon extension: which documents of those collections count (`dateFrom`, `dateTo`, `metadata`); not sent upstream. */
+  filters: SearchFiltersSchema.optional(),
 });
 
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;

@@ -17,6 +17,7 @@ import { renderTemplate } from '../prompts/render-template';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
+import type { Reranker } from '../rag/search/rerank';
 import type { Redactor } from '../redaction/redact';
 import type { Store } from '../store';
 import type { OrgSettings } from '../tenancy/org-settings';
@@ -34,6 +35,8 @@ export interface GatewayRoutesDeps {
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
   embedder?: Embedder | undefined;
+  /** The rerank model, for collections with reranking on. */
+  reranker?: Reranker | undefined;
   limits: RateLimits;
   promptLog: PromptLog;
   prompts: PromptStore;
@@ -94,8 +97,8 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     capabilities: m.capabilities,
   });
 
-  app.get('/v1/models', { config: { scopes: ['chat', 'embeddings'] } }, async () => {
-    const list = await models.list();
+  app.get('/v1/models', { config: { scopes: ['chat', 'embeddings'] } }, async (request) => {
+    const list = await pipeline.listModels(request);
     const created = nowSeconds();
     const embedding = [
       ...models.embeddingModels().map((m) => ({ id: m.id, connection: m.connection.name })),
@@ -114,20 +117,20 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
   app.get('/v1/models/*', { config: { scopes: ['chat', 'embeddings'] } }, async (request) => {
     const id = (request.params as { '*': string })['*'];
-    const { info } = await models.resolve(id);
+    const { info } = await pipeline.resolveModel(id, request);
     return modelObject(info, nowSeconds());
   });
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId } = await pipeline.resolveModel(body.model);
+    const { info, connection, upstreamId } = await pipeline.resolveModel(body.model, request);
     const relay = connection.wire?.wire === 'openai' ? connection.wire : undefined;
     checkCapabilities(body, info, !relay);
     const principal = requirePrincipal(request);
     const stream = body.stream === true;
 
     // What goes upstream: the caller's body as sent, less Axon's own fields, with Axon's edits.
-    const { collections: _collections, ...forwarded } = body as ChatCompletionRequest & Json;
+    const { collections: _collections, filters: _filters, ...forwarded } = body as ChatCompletionRequest & Json;
     let messages: Json[] = body.messages.map((m) => ({ ...m }));
     const system: string[] = [];
 
@@ -174,6 +177,8 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       citations = await inSpan(request.server.tracer, 'retrieve', { 'axon.collections': ids.length }, request.span, async (span) => {
         const found = await retrievePassages(deps.store, {
           embedder: deps.embedder,
+          reranker: deps.reranker,
+          filters: body.filters,
           userId,
           collectionIds: ids,
           query: question ? contentText(question.content) : '',

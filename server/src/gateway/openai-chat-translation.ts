@@ -306,6 +306,8 @@ export async function runTranslatedChat(
       const message: Json = { role: 'assistant', content: toolCalls.length > 0 && !text ? null : text, refusal: null };
       if (toolCalls.length > 0) message.tool_calls = toolCalls;
       if (input.citations && input.citations.length > 0) message.citations = input.citations;
+      // An agent's run (its steps, outcome, structured summary) as Axon's extension field.
+      const axon = result.providerMetadata?.axon;
       return void reply.send({
         id,
         object: 'chat.completion',
@@ -313,6 +315,7 @@ export async function runTranslatedChat(
         model: input.modelId,
         choices: [{ index: 0, message, logprobs: null, finish_reason: outcome.finishReason }],
         usage: openAIUsage(result.usage),
+        ...(axon ? { axon } : {}),
       });
     }
 
@@ -337,6 +340,7 @@ export async function runTranslatedChat(
     chunk({ role: 'assistant', content: '' });
     const toolIndex = new Map<string, number>();
     let usage: LanguageModelV3Usage | undefined;
+    let axon: unknown;
     let finish: string | null = null;
     let failure: ProviderFailure | undefined;
     const onAbort = () => void reader.cancel().catch(() => {});
@@ -366,6 +370,7 @@ export async function runTranslatedChat(
           });
         } else if (part.type === 'finish') {
           usage = part.usage;
+          axon = part.providerMetadata?.axon;
           finish = FINISH[part.finishReason.unified];
         } else if (part.type === 'error') {
           failure = failureOf(part.error);
@@ -389,11 +394,8 @@ export async function runTranslatedChat(
     }
     outcome.finishReason = finish;
     if (usage) setUsage(usage);
-    sse.sendLine(
-      input.citations && input.citations.length > 0
-        ? `${head}{},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}],"citations":${JSON.stringify(input.citations)}}`
-        : `${head}{},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]}`,
-    );
+    const extensions = `${input.citations && input.citations.length > 0 ? `,"citations":${JSON.stringify(input.citations)}` : ''}${axon ? `,"axon":${JSON.stringify(axon)}` : ''}`;
+    sse.sendLine(`${head}{},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]${extensions}}`);
     if (input.includeUsage)
       sse.send(
         JSON.stringify({

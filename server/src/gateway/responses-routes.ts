@@ -118,7 +118,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         detail: 'item_reference items are not available through Axon; send the items themselves, or name previous_response_id.',
         errors: [{ path: `body.input.${reference}`, message: 'not supported' }],
       });
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model);
+    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model, request);
     const relay = connection.wire?.wire === 'openai' && connection.wire.responses ? connection.wire : undefined;
 
     // The thread this request continues: the caller's own response, or nothing is sent at all.

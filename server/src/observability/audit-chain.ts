@@ -28,6 +28,7 @@ export type AuditAction =
   | 'collection.deleted'
   | 'collection.members_changed'
   | 'document.uploaded'
+  | 'document.updated'
   | 'document.deleted'
   | 'audit.exported'
   | 'prompt_log.viewed'

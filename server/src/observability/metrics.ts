@@ -72,6 +72,19 @@ export function createMetrics(options: { activeStreams: () => number }) {
     labelNames: ['limit'] as const,
     registers: [registry],
   });
+  const toolCalls = new Counter({
+    name: 'axon_tool_calls_total',
+    help: 'Tool calls of agents by tool and outcome (ok, error, denied, refused, stopped, expired)',
+    labelNames: ['tool', 'outcome'] as const,
+    registers: [registry],
+  });
+  const toolDuration = new Histogram({
+    name: 'axon_tool_call_duration_seconds',
+    help: 'Duration of agents’ tool calls by tool',
+    labelNames: ['tool'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   new Gauge({
     name: 'axon_active_streams',
     help: 'Answers streaming now',
@@ -99,6 +112,10 @@ export function createMetrics(options: { activeStreams: () => number }) {
       if (timing?.ttftMs != null && timing.totalMs != null && usage?.outputTokens && timing.totalMs > timing.ttftMs) {
         tokensPerSecond.observe({ model }, usage.outputTokens / ((timing.totalMs - timing.ttftMs) / 1000));
       }
+    },
+    observeToolCall(tool: string, outcome: string, seconds: number) {
+      toolCalls.inc({ tool, outcome });
+      toolDuration.observe({ tool }, seconds);
     },
     rateLimited(limit: string) {
       refusals.inc({ limit });

@@ -27,7 +27,9 @@ describe('AXON_DEFAULT_MODEL checked at start', () => {
     try {
       await expect
         .poll(async () => ((await (await fetch(`${t.url}/readyz`)).json()) as { modelProblems: Record<string, string> }).modelProblems)
-        .toMatchObject({ 'default model': expect.stringMatching(/'sim\/not-there', which is not offered \(offered: sim\/sim-1, sim\/sim-2\)/) });
+        .toMatchObject({
+          'default model': expect.stringMatching(/'sim\/not-there', which is not offered \(offered: sim\/sim-1, sim\/sim-2\)/),
+        });
       const warning = t.logs.map((l) => JSON.parse(l)).find((l) => l.level === 40 && /AXON_DEFAULT_MODEL/.test(l.msg));
       expect(warning?.msg).toContain('sim/not-there');
     } finally {

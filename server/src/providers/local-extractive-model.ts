@@ -91,6 +91,8 @@ export function summaryRequest(question: string): { count?: number; bullets: boo
 interface Source {
   text: string;
   passage?: number;
+  /** The passage's document date, when the prompt states one (`dated YYYY-MM-DD`). */
+  date?: string;
 }
 
 /**
@@ -101,18 +103,25 @@ export function readSources(text: string): Source[] {
   const marker = text.search(/^Passages:\s*$/m);
   if (marker < 0) return [{ text }];
   const sources: Source[] = [];
-  const pattern = /^\[(\d+)\][^\n]*\n([\s\S]*?)(?=^\[\d+\] |$(?![\s\S]))/gm;
-  for (const match of text.slice(marker).matchAll(pattern)) sources.push({ passage: Number(match[1]), text: match[2] ?? '' });
+  const pattern = /^\[(\d+)\]([^\n]*)\n([\s\S]*?)(?=^\[\d+\] |$(?![\s\S]))/gm;
+  for (const match of text.slice(marker).matchAll(pattern)) {
+    const date = /\bdated (\d{4}-\d{2}-\d{2})\b/.exec(match[2] ?? '')?.[1];
+    sources.push({ passage: Number(match[1]), text: match[3] ?? '', ...(date ? { date } : {}) });
+  }
   return sources;
 }
 
 /** The whole answer for a prompt: a label line, then the chosen passages as quotes; or an explanation. */
 export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSentences: number): string {
   const { question, sources } = splitPrompt(prompt);
-  const sentences: Array<{ text: string; passage?: number }> = [];
+  const sentences: Array<{ text: string; passage?: number; date?: string }> = [];
   for (const source of sources.flatMap((s) => readSources(s))) {
     for (const sentence of splitSentences(source.text))
-      sentences.push({ text: sentence, ...(source.passage !== undefined ? { passage: source.passage } : {}) });
+      sentences.push({
+        text: sentence,
+        ...(source.passage !== undefined ? { passage: source.passage } : {}),
+        ...(source.date ? { date: source.date } : {}),
+      });
   }
   const summary = summaryRequest(question);
   if (summary && sentences.length > 0) {
@@ -144,8 +153,8 @@ export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSenten
   }
   const quotes = chosen
     .map((s) => {
-      const passage = sentences[s.index]?.passage;
-      return `> ${s.text}${passage !== undefined ? ` [${passage}]` : ''}`;
+      const { passage, date } = sentences[s.index] ?? {};
+      return `> ${s.text}${passage !== undefined ? ` [${passage}]` : ''}${date ? ` (dated ${date})` : ''}`;
     })
     .join('\n>\n');
   return `*Extractive answer (built-in local model): the most relevant passages, quoted as written.*\n\n${quotes}`;

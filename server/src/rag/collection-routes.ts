@@ -1,4 +1,10 @@
-import { CollectionMembersSchema, CreateCollectionSchema, UpdateCollectionSchema, type UploadResult } from '@axon/contracts';
+import {
+  CollectionMembersSchema,
+  CreateCollectionSchema,
+  UpdateCollectionSchema,
+  UpdateDocumentSchema,
+  type UploadResult,
+} from '@axon/contracts';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -221,6 +227,19 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
       truncatedBefore: from > 0,
       truncatedAfter: to < text.length,
     };
+  });
+
+  /** Sets a document's date by hand (kept when it is indexed again) and/or replaces its metadata fields. */
+  app.patch('/api/documents/:id', async (request) => {
+    const { id } = parseInput(IdParams, request.params, 'params');
+    const patch = parseInput(UpdateDocumentSchema, request.body, 'body');
+    await requireDocument(id, requirePrincipal(request).user.id, 'editor');
+    await store.documents.describe(id, {
+      ...(patch.date !== undefined ? { date: { value: patch.date, source: 'manual' as const } } : {}),
+      ...(patch.metadata ? { metadata: patch.metadata } : {}),
+    });
+    await recordAudit(store, request, { action: 'document.updated', target: `document:${id}`, details: patch });
+    return publicDocument((await store.documents.get(id)) as DocumentRecord);
   });
 
   app.delete('/api/documents/:id', async (request, reply) => {

@@ -1,38 +1,92 @@
-import type { Citation } from '@axon/contracts';
+import type { Citation, Collection, SearchFilters } from '@axon/contracts';
 import { loadTokenCounter } from '../limits/estimate-tokens';
-import type { Store } from '../store';
+import type { ScoredChunk, Store } from '../store';
 import type { Embedder } from './embed/embedder';
 import { maximalMarginalRelevance, searchHybrid } from './search/hybrid-search';
+import { type Reranker, rerankHits } from './search/rerank';
+import { combineFilters } from './search/search-filters';
+import { readTimeInQuestion, type TimeInQuestion } from './search/time-in-question';
 
 export interface RetrieveOptions {
   /** When given, vector search runs beside full-text search and the two are fused. */
   embedder?: Embedder | undefined;
+  /** When given, collections with reranking on have their passages reordered by it. */
+  reranker?: Reranker | undefined;
   userId: string;
   collectionIds: string[];
   query: string;
   /** Tokens of passages that fit the prompt at most. */
   contextTokens: number;
+  /** Documents to search among (dates, metadata); an explicit date range replaces one read from the question. */
+  filters?: SearchFilters | undefined;
+  /** Read dates and "latest" from the question's words (default true). */
+  understandTime?: boolean | undefined;
+  /** Today, for "today", "this year" and "the past 30 days". */
+  now?: Date | undefined;
+  /** Told when the reranker fails (the first-stage order is kept). */
+  onRerankError?: ((error: unknown) => void) | undefined;
+}
+
+/** Among hits scoring at least this share of the best, a question asking for the latest gets the newest first. */
+const RECENCY_FLOOR = 0.4;
+
+/**
+ * For questions that ask for the newest: the hits relevant enough (at least {@link RECENCY_FLOOR} of
+ * the best score) ordered by their document's date, newest first (undated ones after the dated),
+ * then the rest by score.
+ */
+export function orderByRecency<T extends { score: number; documentDate?: string | null | undefined }>(hits: T[]): T[] {
+  const best = Math.max(0, ...hits.map((h) => h.score));
+  const relevant = hits.filter((h) => best > 0 && h.score >= best * RECENCY_FLOOR);
+  const rest = hits.filter((h) => !relevant.includes(h));
+  const dated = relevant
+    .filter((h) => h.documentDate)
+    .sort((a, b) => (b.documentDate as string).localeCompare(a.documentDate as string) || b.score - a.score);
+  return [...dated, ...relevant.filter((h) => !h.documentDate), ...rest];
+}
+
+/** The ranked hits of one question, before the budget: time read, filters applied, reranked, diversified. */
+export async function rankPassages(
+  store: Store,
+  options: Omit<RetrieveOptions, 'contextTokens'>,
+): Promise<{ hits: ScoredChunk[]; collections: Collection[] }> {
+  const collections = (await store.collections.listForUser(options.userId)).filter((c) => options.collectionIds.includes(c.id));
+  if (collections.length === 0 || !options.query.trim()) return { hits: [], collections };
+  const time: TimeInQuestion =
+    options.understandTime === false ? { recency: false, text: options.query } : readTimeInQuestion(options.query, options.now ?? new Date());
+  const explicitDates = Boolean(options.filters?.dateFrom || options.filters?.dateTo);
+  const questionRange = explicitDates ? undefined : time.range;
+  const k = Math.max(...collections.map((c) => c.topK));
+  const diversify = collections.some((c) => c.mmr);
+  const reranker = collections.some((c) => c.rerank) ? options.reranker : undefined;
+  const depth = Math.max(diversify ? k * 3 : k, time.recency ? k * 5 : k, reranker?.candidates ?? 0);
+  const search = (filter: SearchFilters | undefined) =>
+    searchHybrid(store, options.embedder, time.text, { userId: options.userId, collectionIds: collections.map((c) => c.id), k: depth, filter });
+  let found = await search(combineFilters(options.filters, questionRange));
+  // A range read from the question's words that no document falls in is dropped rather than answering nothing.
+  if (found.length === 0 && questionRange) found = await search(options.filters);
+  if (reranker) {
+    try {
+      found = await rerankHits(reranker, options.query, found);
+    } catch (error) {
+      options.onRerankError?.(error);
+    }
+  }
+  if (time.recency) found = orderByRecency(found);
+  return { hits: diversify ? maximalMarginalRelevance(found, k) : found.slice(0, k), collections };
 }
 
 /**
  * Searches the collections the user may read among `collectionIds`, keeps the passages that pass
  * each collection's minimum score, and fits the best of them into the context budget. The passages
- * come back numbered from 1, as the answer will cite them.
+ * come back numbered from 1, as the answer will cite them. Time in the question ("in December
+ * 2023", "since 2022", "the latest") filters the documents by date or puts the newest first.
  */
 export async function retrievePassages(store: Store, options: RetrieveOptions): Promise<Citation[]> {
-  const collections = (await store.collections.listForUser(options.userId)).filter((c) => options.collectionIds.includes(c.id));
-  if (collections.length === 0 || !options.query.trim()) return [];
-  const k = Math.max(...collections.map((c) => c.topK));
+  const { hits, collections } = await rankPassages(store, options);
   const minScore = new Map(collections.map((c) => [c.id, c.minScore]));
-  const diversify = collections.some((c) => c.mmr);
-  const found = await searchHybrid(store, options.embedder, options.query, {
-    userId: options.userId,
-    collectionIds: collections.map((c) => c.id),
-    k: diversify ? k * 3 : k,
-  });
-  const hits = diversify ? maximalMarginalRelevance(found, k) : found;
   const countTokens = await loadTokenCounter();
-  const best = hits[0]?.score ?? 0;
+  const best = Math.max(0, ...hits.map((h) => h.score));
   const citations: Citation[] = [];
   let budget = options.contextTokens;
   for (const hit of hits) {
@@ -53,6 +107,8 @@ export async function retrievePassages(store: Store, options: RetrieveOptions): 
       endOffset: hit.endOffset,
       score: Math.round(relative * 1000) / 1000,
       text: hit.text,
+      documentDate: hit.documentDate ?? null,
+      highlights: [],
     });
   }
   return citations;
@@ -88,6 +144,8 @@ export async function attachmentPassages(
         endOffset: chunk.endOffset,
         score: 1,
         text: chunk.text,
+        documentDate: chunk.documentDate ?? null,
+        highlights: [],
       });
     }
   }
@@ -95,18 +153,25 @@ export async function attachmentPassages(
 }
 
 /** Version of the grounding prompt, stored with each answer's citations for traceability. */
-export const GROUNDED_PROMPT_VERSION = 'grounded-v1';
+export const GROUNDED_PROMPT_VERSION = 'grounded-v2';
 
 /** The system prompt that carries the passages and asks for [n] citations. */
 export function groundedSystemPrompt(citations: Citation[]): string {
   const passages = citations
     .map((c) => {
-      const where = [c.documentName, c.page !== null ? `page ${c.page}` : undefined, c.section ?? undefined].filter(Boolean).join(', ');
+      const where = [
+        c.documentName,
+        c.documentDate ? `dated ${c.documentDate}` : undefined,
+        c.page !== null ? `page ${c.page}` : undefined,
+        c.section ?? undefined,
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `[${c.n}] (${where})\n${c.text}`;
     })
     .join('\n\n');
   return [
-    "You answer questions from the user's documents. Use the numbered passages below when they are relevant, and cite each passage you use as [n] right after the statement it supports. If the passages do not hold the answer, say so plainly instead of guessing.",
+    "You answer questions from the user's documents. Use the numbered passages below when they are relevant, and cite each passage you use as [n] right after the statement it supports. Each passage names its document and, when known, the document's date: when the question is about a time, use the passages of that time and say which date the answer comes from. If the passages do not hold the answer, say so plainly instead of guessing.",
     '',
     'Passages:',
     '',

@@ -1,5 +1,6 @@
 import type {
   Account,
+  AgentRunParts,
   ApiKey,
   ApiKeyScope,
   Citation,
@@ -194,6 +195,8 @@ export interface NewMessage {
   content: string;
   status: MessageStatus;
   model: string | null;
+  /** The message it follows; by default the last of the branch shown, which it then ends. */
+  parentId?: string | null | undefined;
 }
 
 export interface MessagePatch {
@@ -203,6 +206,8 @@ export interface MessagePatch {
   timing?: Timing;
   error?: string | null;
   citations?: Citation[];
+  /** An agent's steps and structured summary. */
+  agentRun?: AgentRunParts | null;
   attachments?: MessageAttachment[];
 }
 
@@ -215,6 +220,9 @@ export interface MessageRepository {
   delete(id: string): Promise<void>;
   /** Marks answers left `streaming` by a crash as `error`; returns how many. */
   markInterrupted(): Promise<number>;
+  /** The last message of the branch the conversation shows (set by `append` and `setActiveLeaf`); null: its newest message. */
+  activeLeaf(conversationId: string): Promise<string | null>;
+  setActiveLeaf(conversationId: string, messageId: string): Promise<void>;
 }
 
 /** The store: one repository per aggregate. */

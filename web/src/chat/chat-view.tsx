@@ -1,19 +1,33 @@
 import { useChat } from '@ai-sdk/react';
-import type { AssistantMetadata, Citation, Conversation, Message, MessageAttachment, ModelInfo } from '@axon/contracts';
+import type {
+  AssistantMetadata,
+  Citation,
+  Conversation,
+  ConversationWithMessages,
+  Message,
+  MessageAttachment,
+  ModelInfo,
+} from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
-import { ArrowDown, ArrowUp, FileText, Library, Paperclip, RotateCcw, Square, X } from 'lucide-react';
+import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight, FileText, Library, Paperclip, Pencil, RotateCcw, Square, X } from 'lucide-react';
 import { type KeyboardEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api, csrfHeaders, describeError } from '../api/api-client';
 import { useCollections, useModels, usePromptTemplates } from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
-import { IconButton } from '../ui/button';
+import { Button, IconButton } from '../ui/button';
 import { CitationPanel } from './citation-panel';
 import { CopyButton, Markdown } from './markdown';
 
-export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[]; attachments: MessageAttachment[] }>;
+/** Where a message sits in the conversation's tree: what it follows, and its versions (itself included). */
+export interface ThreadPlace {
+  parentId: string | null;
+  versions: string[];
+}
+
+export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace }>;
 
 /** What a model can do, in a few words for the model picker (" · tools · images"). */
 function capabilityNote(model: ModelInfo): string {
@@ -41,6 +55,7 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
     parts: [
       ...(m.citations.length > 0 ? [{ type: 'data-citations' as const, data: m.citations }] : []),
       ...(m.attachments.length > 0 ? [{ type: 'data-attachments' as const, data: m.attachments }] : []),
+      { type: 'data-thread' as const, data: { parentId: m.parentId, versions: m.versions } },
       { type: 'text' as const, text: m.content },
     ],
     metadata:
@@ -53,6 +68,35 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
 const textOf = (m: ChatMessage) => m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
 const citationsOf = (m: ChatMessage): Citation[] => m.parts.flatMap((p) => (p.type === 'data-citations' ? p.data : []));
 const attachmentsOf = (m: ChatMessage): MessageAttachment[] => m.parts.flatMap((p) => (p.type === 'data-attachments' ? p.data : []));
+const threadOf = (m: ChatMessage): ThreadPlace | undefined =>
+  m.parts.find((p) => p.type === 'data-thread')?.data as ThreadPlace | undefined;
+
+/** ‹ 2/3 ›: moves between the versions of a question or an answer. */
+function VersionSwitcher({ message, disabled, onPick }: { message: ChatMessage; disabled: boolean; onPick: (id: string) => void }) {
+  const versions = threadOf(message)?.versions ?? [];
+  const at = versions.indexOf(message.id);
+  if (versions.length < 2 || at < 0) return null;
+  const step = (by: number) => {
+    const next = versions[at + by];
+    if (next) onPick(next);
+  };
+  return (
+    <span className="inline-flex items-center text-xs text-zinc-600 dark:text-zinc-400" data-testid="versions">
+      <IconButton label="Previous version" className="size-6" disabled={disabled || at === 0} onClick={() => step(-1)}>
+        <ChevronLeft className="size-3.5" />
+      </IconButton>
+      <span className="tabular-nums" aria-hidden="true">
+        {at + 1}/{versions.length}
+      </span>
+      <span className="sr-only">
+        Version {at + 1} of {versions.length}
+      </span>
+      <IconButton label="Next version" className="size-6" disabled={disabled || at === versions.length - 1} onClick={() => step(1)}>
+        <ChevronRight className="size-3.5" />
+      </IconButton>
+    </span>
+  );
+}
 
 /** Sources under an answer: the passages it cites (or, if it cites none, those it was given). */
 function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: string; onOpen: (c: Citation) => void }) {
@@ -273,6 +317,9 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const [openCitation, setOpenCitation] = useState<Citation | undefined>();
   const { attachments, add: addAttachments, remove: removeAttachment, clear: clearAttachments } = useAttachments();
   const attachmentsRef = useRef<string[]>([]);
+  /** For an edited question: the message it follows (null: a new first message). */
+  const parentIdRef = useRef<string | null | undefined>(undefined);
+  const refreshRef = useRef<() => Promise<void>>(async () => undefined);
   const fileInputRef = useRef<HTMLInputElement>(null);
   const attaching = attachments.some((a) => a.status === 'uploading' || a.status === 'processing');
   const [createError, setCreateError] = useState<unknown>();
@@ -297,6 +344,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               ...(modelRef.current ? { model: modelRef.current } : {}),
               ...(trigger === 'submit-message' && last ? { message: { id: last.id, text: textOf(last) } } : {}),
               ...(trigger === 'submit-message' && attachmentsRef.current.length > 0 ? { attachments: attachmentsRef.current } : {}),
+              ...(trigger === 'submit-message' && parentIdRef.current !== undefined ? { parentId: parentIdRef.current } : {}),
             },
           };
         },
@@ -309,10 +357,35 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
     messages: initialMessages,
     transport,
     experimental_throttle: 30,
-    onFinish: () => {
+    onFinish: ({ isAbort, isError }) => {
       void queryClient.invalidateQueries({ queryKey: ['conversations'] });
+      // The saved branch, with the server's ids and each message's versions.
+      if (!isAbort && !isError) void refreshRef.current();
     },
   });
+  const showThread = useCallback((fresh: ConversationWithMessages) => setMessages(toUiMessages(fresh.messages)), [setMessages]);
+  refreshRef.current = async () => {
+    if (idRef.current) showThread(await api<ConversationWithMessages>('GET', `/api/conversations/${idRef.current}`));
+  };
+  const pickVersion = (messageId: string) => {
+    if (!idRef.current) return;
+    api<ConversationWithMessages>('POST', `/api/conversations/${idRef.current}/branch`, { messageId })
+      .then(showThread)
+      .catch((e: unknown) => setCreateError(e));
+  };
+  const [editing, setEditing] = useState<{ id: string; text: string } | undefined>();
+  const sendEdit = (index: number) => {
+    const message = messages[index];
+    if (!editing || !message || !editing.text.trim() || busy) return;
+    // The edited question becomes a version of the original: a message with the same parent.
+    parentIdRef.current = threadOf(message)?.parentId ?? messages[index - 1]?.id ?? null;
+    setEditing(undefined);
+    setMessages(messages.slice(0, index));
+    setFollowing(true);
+    void sendMessage({ text: editing.text.trim() }).finally(() => {
+      parentIdRef.current = undefined;
+    });
+  };
   const busy = status === 'submitted' || status === 'streaming';
 
   // Stop ends the stream; the server saves the partial answer as stopped, and the answer says so at once.
@@ -467,9 +540,49 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                       ))}
                     </ul>
                   )}
-                  <div className="max-w-[85%] rounded-2xl bg-zinc-100 px-4 py-2 break-words whitespace-pre-wrap dark:bg-zinc-800">
-                    {text}
-                  </div>
+                  {editing?.id === message.id ? (
+                    <form
+                      className="flex w-full max-w-[85%] flex-col gap-2 rounded-2xl bg-zinc-100 p-2 dark:bg-zinc-800"
+                      aria-label="Edit message"
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        sendEdit(index);
+                      }}
+                    >
+                      <textarea
+                        aria-label="Edited message"
+                        value={editing.text}
+                        rows={Math.min(8, editing.text.split('\n').length + 1)}
+                        onChange={(e) => setEditing({ id: message.id, text: e.target.value })}
+                        onKeyDown={(e) => {
+                          if (e.key === 'Escape') setEditing(undefined);
+                        }}
+                        className="w-full resize-y rounded-lg border border-zinc-300 bg-white px-2 py-1.5 text-sm text-zinc-900 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
+                      />
+                      <span className="flex justify-end gap-2">
+                        <Button variant="secondary" onClick={() => setEditing(undefined)}>
+                          Cancel
+                        </Button>
+                        <Button type="submit" variant="primary" disabled={!editing.text.trim() || busy}>
+                          Send
+                        </Button>
+                      </span>
+                    </form>
+                  ) : (
+                    <div className="max-w-[85%] rounded-2xl bg-zinc-100 px-4 py-2 break-words whitespace-pre-wrap dark:bg-zinc-800">
+                      {text}
+                    </div>
+                  )}
+                  {editing?.id !== message.id && (
+                    <span className="flex items-center gap-1">
+                      <VersionSwitcher message={message} disabled={busy} onPick={pickVersion} />
+                      {!busy && (
+                        <IconButton label="Edit message" className="size-6" onClick={() => setEditing({ id: message.id, text })}>
+                          <Pencil className="size-3.5" />
+                        </IconButton>
+                      )}
+                    </span>
+                  )}
                 </div>
               );
             }
@@ -494,6 +607,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                     {message.metadata.error}
                   </p>
                 )}
+                {!writing && <VersionSwitcher message={message} disabled={busy} onPick={pickVersion} />}
                 <AnswerMeta
                   metadata={message.metadata}
                   text={text}
@@ -539,7 +653,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
           void send(input);
         }}
       >
-        <div className="rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900">
+        <div
+          className="rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900"
+          data-testid="composer"
+        >
           {attachments.length > 0 && (
             <ul className="flex flex-wrap gap-1 px-1 pb-1" aria-label="Attached files">
               {attachments.map((a) => (

@@ -41,7 +41,7 @@ const BLOCKED = [
 /** mathjs with the documented hardening: its own evaluate kept, every way to define or parse more switched off. */
 function loadCalculator(): Promise<(expression: string) => string> {
   loaded ??= import('mathjs').then(({ create, all }: MathModule) => {
-    const math = create(all);
+    const math = create(all ?? {});
     const evaluate = math.evaluate.bind(math);
     const format = math.format.bind(math);
     math.import(

@@ -38,6 +38,12 @@ export interface FetchedPage {
   truncated: boolean;
 }
 
+/** Drops a body not read to its end (undici reports the abort as an error event, expected here). */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }) {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** Text of an HTML page: scripts, styles and other non-text removed, blocks on lines of their own, spaces collapsed. */
 export async function htmlToText(html: string): Promise<{ title: string | null; text: string }> {
   const { load } = await import('cheerio');
@@ -119,14 +125,14 @@ export async function fetchPublicUrl(
       }
       const location = response.headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        response.body.destroy();
+        discard(response.body);
         if (hop >= caps.maxRedirects) throw new ToolRefusal(`More than ${caps.maxRedirects} redirects.`);
         url = new URL(Array.isArray(location) ? (location[0] ?? '') : location, url);
         continue;
       }
       const type = String(response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       if (!TEXT_TYPES.includes(type)) {
-        response.body.destroy();
+        discard(response.body);
         throw new ToolRefusal(`The content type ${type || '(none)'} is not fetched; only text, HTML, JSON and XML are.`);
       }
       const chunks: Buffer[] = [];
@@ -147,7 +153,7 @@ export async function fetchPublicUrl(
         if (options.signal.aborted) throw new ToolRefusal('The fetch was stopped.');
         throw new ToolRefusal(`Reading ${url.host} failed: ${(error as Error).message}`);
       } finally {
-        response.body.destroy();
+        discard(response.body);
       }
       const body = Buffer.concat(chunks).toString('utf8');
       const page = type === 'text/html' || type === 'application/xhtml+xml' ? await htmlToText(body) : { title: null, text: body };

@@ -47,10 +47,8 @@ export function createQueryDataTool(deps: {
     async execute(input, context) {
       const { dataset: name, sql } = input as z.infer<typeof Input>;
       const dataset = name ? byName.get(name) : deps.datasets.length === 1 ? deps.datasets[0] : undefined;
-      if (!dataset || !context.datasets.includes(dataset.name))
-        throw new ToolRefusal(
-          name ? `The dataset ${name} is not one this agent may read.` : `Name the dataset: ${deps.datasets.map((d) => d.name).join(', ')}.`,
-        );
+      if (!dataset && !name) throw new ToolRefusal(`Name the dataset: ${deps.datasets.map((d) => d.name).join(', ')}.`);
+      if (!dataset || !context.datasets.includes(dataset.name)) throw new ToolRefusal(`The dataset ${name ?? dataset?.name} is not one this agent may read.`);
       await checkSelect(
         sql,
         dataset.tables.map((t) => t.name),

@@ -74,7 +74,8 @@ async function searchByDate(store: Store, collectionIds: string[], query: Search
   const documents = (await Promise.all(collectionIds.map((id) => store.documents.listByCollection(id))))
     .flat()
     .filter((d) => d.status === 'ready')
-    .map((d) => ({ document: d, date: documentDateOf(d.name) }))
+    // The date set on the document (from its metadata, its name, or by hand), else one in its name.
+    .map((d) => ({ document: d, date: d.date ?? documentDateOf(d.name) }))
     .filter((d): d is typeof d & { date: string } => d.date !== null)
     .filter((d) => (!query.before || d.date < query.before) && (!query.after || d.date >= query.after));
   let chosen = documents;

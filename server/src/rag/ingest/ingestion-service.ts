@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import type { Embedder } from '../embed/embedder';
+import { detectDocumentDate } from './detect-document-date';
 import { PARSE_CONCURRENCY, parseInWorker, stopParseWorker } from './parse-in-worker';
 import { documentText, ParseError } from './parsed-document';
 import { sniffType } from './sniff-type';
@@ -91,6 +92,8 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
       const chunks = parsed.chunks;
       await setStatus(document.id, 'indexing', { chars: text.length });
       await store.documents.saveText(document.id, text);
+      const date = detectDocumentDate({ name: document.name, metadataDate: parsed.date, text });
+      if (date) await store.documents.describe(document.id, { date });
       await store.searchIndex.replaceChunks({ id: document.id, collectionId: document.collectionId }, chunks);
       if (options.embedder && chunks.length > 0) {
         const vectors = await options.embedder.embed(chunks.map((c) => (c.section ? `${c.section}\n${c.text}` : c.text)));

@@ -92,7 +92,19 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
       'no_text_layer',
     );
   }
-  return { blocks: withSections(blocks), pages: pdf.numPages };
+  const date = await pdfDate(pdf);
+  return { blocks: withSections(blocks), pages: pdf.numPages, ...(date ? { date } : {}) };
+}
+
+/** The PDF's creation date (or, failing that, its modification date) from its info dictionary, as written. */
+async function pdfDate(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<string | undefined> {
+  try {
+    const { info } = (await pdf.getMetadata()) as unknown as { info?: Record<string, unknown> };
+    const value = info?.CreationDate ?? info?.ModDate;
+    return typeof value === 'string' && value ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An archive may unpack to at most this many times its own size (past {@link RATIO_FLOOR_BYTES}). */

@@ -69,6 +69,12 @@ const BOILERPLATE =
 export function parseHtml(html: string): ParsedDocument {
   const $ = cheerio.load(html);
   const title = $('title').first().text().trim() || undefined;
+  const date =
+    $('meta[property="article:published_time"], meta[name="date"], meta[name="dc.date"], meta[name="DC.date"], meta[itemprop="datePublished"]')
+      .first()
+      .attr('content') ||
+    $('time[datetime]').first().attr('datetime') ||
+    undefined;
   $(BOILERPLATE).remove();
   const main = $('main, article, [role=main]').first();
   const root = main.length ? main : $('body').length ? $('body') : $('html');
@@ -92,9 +98,9 @@ export function parseHtml(html: string): ParsedDocument {
   if (blocks.length === 0) {
     // Pages that put text straight into <div>s: fall back to their text, split on line breaks.
     const text = root.text();
-    return { ...parsePlainText(text.replace(/\n\s*/g, '\n\n')), ...(title ? { title } : {}) };
+    return { ...parsePlainText(text.replace(/\n\s*/g, '\n\n')), ...(title ? { title } : {}), ...(date ? { date } : {}) };
   }
-  return { blocks: withSections(blocks), ...(title ? { title } : {}) };
+  return { blocks: withSections(blocks), ...(title ? { title } : {}), ...(date ? { date } : {}) };
 }
 
 /** CSV: one block a row, each cell labelled with its column ("Tenor: 10 Yr; Yield: 4.2"). */

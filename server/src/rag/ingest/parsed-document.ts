@@ -16,6 +16,8 @@ export interface ParsedDocument {
   pages?: number;
   /** Title found in the document (HTML <title>, first heading), if any. */
   title?: string;
+  /** The date its file's metadata gives (a PDF's `D:…` creation date, an HTML page's published date), as written there. */
+  date?: string;
 }
 
 /** Document types Axon can parse, by MIME type. */

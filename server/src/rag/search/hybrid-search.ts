@@ -1,4 +1,4 @@
-import type { ScoredChunk, Store } from '../../store';
+import type { ScoredChunk, SearchScope, Store } from '../../store';
 import type { Embedder } from '../embed/embedder';
 import { analyzeText } from './text-analyzer';
 
@@ -26,7 +26,7 @@ export async function searchHybrid(
   store: Store,
   embedder: Embedder | undefined,
   query: string,
-  options: { userId: string; collectionIds: string[]; k: number; mode?: 'text' | 'vector' | 'hybrid' },
+  options: SearchScope & { mode?: 'text' | 'vector' | 'hybrid' },
 ): Promise<ScoredChunk[]> {
   const mode = options.mode ?? (embedder ? 'hybrid' : 'text');
   if (mode === 'text' || !embedder) return store.searchIndex.searchText(query, options);

@@ -529,6 +529,8 @@ export const SQLITE_MIGRATIONS: Array<{
         created_at TEXT NOT NULL,
         PRIMARY KEY (org_id, name)
       );
+      -- An agent's answer keeps its tool calls (step cards) and its structured summary.
+      ALTER TABLE messages ADD COLUMN agent_run TEXT;
       CREATE TABLE fetch_allow_hosts (
         org_id TEXT NOT NULL,
         host TEXT NOT NULL,
@@ -554,6 +556,20 @@ export const SQLITE_MIGRATIONS: Array<{
       ALTER TABLE documents ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
       CREATE INDEX documents_date ON documents(collection_id, doc_date);
       ALTER TABLE collections ADD COLUMN rerank INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 18,
+    name: 'messages as a tree: edited questions and regenerated answers kept as versions',
+    sql: `
+      -- The message this one follows (null for a first message); siblings are versions of one another.
+      ALTER TABLE messages ADD COLUMN parent_id TEXT;
+      UPDATE messages SET parent_id = (
+        SELECT p.id FROM messages p WHERE p.conversation_id = messages.conversation_id AND p.seq < messages.seq ORDER BY p.seq DESC LIMIT 1
+      );
+      CREATE INDEX messages_parent ON messages(parent_id);
+      -- The last message of the branch the conversation shows; null: its newest message.
+      ALTER TABLE conversations ADD COLUMN active_leaf_id TEXT;
     `,
   },
 ];

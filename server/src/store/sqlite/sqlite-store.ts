@@ -70,7 +70,10 @@ const toMessage = (row: Row): Message => ({
   timing: { ttftMs: (row.ttft_ms as number | null) ?? null, totalMs: (row.total_ms as number | null) ?? null },
   error: (row.error as string | null) ?? null,
   citations: row.citations ? JSON.parse(row.citations as string) : [],
+  agentRun: row.agent_run ? JSON.parse(row.agent_run as string) : null,
   attachments: row.attachments ? JSON.parse(row.attachments as string) : [],
+  parentId: (row.parent_id as string | null) ?? null,
+  versions: [],
   createdAt: row.created_at as string,
 });
 
@@ -181,8 +184,13 @@ export function openSqliteStore({
     convDelete: db.prepare('DELETE FROM conversations WHERE id = ? AND user_id = ?'),
     convTouch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
     msgInsert: db.prepare(
-      'INSERT INTO messages (id, conversation_id, role, content, status, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+      'INSERT INTO messages (id, conversation_id, role, content, status, model, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
     ),
+    msgLeaf: db.prepare(
+      `SELECT COALESCE(c.active_leaf_id, (SELECT m.id FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)) AS id
+       FROM conversations c WHERE c.id = ?`,
+    ),
+    msgSetLeaf: db.prepare('UPDATE conversations SET active_leaf_id = ? WHERE id = ?'),
     msgList: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq'),
     msgDelete: db.prepare('DELETE FROM messages WHERE id = ?'),
     msgInterrupted: db.prepare(
@@ -388,11 +396,14 @@ export function openSqliteStore({
       },
     },
     messages: {
-      async append({ id = randomUUID(), conversationId, role, content, status, model }: NewMessage) {
+      async append({ id = randomUUID(), conversationId, role, content, status, model, parentId }: NewMessage) {
         const at = iso();
         const row = db.transaction(() => {
           q.convTouch.run(at, conversationId);
-          return q.msgInsert.get(id, conversationId, role, content, status, model, at) as Row;
+          const parent = parentId !== undefined ? parentId : ((q.msgLeaf.get(conversationId) as { id: string | null } | undefined)?.id ?? null);
+          const inserted = q.msgInsert.get(id, conversationId, role, content, status, model, at, parent) as Row;
+          q.msgSetLeaf.run(id, conversationId);
+          return inserted;
         })();
         return toMessage(row);
       },
@@ -415,6 +426,7 @@ export function openSqliteStore({
         }
         if (patch.error !== undefined) set('error', patch.error);
         if (patch.citations !== undefined) set('citations', JSON.stringify(patch.citations));
+        if (patch.agentRun !== undefined) set('agent_run', patch.agentRun === null ? null : JSON.stringify(patch.agentRun));
         if (patch.attachments !== undefined) set('attachments', JSON.stringify(patch.attachments));
         if (sets.length === 0) return;
         db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
@@ -427,6 +439,12 @@ export function openSqliteStore({
       },
       async markInterrupted() {
         return q.msgInterrupted.run().changes;
+      },
+      async activeLeaf(conversationId) {
+        return (q.msgLeaf.get(conversationId) as { id: string | null } | undefined)?.id ?? null;
+      },
+      async setActiveLeaf(conversationId, messageId) {
+        q.msgSetLeaf.run(messageId, conversationId);
       },
     },
     async ping() {
