@@ -69,7 +69,7 @@ describe('documents in, cited answers out, in the browser', () => {
     await expect.poll(() => answer.getAttribute('data-status'), { timeout: 15_000 }).toBe('complete');
     expect(await answer.innerText()).toContain('raise the target range for the federal funds rate');
     await page.getByTestId('source-card').first().waitFor();
-    expect(await page.getByTestId('source-card').first().innerText()).toMatch(/minutes\.pdf\s+Page 2/);
+    expect(await page.getByTestId('source-card').first().innerText()).toMatch(/minutes\.pdf\s+(?:\d{4}-\d{2}-\d{2} · )?Page 2/);
     await answer.getByRole('button', { name: 'Source 1' }).click();
     const panel = page.getByTestId('citation-panel');
     await panel.waitFor();

@@ -15,7 +15,10 @@ export const ToolNameSchema = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^(search_documents|calculator|query_data|fetch_url|mcp\.[a-z0-9][a-z0-9-]{0,39}\.[A-Za-z0-9_.-]{1,128})$/, 'a built-in tool or mcp.<server>.<tool>');
+  .regex(
+    /^(search_documents|calculator|query_data|fetch_url|mcp\.[a-z0-9][a-z0-9-]{0,39}\.[A-Za-z0-9_.-]{1,128})$/,
+    'a built-in tool or mcp.<server>.<tool>',
+  );
 
 /** A tool granted to an agent; `roles` narrows who may have it run (all roles of the agent's users when absent). */
 export const ToolGrantSchema = z.strictObject({
@@ -50,7 +53,10 @@ export const AgentConfigSchema = z.strictObject({
   /** Collections `search_documents` searches (only those the caller may read). */
   collections: z.array(z.string().min(1).max(100)).max(20).default([]),
   /** Datasets `query_data` may read, by name. */
-  datasets: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/)).max(20).default([]),
+  datasets: z
+    .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
+    .max(20)
+    .default([]),
   budgets: AgentBudgetsSchema.default({ maxSteps: 8, maxSeconds: 120, maxTokens: 60_000 }),
   /** `treasury-summary`: questions about the treasury yield movement get the structured summary. */
   output: z.enum(['text', 'treasury-summary']).default('text'),
@@ -144,7 +150,9 @@ export const ToolApprovalDecisionSchema = z.strictObject({ decision: z.enum(['ap
 
 export const McpServerNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and -, up to 40 characters');
 
-const HeaderMapSchema = z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(4000)).refine((m) => Object.keys(m).length <= 20);
+const HeaderMapSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(4000))
+  .refine((m) => Object.keys(m).length <= 20);
 
 export const CreateMcpServerSchema = z.discriminatedUnion('transport', [
   z.strictObject({

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AgentRunPartsSchema } from './agents';
+import { FolderNameSchema, MAX_INSTRUCTIONS_CHARS, MessageFeedbackSchema } from './chat-habits';
 
 /** RFC 9457 problem details, as every non-`/v1` error body. */
 export const ProblemSchema = z.object({
@@ -139,6 +140,8 @@ export const MessageSchema = z.object({
    * the same parent), in order of writing; empty when it has none.
    */
   versions: z.array(z.string()).default([]),
+  /** The reader's thumbs up or down on an answer, if they gave one. */
+  feedback: MessageFeedbackSchema.nullable().default(null),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof MessageSchema>;
@@ -154,8 +157,21 @@ export const ConversationSchema = z.object({
   prompt: z.string().nullable().default(null),
   /** Collections searched for this conversation's answers. */
   collectionIds: z.array(z.string()).default([]),
+  /** Instructions the person wrote for this conversation (a system message before each turn). */
+  systemPrompt: z.string().nullable().default(null),
+  /** Sampling temperature and answer length for its turns; null: the model's defaults. */
+  temperature: z.number().nullable().default(null),
+  maxTokens: z.number().int().nullable().default(null),
+  /** When it was pinned to the top of the list; null when not pinned. */
+  pinnedAt: z.string().nullable().default(null),
+  /** When it was archived (out of the list, still searchable); null when not archived. */
+  archivedAt: z.string().nullable().default(null),
+  /** The folder it is filed in; null for none. */
+  folder: z.string().nullable().default(null),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** In search results: a few words of the text that matched, around the match. */
+  snippet: z.string().optional(),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 
@@ -175,6 +191,8 @@ export const ListConversationsQuerySchema = z.strictObject({
   q: z.string().trim().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(30),
   cursor: z.string().max(200).optional(),
+  /** `true`: archived conversations only; by default they are left out (a search `q` finds both). */
+  archived: z.enum(['true', 'false']).optional(),
 });
 
 const TemplateNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, and _ . -');
@@ -184,6 +202,9 @@ export const CreateConversationSchema = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
   prompt: TemplateNameSchema.nullable().optional(),
+  systemPrompt: z.string().trim().max(MAX_INSTRUCTIONS_CHARS).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  maxTokens: z.number().int().min(1).max(200_000).nullable().optional(),
 });
 
 export const UpdateConversationSchema = z.strictObject({
@@ -191,6 +212,12 @@ export const UpdateConversationSchema = z.strictObject({
   model: z.string().min(1).max(200).optional(),
   collectionIds: z.array(z.string().min(1).max(100)).max(20).optional(),
   prompt: TemplateNameSchema.nullable().optional(),
+  systemPrompt: z.string().trim().max(MAX_INSTRUCTIONS_CHARS).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  maxTokens: z.number().int().min(1).max(200_000).nullable().optional(),
+  pinned: z.boolean().optional(),
+  archived: z.boolean().optional(),
+  folder: FolderNameSchema.nullable().optional(),
 });
 
 /** Longest message a person may send, in characters. */
@@ -566,3 +593,4 @@ export const SessionSummarySchema = z.object({
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
 export * from './agents';
+export * from './chat-habits';

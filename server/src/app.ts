@@ -41,9 +41,9 @@ import { sendError, toAppErrorOrInternal } from './http/problem';
 import type { ModelCatalog } from './providers';
 import { registerCollectionRoutes } from './rag/collection-routes';
 import type { Embedder } from './rag/embed/embedder';
+import type { IngestionService } from './rag/ingest/ingestion-service';
 import type { Reranker } from './rag/search/rerank';
 import { registerSearchRoutes } from './rag/search-routes';
-import type { IngestionService } from './rag/ingest/ingestion-service';
 import { HOME_ORG_ID, type Store } from './store';
 
 export interface AppDeps {

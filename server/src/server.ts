@@ -61,7 +61,8 @@ export function ingestionLimits(config: Config): IngestionLimits {
 
 /** The composition root: picks implementations from the configuration and wires them together. */
 export async function createServer(config: Config, options: CreateServerOptions = {}): Promise<AxonServer> {
-  // One redactor for log lines and the prompt log, one for the guardrail: each with its configured types.
+  // A redactor for log lines and one for the guardrail, each with its configured types; the prompt
+  // log's thread makes its own.
   const logRedaction = { types: config.redaction.logTypes, phoneRegions: config.redaction.phoneRegions, custom: config.redaction.patterns };
   const logRedactor = createRedactor(logRedaction);
   const guardrailRedactor = createRedactor({
@@ -134,7 +135,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     redactor: logRedactor,
     dbPath: resolve(config.dataDir, 'axon.db'),
     patterns: config.redaction.patterns,
-    redaction: logRedaction,
+    redaction: { types: config.redaction.promptLogTypes, phoneRegions: config.redaction.phoneRegions },
   });
   // ioredis is loaded only when limits are shared through Redis.
   const redis = config.redisUrl

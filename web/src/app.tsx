@@ -1,6 +1,7 @@
 import { clsx } from 'clsx';
 import {
   BarChart3,
+  Bot,
   Building2,
   FileCode2,
   KeyRound,
@@ -11,6 +12,7 @@ import {
   MessageSquareText,
   Moon,
   MoreVertical,
+  Plug,
   ScrollText,
   Sun,
   Users,
@@ -48,6 +50,8 @@ interface PageLink {
 function allPages(permissions: Set<string>): Array<PageLink & { when: boolean }> {
   return [
     { to: '/prompts', label: 'Prompt templates', icon: FileCode2, when: permissions.has('prompts:manage') },
+    { to: '/agents', label: 'Agents', icon: Bot, when: permissions.has('agents:manage') },
+    { to: '/tools', label: 'Tools and MCP servers', icon: Plug, when: permissions.has('tools:manage') },
     { to: '/admin', label: 'Users and keys', icon: Users, when: permissions.has('users:manage') },
     { to: '/organisation', label: 'Organisation and limits', icon: Building2, when: permissions.has('users:manage') },
     { to: '/usage', label: 'Usage', icon: BarChart3, when: permissions.has('usage:read') },

@@ -7,6 +7,7 @@ import { Toaster } from 'sonner';
 import { ApiError } from './api/api-client';
 import { AppShell } from './app';
 import { AdminPage } from './pages/admin-page';
+import { AgentsPage } from './pages/agents-page';
 import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
@@ -16,6 +17,7 @@ import { PromptLogPage } from './pages/prompt-log-page';
 import { PromptsPage } from './pages/prompts-page';
 import { ResetPasswordPage } from './pages/reset-password-page';
 import { SettingsPage } from './pages/settings-page';
+import { ToolsPage } from './pages/tools-page';
 import { UsagePage } from './pages/usage-page';
 import './styles.css';
 
@@ -39,6 +41,8 @@ const router = createBrowserRouter([
       { path: '/settings', element: <SettingsPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/prompts', element: <PromptsPage /> },
+      { path: '/agents', element: <AgentsPage /> },
+      { path: '/tools', element: <ToolsPage /> },
       { path: '/usage', element: <UsagePage /> },
       { path: '/admin', element: <AdminPage /> },
       { path: '/organisation', element: <OrganisationPage /> },

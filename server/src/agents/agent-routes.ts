@@ -20,7 +20,7 @@ import type { ModelCatalog } from '../providers';
 import type { Store } from '../store';
 import { AGENT_PREFIX } from './agent-service';
 import type { ApprovalSignals } from './approval-gate';
-import { mcpGrantName, type McpTools } from './mcp/mcp-tools';
+import { type McpTools, mcpGrantName } from './mcp/mcp-tools';
 import { loadCsvDataset } from './tools/datasets';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -153,11 +153,23 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     for (const server of servers) {
       const described = await mcp.describe(server);
       for (const tool of described.tools)
-        mcpTools.push({ name: tool.grantName, description: tool.description, source: `mcp:${server.name}`, status: tool.status, changesThings: tool.approval === 'always' || (tool.approval === 'auto' && !tool.readOnly) });
+        mcpTools.push({
+          name: tool.grantName,
+          description: tool.description,
+          source: `mcp:${server.name}`,
+          status: tool.status,
+          changesThings: tool.approval === 'always' || (tool.approval === 'auto' && !tool.readOnly),
+        });
     }
     return {
       tools: [
-        ...BUILTIN_TOOLS.map((name) => ({ name, description: BUILTIN_DESCRIPTIONS[name], source: 'built-in', status: 'approved', changesThings: false })),
+        ...BUILTIN_TOOLS.map((name) => ({
+          name,
+          description: BUILTIN_DESCRIPTIONS[name],
+          source: 'built-in',
+          status: 'approved',
+          changesThings: false,
+        })),
         ...mcpTools,
       ],
       datasets: (await store.datasets.list(orgId)).map(({ orgId: _org, file: _file, ...d }) => d),
@@ -258,7 +270,11 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
   app.post('/api/admin/datasets', { config: { access: 'tools:manage' } }, async (request, reply) => {
     const body = parseInput(DatasetBody, request.body, 'body');
     const record = await loadCsvDataset(store.datasets, deps.datasetsDir, { orgId: userOf(request).orgId, ...body });
-    await recordAudit(store, request, { action: 'dataset.loaded', target: `dataset:${record.name}`, details: { rows: record.tables[0]?.rows } });
+    await recordAudit(store, request, {
+      action: 'dataset.loaded',
+      target: `dataset:${record.name}`,
+      details: { rows: record.tables[0]?.rows },
+    });
     const { orgId: _org, file: _file, ...dataset } = record;
     return reply.status(201).send(dataset);
   });

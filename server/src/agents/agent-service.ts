@@ -7,8 +7,8 @@ import { AppError } from '../errors';
 import { inSpan } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import type { ModelCatalog } from '../providers';
-import type { ModelConnection } from '../providers/model-connections';
 import type { ResolvedModel } from '../providers/model-catalog';
+import type { ModelConnection } from '../providers/model-connections';
 import type { Embedder } from '../rag/embed/embedder';
 import type { Store } from '../store';
 import { createAgentLanguageModel, streamsSteps } from './agent-language-model';
@@ -59,7 +59,11 @@ const toInfo = (agent: Agent): ModelInfo => ({
   capabilities: { tools: false, vision: false, structuredOutputs: true },
 });
 
-const argumentHash = (input: unknown) => createHash('sha256').update(JSON.stringify(input ?? null)).digest('hex').slice(0, 16);
+const argumentHash = (input: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(input ?? null))
+    .digest('hex')
+    .slice(0, 16);
 
 const lastUserText = (prompt: LanguageModelV3Prompt) => {
   const last = [...prompt].reverse().find((m) => m.role === 'user');
@@ -80,13 +84,18 @@ export function createAgentService(deps: AgentServiceDeps) {
     const names = new Set(granted.map((g) => g.name));
     const tools: AgentTool[] = [];
     if (names.has('calculator')) tools.push(createCalculatorTool());
-    if (names.has('search_documents')) tools.push(createSearchDocumentsTool({ store, embedder: deps.embedder, contextTokens: deps.contextTokens }));
+    if (names.has('search_documents'))
+      tools.push(createSearchDocumentsTool({ store, embedder: deps.embedder, contextTokens: deps.contextTokens }));
     if (names.has('query_data')) {
-      const datasets = (await Promise.all(agent.config.datasets.map((d) => store.datasets.get(user.orgId, d)))).filter((d) => d !== undefined);
+      const datasets = (await Promise.all(agent.config.datasets.map((d) => store.datasets.get(user.orgId, d)))).filter(
+        (d) => d !== undefined,
+      );
       tools.push(createQueryDataTool({ datasets, datasetsDir: deps.datasetsDir, runner: deps.queryRunner, caps: deps.queryCaps }));
     }
     if (names.has('fetch_url'))
-      tools.push(createFetchUrlTool({ allowHosts: await store.datasets.fetchHosts(user.orgId), caps: deps.fetchCaps, resolve: deps.resolveHost }));
+      tools.push(
+        createFetchUrlTool({ allowHosts: await store.datasets.fetchHosts(user.orgId), caps: deps.fetchCaps, resolve: deps.resolveHost }),
+      );
     const mcp = await deps.mcp.grantedTools(user.orgId, granted, signal);
     tools.push(...mcp.tools);
     return { tools, problems: mcp.problems };
@@ -139,7 +148,13 @@ export function createAgentService(deps: AgentServiceDeps) {
         onEvent,
         plan,
         observeTool: (tool, run) =>
-          inSpan(request.server.tracer, `execute_tool ${tool}`, { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'axon.agent': agent.slug }, request.span, run),
+          inSpan(
+            request.server.tracer,
+            `execute_tool ${tool}`,
+            { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'axon.agent': agent.slug },
+            request.span,
+            run,
+          ),
         onToolCall: (record) => {
           metrics.observeToolCall(record.tool, record.status, record.durationMs / 1000);
           void store.audit

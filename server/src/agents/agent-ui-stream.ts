@@ -16,7 +16,11 @@ export interface RunningStep {
 /** The UI message stream's data parts an agent's answer carries (reconciled by id as they change). */
 export type AgentUiChunk =
   | { type: 'data-step'; id: string; data: AgentStep | RunningStep }
-  | { type: 'data-approval'; id: string; data: ToolApprovalRequest & { toolCallId: string; status: 'pending' | 'approved' | 'denied' | 'expired' | 'stopped' } }
+  | {
+      type: 'data-approval';
+      id: string;
+      data: ToolApprovalRequest & { toolCallId: string; status: 'pending' | 'approved' | 'denied' | 'expired' | 'stopped' };
+    }
   | { type: 'data-citations'; data: Citation[] }
   | { type: 'data-treasury-summary'; data: TreasurySummary };
 
@@ -29,6 +33,8 @@ type AxonMetadata = { step?: unknown; approval?: unknown; citations?: unknown; s
  */
 export function createAgentUiStream(send: (chunk: AgentUiChunk) => void, existingCitations: Citation[]) {
   const steps: AgentStep[] = [];
+  /** Tool calls in the order they started (results arrive in the order they finish). */
+  const order: string[] = [];
   const approvals = new Map<string, AgentUiChunk & { type: 'data-approval' }>();
   let citations: Citation[] = [];
   let summary: TreasurySummary | null = null;
@@ -36,14 +42,25 @@ export function createAgentUiStream(send: (chunk: AgentUiChunk) => void, existin
   return {
     onPart(part: LanguageModelV3StreamPart) {
       if (part.type === 'tool-call') {
+        order.push(part.toolCallId);
         send({
           type: 'data-step',
           id: part.toolCallId,
-          data: { id: part.toolCallId, step: Number(axonOf(part).step ?? 0), tool: part.toolName, input: safeParse(part.input), status: 'running' },
+          data: {
+            id: part.toolCallId,
+            step: Number(axonOf(part).step ?? 0),
+            tool: part.toolName,
+            input: safeParse(part.input),
+            status: 'running',
+          },
         });
       } else if (part.type === 'tool-approval-request') {
         const approval = axonOf(part).approval as ToolApprovalRequest;
-        const chunk = { type: 'data-approval' as const, id: part.approvalId, data: { ...approval, toolCallId: part.toolCallId, status: 'pending' as const } };
+        const chunk = {
+          type: 'data-approval' as const,
+          id: part.approvalId,
+          data: { ...approval, toolCallId: part.toolCallId, status: 'pending' as const },
+        };
         approvals.set(part.toolCallId, chunk);
         send(chunk);
       } else if (part.type === 'tool-result') {
@@ -51,7 +68,14 @@ export function createAgentUiStream(send: (chunk: AgentUiChunk) => void, existin
         steps.push(step);
         const waiting = approvals.get(part.toolCallId);
         if (waiting) {
-          const status = step.status === 'denied' ? 'denied' : step.status === 'expired' ? 'expired' : step.status === 'stopped' ? 'stopped' : 'approved';
+          const status =
+            step.status === 'denied'
+              ? 'denied'
+              : step.status === 'expired'
+                ? 'expired'
+                : step.status === 'stopped'
+                  ? 'stopped'
+                  : 'approved';
           send({ ...waiting, data: { ...waiting.data, status } });
         }
         send({ type: 'data-step', id: step.id, data: step });
@@ -66,7 +90,8 @@ export function createAgentUiStream(send: (chunk: AgentUiChunk) => void, existin
     },
     /** What the answer saves: its steps and summary, and every citation. */
     saved(): { agentRun: AgentRunParts; citations: Citation[] } {
-      return { agentRun: { steps, summary }, citations: [...existingCitations, ...citations] };
+      const sorted = [...steps].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+      return { agentRun: { steps: sorted, summary }, citations: [...existingCitations, ...citations] };
     },
   };
 }

@@ -28,14 +28,24 @@ export interface Agents {
 
 export function createAgentsFromConfig(
   config: Pick<Config, 'dataDir' | 'rag'>,
-  deps: { store: Store; models: ModelCatalog; prompts: PromptStore; embedder?: Embedder | undefined; logger: Logger; resolveHost?: ResolveHost | undefined },
+  deps: {
+    store: Store;
+    models: ModelCatalog;
+    prompts: PromptStore;
+    embedder?: Embedder | undefined;
+    logger: Logger;
+    resolveHost?: ResolveHost | undefined;
+  },
 ): Agents {
   const datasetsDir = resolve(config.dataDir, 'datasets');
   const approvalSignals = createApprovalSignals();
   const mcp = createMcpTools({
     store: deps.store,
     onToolChanged: (server, tool) => {
-      deps.logger.warn({ server: server.name, tool: tool.name }, 'an approved MCP tool changed; it is disabled until an admin approves it again');
+      deps.logger.warn(
+        { server: server.name, tool: tool.name },
+        'an approved MCP tool changed; it is disabled until an admin approves it again',
+      );
       void deps.store.audit
         .append({
           action: 'mcp.tool_disabled',

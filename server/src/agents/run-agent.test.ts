@@ -50,10 +50,7 @@ const toolResults = (options: LanguageModelV3CallOptions) =>
 
 describe('the agent loop', () => {
   it('calls tools until the planner answers, feeding results back, and reports each step', async () => {
-    const planner = createScriptedModel([
-      { toolCalls: [{ name: 'calculator', input: { expression: '6 * 7' } }] },
-      { text: 'It is 42.' },
-    ]);
+    const planner = createScriptedModel([{ toolCalls: [{ name: 'calculator', input: { expression: '6 * 7' } }] }, { text: 'It is 42.' }]);
     const events: AgentRunEvent[] = [];
     const records: ToolCallRecord[] = [];
     const result = await runAgent({
@@ -71,7 +68,9 @@ describe('the agent loop', () => {
     expect(result.steps).toHaveLength(1);
     expect(result.steps[0]).toMatchObject({ tool: 'calculator', status: 'ok', output: { result: '42' }, step: 1 });
     expect(planner.calls[0]?.tools?.map((t) => t.name)).toEqual(['calculator']);
-    expect(toolResults(planner.calls[1] as LanguageModelV3CallOptions)[0]).toMatchObject({ output: { type: 'json', value: { result: '42' } } });
+    expect(toolResults(planner.calls[1] as LanguageModelV3CallOptions)[0]).toMatchObject({
+      output: { type: 'json', value: { result: '42' } },
+    });
     expect(events.map((e) => e.type)).toEqual(['tool-start', 'tool-end', 'text-delta']);
     expect(records).toEqual([expect.objectContaining({ tool: 'calculator', status: 'ok' })]);
   });
@@ -79,7 +78,12 @@ describe('the agent loop', () => {
   it('runs the calls of one step in parallel', async () => {
     const log: string[] = [];
     const planner = createScriptedModel([
-      { toolCalls: [{ name: 'a', input: {} }, { name: 'b', input: {} }] },
+      {
+        toolCalls: [
+          { name: 'a', input: {} },
+          { name: 'b', input: {} },
+        ],
+      },
       { text: 'done' },
     ]);
     const started = performance.now();
@@ -109,18 +113,39 @@ describe('the agent loop', () => {
       },
     };
     const planner = createScriptedModel([{ toolCalls: [{ name: 'lookup', input: { q: 1 } }] }, { text: 'The lookup failed, sorry.' }]);
-    const result = await runAgent({ model: planner, prompt, tools: [failing], context, budgets: BUDGETS, signal: new AbortController().signal });
+    const result = await runAgent({
+      model: planner,
+      prompt,
+      tools: [failing],
+      context,
+      budgets: BUDGETS,
+      signal: new AbortController().signal,
+    });
     expect(result.outcome).toBe('complete');
     expect(result.steps[0]).toMatchObject({ status: 'error', error: 'The tool failed: the backend is down' });
-    expect(toolResults(planner.calls[1] as LanguageModelV3CallOptions)[0]).toMatchObject({ output: { type: 'error-text', value: 'The tool failed: the backend is down' } });
+    expect(toolResults(planner.calls[1] as LanguageModelV3CallOptions)[0]).toMatchObject({
+      output: { type: 'error-text', value: 'The tool failed: the backend is down' },
+    });
   });
 
   it('refuses a tool that is not granted, and invalid input, without running anything', async () => {
     const planner = createScriptedModel([
-      { toolCalls: [{ name: 'fetch_url', input: { url: 'http://127.0.0.2/' } }, { name: 'calculator', input: { expr: 1 } }] },
+      {
+        toolCalls: [
+          { name: 'fetch_url', input: { url: 'http://127.0.0.2/' } },
+          { name: 'calculator', input: { expr: 1 } },
+        ],
+      },
       { text: 'ok' },
     ]);
-    const result = await runAgent({ model: planner, prompt, tools: [createCalculatorTool()], context, budgets: BUDGETS, signal: new AbortController().signal });
+    const result = await runAgent({
+      model: planner,
+      prompt,
+      tools: [createCalculatorTool()],
+      context,
+      budgets: BUDGETS,
+      signal: new AbortController().signal,
+    });
     expect(result.steps.map((s) => [s.tool, s.status])).toEqual(
       expect.arrayContaining([
         ['fetch_url', 'refused'],
@@ -146,7 +171,9 @@ describe('the agent loop', () => {
   });
 
   it('stops at the token budget', async () => {
-    const planner = createScriptedModel([{ toolCalls: [{ name: 'calculator', input: { expression: '2+2' } }], usage: { input: 400, output: 200 } }]);
+    const planner = createScriptedModel([
+      { toolCalls: [{ name: 'calculator', input: { expression: '2+2' } }], usage: { input: 400, output: 200 } },
+    ]);
     const result = await runAgent({
       model: planner,
       prompt,
@@ -299,7 +326,14 @@ describe('approvals of tools that change things', () => {
   it('refuses a call that needs approval when nobody can give it (the /v1 case)', async () => {
     const log: string[] = [];
     const planner = createScriptedModel([{ toolCalls: [{ name: 'write_note', input: {} }] }, { text: 'ok' }]);
-    const result = await runAgent({ model: planner, prompt, tools: [writeTool(log)], context, budgets: BUDGETS, signal: new AbortController().signal });
+    const result = await runAgent({
+      model: planner,
+      prompt,
+      tools: [writeTool(log)],
+      context,
+      budgets: BUDGETS,
+      signal: new AbortController().signal,
+    });
     expect(result.steps[0]?.status).toBe('denied');
     expect(log).toEqual([]);
   });

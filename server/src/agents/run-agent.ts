@@ -7,7 +7,15 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3ToolResultOutput,
 } from '@ai-sdk/provider';
-import type { AgentBudgets, AgentRunReport, AgentStep, AgentStepStatus, Citation, ToolApprovalRequest, TreasurySummary } from '@axon/contracts';
+import type {
+  AgentBudgets,
+  AgentRunReport,
+  AgentStep,
+  AgentStepStatus,
+  Citation,
+  ToolApprovalRequest,
+  TreasurySummary,
+} from '@axon/contracts';
 import { type AgentTool, type ToolContext, ToolRefusal } from './tool';
 
 /** What the loop reports while it runs, in order. */
@@ -152,14 +160,29 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
   });
   abortPromise.catch(() => undefined);
 
-  async function runTool(call: { toolCallId: string; toolName: string; input: string }, step: number): Promise<LanguageModelV3ToolResultOutput> {
+  // Steps are reported in the order the planner asked for them, not the order they finished in.
+  const callOrder = new Map<string, number>();
+  async function runTool(
+    call: { toolCallId: string; toolName: string; input: string },
+    step: number,
+  ): Promise<LanguageModelV3ToolResultOutput> {
     const started = now();
+    callOrder.set(call.toolCallId, callOrder.size);
     const tool = byName.get(call.toolName);
     const label = tool?.displayName ?? call.toolName;
     let parsedInput: unknown = call.input;
     const finish = (status: AgentStepStatus, output: unknown, error?: string): LanguageModelV3ToolResultOutput => {
       const durationMs = Math.round((now() - started) * 10) / 10;
-      const record: AgentStep = { id: call.toolCallId, step, tool: label, input: parsedInput, output, status, durationMs, ...(error ? { error } : {}) };
+      const record: AgentStep = {
+        id: call.toolCallId,
+        step,
+        tool: label,
+        input: parsedInput,
+        output,
+        status,
+        durationMs,
+        ...(error ? { error } : {}),
+      };
       steps.push(record);
       input.onToolCall?.({ tool: label, input: parsedInput, status, durationMs, error });
       const own = status === 'ok' ? (lastCitations ?? []) : [];
@@ -185,7 +208,8 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
       return finish('error', null, (error as Error).message);
     }
     if (tool.needsApproval) {
-      if (!input.approvals) return finish('denied', null, 'This tool changes things and needs the user’s approval, which only the web app can give.');
+      if (!input.approvals)
+        return finish('denied', null, 'This tool changes things and needs the user’s approval, which only the web app can give.');
       const decision = await input.approvals.request(
         { toolCallId: call.toolCallId, tool: label, input: checked },
         (approval) => input.onEvent?.({ type: 'approval-requested', toolCallId: call.toolCallId, approval }),
@@ -348,6 +372,7 @@ export async function runAgent(input: RunAgentInput): Promise<AgentRunResult> {
     input.signal.removeEventListener('abort', onCallerAbort);
     if (!signal.aborted) controller.abort(new Error('run finished'));
   }
+  steps.sort((a, b) => a.step - b.step || (callOrder.get(a.id) ?? 0) - (callOrder.get(b.id) ?? 0));
   const notes: Partial<Record<AgentRunResult['outcome'], string>> = {
     max_time: `The agent ran out of time (${budgets.maxSeconds} s) before it finished.`,
     max_tokens: `The agent used its token budget (${budgets.maxTokens} tokens) before it finished.`,

@@ -1,5 +1,5 @@
-import type { Citation, User } from '@axon/contracts';
 import type { JSONSchema7 } from '@ai-sdk/provider';
+import type { Citation, User } from '@axon/contracts';
 
 /**
  * What a tool call runs with: the caller (their user and organisation), the agent, and what the
@@ -58,7 +58,9 @@ export class ToolRefusal extends Error {
 
 /** Reads an input with a zod-like schema, turning its failure into one line the model can act on. */
 export function parseWith<T>(schema: {
-  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+  safeParse(
+    v: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
 }) {
   return (input: unknown): T => {
     const result = schema.safeParse(input);

@@ -194,66 +194,186 @@ export function buildCli(): Command {
       });
     });
 
+  const demo = program.command('demo').description('set up a demo from the data in ../shared/data');
+  demo
+    .command('finance')
+    .description('the treasury_yields dataset, the FOMC collection and the agent `finance` (agent/finance); safe to run again')
+    .option('--user <email>', 'owner of the collection and the agent (default: the first admin)', parseWith(EmailSchema, '--user'))
+    .option('--data <dir>', 'the shared data folder (default: ../shared/data)')
+    .action(async (opts: { user?: string; data?: string }) => {
+      const config = loadConfig({ env: process.env });
+      await withStore(async (store) => {
+        const { runFinanceDemo } = await import('../agents/finance/demo-finance');
+        await runFinanceDemo(config, store, { user: opts.user, dataDir: opts.data });
+      });
+    });
+
   const evaluate = program.command('eval').description('measure quality');
   evaluate
     .command('retrieval')
-    .description('index a BEIR-layout test collection into a temporary store and report recall@k, MRR@10 and nDCG@10')
-    .requiredOption('--corpus <path>', 'corpus.jsonl, or the folder holding it')
-    .requiredOption('--queries <file>', 'queries.jsonl')
-    .requiredOption('--qrels <file>', 'qrels TSV (query-id, corpus-id, score; with a header)')
+    .description(
+      'index test collections into a temporary store and report recall@k, MRR@10 and nDCG@10 for Axon (and with the configured reranker) beside the peer BM25 (wink-bm25-text-search); by default Cranfield and MEDLINE from the shared data, each also with long queries',
+    )
+    .option('--data <dir>', 'the shared data folder (holding cranfield/ and medline/); default ../shared/data')
+    .option('--corpus <path>', 'instead: one collection, corpus.jsonl or the folder holding it')
+    .option('--queries <file>', 'with --corpus: queries.jsonl')
+    .option('--qrels <file>', 'with --corpus: qrels TSV (query-id, corpus-id, score; with a header)')
     .option('--k <n>', 'cut-off for recall', (v) => Number.parseInt(v, 10), 10)
-    .option('--json', 'print JSON instead of a table')
-    .action(async (opts: { corpus: string; queries: string; qrels: string; k: number; json?: boolean }) => {
-      const config = loadConfig({ env: process.env });
-      const { mkdtempSync, rmSync } = await import('node:fs');
+    .option('--no-long', 'leave out the long-query (query by document) runs')
+    .option('--no-peer', 'leave out the peer BM25')
+    .option('--json', 'print JSON instead of tables')
+    .action(
+      async (opts: {
+        data?: string;
+        corpus?: string;
+        queries?: string;
+        qrels?: string;
+        k: number;
+        long: boolean;
+        peer: boolean;
+        json?: boolean;
+      }) => {
+        const config = loadConfig({ env: process.env });
+        const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+        const { tmpdir } = await import('node:os');
+        const { join } = await import('node:path');
+        const { readBeir } = await import('../rag/eval/evaluate-retrieval');
+        const { evaluateRetrievalSuite, readBeirFolder, SUITE_COLLECTIONS } = await import('../rag/eval/retrieval-suite');
+        const { createEmbedderFromConfig } = await import('../rag/embed/create-embedder');
+        const { createRerankerFromConfig } = await import('../rag/search/rerank');
+        let collections: Array<{ name: string; beir: Awaited<ReturnType<typeof readBeir>> }>;
+        if (opts.corpus) {
+          if (!opts.queries || !opts.qrels) throw new InvalidArgumentError('--corpus needs --queries and --qrels');
+          collections = [{ name: opts.corpus, beir: await readBeir({ corpus: opts.corpus, queries: opts.queries, qrels: opts.qrels }) }];
+        } else {
+          const data = resolve(
+            opts.data ?? [resolve('../shared/data'), resolve('../../shared/data')].find((d) => existsSync(d)) ?? '../shared/data',
+          );
+          collections = [];
+          for (const c of SUITE_COLLECTIONS) collections.push({ name: c.name, beir: await readBeirFolder(join(data, c.folder)) });
+        }
+        const embedder = createEmbedderFromConfig(config);
+        const reranker = createRerankerFromConfig(config);
+        const dir = mkdtempSync(join(tmpdir(), 'axon-eval-'));
+        const store = openSqliteStore({ path: join(dir, 'eval.db') });
+        try {
+          const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
+          if (!opts.json)
+            console.log(
+              `embedder: ${embedder?.model ?? 'none (full-text only)'}; reranker: ${reranker ? `${reranker.model} (top ${reranker.candidates})` : 'none'}; peer: ${opts.peer ? 'wink-bm25-text-search (stemmed, stop-words out, k1 1.2, b 0.75)' : 'none'}`,
+            );
+          const results = await evaluateRetrievalSuite(store, owner.id, collections, {
+            embedder,
+            reranker,
+            chunkTokens: config.rag.chunkTokens,
+            k: opts.k,
+            peer: opts.peer,
+            longQueries: opts.long,
+            onResult: (result) => {
+              if (opts.json) return;
+              const peer = result.scores.find((s) => s.mode === 'peer-bm25');
+              console.log(`\n${result.collection}: ${result.documents} documents, ${result.queries} queries`);
+              console.log(
+                table(
+                  result.scores.map((s) => ({
+                    ranking: s.mode,
+                    [`recall@${opts.k}`]: s.recall.toFixed(3),
+                    'MRR@10': s.mrr10.toFixed(3),
+                    'nDCG@10': s.ndcg10.toFixed(3),
+                    'nDCG vs peer': peer && s.mode !== 'peer-bm25' && peer.ndcg10 > 0 ? `${(s.ndcg10 / peer.ndcg10).toFixed(3)}×` : '',
+                    'p50 ms': s.p50Ms.toFixed(2),
+                  })),
+                ),
+              );
+            },
+          });
+          if (opts.json)
+            console.log(
+              JSON.stringify({ k: opts.k, embedder: embedder?.model ?? null, reranker: reranker?.model ?? null, results }, null, 2),
+            );
+        } finally {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+
+  evaluate
+    .command('answers')
+    .description(
+      'ask a set of questions through the full chat path (retrieval, grounded prompt, model, citations) of a temporary server and report answer found, citation valid and both',
+    )
+    .option('--questions <file>', 'the question set (JSON: collections and questions)', 'server/src/rag/eval/fomc-questions.json')
+    .option('--data <dir>', "the folder holding the set's collection folders; default ../shared/data")
+    .option('--model <id>', 'the model answering', 'local/extractive')
+    .option('--failures <n>', 'how many failed questions to print', parseCount('--failures'), 10)
+    .option('--json', 'print JSON instead of tables')
+    .action(async (opts: { questions: string; data?: string; model: string; failures: number; json?: boolean }) => {
+      const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
-      const dir = mkdtempSync(join(tmpdir(), 'axon-eval-'));
-      const store = openSqliteStore({ path: join(dir, 'eval.db') });
+      const { readAnswerSet, runAnswerEvaluation } = await import('../rag/eval/evaluate-answers');
+      const { createServer } = await import('../server');
+      const { createLogger } = await import('../observability/logger');
+      const questionsFile = [resolve(opts.questions), resolve('..', opts.questions)].find((f) => existsSync(f)) ?? resolve(opts.questions);
+      const set = await readAnswerSet(questionsFile);
+      const data = resolve(
+        opts.data ?? [resolve('../shared/data'), resolve('../../shared/data')].find((d) => existsSync(d)) ?? '../shared/data',
+      );
+      const dataDir = mkdtempSync(join(tmpdir(), 'axon-eval-answers-'));
+      const base = loadConfig({ env: process.env });
+      const config = loadConfig({
+        env: process.env,
+        overrides: {
+          port: 0,
+          host: '127.0.0.1',
+          dataDir,
+          webDir: join(dataDir, 'no-web'),
+          localModel: { ...base.localModel, enabled: true, wordDelayMs: 0 },
+          limits: { ...base.limits, userRpm: 0 },
+        },
+      });
+      const server = await createServer(config, { logger: createLogger({ level: 'warn' }) });
       try {
-        const { evaluateRetrieval, indexBeirCorpus, readBeir } = await import('../rag/eval/evaluate-retrieval');
-        const { createEmbedderFromConfig } = await import('../rag/embed/create-embedder');
-        const beir = await readBeir(opts);
-        const embedder = createEmbedderFromConfig(config);
-        const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
-        const started = performance.now();
-        const collectionId = await indexBeirCorpus(store, owner.id, beir.corpus, embedder, config.rag.chunkTokens);
-        const indexSeconds = (performance.now() - started) / 1000;
-        const scores = await evaluateRetrieval(store, beir, { userId: owner.id, collectionId, embedder, k: opts.k });
-        if (opts.json) {
+        const url = await server.listen();
+        const report = await runAnswerEvaluation({
+          baseUrl: url,
+          account: { email: 'eval@localhost.localdomain', password: 'evaluation password 1', setup: true },
+          set,
+          dataDir: data,
+          model: opts.model,
+          indexed: () => server.ingestion.idle(),
+        });
+        if (opts.json) return console.log(JSON.stringify(report, null, 2));
+        const pct = (n: number, of: number) => `${n}/${of} (${((100 * n) / Math.max(1, of)).toFixed(0)}%)`;
+        console.log(`${report.questions} questions from ${questionsFile}; model ${report.model}\n`);
+        console.log(
+          table([
+            ...Object.entries(report.byKind).map(([kind, r]) => ({
+              questions: kind,
+              n: r.questions,
+              'answer found': pct(r.answerFound, r.questions),
+              'citation valid': pct(r.citationValid, r.questions),
+              both: pct(r.both, r.questions),
+            })),
+            {
+              questions: 'all',
+              n: report.questions,
+              'answer found': pct(report.answerFound, report.questions),
+              'citation valid': pct(report.citationValid, report.questions),
+              both: pct(report.both, report.questions),
+            },
+          ]),
+        );
+        console.log(`\nan expected source among the passages retrieved: ${pct(report.sourceRetrieved, report.questions)}`);
+        const failed = report.results.filter((r) => !r.answerFound || !r.citationValid).slice(0, opts.failures);
+        for (const r of failed)
           console.log(
-            JSON.stringify(
-              {
-                documents: beir.corpus.length,
-                queries: beir.queries.length,
-                k: opts.k,
-                embedder: embedder?.model ?? null,
-                indexSeconds,
-                scores,
-              },
-              null,
-              2,
-            ),
+            `\n✗ ${r.id}: ${r.question}\n  answer ${r.answerFound ? 'found' : 'not found'}, cited ${r.cited.join(', ') || 'nothing'}\n  ${r.answer.replace(/\s+/g, ' ').slice(0, 300)}`,
           );
-        } else {
-          console.log(
-            `${beir.corpus.length} documents indexed in ${indexSeconds.toFixed(1)} s; ${beir.queries.length} queries; embedder: ${embedder?.model ?? 'none (full-text only)'}`,
-          );
-          console.log(
-            table(
-              scores.map((s) => ({
-                search: s.mode,
-                [`recall@${opts.k}`]: s.recall.toFixed(3),
-                'MRR@10': s.mrr10.toFixed(3),
-                'nDCG@10': s.ndcg10.toFixed(3),
-                'p50 ms': s.p50Ms.toFixed(2),
-              })),
-            ),
-          );
-        }
       } finally {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
+        await server.shutdown();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
 

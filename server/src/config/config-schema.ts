@@ -398,11 +398,17 @@ export const ConfigSchema = z
         /** Extra patterns: `{ name, pattern }` (a regular expression); placeholders use the name. */
         patterns: z.array(z.strictObject({ name: z.string().min(1).max(40), pattern: z.string().min(1) })).default([]),
         /**
-         * Entity types redacted in log lines and in the prompt log's `redacted` mode: all of them by
-         * default (EMAIL, PHONE, CARD, IBAN, SSN, IP, SECRET, NAME, ADDRESS, PASSPORT, DRIVER_LICENSE,
-         * ROUTING_NUMBER, BANK_ACCOUNT). Custom patterns are always redacted.
+         * Entity types redacted in the prompt log's `redacted` mode: all of them by default (EMAIL,
+         * PHONE, CARD, IBAN, SSN, IP, SECRET, NAME, ADDRESS, PASSPORT, DRIVER_LICENSE, ROUTING_NUMBER,
+         * BANK_ACCOUNT). The prompt log redacts in a thread of its own. Custom patterns are always redacted.
          */
-        logTypes: z.array(z.enum(ENTITY_TYPES)).default([...ENTITY_TYPES]),
+        promptLogTypes: z.array(z.enum(ENTITY_TYPES)).default([...ENTITY_TYPES]),
+        /**
+         * Entity types redacted in log lines: by default all but NAME and ADDRESS, which Axon's own
+         * lines (identifiers, numbers, error messages) do not hold and whose language model would
+         * otherwise be loaded into the serving process; add them for strict privacy.
+         */
+        logTypes: z.array(z.enum(ENTITY_TYPES)).default(ENTITY_TYPES.filter((t) => t !== 'NAME' && t !== 'ADDRESS')),
         /**
          * Entity types the guardrail redacts from `/v1` prompts: by default all but NAME and ADDRESS,
          * whose placeholders change what a prompt asks more than a number's do; add them for strict privacy.

@@ -49,6 +49,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_PROMPT_LOG_RETENTION_DAYS: 'promptLog.retentionDays',
   AXON_REDACT_PROMPTS: 'redaction.guardrail',
   AXON_REDACT_LOG_TYPES: 'redaction.logTypes',
+  AXON_REDACT_PROMPT_LOG_TYPES: 'redaction.promptLogTypes',
   AXON_REDACT_GUARDRAIL_TYPES: 'redaction.guardrailTypes',
   AXON_PHONE_REGIONS: 'redaction.phoneRegions',
   AXON_CORS_ORIGINS: 'corsOrigins',
@@ -68,7 +69,7 @@ export const ENV_SETTINGS: Record<string, string> = {
 
 const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
 /** Comma-separated values read as a list of strings. */
-const STRING_LIST_SETTINGS = new Set(['corsOrigins', 'redaction.logTypes', 'redaction.guardrailTypes', 'redaction.phoneRegions']);
+const STRING_LIST_SETTINGS = new Set(['corsOrigins', 'redaction.logTypes', 'redaction.promptLogTypes', 'redaction.guardrailTypes', 'redaction.phoneRegions']);
 const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail', 'localAccounts', 'openai.responses']);
 
 export class ConfigError extends Error {

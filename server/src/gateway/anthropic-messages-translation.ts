@@ -422,6 +422,8 @@ export async function runTranslatedMessages(
         stop_reason: stopReason,
         stop_sequence: matched ?? null,
         usage: anthropicUsage(result.usage),
+        // An agent's run (steps, outcome, summary) as Axon's extension field.
+        ...(result.providerMetadata?.axon ? { axon: result.providerMetadata.axon } : {}),
       });
     }
 
@@ -490,6 +492,7 @@ export async function runTranslatedMessages(
     const scanner = createStopScanner(stopSequences);
     let matched: string | undefined;
     let usage: LanguageModelV3Usage | undefined;
+    let axon: unknown;
     let finish: LanguageModelV3FinishReason | undefined;
     let failure: ProviderFailure | undefined;
     const onAbort = () => void reader.cancel().catch(() => {});
@@ -500,6 +503,7 @@ export async function runTranslatedMessages(
         if (finished) break;
         if (part.type === 'finish') {
           usage = part.usage;
+          axon = part.providerMetadata?.axon;
           finish = part.finishReason;
         } else if (part.type === 'error') {
           failure = failureOf(part.error);
@@ -547,7 +551,11 @@ export async function runTranslatedMessages(
     const stopReason = matched !== undefined ? 'stop_sequence' : stopReasonOf(finish as LanguageModelV3FinishReason);
     outcome.finishReason = stopReason;
     setUsage(usage);
-    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: matched ?? null }, usage: anthropicUsage(usage) });
+    event('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: matched ?? null },
+      usage: anthropicUsage(usage),
+      ...(axon ? { axon } : {}),
+    });
     event('message_stop', {});
     sse.close();
     done('complete');

@@ -397,7 +397,14 @@ export async function runTranslatedResponse(
       }
       outcome.finishReason = result.finishReason.unified;
       setUsage(result.usage);
-      const response = responseObject({ ...statusOf(result.finishReason.unified), output, usage: responsesUsage(result.usage) });
+      // An agent's run (steps, outcome, summary) as Axon's extension field.
+      const axon = result.providerMetadata?.axon;
+      const response = responseObject({
+        ...statusOf(result.finishReason.unified),
+        output,
+        usage: responsesUsage(result.usage),
+        ...(axon ? { axon } : {}),
+      });
       await input.onFinished?.(response, output);
       done('complete');
       return void reply.send(response);
@@ -467,6 +474,7 @@ export async function runTranslatedResponse(
     };
 
     let usage: LanguageModelV3Usage | undefined;
+    let axon: unknown;
     let finish: LanguageModelV3FinishReason['unified'] | undefined;
     let failure: ProviderFailure | undefined;
     const onAbort = () => void reader.cancel().catch(() => {});
@@ -511,6 +519,7 @@ export async function runTranslatedResponse(
           closeCall(part.toolCallId, part.input);
         } else if (part.type === 'finish') {
           usage = part.usage;
+          axon = part.providerMetadata?.axon;
           finish = part.finishReason.unified;
         } else if (part.type === 'error') {
           failure = failureOf(part.error);
@@ -541,7 +550,7 @@ export async function runTranslatedResponse(
     outcome.finishReason = unified;
     if (usage) setUsage(usage);
     const state = statusOf(unified);
-    const response = responseObject({ ...state, output, usage: responsesUsage(usage) });
+    const response = responseObject({ ...state, output, usage: responsesUsage(usage), ...(axon ? { axon } : {}) });
     await input.onFinished?.(response, output);
     event(state.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
     sse.close();

@@ -28,14 +28,34 @@ function stem(word: string): string {
   return word;
 }
 
+/** Words whose full stop ends no sentence ("Mr. Powell", "Jan. 5"). */
+const ABBREVIATIONS = /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|st|jr|sr|vs|etc|no|vol|fig|inc|ltd|co|corp|e\.g|i\.e|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.\s*$/i;
+
+/**
+ * Sentence segments of a text (Unicode sentence boundaries), without the breaks it would make
+ * after an initial ("Esther L. George") or a common abbreviation ("Mr. Powell"). Each segment keeps
+ * its offset in the text.
+ */
+export function segmentSentences(text: string): Array<{ segment: string; index: number }> {
+  const segments: Array<{ segment: string; index: number }> = [];
+  for (const { segment, index } of new Intl.Segmenter('en', { granularity: 'sentence' }).segment(text)) {
+    const previous = segments.at(-1);
+    if (previous && (/(?:^|[\s(])\p{Lu}\.\s*$/u.test(previous.segment) || ABBREVIATIONS.test(previous.segment)) && /^\p{Lu}/u.test(segment)) {
+      previous.segment += segment;
+      continue;
+    }
+    segments.push({ segment, index });
+  }
+  return segments;
+}
+
 /** Splits text into sentences, keeping list items and lines that end without punctuation apart. */
 export function splitSentences(text: string): string[] {
-  const segmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
   const sentences: string[] = [];
   for (const block of text.split(/\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)/)) {
     const flat = block.replace(/\s+/g, ' ').trim();
     if (!flat) continue;
-    for (const { segment } of segmenter.segment(flat)) {
+    for (const { segment } of segmentSentences(flat)) {
       const sentence = segment.trim();
       if (sentence.length >= 3) sentences.push(sentence);
     }

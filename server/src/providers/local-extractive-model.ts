@@ -6,6 +6,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
+import { readTimeInQuestion } from '../rag/search/time-in-question';
 import { rankSentences, splitSentences, summarizeSentences } from './extractive-ranker';
 
 export const LOCAL_EXTRACTIVE_ID = 'extractive';
@@ -135,11 +136,22 @@ export function composeExtractiveAnswer(prompt: LanguageModelV3Prompt, maxSenten
     });
     return `*Extractive summary (built-in local model): the key sentences of the text, quoted as written.*\n\n${lines.join(summary.bullets ? '\n' : '\n>\n')}`;
   }
-  const chosen = rankSentences(
-    question,
-    sentences.map((s) => s.text),
-    { maxSentences },
-  );
+  // Dates in the question were for retrieval (the passages are of that time): sentences are ranked
+  // by the rest of its words. A question asking for the latest is answered from the newest passage
+  // that has anything to quote.
+  const time = readTimeInQuestion(question, new Date());
+  const rank = (pool: typeof sentences) => {
+    const ranked = rankSentences(
+      time.text,
+      pool.map((s) => s.text),
+      { maxSentences },
+    );
+    return ranked.map((r) => ({ ...r, index: sentences.indexOf(pool[r.index] as (typeof sentences)[number]) }));
+  };
+  const dates = [...new Set(sentences.flatMap((s) => (s.date ? [s.date] : [])))].sort().reverse();
+  let chosen: ReturnType<typeof rank> = [];
+  if (time.recency) for (const date of dates) if (chosen.length === 0) chosen = rank(sentences.filter((s) => s.date === date));
+  if (chosen.length === 0) chosen = rank(sentences);
   if (chosen.length === 0) {
     return [
       "I'm Axon's built-in **extractive** model: I don't generate text, I quote the passages most relevant to your question from this conversation and, once you add documents, from your collections.",

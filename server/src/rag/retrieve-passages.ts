@@ -27,22 +27,26 @@ export interface RetrieveOptions {
   onRerankError?: ((error: unknown) => void) | undefined;
 }
 
-/** Among hits scoring at least this share of the best, a question asking for the latest gets the newest first. */
+/** Among documents whose best hit scores at least this share of the best, a question asking for the latest gets the newest first. */
 const RECENCY_FLOOR = 0.4;
+/** Hits searched for a question asking for the latest: enough to reach past one long document's many passages. */
+const RECENCY_DEPTH = 200;
 
 /**
- * For questions that ask for the newest: the hits relevant enough (at least {@link RECENCY_FLOOR} of
- * the best score) ordered by their document's date, newest first (undated ones after the dated),
- * then the rest by score.
+ * For questions that ask for the newest: the documents relevant enough (their best hit at least
+ * {@link RECENCY_FLOOR} of the best score) ordered by date, newest first (undated ones after the
+ * dated), each with its hits best first; then the other hits by score.
  */
-export function orderByRecency<T extends { score: number; documentDate?: string | null | undefined }>(hits: T[]): T[] {
+export function orderByRecency<T extends { score: number; documentId: string; documentDate?: string | null | undefined }>(hits: T[]): T[] {
   const best = Math.max(0, ...hits.map((h) => h.score));
-  const relevant = hits.filter((h) => best > 0 && h.score >= best * RECENCY_FLOOR);
-  const rest = hits.filter((h) => !relevant.includes(h));
-  const dated = relevant
-    .filter((h) => h.documentDate)
-    .sort((a, b) => (b.documentDate as string).localeCompare(a.documentDate as string) || b.score - a.score);
-  return [...dated, ...relevant.filter((h) => !h.documentDate), ...rest];
+  const byDocument = new Map<string, T[]>();
+  for (const hit of hits) byDocument.set(hit.documentId, [...(byDocument.get(hit.documentId) ?? []), hit]);
+  const relevant = [...byDocument.values()].filter((list) => best > 0 && Math.max(...list.map((h) => h.score)) >= best * RECENCY_FLOOR);
+  const date = (list: T[]) => list[0]?.documentDate ?? '';
+  relevant.sort((a, b) => date(b).localeCompare(date(a)) || Math.max(...b.map((h) => h.score)) - Math.max(...a.map((h) => h.score)));
+  const first = relevant.flatMap((list) => [...list].sort((a, b) => b.score - a.score));
+  const taken = new Set(first);
+  return [...first, ...hits.filter((h) => !taken.has(h))];
 }
 
 /** The ranked hits of one question, before the budget: time read, filters applied, reranked, diversified. */
@@ -59,7 +63,7 @@ export async function rankPassages(
   const k = Math.max(...collections.map((c) => c.topK));
   const diversify = collections.some((c) => c.mmr);
   const reranker = collections.some((c) => c.rerank) ? options.reranker : undefined;
-  const depth = Math.max(diversify ? k * 3 : k, time.recency ? k * 5 : k, reranker?.candidates ?? 0);
+  const depth = Math.max(diversify ? k * 3 : k, time.recency ? RECENCY_DEPTH : k, reranker?.candidates ?? 0);
   const search = (filter: SearchFilters | undefined) =>
     searchHybrid(store, options.embedder, time.text, { userId: options.userId, collectionIds: collections.map((c) => c.id), k: depth, filter });
   let found = await search(combineFilters(options.filters, questionRange));

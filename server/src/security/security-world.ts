@@ -58,6 +58,8 @@ export interface WorldObjects {
   otherOrg: string;
   /** A second session of the admin's (not the one the admin caller uses). */
   session: string;
+  /** An agent of the first organisation. */
+  agent: string;
 }
 
 export interface SecurityWorld {
@@ -184,6 +186,11 @@ export async function startSecurityWorld(): Promise<SecurityWorld> {
   const document = upload.files[0]?.document?.id;
   if (!document) throw new Error(`upload failed: ${uploaded.status} ${JSON.stringify(upload)}`);
   const conversation = await asAdmin<{ id: string }>('POST', '/api/conversations', { title: 'Plans', collectionIds: [library.id] });
+  const agent = await asAdmin<{ id: string }>('POST', '/api/agents', {
+    slug: 'helper',
+    name: 'Helper',
+    config: { tools: [{ name: 'calculator' }] },
+  });
 
   return {
     t,
@@ -200,6 +207,7 @@ export async function startSecurityWorld(): Promise<SecurityWorld> {
       user: user.id,
       otherOrg: otherOrg.id,
       session,
+      agent: agent.id,
     },
     inject(caller, method, url, options = {}) {
       const session = sessions.get(caller);

@@ -58,7 +58,10 @@ export interface McpServerRepository {
    * Records what the server lists now: new tools are added unapproved, changed ones keep their
    * approved hash (so they read as changed), tools no longer listed are removed.
    */
-  syncTools(serverId: string, tools: Array<Pick<McpToolRecord, 'name' | 'description' | 'inputSchema' | 'hash' | 'readOnly'>>): Promise<void>;
+  syncTools(
+    serverId: string,
+    tools: Array<Pick<McpToolRecord, 'name' | 'description' | 'inputSchema' | 'hash' | 'readOnly'>>,
+  ): Promise<void>;
   /** Approves the tool as listed with `hash`; false when it is not listed with that hash (it changed since). */
   approveTool(serverId: string, name: string, hash: string, approval: McpToolRecord['approval'], by: string): Promise<boolean>;
 }

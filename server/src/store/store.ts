@@ -5,7 +5,11 @@ import type {
   ApiKeyScope,
   Citation,
   Conversation,
+  FeedbackEvent,
+  FeedbackSummary,
+  FeedbackValue,
   Message,
+  MessageFeedback,
   MessageAttachment,
   MessageStatus,
   Organization,
@@ -161,6 +165,8 @@ export interface ConversationListQuery {
   q?: string | undefined;
   limit: number;
   cursor?: string | undefined;
+  /** Archived conversations only (true), or none of them (false, the default); a search `q` finds both when not given. */
+  archived?: boolean | undefined;
 }
 
 export interface ConversationRepository {
@@ -170,6 +176,9 @@ export interface ConversationRepository {
     model: string | null;
     collectionIds?: string[] | undefined;
     prompt?: string | null | undefined;
+    systemPrompt?: string | null | undefined;
+    temperature?: number | null | undefined;
+    maxTokens?: number | null | undefined;
   }): Promise<Conversation>;
   /** The conversation if it belongs to `userId`. */
   get(id: string, userId: string): Promise<Conversation | undefined>;
@@ -183,6 +192,13 @@ export interface ConversationRepository {
       model?: string | undefined;
       collectionIds?: string[] | undefined;
       prompt?: string | null | undefined;
+      systemPrompt?: string | null | undefined;
+      temperature?: number | null | undefined;
+      maxTokens?: number | null | undefined;
+      /** Pins (true) or unpins it; pinned conversations come first. */
+      pinned?: boolean | undefined;
+      archived?: boolean | undefined;
+      folder?: string | null | undefined;
     },
   ): Promise<Conversation | undefined>;
   delete(id: string, userId: string): Promise<boolean>;
@@ -225,6 +241,35 @@ export interface MessageRepository {
   setActiveLeaf(conversationId: string, messageId: string): Promise<void>;
 }
 
+/** Thumbs up or down on answers, kept for the usage dashboard and model experiments. */
+export interface FeedbackRepository {
+  /**
+   * Gives or replaces a person's feedback on an answer of one of their conversations; the answer's
+   * model is recorded with it. Undefined when there is no such answer of theirs.
+   */
+  set(input: {
+    messageId: string;
+    userId: string;
+    orgId: string;
+    value: FeedbackValue;
+    comment: string | null;
+  }): Promise<MessageFeedback | undefined>;
+  /** Withdraws it; whether there was one. */
+  clear(messageId: string, userId: string): Promise<boolean>;
+  /** The person's feedback on the answers of a conversation, by message id. */
+  forConversation(conversationId: string, userId: string): Promise<Map<string, MessageFeedback>>;
+  /** Counts per model and the latest feedback of an organisation (null: every organisation) in `[from, to)`. */
+  summary(range: { from: string; to: string; orgId: string | null }): FeedbackSummary;
+  /** Every feedback row in `[from, to)`, oldest first, for export. */
+  events(range: { from: string; to: string; orgId: string | null }): Iterable<FeedbackEvent>;
+}
+
+/** Each person's own settings. */
+export interface PreferencesRepository {
+  get(userId: string): Promise<{ instructions: string }>;
+  set(userId: string, preferences: { instructions: string }): Promise<{ instructions: string }>;
+}
+
 /** The store: one repository per aggregate. */
 export interface AuditRepository {
   /** Appends one event, chained to the last (serialised across processes). */
@@ -261,6 +306,8 @@ export interface Store {
   mcpServers: McpServerRepository;
   toolApprovals: ToolApprovalRepository;
   datasets: DatasetRepository;
+  feedback: FeedbackRepository;
+  preferences: PreferencesRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -24,16 +24,20 @@ export function buildMcpTestServer(state: McpTestTools): McpServer {
     state.notes.push(text);
     return { content: [{ type: 'text', text: 'saved' }] };
   });
-  server.registerTool('slow', { description: 'Takes a minute.', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_args, extra) => {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 60_000);
-      extra.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
+  server.registerTool(
+    'slow',
+    { description: 'Takes a minute.', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async (_args, extra) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 60_000);
+        extra.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
-    return { content: [{ type: 'text', text: 'late' }] };
-  });
+      return { content: [{ type: 'text', text: 'late' }] };
+    },
+  );
   return server;
 }
 

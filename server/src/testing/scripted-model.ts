@@ -32,7 +32,12 @@ export function createScriptedModel(script: ScriptedTurn[] | ((options: Language
       return {
         content: [
           ...(turn.text ? [{ type: 'text' as const, text: turn.text }] : []),
-          ...(turn.toolCalls ?? []).map((c, i) => ({ type: 'tool-call' as const, toolCallId: c.id ?? `call_${calls.length}_${i}`, toolName: c.name, input: JSON.stringify(c.input) })),
+          ...(turn.toolCalls ?? []).map((c, i) => ({
+            type: 'tool-call' as const,
+            toolCallId: c.id ?? `call_${calls.length}_${i}`,
+            toolName: c.name,
+            input: JSON.stringify(c.input),
+          })),
         ],
         finishReason: { unified: turn.toolCalls?.length ? 'tool-calls' : 'stop', raw: undefined },
         usage: {
@@ -69,9 +74,13 @@ export function createScriptedModel(script: ScriptedTurn[] | ((options: Language
               return;
             }
           }
-          (turn.toolCalls ?? []).forEach((c, i) =>
-            controller.enqueue({ type: 'tool-call', toolCallId: c.id ?? `call_${n}_${i}`, toolName: c.name, input: JSON.stringify(c.input) }),
-          );
+          for (const [i, c] of (turn.toolCalls ?? []).entries())
+            controller.enqueue({
+              type: 'tool-call',
+              toolCallId: c.id ?? `call_${n}_${i}`,
+              toolName: c.name,
+              input: JSON.stringify(c.input),
+            });
           controller.enqueue({
             type: 'finish',
             finishReason: { unified: turn.toolCalls?.length ? 'tool-calls' : 'stop', raw: undefined },

@@ -163,7 +163,7 @@ export function useCreateCollection() {
 export function useUpdateCollection(id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (patch: Partial<Pick<Collection, 'name' | 'description' | 'visibility' | 'topK' | 'minScore' | 'mmr'>>) =>
+    mutationFn: (patch: Partial<Pick<Collection, 'name' | 'description' | 'visibility' | 'topK' | 'minScore' | 'mmr' | 'rerank'>>) =>
       api<Collection>('PATCH', `/api/collections/${id}`, patch),
     onSuccess: () =>
       Promise.all([client.invalidateQueries({ queryKey: ['collection', id] }), client.invalidateQueries({ queryKey: ['collections'] })]),
@@ -182,6 +182,16 @@ export function useDeleteDocument(collectionId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) => api<void>('DELETE', `/api/documents/${id}`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['collection-documents', collectionId] }),
+  });
+}
+
+/** Sets a document's date by hand and/or replaces its metadata fields. */
+export function useUpdateDocument(collectionId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, ...patch }: { id: string; date?: string | null; metadata?: DocumentInfo['metadata'] }) =>
+      api<DocumentInfo>('PATCH', `/api/documents/${id}`, patch),
     onSuccess: () => client.invalidateQueries({ queryKey: ['collection-documents', collectionId] }),
   });
 }

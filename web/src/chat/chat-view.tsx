@@ -7,6 +7,7 @@ import type {
   Message,
   MessageAttachment,
   ModelInfo,
+  TreasurySummary,
 } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
@@ -14,6 +15,7 @@ import { clsx } from 'clsx';
 import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight, FileText, Library, Paperclip, Pencil, RotateCcw, Square, X } from 'lucide-react';
 import { type KeyboardEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
+import { type AgentDataParts, ApprovalCard, StepCard, TreasurySummaryCard } from '../agents/agent-parts';
 import { api, csrfHeaders, describeError } from '../api/api-client';
 import { useCollections, useModels, usePromptTemplates } from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
@@ -27,7 +29,10 @@ export interface ThreadPlace {
   versions: string[];
 }
 
-export type ChatMessage = UIMessage<AssistantMetadata, { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace }>;
+export type ChatMessage = UIMessage<
+  AssistantMetadata,
+  { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace } & AgentDataParts
+>;
 
 /** What a model can do, in a few words for the model picker (" · tools · images"). */
 function capabilityNote(model: ModelInfo): string {
@@ -56,6 +61,8 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
       ...(m.citations.length > 0 ? [{ type: 'data-citations' as const, data: m.citations }] : []),
       ...(m.attachments.length > 0 ? [{ type: 'data-attachments' as const, data: m.attachments }] : []),
       { type: 'data-thread' as const, data: { parentId: m.parentId, versions: m.versions } },
+      ...(m.agentRun?.steps ?? []).map((step) => ({ type: 'data-step' as const, id: step.id, data: step })),
+      ...(m.agentRun?.summary ? [{ type: 'data-treasury-summary' as const, data: m.agentRun.summary }] : []),
       { type: 'text' as const, text: m.content },
     ],
     metadata:
@@ -67,6 +74,25 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
 
 const textOf = (m: ChatMessage) => m.parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
 const citationsOf = (m: ChatMessage): Citation[] => m.parts.flatMap((p) => (p.type === 'data-citations' ? p.data : []));
+const summaryOf = (m: ChatMessage): TreasurySummary | undefined =>
+  m.parts.find((p) => p.type === 'data-treasury-summary')?.data as TreasurySummary | undefined;
+
+/** An agent's steps (collapsible cards) and the approvals it waits for, above its answer. */
+function AgentParts({ message }: { message: ChatMessage }) {
+  const steps = message.parts.flatMap((p) => (p.type === 'data-step' ? [p.data] : []));
+  const approvals = message.parts.flatMap((p) => (p.type === 'data-approval' ? [p.data] : []));
+  if (steps.length === 0 && approvals.length === 0) return null;
+  return (
+    <section className="mb-3 flex flex-col gap-1.5" aria-label="Agent steps">
+      {steps.map((step) => (
+        <StepCard key={step.id} step={step} />
+      ))}
+      {approvals.map((approval) => (
+        <ApprovalCard key={approval.id} approval={approval} />
+      ))}
+    </section>
+  );
+}
 const attachmentsOf = (m: ChatMessage): MessageAttachment[] => m.parts.flatMap((p) => (p.type === 'data-attachments' ? p.data : []));
 const threadOf = (m: ChatMessage): ThreadPlace | undefined =>
   m.parts.find((p) => p.type === 'data-thread')?.data as ThreadPlace | undefined;
@@ -117,7 +143,10 @@ function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: 
             <span className="rounded bg-indigo-100 px-1 text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200">{c.n}</span>
             <span className="truncate">{c.documentName}</span>
           </span>
-          <span className="block text-zinc-500">{c.page !== null ? `Page ${c.page}` : (c.section ?? ' ')}</span>
+          <span className="block text-zinc-500">
+            {[c.documentDate ?? undefined, c.page !== null ? `Page ${c.page}` : (c.section ?? undefined)].filter(Boolean).join(' · ') ||
+              ' '}
+          </span>
           <span className="line-clamp-2 text-zinc-600 dark:text-zinc-400">{c.text}</span>
         </button>
       ))}
@@ -234,6 +263,7 @@ const EXAMPLES = [
   'Summarize the text I paste below in three bullet points.',
   'Explain the difference between the 2-year and 10-year Treasury yields.',
   'What did the Federal Reserve decide at its last meeting?',
+  'Summarize today’s treasury yield movement.',
   'Draft a short, friendly reply declining a meeting.',
 ];
 
@@ -594,13 +624,18 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                 data-status={writing ? 'streaming' : (message.metadata?.status ?? 'complete')}
                 aria-busy={writing}
               >
-                <div className={clsx('prose-answer', writing && 'streaming-caret')} aria-live={writing ? 'polite' : undefined}>
-                  <Markdown
-                    text={text}
-                    citationNumbers={new Set(citationsOf(message).map((c) => c.n))}
-                    onCite={(n) => setOpenCitation(citationsOf(message).find((c) => c.n === n))}
-                  />
-                </div>
+                <AgentParts message={message} />
+                {summaryOf(message) ? (
+                  <TreasurySummaryCard summary={summaryOf(message) as TreasurySummary} />
+                ) : (
+                  <div className={clsx('prose-answer', writing && 'streaming-caret')} aria-live={writing ? 'polite' : undefined}>
+                    <Markdown
+                      text={text}
+                      citationNumbers={new Set(citationsOf(message).map((c) => c.n))}
+                      onCite={(n) => setOpenCitation(citationsOf(message).find((c) => c.n === n))}
+                    />
+                  </div>
+                )}
                 {!writing && <SourcesRow citations={citationsOf(message)} text={text} onOpen={setOpenCitation} />}
                 {message.metadata?.status === 'error' && message.metadata.error && !writing && (
                   <p className="mt-2 rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">

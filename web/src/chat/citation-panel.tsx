@@ -1,7 +1,7 @@
 import type { Citation, DocumentInfo } from '@axon/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Download, X } from 'lucide-react';
-import { useEffect, useRef } from 'react';
+import { type ReactNode, type RefObject, useEffect, useRef } from 'react';
 import { api, describeError } from '../api/api-client';
 import { IconButton } from '../ui/button';
 
@@ -41,8 +41,14 @@ export function CitationPanel({ citation, onClose }: { citation: Citation; onClo
         </span>
         <div className="min-w-0 flex-1">
           <h2 className="truncate font-medium">{citation.documentName}</h2>
-          <p className="text-xs text-zinc-500">
-            {[citation.page !== null ? `Page ${citation.page}` : undefined, citation.section ?? undefined].filter(Boolean).join(' · ')}
+          <p className="text-xs text-zinc-500" data-testid="citation-where">
+            {[
+              citation.documentDate ? `Dated ${citation.documentDate}` : undefined,
+              citation.page !== null ? `Page ${citation.page}` : undefined,
+              citation.section ?? undefined,
+            ]
+              .filter(Boolean)
+              .join(' · ')}
           </p>
         </div>
         <a
@@ -64,14 +70,62 @@ export function CitationPanel({ citation, onClose }: { citation: Citation; onClo
           <>
             {window_.data.truncatedBefore && '… '}
             <span className="text-zinc-500">{window_.data.before}</span>
-            <mark ref={markRef} className="rounded bg-yellow-200 px-0.5 text-zinc-900 dark:bg-yellow-700 dark:text-zinc-50">
-              {window_.data.passage}
-            </mark>
+            <PassageWithHighlights citation={citation} passage={window_.data.passage} markRef={markRef} />
             <span className="text-zinc-500">{window_.data.after}</span>
             {window_.data.truncatedAfter && ' …'}
           </>
         )}
       </div>
     </aside>
+  );
+}
+
+/**
+ * The passage, with the sentences the answer drew on marked strongly (offsets in the document's
+ * text, as the citation's highlights give them) and the rest of the passage lightly; the whole
+ * passage is marked when the answer's sentences are not known.
+ */
+function PassageWithHighlights({
+  citation,
+  passage,
+  markRef,
+}: {
+  citation: Citation;
+  passage: string;
+  markRef: RefObject<HTMLElement | null>;
+}) {
+  const spans = (citation.highlights ?? [])
+    .map((h) => ({ start: Math.max(0, h.start - citation.startOffset), end: Math.min(passage.length, h.end - citation.startOffset), page: h.page }))
+    .filter((h) => h.end > h.start)
+    .sort((a, b) => a.start - b.start);
+  if (spans.length === 0)
+    return (
+      <mark ref={markRef} className="rounded bg-yellow-200 px-0.5 text-zinc-900 dark:bg-yellow-700 dark:text-zinc-50">
+        {passage}
+      </mark>
+    );
+  const parts: ReactNode[] = [];
+  let at = 0;
+  spans.forEach((span, i) => {
+    if (span.start < at) return;
+    if (span.start > at) parts.push(<span key={`p${at}`}>{passage.slice(at, span.start)}</span>);
+    parts.push(
+      <mark
+        key={`h${span.start}`}
+        ref={i === 0 ? markRef : undefined}
+        data-testid="cited-sentence"
+        title={span.page !== null ? `Page ${span.page}` : undefined}
+        className="rounded bg-yellow-300 px-0.5 text-zinc-900 dark:bg-yellow-600 dark:text-zinc-50"
+      >
+        {passage.slice(span.start, span.end)}
+      </mark>,
+    );
+    at = span.end;
+  });
+  if (at < passage.length) parts.push(<span key={`p${at}`}>{passage.slice(at)}</span>);
+  return (
+    <span className="rounded bg-yellow-50 text-zinc-900 dark:bg-yellow-950/40 dark:text-zinc-100" data-testid="cited-passage">
+      {parts}
+    </span>
   );
 }

@@ -6,7 +6,14 @@ import { type DragEvent, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { toast } from 'sonner';
 import { describeError } from '../api/api-client';
-import { useCollection, useCollectionDocuments, useDeleteCollection, useDeleteDocument, useUpdateCollection } from '../api/queries';
+import {
+  useCollection,
+  useCollectionDocuments,
+  useDeleteCollection,
+  useDeleteDocument,
+  useUpdateCollection,
+  useUpdateDocument,
+} from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
 import { Button, IconButton } from '../ui/button';
 import { CollectionMembers } from './collection-members';
@@ -201,6 +208,7 @@ export function CollectionPage() {
                   ? d.error
                   : `${STATUS_LABEL[d.status]} · ${formatSize(d.size)}${d.pages ? ` · ${d.pages} pages` : ''}${d.status === 'ready' ? ` · ${d.chunkCount} passages` : ''}`}
               </div>
+              <DocumentDescription document={d} canEdit={canEdit} collectionId={id} />
               {d.status !== 'ready' && d.status !== 'failed' && (
                 <div className="mt-1 h-1 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800">
                   <div className="h-full w-1/3 animate-pulse bg-indigo-400" />
@@ -237,7 +245,7 @@ type CollectionUpdate = ReturnType<typeof useUpdateCollection>;
 
 /** How many passages a question retrieves from this collection, the relevance floor, and MMR. */
 function RetrievalSettings({ collection, update }: { collection: Collection; update: CollectionUpdate }) {
-  const save = (patch: Partial<Pick<Collection, 'topK' | 'minScore' | 'mmr'>>) =>
+  const save = (patch: Partial<Pick<Collection, 'topK' | 'minScore' | 'mmr' | 'rerank'>>) =>
     update.mutate(patch, {
       onSuccess: () => toast.success('Retrieval settings saved'),
       onError: (err) => toast.error(describeError(err).message),
@@ -284,6 +292,124 @@ function RetrievalSettings({ collection, update }: { collection: Collection; upd
         <input type="checkbox" checked={collection.mmr} onChange={(e) => save({ mmr: e.target.checked })} />
         <span>Diversify passages</span>
       </label>
+      <label
+        className="flex items-center gap-2"
+        title="Reorder the retrieved passages with the configured rerank model (a second stage after search); without one, nothing changes"
+      >
+        <input type="checkbox" checked={collection.rerank} onChange={(e) => save({ rerank: e.target.checked })} />
+        <span>Rerank passages</span>
+      </label>
     </fieldset>
+  );
+}
+
+const DATE_SOURCE: Record<NonNullable<DocumentInfo['dateSource']>, string> = {
+  metadata: 'from the file',
+  name: 'from its name',
+  text: 'from its text',
+  manual: 'set by hand',
+};
+
+/** Metadata fields as lines of `key: value`; `tags` takes a comma-separated list. */
+function metadataToText(metadata: DocumentInfo['metadata']): string {
+  return Object.entries(metadata)
+    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join(', ') : value}`)
+    .join('\n');
+}
+
+function textToMetadata(text: string): DocumentInfo['metadata'] {
+  const metadata: DocumentInfo['metadata'] = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at <= 0) continue;
+    const key = line.slice(0, at).trim();
+    const value = line.slice(at + 1).trim();
+    if (!key || !value) continue;
+    metadata[key] =
+      key === 'tags'
+        ? value
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : value;
+  }
+  return metadata;
+}
+
+/** A document's date (and where it came from) and metadata fields, editable by editors. */
+function DocumentDescription({ document, canEdit, collectionId }: { document: DocumentInfo; canEdit: boolean; collectionId: string }) {
+  const update = useUpdateDocument(collectionId);
+  const [editing, setEditing] = useState(false);
+  const [date, setDate] = useState(document.date ?? '');
+  const [fields, setFields] = useState(metadataToText(document.metadata));
+  const summary = [
+    document.date ? `Dated ${document.date}${document.dateSource ? ` (${DATE_SOURCE[document.dateSource]})` : ''}` : 'No date',
+    ...Object.entries(document.metadata).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`),
+  ].join(' · ');
+  if (!editing)
+    return (
+      <div className="flex items-center gap-2 text-xs text-zinc-500" data-testid="document-description">
+        <span className="truncate">{summary}</span>
+        {canEdit && (
+          <button
+            type="button"
+            className="shrink-0 underline"
+            aria-label={`Edit the date and fields of ${document.name}`}
+            onClick={() => {
+              setDate(document.date ?? '');
+              setFields(metadataToText(document.metadata));
+              setEditing(true);
+            }}
+          >
+            Edit
+          </button>
+        )}
+      </div>
+    );
+  return (
+    <form
+      className="mt-1 flex flex-wrap items-start gap-2 text-xs"
+      aria-label={`Date and fields of ${document.name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        update.mutate(
+          { id: document.id, date: date || null, metadata: textToMetadata(fields) },
+          {
+            onSuccess: () => {
+              setEditing(false);
+              toast.success('Document saved');
+            },
+            onError: (err) => toast.error(describeError(err).message),
+          },
+        );
+      }}
+    >
+      <label className="flex items-center gap-1">
+        <span>Date</span>
+        <input
+          type="date"
+          value={date}
+          onChange={(e) => setDate(e.target.value)}
+          aria-label="Document date"
+          className="rounded border border-zinc-300 bg-transparent px-1 py-0.5 dark:border-zinc-700"
+        />
+      </label>
+      <label className="flex min-w-48 flex-1 flex-col gap-0.5">
+        <span>Fields (one “key: value” a line; tags: a, b)</span>
+        <textarea
+          value={fields}
+          onChange={(e) => setFields(e.target.value)}
+          rows={2}
+          aria-label="Document fields"
+          className="rounded border border-zinc-300 bg-transparent px-1 py-0.5 font-mono dark:border-zinc-700"
+        />
+      </label>
+      <Button type="submit" variant="secondary">
+        Save
+      </Button>
+      <Button type="button" variant="secondary" onClick={() => setEditing(false)}>
+        Cancel
+      </Button>
+    </form>
   );
 }

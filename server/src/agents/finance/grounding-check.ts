@@ -26,7 +26,10 @@ const toNumber = (written: string) => Number(written.replace(/[−]/g, '-').repl
  * (a level in percent, a change or spread in basis points, with or without its sign), or appear in
  * the cited FOMC passages. Returns the numbers that are neither.
  */
-export function checkGrounding(narrative: string, summary: Pick<TreasurySummary, 'tenors' | 'spreads' | 'largestMoves' | 'context'>): { ok: boolean; unsupported: string[] } {
+export function checkGrounding(
+  narrative: string,
+  summary: Pick<TreasurySummary, 'tenors' | 'spreads' | 'largestMoves' | 'context'>,
+): { ok: boolean; unsupported: string[] } {
   const allowed: number[] = [];
   for (const t of summary.tenors) {
     allowed.push(t.level);

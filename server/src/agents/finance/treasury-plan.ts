@@ -56,7 +56,9 @@ export function composeNarrative(figures: Figures, context: TreasurySummary['con
   if (figures.largestMoves.length > 0)
     parts.push(`The largest moves were ${figures.largestMoves.map((m) => `${m.tenor} (${signed(m.change1dBp)} bp)`).join(', ')}.`);
   for (const c of context.slice(0, 2))
-    parts.push(`From ${c.documentName.includes('minutes') ? 'the FOMC minutes' : 'the FOMC statement'} released ${c.date ?? 'earlier'}: “${c.text}” [${c.n}]`);
+    parts.push(
+      `From ${c.documentName.includes('minutes') ? 'the FOMC minutes' : 'the FOMC statement'} released ${c.date ?? 'earlier'}: “${c.text}” [${c.n}]`,
+    );
   return parts.join(' ');
 }
 
@@ -144,7 +146,10 @@ export function treasurySummaryPlan(options: { question: string; narrator: Langu
     const named = dateInQuestion(options.question);
     const bound = named ? `date <= '${named}'` : '1 = 1';
     const [days] = await api.callTools([
-      { tool: 'query_data', input: { dataset: TREASURY_DATASET, sql: `SELECT * FROM ${TREASURY_DATASET} WHERE ${bound} ORDER BY date DESC LIMIT 2` } },
+      {
+        tool: 'query_data',
+        input: { dataset: TREASURY_DATASET, sql: `SELECT * FROM ${TREASURY_DATASET} WHERE ${bound} ORDER BY date DESC LIMIT 2` },
+      },
     ]);
     const recent = rowsOf(days);
     const [day, previous] = recent;
@@ -156,7 +161,10 @@ export function treasurySummaryPlan(options: { question: string; narrator: Langu
     const [week] = await api.callTools([
       {
         tool: 'query_data',
-        input: { dataset: TREASURY_DATASET, sql: `SELECT * FROM ${TREASURY_DATASET} WHERE date <= date('${String(day.date)}', '-7 days') ORDER BY date DESC LIMIT 1` },
+        input: {
+          dataset: TREASURY_DATASET,
+          sql: `SELECT * FROM ${TREASURY_DATASET} WHERE date <= date('${String(day.date)}', '-7 days') ORDER BY date DESC LIMIT 1`,
+        },
       },
       { tool: 'search_documents', input: { query: CONTEXT_QUERY, before: String(day.date), latest: 1, k: 3 } },
     ]);

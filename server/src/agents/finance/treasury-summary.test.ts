@@ -50,7 +50,13 @@ beforeAll(async () => {
   datasetsDir = join(dir, 'datasets');
   store = openSqliteStore({ path: join(dir, 'axon.db') });
   runner = createQueryRunner();
-  await loadCsvDataset(store.datasets, datasetsDir, { orgId: 'org_default', name: TREASURY_DATASET, description: '', csv: CSV, columns: TREASURY_COLUMNS });
+  await loadCsvDataset(store.datasets, datasetsDir, {
+    orgId: 'org_default',
+    name: TREASURY_DATASET,
+    description: '',
+    csv: CSV,
+    columns: TREASURY_COLUMNS,
+  });
 });
 afterAll(async () => {
   await runner.close();
@@ -91,7 +97,9 @@ describe('the treasury summary', () => {
       expect(summary.date).toBe(date);
       expect(summary.previousDate).toBe(want.previousDate);
       expect(summary.weekAgoDate).toBe(want.weekAgoDate);
-      expect(summary.tenors.map(({ tenor, level, change1dBp, change1wBp }) => ({ tenor, level, change1dBp, change1wBp }))).toEqual(want.tenors);
+      expect(summary.tenors.map(({ tenor, level, change1dBp, change1wBp }) => ({ tenor, level, change1dBp, change1wBp }))).toEqual(
+        want.tenors,
+      );
       expect(summary.spreads['2s10s']).toEqual({
         levelBp: want.s2s10s,
         change1dBp: want.s2s10s - want.s2s10sPrev,
@@ -99,7 +107,9 @@ describe('the treasury summary', () => {
       });
       expect(summary.spreads['3m10y'].levelBp).toBe(want.s3m10y);
       expect(summary.shape.curve).toBe(curve);
-      const biggest = [...want.tenors].filter((t) => t.change1dBp !== null).sort((a, b) => Math.abs(b.change1dBp ?? 0) - Math.abs(a.change1dBp ?? 0))[0];
+      const biggest = [...want.tenors]
+        .filter((t) => t.change1dBp !== null)
+        .sort((a, b) => Math.abs(b.change1dBp ?? 0) - Math.abs(a.change1dBp ?? 0))[0];
       expect(Math.abs(summary.largestMoves[0]?.change1dBp ?? 0)).toBe(Math.abs(biggest?.change1dBp ?? -1));
       // The numbers came from query_data calls, visible as steps; the second step ran two calls in parallel.
       expect(result.steps.filter((s) => s.tool === 'query_data').map((s) => s.status)).toEqual(['ok', 'ok']);
@@ -151,7 +161,11 @@ describe('the grounding check', () => {
     expect(narrator.calls).toHaveLength(2);
     expect(narrator.calls[0]?.responseFormat).toMatchObject({ type: 'json' });
     expect(JSON.stringify(narrator.calls[1]?.prompt)).toContain('not in the figures: 3.45');
-    expect(summary).toMatchObject({ narrativeSource: 'model', narrative: 'The 10-year fell to 3.55% as the 2-year dropped 57 bp.', grounding: { ok: true, attempts: 2 } });
+    expect(summary).toMatchObject({
+      narrativeSource: 'model',
+      narrative: 'The 10-year fell to 3.55% as the 2-year dropped 57 bp.',
+      grounding: { ok: true, attempts: 2 },
+    });
   });
 
   it('flags a narrative that is still wrong after the retry', async () => {

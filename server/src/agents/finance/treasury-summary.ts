@@ -30,7 +30,7 @@ export type CurveRow = Record<string, string | number | null>;
 /** Basis points between two yields in percent, rounded to a whole basis point (yields are published to 0.01). */
 const bp = (to: number, from: number) => Math.round((to - from) * 100);
 
-const valueOf = (row: CurveRow, column: string): number | null => {
+const yieldOf = (row: CurveRow, column: string): number | null => {
   const v = row[column];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
@@ -49,10 +49,10 @@ export function computeTreasuryFigures(
 ): Omit<TreasurySummary, 'context' | 'narrative' | 'narrativeSource' | 'grounding'> {
   const tenors: TreasurySummary['tenors'] = [];
   for (const t of TREASURY_TENORS) {
-    const level = valueOf(day, t.column);
+    const level = yieldOf(day, t.column);
     if (level === null) continue;
-    const before = valueOf(previous, t.column);
-    const week = valueOf(weekAgo, t.column);
+    const before = yieldOf(previous, t.column);
+    const week = yieldOf(weekAgo, t.column);
     tenors.push({
       tenor: t.header,
       years: Math.round(t.years * 10_000) / 10_000,
@@ -62,7 +62,7 @@ export function computeTreasuryFigures(
     });
   }
   const need = (row: CurveRow, column: string) => {
-    const v = valueOf(row, column);
+    const v = yieldOf(row, column);
     if (v === null) throw new Error(`The curve of ${String(row.date)} has no ${column}`);
     return v;
   };
@@ -123,5 +123,8 @@ export function dateInQuestion(question: string): string | undefined {
 /** Whether a question asks for the treasury yield summary (the finance agent's structured answer). */
 export function asksForTreasurySummary(question: string): boolean {
   const text = question.toLowerCase();
-  return /\b(treasury|treasuries|yield|yields|curve)\b/.test(text) && /\b(summar|movement|move|moved|changes?|happened|recap|overview)/.test(text);
+  return (
+    /\b(treasury|treasuries|yield|yields|curve)\b/.test(text) &&
+    /\b(summar|movement|move|moved|changes?|happened|recap|overview)/.test(text)
+  );
 }

@@ -26,7 +26,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'axon-mcp-'));
   store = openSqliteStore({ path: join(dir, 'axon.db') });
   http = await startMcpHttpServer();
-  mcp = createMcpTools({ store, onToolChanged: (server, tool: ListedMcpTool) => changed.push(`${server.name}.${tool.name}`), callTimeoutMs: 10_000 });
+  mcp = createMcpTools({
+    store,
+    onToolChanged: (server, tool: ListedMcpTool) => changed.push(`${server.name}.${tool.name}`),
+    callTimeoutMs: 10_000,
+  });
 });
 afterAll(async () => {
   await mcp.close();

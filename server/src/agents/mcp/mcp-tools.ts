@@ -1,5 +1,5 @@
-import type { McpServer, McpTool, ToolGrant } from '@axon/contracts';
 import type { JSONSchema7 } from '@ai-sdk/provider';
+import type { McpServer, McpTool, ToolGrant } from '@axon/contracts';
 import type { McpServerRecord, McpToolRecord, Store } from '../../store';
 import { type AgentTool, ToolRefusal } from '../tool';
 import { connectMcpServer, type ListedMcpTool, type McpConnection } from './mcp-client';
@@ -114,7 +114,10 @@ export function createMcpTools(deps: McpToolsDeps) {
           if (context.signal.aborted) throw new ToolRefusal('The call was stopped.');
           throw error;
         }
-        if (result.isError) throw new ToolRefusal(`The tool reported an error: ${String(typeof result.value === 'string' ? result.value : JSON.stringify(result.value)).slice(0, 2000)}`);
+        if (result.isError)
+          throw new ToolRefusal(
+            `The tool reported an error: ${String(typeof result.value === 'string' ? result.value : JSON.stringify(result.value)).slice(0, 2000)}`,
+          );
         return { value: result.value };
       },
     };
@@ -126,7 +129,11 @@ export function createMcpTools(deps: McpToolsDeps) {
    * is left out (and reported) until an admin approves it again. A server that cannot be reached
    * contributes nothing.
    */
-  async function grantedTools(orgId: string, grants: ToolGrant[], signal: AbortSignal): Promise<{ tools: AgentTool[]; problems: string[] }> {
+  async function grantedTools(
+    orgId: string,
+    grants: ToolGrant[],
+    signal: AbortSignal,
+  ): Promise<{ tools: AgentTool[]; problems: string[] }> {
     const wanted = new Map<string, Set<string>>();
     for (const grant of grants) {
       const match = /^mcp\.([a-z0-9][a-z0-9-]*)\.(.+)$/.exec(grant.name);
@@ -152,7 +159,9 @@ export function createMcpTools(deps: McpToolsDeps) {
       for (const tool of listed) {
         if (!names.has(tool.name)) continue;
         if (statusOf(tool) !== 'approved') {
-          problems.push(`${mcpGrantName(name, tool.name)} is ${statusOf(tool) === 'changed' ? 'changed since its approval' : 'not approved'}`);
+          problems.push(
+            `${mcpGrantName(name, tool.name)} is ${statusOf(tool) === 'changed' ? 'changed since its approval' : 'not approved'}`,
+          );
           continue;
         }
         tools.push(toAgentTool(server, tool));

@@ -46,13 +46,29 @@ const ALLOWED_FUNCTIONS = new Set([
   'upper',
 ]);
 
-const STATEMENT_KINDS = new Set(['insert', 'update', 'delete', 'replace', 'create', 'drop', 'alter', 'attach', 'detach', 'pragma', 'vacuum']);
+const STATEMENT_KINDS = new Set([
+  'insert',
+  'update',
+  'delete',
+  'replace',
+  'create',
+  'drop',
+  'alter',
+  'attach',
+  'detach',
+  'pragma',
+  'vacuum',
+]);
 
 function functionName(node: Node): string {
   const name = node.name;
   if (typeof name === 'string') return name.toLowerCase();
   const parts = (name as { name?: Array<{ value?: unknown }> } | undefined)?.name;
-  if (Array.isArray(parts)) return parts.map((p) => String(p.value ?? '')).join('.').toLowerCase();
+  if (Array.isArray(parts))
+    return parts
+      .map((p) => String(p.value ?? ''))
+      .join('.')
+      .toLowerCase();
   return '';
 }
 
@@ -70,7 +86,9 @@ export async function checkSelect(sql: string, tables: string[]): Promise<void> 
   try {
     ast = parser.astify(sql, { database: 'sqlite' });
   } catch (error) {
-    throw new ToolRefusal(`The query is not one SQLite SELECT this tool accepts: ${(error as Error).message.split('\n')[0]?.slice(0, 200)}`);
+    throw new ToolRefusal(
+      `The query is not one SQLite SELECT this tool accepts: ${(error as Error).message.split('\n')[0]?.slice(0, 200)}`,
+    );
   }
   const statements = Array.isArray(ast) ? ast : [ast];
   if (statements.length !== 1) throw new ToolRefusal('Send exactly one statement (no ";"-separated statements).');

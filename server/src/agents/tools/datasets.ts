@@ -33,12 +33,14 @@ export interface LoadCsvDatasetInput {
  * and renamed into place, then registers it. Loading the same name again replaces it.
  */
 export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: string, input: LoadCsvDatasetInput): Promise<DatasetRecord> {
-  if (!/^[a-z][a-z0-9_]{0,62}$/.test(input.name)) throw new AppError('validation_failed', { detail: 'A dataset name is lower-case letters, digits and _.' });
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(input.name))
+    throw new AppError('validation_failed', { detail: 'A dataset name is lower-case letters, digits and _.' });
   const records = parse(input.csv, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
   const [header, ...rows] = records;
   if (!header || header.length === 0) throw new AppError('validation_failed', { detail: 'The CSV has no header row.' });
   const names = header.map((h) => input.columns?.[h] ?? columnNameOf(h));
-  if (new Set(names).size !== names.length) throw new AppError('validation_failed', { detail: `Two columns get the same name: ${names.join(', ')}` });
+  if (new Set(names).size !== names.length)
+    throw new AppError('validation_failed', { detail: `Two columns get the same name: ${names.join(', ')}` });
   const numeric = names.map((_, i) => rows.every((r) => (r[i] ?? '') === '' || Number.isFinite(Number(r[i]))));
   const types = numeric.map((n) => (n ? 'REAL' : 'TEXT'));
 
@@ -51,8 +53,7 @@ export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: s
     db.exec(`CREATE TABLE ${input.name} (${names.map((n, i) => `"${n}" ${types[i]}`).join(', ')})`);
     const insert = db.prepare(`INSERT INTO ${input.name} VALUES (${names.map(() => '?').join(', ')})`);
     db.transaction(() => {
-      for (const row of rows)
-        insert.run(...names.map((_, i) => ((row[i] ?? '') === '' ? null : numeric[i] ? Number(row[i]) : row[i])));
+      for (const row of rows) insert.run(...names.map((_, i) => ((row[i] ?? '') === '' ? null : numeric[i] ? Number(row[i]) : row[i])));
     })();
     const first = names[0];
     if (first) db.exec(`CREATE INDEX ${input.name}_${first} ON ${input.name}("${first}")`);
@@ -61,8 +62,16 @@ export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: s
   }
   renameSync(building, join(folder, file));
   const previous = await datasets.get(input.orgId, input.name);
-  const tables: Dataset['tables'] = [{ name: input.name, columns: names.map((n, i) => ({ name: n, type: types[i] as string })), rows: rows.length }];
-  const record = await datasets.put({ orgId: input.orgId, name: input.name, description: input.description, file: join(input.orgId, file), tables });
+  const tables: Dataset['tables'] = [
+    { name: input.name, columns: names.map((n, i) => ({ name: n, type: types[i] as string })), rows: rows.length },
+  ];
+  const record = await datasets.put({
+    orgId: input.orgId,
+    name: input.name,
+    description: input.description,
+    file: join(input.orgId, file),
+    tables,
+  });
   if (previous && previous.file !== record.file) rmSync(join(datasetsDir, previous.file), { force: true });
   return record;
 }

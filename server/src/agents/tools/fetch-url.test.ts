@@ -31,7 +31,7 @@ const resolve: ResolveHost = async (hostname) => {
       { address: '127.0.0.2', family: 4 },
     ],
     'mapped.test': [{ address: '::ffff:127.0.0.2', family: 6 }],
-    'localhost': [{ address: '127.0.0.1', family: 4 }],
+    localhost: [{ address: '127.0.0.1', family: 4 }],
   };
   const found = table[hostname];
   if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
@@ -46,7 +46,9 @@ beforeAll(async () => {
     if (req.url === '/page')
       return res
         .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-        .end('<html><head><title>Rates</title><script>steal()</script><style>p{}</style></head><body><h1>Yields</h1><p>The 10-year rose.</p><ul><li>One</li><li>Two</li></ul></body></html>');
+        .end(
+          '<html><head><title>Rates</title><script>steal()</script><style>p{}</style></head><body><h1>Yields</h1><p>The 10-year rose.</p><ul><li>One</li><li>Two</li></ul></body></html>',
+        );
     if (req.url === '/to-recorder') return res.writeHead(302, { location: `http://127.0.0.2:${recorder.port}/?q=leak` }).end();
     if (req.url === '/to-localhost') return res.writeHead(301, { location: `http://localhost:${loopback.port}/` }).end();
     if (req.url === '/to-decimal') return res.writeHead(307, { location: `http://2130706434:${recorder.port}/` }).end();
@@ -65,7 +67,8 @@ afterAll(async () => {
 });
 
 const caps = { maxBytes: 10_000, timeoutMs: 1500, maxRedirects: 3, maxChars: 5000 };
-const fetchIt = (url: string, allowHosts: string[] = []) => fetchPublicUrl(url, { allowHosts, signal: new AbortController().signal, caps, resolve });
+const fetchIt = (url: string, allowHosts: string[] = []) =>
+  fetchPublicUrl(url, { allowHosts, signal: new AbortController().signal, caps, resolve });
 
 async function refusal(url: string, allowHosts: string[] = []): Promise<string> {
   try {
@@ -158,7 +161,12 @@ describe('fetch_url on a host the admin allowed', () => {
   });
   it('is stopped by its signal', async () => {
     const stop = new AbortController();
-    const pending = fetchPublicUrl(`http://${host()}/stall`, { allowHosts: [host()], signal: stop.signal, caps: { ...caps, timeoutMs: 10_000 }, resolve });
+    const pending = fetchPublicUrl(`http://${host()}/stall`, {
+      allowHosts: [host()],
+      signal: stop.signal,
+      caps: { ...caps, timeoutMs: 10_000 },
+      resolve,
+    });
     setTimeout(() => stop.abort(), 100);
     await expect(pending).rejects.toThrow(/stopped/);
   });
@@ -167,6 +175,10 @@ describe('fetch_url on a host the admin allowed', () => {
 describe('isPublicAddress', () => {
   it('accepts public unicast and nothing else', () => {
     expect(['93.184.216.34', '8.8.8.8', '2606:4700::6810:84e5'].every(isPublicAddress)).toBe(true);
-    expect(['127.0.0.1', '10.1.1.1', '::1', '::ffff:8.8.8.8', '::8.8.8.8', '64:ff9b::808:808', 'fe80::1%eth0', 'not-an-ip', '100::1'].some(isPublicAddress)).toBe(false);
+    expect(
+      ['127.0.0.1', '10.1.1.1', '::1', '::ffff:8.8.8.8', '::8.8.8.8', '64:ff9b::808:808', 'fe80::1%eth0', 'not-an-ip', '100::1'].some(
+        isPublicAddress,
+      ),
+    ).toBe(false);
   });
 });

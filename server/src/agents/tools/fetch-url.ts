@@ -1,5 +1,5 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
@@ -23,7 +23,16 @@ export type ResolveHost = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolve: ResolveHost = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
-const TEXT_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain', 'text/markdown', 'text/csv', 'application/json', 'application/xml', 'text/xml'];
+const TEXT_TYPES = [
+  'text/html',
+  'application/xhtml+xml',
+  'text/plain',
+  'text/markdown',
+  'text/csv',
+  'application/json',
+  'application/xml',
+  'text/xml',
+];
 
 const Input = z.strictObject({ url: z.string().trim().min(1).max(4000) });
 
@@ -83,7 +92,8 @@ export async function fetchPublicUrl(
     throw new ToolRefusal(`Not a URL: ${rawUrl.slice(0, 200)}`);
   }
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ToolRefusal(`Only http and https URLs can be fetched, not ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ToolRefusal(`Only http and https URLs can be fetched, not ${url.protocol}`);
     if (url.username || url.password) throw new ToolRefusal('URLs with credentials are not fetched.');
     // WHATWG URL parsing has already turned decimal, hex, octal and short IPv4 forms into dotted quads.
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -130,7 +140,11 @@ export async function fetchPublicUrl(
         url = new URL(Array.isArray(location) ? (location[0] ?? '') : location, url);
         continue;
       }
-      const type = String(response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      const type =
+        String(response.headers['content-type'] ?? '')
+          .split(';')[0]
+          ?.trim()
+          .toLowerCase() ?? '';
       if (!TEXT_TYPES.includes(type)) {
         discard(response.body);
         throw new ToolRefusal(`The content type ${type || '(none)'} is not fetched; only text, HTML, JSON and XML are.`);
@@ -158,7 +172,14 @@ export async function fetchPublicUrl(
       const body = Buffer.concat(chunks).toString('utf8');
       const page = type === 'text/html' || type === 'application/xhtml+xml' ? await htmlToText(body) : { title: null, text: body };
       if (page.text.length > caps.maxChars) truncated = true;
-      return { url: url.href, status: response.statusCode, contentType: type, title: page.title, text: page.text.slice(0, caps.maxChars), truncated };
+      return {
+        url: url.href,
+        status: response.statusCode,
+        contentType: type,
+        title: page.title,
+        text: page.text.slice(0, caps.maxChars),
+        truncated,
+      };
     } finally {
       void dispatcher.close().catch(() => undefined);
     }
@@ -166,7 +187,11 @@ export async function fetchPublicUrl(
 }
 
 /** `fetch_url`: a web page or document as text, through `fetchPublicUrl`. */
-export function createFetchUrlTool(deps: { allowHosts: string[]; caps?: FetchCaps | undefined; resolve?: ResolveHost | undefined }): AgentTool {
+export function createFetchUrlTool(deps: {
+  allowHosts: string[];
+  caps?: FetchCaps | undefined;
+  resolve?: ResolveHost | undefined;
+}): AgentTool {
   return {
     name: 'fetch_url',
     description:
@@ -176,7 +201,12 @@ export function createFetchUrlTool(deps: { allowHosts: string[]; caps?: FetchCap
     needsApproval: false,
     async execute(input, context) {
       const { url } = input as z.infer<typeof Input>;
-      const page = await fetchPublicUrl(url, { allowHosts: deps.allowHosts, signal: context.signal, caps: deps.caps, resolve: deps.resolve });
+      const page = await fetchPublicUrl(url, {
+        allowHosts: deps.allowHosts,
+        signal: context.signal,
+        caps: deps.caps,
+        resolve: deps.resolve,
+      });
       return { value: page };
     },
   };

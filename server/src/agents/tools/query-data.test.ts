@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore, type DatasetRecord, type Store } from '../../store';
+import { type DatasetRecord, openSqliteStore, type Store } from '../../store';
 import { sharedDataPath } from '../../testing/shared-data';
 import { TREASURY_COLUMNS } from '../finance/treasury-summary';
 import type { AgentTool, ToolContext } from '../tool';
@@ -39,7 +39,12 @@ beforeAll(async () => {
     columns: TREASURY_COLUMNS,
   });
   // A second dataset the agent is not granted.
-  await loadCsvDataset(store.datasets, join(dir, 'datasets'), { orgId: 'org_default', name: 'salaries', description: '', csv: 'name,pay\nann,100\n' });
+  await loadCsvDataset(store.datasets, join(dir, 'datasets'), {
+    orgId: 'org_default',
+    name: 'salaries',
+    description: '',
+    csv: 'name,pay\nann,100\n',
+  });
   tool = createQueryDataTool({ datasets: [dataset], datasetsDir: join(dir, 'datasets'), runner, caps: { maxRows: 100, timeoutMs: 1500 } });
 });
 afterAll(async () => {
@@ -96,7 +101,9 @@ describe('query_data', () => {
 
   it('a cartesian join that must be counted hits the time cap, and the next query still runs', async () => {
     const started = performance.now();
-    await expect(run('SELECT count(*) FROM treasury_yields a, treasury_yields b, treasury_yields c')).rejects.toThrow(/time cap of 1500 ms/);
+    await expect(run('SELECT count(*) FROM treasury_yields a, treasury_yields b, treasury_yields c')).rejects.toThrow(
+      /time cap of 1500 ms/,
+    );
     expect(performance.now() - started).toBeLessThan(3000);
     const { value } = await run('SELECT count(*) AS n FROM treasury_yields');
     expect(value).toMatchObject({ rows: [[1131]] });
@@ -112,15 +119,17 @@ describe('query_data', () => {
   });
 
   it('refuses a dataset the agent was not granted', async () => {
-    await expect(tool.execute({ dataset: 'salaries', sql: 'SELECT * FROM salaries' }, context)).rejects.toThrow(/not one this agent may read/);
+    await expect(tool.execute({ dataset: 'salaries', sql: 'SELECT * FROM salaries' }, context)).rejects.toThrow(
+      /not one this agent may read/,
+    );
     await expect(run('SELECT 1', { datasets: [] })).rejects.toThrow(/not one this agent may read/);
   });
 
   it('opens the dataset read-only, even for a statement the parser let through', async () => {
     const file = join(dir, 'datasets', dataset.file);
-    await expect(runner.run({ file, sql: 'DELETE FROM treasury_yields', maxRows: 1, timeoutMs: 1000, signal: new AbortController().signal })).rejects.toThrow(
-      /returns no rows|readonly|read-only/,
-    );
+    await expect(
+      runner.run({ file, sql: 'DELETE FROM treasury_yields', maxRows: 1, timeoutMs: 1000, signal: new AbortController().signal }),
+    ).rejects.toThrow(/returns no rows|readonly|read-only/);
     const { value } = await run('SELECT count(*) FROM treasury_yields');
     expect(value).toMatchObject({ rows: [[1131]] });
   });

@@ -48,7 +48,8 @@ export function createQueryDataTool(deps: {
       const { dataset: name, sql } = input as z.infer<typeof Input>;
       const dataset = name ? byName.get(name) : deps.datasets.length === 1 ? deps.datasets[0] : undefined;
       if (!dataset && !name) throw new ToolRefusal(`Name the dataset: ${deps.datasets.map((d) => d.name).join(', ')}.`);
-      if (!dataset || !context.datasets.includes(dataset.name)) throw new ToolRefusal(`The dataset ${name ?? dataset?.name} is not one this agent may read.`);
+      if (!dataset || !context.datasets.includes(dataset.name))
+        throw new ToolRefusal(`The dataset ${name ?? dataset?.name} is not one this agent may read.`);
       await checkSelect(
         sql,
         dataset.tables.map((t) => t.name),
@@ -60,7 +61,15 @@ export function createQueryDataTool(deps: {
         timeoutMs: caps.timeoutMs,
         signal: context.signal,
       });
-      return { value: { dataset: dataset.name, columns: result.columns, rows: result.rows, rowCount: result.rows.length, truncated: result.truncated } };
+      return {
+        value: {
+          dataset: dataset.name,
+          columns: result.columns,
+          rows: result.rows,
+          rowCount: result.rows.length,
+          truncated: result.truncated,
+        },
+      };
     },
   };
 }

@@ -24,7 +24,13 @@ const Input = z.strictObject({
 export type SearchDocumentsInput = z.infer<typeof Input>;
 
 /** A passage for the model: numbered as the answer cites it. */
-const forModel = (c: Citation & { date?: string | null }) => ({ n: c.n, document: c.documentName, date: c.date ?? null, page: c.page, text: c.text });
+const forModel = (c: Citation & { date?: string | null }) => ({
+  n: c.n,
+  document: c.documentName,
+  date: c.date ?? null,
+  page: c.page,
+  text: c.text,
+});
 
 /**
  * `search_documents`: passages from the agent's collections that the caller may read, found by the
@@ -49,7 +55,9 @@ export function createSearchDocumentsTool(deps: { store: Store; embedder?: Embed
       if (query.collection !== undefined) {
         collections = readable.filter((c) => c.name === query.collection || c.id === query.collection);
         if (collections.length === 0)
-          throw new ToolRefusal(`The collection "${query.collection}" is not one of this agent's (${readable.map((c) => c.name).join(', ') || 'none'}).`);
+          throw new ToolRefusal(
+            `The collection "${query.collection}" is not one of this agent's (${readable.map((c) => c.name).join(', ') || 'none'}).`,
+          );
       }
       if (collections.length === 0) return { value: { passages: [] }, citations: [] };
       const k = query.k ?? 6;
@@ -65,7 +73,12 @@ export function createSearchDocumentsTool(deps: { store: Store; embedder?: Embed
         ).slice(0, k);
         return { value: { passages: citations.map(forModel) }, citations };
       }
-      return searchByDate(store, collections.map((c) => c.id), query, k);
+      return searchByDate(
+        store,
+        collections.map((c) => c.id),
+        query,
+        k,
+      );
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Citation } from '@axon/contracts';
+import { segmentSentences } from '../../providers/extractive-ranker';
 import type { Store } from '../../store';
 import { analyzeText } from '../search/text-analyzer';
 
@@ -22,11 +23,10 @@ interface Sentence {
 
 /** Sentences of a text with their offsets in it (blank lines and list items end a sentence too). */
 export function sentencesWithOffsets(text: string): Sentence[] {
-  const segmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
   const sentences: Sentence[] = [];
   const blocks = /[^\n]+(?:\n(?!\s*\n)(?!\s*(?:[-*•]|\d+[.)])\s)[^\n]+)*/g;
   for (const block of text.matchAll(blocks)) {
-    for (const { segment, index } of segmenter.segment(block[0])) {
+    for (const { segment, index } of segmentSentences(block[0])) {
       const lead = segment.length - segment.trimStart().length;
       const trimmed = segment.trim();
       if (trimmed.length < 3) continue;
@@ -44,7 +44,12 @@ function answerSentences(answer: string): Array<{ text: string; cites: number[] 
   const out: Array<{ text: string; cites: number[] }> = [];
   for (const line of answer.split('\n')) {
     const clean = line.replace(/^\s*>\s?/, '').replace(/^\s*[-*]\s+/, '');
-    for (const { segment } of new Intl.Segmenter('en', { granularity: 'sentence' }).segment(clean)) {
+    for (const { segment: raw } of segmentSentences(clean)) {
+      // Markers opening a segment ("… elevated. [1] The next…") belong to the sentence before it.
+      const leading = /^\s*(?:\[\d{1,3}\]\s*)+/.exec(raw)?.[0] ?? '';
+      const previous = out.at(-1);
+      if (leading && previous) previous.cites.push(...[...leading.matchAll(/\[(\d{1,3})\]/g)].map((m) => Number(m[1])));
+      const segment = previous ? raw.slice(leading.length) : raw;
       const cites = [...segment.matchAll(/\[(\d{1,3})\]/g)].map((m) => Number(m[1]));
       const text = segment
         .replace(/\[(\d{1,3})\]/g, ' ')

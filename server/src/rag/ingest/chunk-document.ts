@@ -1,4 +1,5 @@
 import { countTokens } from 'gpt-tokenizer';
+import { segmentSentences } from '../../providers/extractive-ranker';
 import { type DocumentBlock, documentText, type ParsedDocument } from './parsed-document';
 
 export interface Chunk {
@@ -32,7 +33,8 @@ interface Piece {
 function splitBlock(block: DocumentBlock, start: number, maxTokens: number): Piece[] {
   const tokens = countTokens(block.text);
   if (tokens <= maxTokens) return [{ text: block.text, start, tokens, block }];
-  const sentences = block.text.match(/[^.!?]+(?:[.!?]+|$)\s*/g) ?? [block.text];
+  // Unicode sentence boundaries (not every full stop: "0.5 percent", "Esther L. George").
+  const sentences = segmentSentences(block.text).map((s) => s.segment);
   const pieces: Piece[] = [];
   let offset = start;
   for (const sentence of sentences) {

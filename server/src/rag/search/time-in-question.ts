@@ -62,7 +62,15 @@ const yearSpan = (y: number): Span => ({ start: `${y}-01-01`, end: `${y}-12-31` 
 /** One date expression at the start of `text` (already lower-cased): its span and its length. */
 function readDateAt(text: string, now: Date): { span: Span; length: number } | undefined {
   const patterns: Array<[RegExp, (m: RegExpExecArray) => Span | undefined]> = [
-    [new RegExp(`^${MONTH}\\s+${DAY}(?:\\s*[-–]\\s*\\d{1,2})?,?\\s+${YEAR}\\b`), (m) => daySpan(Number(m[3]), MONTHS[m[1] as string] as number, Number(m[2]))],
+    [
+      new RegExp(`^${MONTH}\\s+${DAY}(?:\\s*[-–]\\s*(\\d{1,2}))?,?\\s+${YEAR}\\b`),
+      (m) => {
+        const month = MONTHS[m[1] as string] as number;
+        const first = daySpan(Number(m[4]), month, Number(m[2]));
+        const last = m[3] ? daySpan(Number(m[4]), month, Number(m[3])) : first;
+        return first && last ? { start: first.start, end: last.end } : undefined;
+      },
+    ],
     [new RegExp(`^${DAY}\\s+(?:of\\s+)?${MONTH},?\\s+${YEAR}\\b`), (m) => daySpan(Number(m[3]), MONTHS[m[2] as string] as number, Number(m[1]))],
     [/^((?:19|20)\d\d)-(\d\d)-(\d\d)\b/, (m) => daySpan(Number(m[1]), Number(m[2]), Number(m[3]))],
     [/^((?:19|20)\d\d)(\d\d)(\d\d)\b/, (m) => daySpan(Number(m[1]), Number(m[2]), Number(m[3]))],
@@ -76,7 +84,7 @@ function readDateAt(text: string, now: Date): { span: Span; length: number } | u
         return { start: monthSpan(Number(m[2]), q * 3 - 2).start, end: monthSpan(Number(m[2]), q * 3).end };
       },
     ],
-    [new RegExp(`^(?:the\\s+year\\s+)?${YEAR}\\b(?!\\s*(?:percent|%|basis|bps|billion|million))`), (m) => yearSpan(Number(m[1]))],
+    [new RegExp(`^(?:the\\s+year\\s+)?${YEAR}\\b(?!\\d|[.,]\\d|\\s*(?:percent|%|basis|bps|points|billion|million|thousand|units?|people|dollars|euros|times|words|pages|tokens|items|rows|km|kg|mg|ml)\\b)`), (m) => yearSpan(Number(m[1]))],
     [/^today\b/, () => ({ start: ymd(now), end: ymd(now) })],
     [/^yesterday\b/, () => ({ start: addDays(ymd(now), -1), end: addDays(ymd(now), -1) })],
     [/^this\s+year\b/, () => ({ start: `${now.getUTCFullYear()}-01-01`, end: ymd(now) })],

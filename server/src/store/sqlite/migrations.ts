@@ -572,4 +572,36 @@ export const SQLITE_MIGRATIONS: Array<{
       ALTER TABLE conversations ADD COLUMN active_leaf_id TEXT;
     `,
   },
+  {
+    version: 19,
+    name: 'feedback on answers, per-conversation settings, personal instructions, pinned, archived and filed conversations',
+    sql: `
+      -- Thumbs up (1) or down (-1) on an answer, with who gave it, the model that wrote it and an optional comment.
+      CREATE TABLE message_feedback (
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        org_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        model TEXT,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        comment TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+      );
+      CREATE INDEX message_feedback_org_time ON message_feedback(org_id, updated_at);
+      -- Instructions, temperature and answer length the person set for a conversation (null: defaults).
+      ALTER TABLE conversations ADD COLUMN system_prompt TEXT;
+      ALTER TABLE conversations ADD COLUMN temperature REAL;
+      ALTER TABLE conversations ADD COLUMN max_tokens INTEGER;
+      ALTER TABLE conversations ADD COLUMN pinned_at TEXT;
+      ALTER TABLE conversations ADD COLUMN archived_at TEXT;
+      ALTER TABLE conversations ADD COLUMN folder TEXT;
+      CREATE TABLE user_preferences (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        instructions TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -39,7 +39,8 @@ const toVersion = (row: Row): AgentVersion => ({
   createdAt: row.created_at as string,
 });
 
-const isUnique = (error: unknown) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+const isUnique = (error: unknown) =>
+  (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 
 export function createSqliteAgentRepository(db: Database.Database, now: () => Date): AgentRepository {
   const columns = `a.*, v.config,
@@ -201,9 +202,10 @@ export function createSqliteMcpServerRepository(db: Database.Database, now: () =
         for (const tool of tools)
           upsert.run(serverId, tool.name, tool.description, JSON.stringify(tool.inputSchema ?? {}), tool.hash, tool.readOnly ? 1 : 0, at);
         const names = tools.map((t) => t.name);
-        db.prepare(
-          `DELETE FROM mcp_tools WHERE server_id = ? AND name NOT IN (SELECT value FROM json_each(?))`,
-        ).run(serverId, JSON.stringify(names));
+        db.prepare(`DELETE FROM mcp_tools WHERE server_id = ? AND name NOT IN (SELECT value FROM json_each(?))`).run(
+          serverId,
+          JSON.stringify(names),
+        );
       })();
     },
     async approveTool(serverId, name, hash, approval, by) {
@@ -237,7 +239,16 @@ export function createSqliteToolApprovalRepository(db: Database.Database, now: (
     async create(input) {
       db.prepare(
         "INSERT INTO tool_approvals (id, org_id, user_id, agent_id, tool, input, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-      ).run(input.id, input.orgId, input.userId, input.agentId, input.tool, JSON.stringify(input.input ?? null), now().toISOString(), input.expiresAt);
+      ).run(
+        input.id,
+        input.orgId,
+        input.userId,
+        input.agentId,
+        input.tool,
+        JSON.stringify(input.input ?? null),
+        now().toISOString(),
+        input.expiresAt,
+      );
       return toApproval(byIdOnly.get(input.id) as Row);
     },
     async get(id, userId) {
@@ -293,7 +304,9 @@ export function createSqliteDatasetRepository(db: Database.Database, now: () => 
       return (db.prepare('SELECT * FROM agent_datasets WHERE org_id = ? ORDER BY name').all(orgId) as Row[]).map(toDataset);
     },
     async fetchHosts(orgId) {
-      return (db.prepare('SELECT host FROM fetch_allow_hosts WHERE org_id = ? ORDER BY host').all(orgId) as Row[]).map((r) => r.host as string);
+      return (db.prepare('SELECT host FROM fetch_allow_hosts WHERE org_id = ? ORDER BY host').all(orgId) as Row[]).map(
+        (r) => r.host as string,
+      );
     },
     async setFetchHosts(orgId, hosts) {
       db.transaction(() => {

@@ -8,16 +8,16 @@ import { AppError } from '../../errors';
 import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
 import { createSqliteAccountRepositories } from './sqlite-account-store';
-import { createSqliteAuditRepository } from './sqlite-audit-store';
-import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
-import { createSqliteRagRepositories } from './sqlite-rag-store';
-import { createSqliteResponseRepository } from './sqlite-response-store';
 import {
   createSqliteAgentRepository,
   createSqliteDatasetRepository,
   createSqliteMcpServerRepository,
   createSqliteToolApprovalRepository,
 } from './sqlite-agent-store';
+import { createSqliteAuditRepository } from './sqlite-audit-store';
+import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
+import { createSqliteRagRepositories } from './sqlite-rag-store';
+import { createSqliteResponseRepository } from './sqlite-response-store';
 
 type Row = Record<string, unknown>;
 
@@ -400,7 +400,8 @@ export function openSqliteStore({
         const at = iso();
         const row = db.transaction(() => {
           q.convTouch.run(at, conversationId);
-          const parent = parentId !== undefined ? parentId : ((q.msgLeaf.get(conversationId) as { id: string | null } | undefined)?.id ?? null);
+          const parent =
+            parentId !== undefined ? parentId : ((q.msgLeaf.get(conversationId) as { id: string | null } | undefined)?.id ?? null);
           const inserted = q.msgInsert.get(id, conversationId, role, content, status, model, at, parent) as Row;
           q.msgSetLeaf.run(id, conversationId);
           return inserted;

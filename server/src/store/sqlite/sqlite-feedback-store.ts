@@ -1,0 +1,111 @@
+import type { FeedbackEvent, FeedbackSummary, FeedbackValue, MessageFeedback } from '@axon/contracts';
+import type Database from 'better-sqlite3';
+import type { FeedbackRepository, PreferencesRepository } from '../store';
+
+type Row = Record<string, unknown>;
+
+const toValue = (n: unknown): FeedbackValue => (n === 1 ? 'up' : 'down');
+
+const toEvent = (row: Row): FeedbackEvent => ({
+  messageId: row.message_id as string,
+  conversationId: row.conversation_id as string,
+  model: (row.model as string | null) ?? null,
+  userId: row.user_id as string,
+  userEmail: (row.email as string | null) ?? null,
+  orgId: row.org_id as string,
+  value: toValue(row.value),
+  comment: (row.comment as string | null) ?? null,
+  createdAt: row.created_at as string,
+  updatedAt: row.updated_at as string,
+});
+
+/** Feedback on answers: one row per answer and person, replaced when they change their mind. */
+export function createSqliteFeedbackRepository(db: Database.Database, now: () => Date): FeedbackRepository {
+  const q = {
+    // Only an answer in a conversation of the person giving feedback takes it; the model is the answer's own.
+    upsert: db.prepare(
+      `INSERT INTO message_feedback (message_id, user_id, org_id, conversation_id, model, value, comment, created_at, updated_at)
+       SELECT m.id, c.user_id, ?, m.conversation_id, m.model, ?, ?, ?, ?
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.id = ? AND c.user_id = ? AND m.role = 'assistant'
+       ON CONFLICT (message_id, user_id) DO UPDATE SET value = excluded.value, comment = excluded.comment, updated_at = excluded.updated_at
+       RETURNING value, comment, updated_at`,
+    ),
+    clear: db.prepare('DELETE FROM message_feedback WHERE message_id = ? AND user_id = ?'),
+    forConversation: db.prepare('SELECT message_id, value, comment, updated_at FROM message_feedback WHERE conversation_id = ? AND user_id = ?'),
+  };
+  const inPeriod = (orgId: string | null) => `f.updated_at >= ? AND f.updated_at < ?${orgId === null ? '' : ' AND f.org_id = ?'}`;
+  const periodParams = (range: { from: string; to: string; orgId: string | null }) =>
+    range.orgId === null ? [range.from, range.to] : [range.from, range.to, range.orgId];
+
+  return {
+    async set({ messageId, userId, orgId, value, comment }) {
+      const at = now().toISOString();
+      const row = q.upsert.get(orgId, value === 'up' ? 1 : -1, comment, at, at, messageId, userId) as Row | undefined;
+      if (!row) return undefined;
+      return { value: toValue(row.value), comment: (row.comment as string | null) ?? null, updatedAt: row.updated_at as string };
+    },
+    async clear(messageId, userId) {
+      return q.clear.run(messageId, userId).changes > 0;
+    },
+    async forConversation(conversationId, userId) {
+      const rows = q.forConversation.all(conversationId, userId) as Row[];
+      return new Map<string, MessageFeedback>(
+        rows.map((r) => [
+          r.message_id as string,
+          { value: toValue(r.value), comment: (r.comment as string | null) ?? null, updatedAt: r.updated_at as string },
+        ]),
+      );
+    },
+    summary(range) {
+      const where = inPeriod(range.orgId);
+      const params = periodParams(range);
+      const byModel = (
+        db
+          .prepare(
+            `SELECT COALESCE(f.model, '(unknown)') AS model, SUM(f.value = 1) AS up, SUM(f.value = -1) AS down
+             FROM message_feedback f WHERE ${where} GROUP BY 1 ORDER BY COUNT(*) DESC, 1`,
+          )
+          .all(...params) as Row[]
+      ).map((r) => ({ model: r.model as string, up: Number(r.up), down: Number(r.down) }));
+      const recent = (
+        db
+          .prepare(
+            `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+             WHERE ${where} ORDER BY f.updated_at DESC, f.message_id DESC LIMIT 50`,
+          )
+          .all(...params) as Row[]
+      ).map(toEvent);
+      const totals = byModel.reduce((t, r) => ({ up: t.up + r.up, down: t.down + r.down }), { up: 0, down: 0 });
+      return { from: range.from, to: range.to, totals, byModel, recent } satisfies FeedbackSummary;
+    },
+    *events(range) {
+      const rows = db
+        .prepare(
+          `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+           WHERE ${inPeriod(range.orgId)} ORDER BY f.updated_at, f.message_id`,
+        )
+        .iterate(...periodParams(range)) as Iterable<Row>;
+      for (const row of rows) yield toEvent(row);
+    },
+  };
+}
+
+/** Each person's own settings (their default instructions). */
+export function createSqlitePreferencesRepository(db: Database.Database, now: () => Date): PreferencesRepository {
+  const get = db.prepare('SELECT instructions FROM user_preferences WHERE user_id = ?');
+  const put = db.prepare(
+    `INSERT INTO user_preferences (user_id, instructions, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (user_id) DO UPDATE SET instructions = excluded.instructions, updated_at = excluded.updated_at`,
+  );
+  return {
+    async get(userId) {
+      const row = get.get(userId) as Row | undefined;
+      return { instructions: (row?.instructions as string | undefined) ?? '' };
+    },
+    async set(userId, { instructions }) {
+      put.run(userId, instructions, now().toISOString());
+      return { instructions };
+    },
+  };
+}
