@@ -29,7 +29,9 @@ describe('document dates and sentence-level citations in the browser', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('link', { name: /Statements/ }).click();
     const pdf = await buildPdf([['Recent indicators suggest that growth has slowed from its strong pace.'], [`${CITED} ${NOT_CITED}`]]);
-    await page.getByLabel('Choose files to upload').setInputFiles([{ name: 'statement.pdf', mimeType: 'application/pdf', buffer: Buffer.from(pdf) }]);
+    await page
+      .getByLabel('Choose files to upload')
+      .setInputFiles([{ name: 'statement.pdf', mimeType: 'application/pdf', buffer: Buffer.from(pdf) }]);
     const row = page.getByTestId('document-row').filter({ hasText: 'statement.pdf' });
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
     await row.getByRole('button', { name: 'Edit the date and fields of statement.pdf' }).click();

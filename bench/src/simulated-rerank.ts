@@ -87,7 +87,11 @@ export async function startSimulatedRerankServer(): Promise<SimulatedRerankServe
     if (state.failWith) return send(state.failWith, { message: 'simulated failure' });
     const query = body.query;
     const documents = format === 'tei' ? body.texts : body.documents;
-    if (typeof query !== 'string' || !Array.isArray(documents) || documents.some((d) => typeof d !== 'string' && typeof d?.text !== 'string'))
+    if (
+      typeof query !== 'string' ||
+      !Array.isArray(documents) ||
+      documents.some((d) => typeof d !== 'string' && typeof d?.text !== 'string')
+    )
       return send(422, { message: 'query (a string) and documents (strings) are required' });
     if (format !== 'tei' && typeof body.model !== 'string') return send(422, { message: 'model is required' });
     const texts = (documents as Array<string | { text: string }>).map((d) => (typeof d === 'string' ? d : d.text));
@@ -96,7 +100,11 @@ export async function startSimulatedRerankServer(): Promise<SimulatedRerankServe
       .map((text, index) => ({ index, score: simulatedRelevance(query, text) }))
       .sort((a, b) => b.score - a.score || a.index - b.index)
       .slice(0, limit);
-    if (format === 'tei') return send(200, ranked.map((r) => ({ index: r.index, score: r.score })));
+    if (format === 'tei')
+      return send(
+        200,
+        ranked.map((r) => ({ index: r.index, score: r.score })),
+      );
     if (format === 'voyage')
       return send(200, {
         object: 'list',

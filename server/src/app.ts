@@ -18,6 +18,8 @@ import { can } from './auth/permissions';
 import type { ChatPipeline } from './chat/chat-pipeline';
 import { registerChatRoutes } from './chat/chat-routes';
 import { registerConversationRoutes } from './chat/conversation-routes';
+import { registerFeedbackRoutes } from './chat/feedback-routes';
+import { registerPreferencesRoutes } from './chat/preferences-routes';
 import type { Config } from './config';
 import { AppError } from './errors';
 import { registerAnthropicMessagesRoutes } from './gateway/anthropic-messages-routes';
@@ -296,6 +298,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
   registerUsageRoutes(app, { usage: deps.usage, store });
+  registerFeedbackRoutes(app, { store });
+  registerPreferencesRoutes(app, { store });
   registerChatRoutes(app, {
     store,
     pipeline: deps.pipeline,
@@ -305,6 +309,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reranker: deps.reranker,
     limits: deps.limits,
     prompts: deps.prompts,
+    titles: config.conversationTitles,
   });
   registerSearchRoutes(app, { store, embedder: deps.embedder, reranker: deps.reranker });
   registerCollectionRoutes(app, {

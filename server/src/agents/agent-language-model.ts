@@ -63,9 +63,10 @@ export function createAgentLanguageModel(modelId: string, run: RunAgentCall): La
       const steps = streamsSteps(options);
       let push!: (part: LanguageModelV3StreamPart) => void;
       let close!: () => void;
+      // The reader may cancel (Stop) while the run still reports: parts after that are dropped.
+      let open = true;
       const stream = new ReadableStream<LanguageModelV3StreamPart>({
         start(controller) {
-          let open = true;
           push = (part) => {
             if (open) controller.enqueue(part);
           };
@@ -74,6 +75,9 @@ export function createAgentLanguageModel(modelId: string, run: RunAgentCall): La
             open = false;
             controller.close();
           };
+        },
+        cancel() {
+          open = false;
         },
       });
       push({ type: 'stream-start', warnings: [] });

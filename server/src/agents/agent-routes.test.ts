@@ -307,6 +307,39 @@ describe('builders, admins and grants', () => {
   });
 });
 
+describe('grants per role', () => {
+  it('runs a tool granted to builders for a builder, and refuses it for a member', async () => {
+    expect(
+      (
+        await builder.json('POST', '/api/agents', {
+          slug: 'counter',
+          name: 'Counter',
+          config: { model: 'sim/sim-1', tools: [{ name: 'calculator', roles: ['builder', 'admin'] }] },
+        })
+      ).status,
+    ).toBe(201);
+    t.upstream.set({
+      answer: (body) =>
+        (body.messages as Array<{ role: string }>).some((m) => m.role === 'tool')
+          ? { content: 'Done.' }
+          : { toolCalls: [{ name: 'calculator', arguments: JSON.stringify({ expression: '6 * 7' }) }] },
+    });
+    try {
+      const builderKey = (await builder.json<{ key: string }>('POST', '/api/keys', { name: 'v1', scopes: ['chat'] })).body.key;
+      const ask = async (key: string) =>
+        (
+          JSON.parse((await v1(key, { model: 'agent/counter', messages: [{ role: 'user', content: 'six times seven' }] })).text) as {
+            axon: AgentRunReport;
+          }
+        ).axon.steps;
+      expect(await ask(builderKey)).toMatchObject([{ tool: 'calculator', status: 'ok', output: { result: '42' } }]);
+      expect(await ask(memberKey)).toMatchObject([{ tool: 'calculator', status: 'refused' }]);
+    } finally {
+      t.upstream.set({ answer: undefined });
+    }
+  });
+});
+
 describe('containment and audit', () => {
   it('planted instructions in a document and a fetched page widen nothing; the recorder on 127.0.0.2 gets nothing', async () => {
     // A collection the agent has, with a planted document, and one it does not have.
@@ -452,6 +485,62 @@ describe('approvals in the web chat', () => {
       expect(approvals).toEqual(['pending', 'approved']);
       const step = events.filter((e) => e.type === 'data-step').at(-1) as { data: Json };
       expect(step.data).toMatchObject({ tool: 'mcp.notes.write_note', status: 'ok', output: 'saved' });
+    } finally {
+      t.upstream.set({ answer: undefined });
+    }
+  });
+  it('Stop (the client closing the stream) aborts the running tool, and the answer is saved as stopped', async () => {
+    const servers = (
+      await admin.json<{ items: Array<{ id: string; name: string; tools: Array<{ name: string; hash: string }> }> }>(
+        'GET',
+        '/api/admin/mcp-servers',
+      )
+    ).body.items;
+    const notes = servers.find((x) => x.name === 'notes');
+    const slow = notes?.tools.find((x) => x.name === 'slow');
+    expect((await admin.json('POST', `/api/admin/mcp-servers/${notes?.id}/approve`, { tool: 'slow', hash: slow?.hash })).status).toBe(200);
+    expect(
+      (
+        await builder.json('POST', '/api/agents', {
+          slug: 'waiter',
+          name: 'Waiter',
+          config: { model: 'sim/sim-1', tools: [{ name: 'mcp.notes.slow' }] },
+        })
+      ).status,
+    ).toBe(201);
+    t.upstream.set({ answer: () => ({ toolCalls: [{ name: 'mcp__notes__slow', arguments: '{}' }] }) });
+    try {
+      const conversation = (await member.json<{ id: string }>('POST', '/api/conversations', { model: 'agent/waiter' })).body;
+      const stop = new AbortController();
+      const response = await member.request(
+        'POST',
+        `/api/conversations/${conversation.id}/chat`,
+        { trigger: 'submit-message', message: { id: 'm-stop', text: 'wait' } },
+        { signal: stop.signal },
+      );
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let seen = '';
+      while (!seen.includes('"status":"running"')) seen += new TextDecoder().decode((await reader.read()).value);
+      const stoppedAt = performance.now();
+      stop.abort();
+      let answer: { status: string; agentRun: { steps: Array<{ status: string }> } | null } | undefined;
+      for (let i = 0; i < 50 && answer?.status !== 'stopped'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const saved = (
+          await member.json<{ messages: Array<{ role: string; status: string; agentRun: { steps: Array<{ status: string }> } | null }> }>(
+            'GET',
+            `/api/conversations/${conversation.id}`,
+          )
+        ).body;
+        answer = saved.messages.find((m) => m.role === 'assistant');
+      }
+      expect(answer?.status).toBe('stopped');
+      expect(performance.now() - stoppedAt).toBeLessThan(3000);
+      const audit = await admin.json<{ items: Array<{ details: Json }> }>('GET', '/api/admin/audit?action=tool.called&limit=5');
+      expect(audit.body.items.find((e) => e.details.agent === 'waiter')?.details).toMatchObject({
+        tool: 'mcp.notes.slow',
+        outcome: 'stopped',
+      });
     } finally {
       t.upstream.set({ answer: undefined });
     }

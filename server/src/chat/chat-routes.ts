@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAgentUiStream, STREAM_STEPS } from '../agents/agent-ui-stream';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
-import { logRequest } from '../http/log-request';
+import { logRequest, observeModelCall } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
@@ -23,6 +23,7 @@ import type { Store } from '../store';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
 import { threadOf, threadUpTo } from './conversation-thread';
+import { type ConversationTitles, cleanModelTitle, keyPhraseTitle, titleFromText, titlePrompt } from './make-conversation-title';
 
 export interface ChatRoutesDeps {
   store: Store;
@@ -37,6 +38,8 @@ export interface ChatRoutesDeps {
   prompts: PromptStore;
   /** How often a streaming answer's text is saved, so a crash keeps most of it. */
   flushIntervalMs?: number;
+  /** How a new conversation is titled after its first answer (default `auto`). */
+  titles?: ConversationTitles | undefined;
 }
 
 /** The conversation so far as a model prompt; failed answers with no text are left out. */
@@ -50,10 +53,6 @@ export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
     );
 }
 
-function titleFrom(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-}
 
 /**
  * `POST /api/conversations/:id/chat`: one chat turn of the web app, streamed as the AI SDK's UI
@@ -93,6 +92,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
     );
 
+    /** Whether this turn starts the conversation (which then gets its title from it). */
+    let firstExchange = false;
     if (body.trigger === 'submit-message') {
       if (!body.message)
         throw new AppError('validation_failed', {
@@ -122,7 +123,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       }
       history = [...history, userMessage];
       if (conversation.title === NEW_CONVERSATION_TITLE && history.filter((m) => m.role === 'user').length === 1) {
-        await store.conversations.update(id, user.id, { title: titleFrom(body.message.text) });
+        await store.conversations.update(id, user.id, { title: titleFromText(body.message.text) });
+        firstExchange = true;
       }
     } else {
       // The answer asked again stays, as an earlier version of the new one.
@@ -163,6 +165,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       if (last?.role === 'user') last.content = [{ type: 'text', text: rendered.message }];
       if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
     }
+    // The person's own instructions come first: their defaults from Settings, then this conversation's.
+    const instructions = [(await store.preferences.get(user.id)).instructions, conversation.systemPrompt ?? '']
+      .map((text) => text.trim())
+      .filter(Boolean);
+    prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
+    const settings = {
+      ...(conversation.temperature !== null ? { temperature: conversation.temperature } : {}),
+      ...(conversation.maxTokens !== null ? { maxOutputTokens: conversation.maxTokens } : {}),
+    };
 
     const answer = await store.messages.append({
       conversationId: id,
@@ -192,6 +203,24 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       info.connection === 'agent'
         ? createAgentUiStream((chunk) => send(chunk as unknown as UIMessageChunk<AssistantMetadata>), citations)
         : undefined;
+    /** A few words naming the conversation: by its model when that one writes, else its key phrases. */
+    const titleFirstExchange = async (asked: string, answered: string): Promise<string> => {
+      const generative = info.kind === 'remote' && info.connection !== 'agent';
+      if ((deps.titles ?? 'auto') === 'auto' && generative) {
+        const reply = await pipeline.run({
+          model,
+          prompt: titlePrompt(asked, answered),
+          settings: { maxOutputTokens: 24, temperature: 0.3 },
+          signal: AbortSignal.timeout(15_000),
+          mode: 'generate',
+        });
+        observeModelCall(request, { model: info.id, outcome: reply.status, usage: reply.usage, timing: reply.timing });
+        const title = reply.status === 'complete' ? cleanModelTitle(reply.text) : '';
+        if (title) return title;
+        if (reply.error) request.log.warn({ failure: reply.failure?.kind }, 'naming the conversation by its model failed; key phrases are used');
+      }
+      return keyPhraseTitle(asked, answered);
+    };
     let text = '';
     let lastFlush = Date.now();
     try {
@@ -199,6 +228,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         pipeline.run({
           model,
           prompt,
+          settings,
           signal: controller.signal,
           ...(agentUi ? { providerOptions: STREAM_STEPS, onPart: agentUi.onPart } : {}),
           onTextDelta: (delta) => {
@@ -256,6 +286,13 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       };
       send({ type: 'message-metadata', messageMetadata: metadata });
       if (result.status === 'error' && error) send({ type: 'error', errorText: error });
+      if (firstExchange && result.status === 'complete' && result.text.trim() && (deps.titles ?? 'auto') !== 'first-message') {
+        const title = await titleFirstExchange(question, result.text);
+        if (title) {
+          await store.conversations.update(id, user.id, { title });
+          send({ type: 'data-title', data: { title }, transient: true } as unknown as UIMessageChunk<AssistantMetadata>);
+        }
+      }
       send({ type: 'finish-step' });
       send({ type: 'finish', messageMetadata: metadata });
       sse.send('[DONE]');

@@ -1,5 +1,6 @@
 import {
   type ConversationWithMessages,
+  type Message,
   CreateConversationSchema,
   ListConversationsQuerySchema,
   type ModelList,
@@ -55,9 +56,18 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     }),
   );
 
+  /** The thread shown, each answer with the reader's feedback on it. */
+  const withFeedback = async (messages: Message[], conversationId: string, userId: string): Promise<Message[]> => {
+    const feedback = await store.feedback.forConversation(conversationId, userId);
+    return feedback.size === 0 ? messages : messages.map((m) => ({ ...m, feedback: feedback.get(m.id) ?? null }));
+  };
+
   app.get('/api/conversations', async (request) => {
-    const query = parseInput(ListConversationsQuerySchema, request.query, 'query');
-    return store.conversations.list(requirePrincipal(request).user.id, query);
+    const { archived, ...query } = parseInput(ListConversationsQuerySchema, request.query, 'query');
+    return store.conversations.list(requirePrincipal(request).user.id, {
+      ...query,
+      ...(archived !== undefined ? { archived: archived === 'true' } : {}),
+    });
   });
 
   app.post('/api/conversations', async (request, reply) => {
@@ -72,6 +82,9 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
       model: body.model ?? null,
       collectionIds: body.collectionIds,
       prompt: body.prompt ?? null,
+      systemPrompt: body.systemPrompt ?? null,
+      temperature: body.temperature ?? null,
+      maxTokens: body.maxTokens ?? null,
     });
     return reply.status(201).send(conversation);
   });
@@ -80,7 +93,8 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const conversation = await store.conversations.get(id, requirePrincipal(request).user.id);
     if (!conversation) throw notFound();
-    return { ...conversation, messages: threadOf(await store.messages.listByConversation(id), await store.messages.activeLeaf(id)) };
+    const thread = threadOf(await store.messages.listByConversation(id), await store.messages.activeLeaf(id));
+    return { ...conversation, messages: await withFeedback(thread, id, requirePrincipal(request).user.id) };
   });
 
   /** Shows another version of a message: the branch through it, down to its newest answer. */
@@ -93,7 +107,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     if (!all.some((m) => m.id === messageId)) throw new AppError('not_found', { detail: 'No such message in this conversation' });
     const leaf = newestLeafUnder(all, messageId);
     await store.messages.setActiveLeaf(id, leaf);
-    return { ...conversation, messages: threadOf(all, leaf) };
+    return { ...conversation, messages: await withFeedback(threadOf(all, leaf), id, requirePrincipal(request).user.id) };
   });
 
   app.patch('/api/conversations/:id', async (request) => {

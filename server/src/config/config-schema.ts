@@ -194,6 +194,13 @@ export const ConfigSchema = z
       .optional(),
     /** Model used when a request names none (`AXON_DEFAULT_MODEL`); defaults to the first configured provider's first model, else `local/extractive`. */
     defaultModel: z.string().optional(),
+    /**
+     * How a new conversation is titled once its first answer is written (`AXON_CONVERSATION_TITLES`):
+     * `auto` asks the conversation's model for a few words (key phrases of the exchange for the local
+     * model, or if the model fails); `key-phrases` never asks a model; `first-message` keeps the first
+     * question's opening words.
+     */
+    conversationTitles: z.enum(['auto', 'key-phrases', 'first-message']).default('auto'),
     /** How long a connection's model list is cached before it is fetched again, in ms (`AXON_MODELS_TTL_MS`). */
     modelsCacheTtlMs: z.coerce
       .number()

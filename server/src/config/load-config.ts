@@ -23,6 +23,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_ADMIN_EMAIL: 'admin.email',
   AXON_ADMIN_PASSWORD: 'admin.password',
   AXON_DEFAULT_MODEL: 'defaultModel',
+  AXON_CONVERSATION_TITLES: 'conversationTitles',
   AXON_MODELS_TTL_MS: 'modelsCacheTtlMs',
   AXON_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
   AXON_UPSTREAM_CONNECT_TIMEOUT_MS: 'upstreamTimeouts.connectMs',

@@ -29,7 +29,8 @@ function stem(word: string): string {
 }
 
 /** Words whose full stop ends no sentence ("Mr. Powell", "Jan. 5"). */
-const ABBREVIATIONS = /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|st|jr|sr|vs|etc|no|vol|fig|inc|ltd|co|corp|e\.g|i\.e|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.\s*$/i;
+const ABBREVIATIONS =
+  /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|st|jr|sr|vs|etc|no|vol|fig|inc|ltd|co|corp|e\.g|i\.e|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.\s*$/i;
 
 /**
  * Sentence segments of a text (Unicode sentence boundaries), without the breaks it would make
@@ -40,7 +41,11 @@ export function segmentSentences(text: string): Array<{ segment: string; index: 
   const segments: Array<{ segment: string; index: number }> = [];
   for (const { segment, index } of new Intl.Segmenter('en', { granularity: 'sentence' }).segment(text)) {
     const previous = segments.at(-1);
-    if (previous && (/(?:^|[\s(])\p{Lu}\.\s*$/u.test(previous.segment) || ABBREVIATIONS.test(previous.segment)) && /^\p{Lu}/u.test(segment)) {
+    if (
+      previous &&
+      (/(?:^|[\s(])\p{Lu}\.\s*$/u.test(previous.segment) || ABBREVIATIONS.test(previous.segment)) &&
+      /^\p{Lu}/u.test(segment)
+    ) {
       previous.segment += segment;
       continue;
     }

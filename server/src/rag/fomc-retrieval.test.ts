@@ -47,7 +47,8 @@ beforeAll(async () => {
   t = await startTestServer({ overrides: { 'localModel.wordDelayMs': 0 } });
   alice = new WebClient(t.url);
   const session = await alice.setup('alice@example.com', 'alice password 1');
-  apiKey = (await createAuthService({ store: t.server.store, sessionTtlMs: 3_600_000 }).createApiKey(session.user?.id as string, 'script')).key;
+  apiKey = (await createAuthService({ store: t.server.store, sessionTtlMs: 3_600_000 }).createApiKey(session.user?.id as string, 'script'))
+    .key;
   statements = (await alice.json<Collection>('POST', '/api/collections', { name: 'FOMC statements' })).body;
   const files = readdirSync(STATEMENTS)
     .filter((f) => /^\d{8}\.txt$/.test(f))
@@ -111,7 +112,10 @@ describe('retrieval that understands time', () => {
   });
 
   it('answers "the latest" and "the last meeting" from the newest statement', async () => {
-    for (const question of ['What is the latest target range for the federal funds rate?', 'What did the Committee decide at its last meeting?']) {
+    for (const question of [
+      'What is the latest target range for the federal funds rate?',
+      'What did the Committee decide at its last meeting?',
+    ]) {
       const { first, text } = await chat(question, [statements.id]);
       expect(first[0]?.documentName).toBe('20231213.txt');
       expect(text).toContain('(dated 2023-12-13)');
@@ -132,8 +136,9 @@ describe('retrieval that understands time', () => {
   });
 
   it('takes explicit filters on the search API: dates and metadata fields', async () => {
-    const dated = (await search({ query: 'target range federal funds rate', k: 50, filters: { dateFrom: '2022-03-01', dateTo: '2022-06-30' } })).body
-      .items;
+    const dated = (
+      await search({ query: 'target range federal funds rate', k: 50, filters: { dateFrom: '2022-03-01', dateTo: '2022-06-30' } })
+    ).body.items;
     expect(new Set(dated.map((h) => h.documentName))).toEqual(new Set(['20220316.txt', '20220504.txt', '20220615.txt']));
     const tagged = (await search({ query: 'longer-run goals', filters: { metadata: { tags: 'Framework' } } })).body.items;
     expect(new Set(tagged.map((h) => h.documentName))).toEqual(new Set(['20200827.txt']));

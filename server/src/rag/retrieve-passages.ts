@@ -57,7 +57,9 @@ export async function rankPassages(
   const collections = (await store.collections.listForUser(options.userId)).filter((c) => options.collectionIds.includes(c.id));
   if (collections.length === 0 || !options.query.trim()) return { hits: [], collections };
   const time: TimeInQuestion =
-    options.understandTime === false ? { recency: false, text: options.query } : readTimeInQuestion(options.query, options.now ?? new Date());
+    options.understandTime === false
+      ? { recency: false, text: options.query }
+      : readTimeInQuestion(options.query, options.now ?? new Date());
   const explicitDates = Boolean(options.filters?.dateFrom || options.filters?.dateTo);
   const questionRange = explicitDates ? undefined : time.range;
   const k = Math.max(...collections.map((c) => c.topK));
@@ -65,7 +67,12 @@ export async function rankPassages(
   const reranker = collections.some((c) => c.rerank) ? options.reranker : undefined;
   const depth = Math.max(diversify ? k * 3 : k, time.recency ? RECENCY_DEPTH : k, reranker?.candidates ?? 0);
   const search = (filter: SearchFilters | undefined) =>
-    searchHybrid(store, options.embedder, time.text, { userId: options.userId, collectionIds: collections.map((c) => c.id), k: depth, filter });
+    searchHybrid(store, options.embedder, time.text, {
+      userId: options.userId,
+      collectionIds: collections.map((c) => c.id),
+      k: depth,
+      filter,
+    });
   let found = await search(combineFilters(options.filters, questionRange));
   // A range read from the question's words that no document falls in is dropped rather than answering nothing.
   if (found.length === 0 && questionRange) found = await search(options.filters);

@@ -79,6 +79,14 @@ const MATRIX: Record<string, MatrixRow> = {
     target: 'conversation',
     body: { trigger: 'regenerate-message' },
   }),
+  // The world has no message to show, so every caller allowed in gets 404 (the conversation's owner check is the one of GET).
+  'POST /api/conversations/:id/branch': row('chat', 'D A A A D A D A', { target: 'conversation', body: { messageId: 'nothing-here' } }),
+  'PUT /api/messages/:id/feedback': row('chat', 'D A A A D A D A', { target: 'unknown', body: { value: 'up' } }),
+  'DELETE /api/messages/:id/feedback': row('chat', 'D A A A D A D A', { target: 'unknown' }),
+  'GET /api/admin/feedback': row('usage:read', 'D A D A A A A D'),
+  'GET /api/admin/feedback/export': row('usage:read', 'D A D A A A A D'),
+  'GET /api/account/preferences': row('chat', 'D A A A D A D A'),
+  'PUT /api/account/preferences': row('chat', 'D A A A D A D A', { body: { instructions: 'Be brief.' } }),
   'GET /api/prompts': row('chat', 'D A A A D A D A'),
   'POST /api/prompts': row('prompts:manage', 'D A D A D A A D'),
   'GET /api/prompts/:id': row('chat', 'D O A A D A D A', { target: 'prompt' }),
@@ -98,6 +106,8 @@ const MATRIX: Record<string, MatrixRow> = {
   'GET /api/documents/:id/file': row('chat', 'D O A A D A D A', { target: 'document' }),
   'GET /api/documents/:id/text': row('chat', 'D O A A D A D A', { target: 'document' }),
   'DELETE /api/documents/:id': row('chat', 'D O A A D A D A', { target: 'document' }),
+  'PATCH /api/documents/:id': row('chat', 'D O A A D A D A', { target: 'document', body: { metadata: { source: 'matrix' } } }),
+  'POST /api/search': row('chat', 'D A A A D A D A'),
   'GET /api/agents': row('chat', 'D A A A D A D A'),
   'POST /api/agents': row('agents:manage', 'D A D A D A A D'),
   'GET /api/agents/:id': row('chat', 'D O A A D A D A', { target: 'agent' }),
@@ -121,6 +131,9 @@ const MATRIX: Record<string, MatrixRow> = {
   'GET /v1/models/*': row('chat', 'D A A A D A D A', { target: 'model' }),
   'POST /v1/chat/completions': row('chat', 'D A A A D A D A'),
   'POST /v1/embeddings': row('chat', 'D A A A D A D D'),
+  'POST /v1/messages': row('chat', 'D A A A D A D A'),
+  'POST /v1/responses': row('chat', 'D A A A D A D A'),
+  'GET /v1/responses/:id': row('chat', 'D A A A D A D A', { target: 'unknown' }),
   'GET /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
   'POST /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
   'PUT /v1/*': row('chat', 'D A A A D A D A', { target: 'unknown' }),
@@ -206,7 +219,11 @@ describe('access matrix', () => {
         const response = await world.inject('admin', route.method, url, { body: {}, csrf: false, headers });
         expect(response.status, `${route.method} ${route.url}`).toBe(403);
         expect(JSON.parse(response.text || '{}'), `${route.method} ${route.url}`).toMatchObject(
-          route.url.startsWith('/v1/') ? { error: { code: 'csrf_failed' } } : { code: 'csrf_failed' },
+          route.url.startsWith('/v1/messages')
+            ? { type: 'error', error: { type: 'permission_error' } }
+            : route.url.startsWith('/v1/')
+              ? { error: { code: 'csrf_failed' } }
+              : { code: 'csrf_failed' },
         );
       }
       checked++;

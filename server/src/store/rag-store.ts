@@ -26,7 +26,9 @@ export interface CollectionRepository {
   listForUser(userId: string): Promise<Collection[]>;
   update(
     id: string,
-    patch: Partial<Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore' | 'mmr' | 'rerank'>>,
+    patch: Partial<
+      Pick<CollectionRecord, 'name' | 'description' | 'visibility' | 'organisationRole' | 'topK' | 'minScore' | 'mmr' | 'rerank'>
+    >,
   ): Promise<void>;
   delete(id: string): Promise<void>;
   setMembers(id: string, members: Array<{ userId: string; role: CollectionRole }>): Promise<void>;
@@ -75,7 +77,10 @@ export interface DocumentRepository {
    */
   describe(
     id: string,
-    patch: { date?: { value: string | null; source: NonNullable<DocumentInfo['dateSource']> } | undefined; metadata?: DocumentMetadata | undefined },
+    patch: {
+      date?: { value: string | null; source: NonNullable<DocumentInfo['dateSource']> } | undefined;
+      metadata?: DocumentMetadata | undefined;
+    },
   ): Promise<void>;
   getText(id: string): Promise<string | undefined>;
 }
@@ -136,11 +141,7 @@ export interface SearchIndex {
    * Full-text and vector rankings, each `depth` deep, fused by reciprocal rank; the details of the
    * k best only are read.
    */
-  searchFused(
-    query: string,
-    vector: number[],
-    options: SearchScope & { depth: number },
-  ): Promise<ScoredChunk[]>;
+  searchFused(query: string, vector: number[], options: SearchScope & { depth: number }): Promise<ScoredChunk[]>;
   /** Builds whatever the searches need in memory, so that the first query does not pay for it. */
   warm(): Promise<void>;
 }

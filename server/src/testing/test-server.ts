@@ -47,6 +47,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       webDir: options.webDir ?? join(dataDir, 'no-web'),
       logLevel: 'info',
       connections: [{ name: 'sim', baseURL: upstream.url }],
+      // Tests see the first question as the title unless they ask for made titles.
+      conversationTitles: 'first-message',
       ...options.overrides,
     },
   });

@@ -18,7 +18,7 @@ import { api, setCsrfToken } from './api-client';
 
 export const keys = {
   session: ['session'] as const,
-  conversations: (q: string) => ['conversations', q] as const,
+  conversations: (q: string, archived = false) => ['conversations', q, archived] as const,
   conversation: (id: string) => ['conversation', id] as const,
   models: ['models'] as const,
   apiKeys: ['api-keys'] as const,
@@ -59,10 +59,25 @@ export function useSignOut() {
   });
 }
 
-export function useConversations(q: string) {
+/** The person's conversations (pinned first), those matching `q` (with a snippet each), or the archived ones. */
+export function useConversations(q: string, archived = false) {
   return useQuery({
-    queryKey: keys.conversations(q),
-    queryFn: () => api<ConversationPage>('GET', `/api/conversations?limit=100${q ? `&q=${encodeURIComponent(q)}` : ''}`),
+    queryKey: keys.conversations(q, archived),
+    queryFn: () =>
+      api<ConversationPage>(
+        'GET',
+        `/api/conversations?limit=100${q ? `&q=${encodeURIComponent(q)}` : ''}${archived && !q ? '&archived=true' : ''}`,
+      ),
+  });
+}
+
+/** Pins, archives or files a conversation (or changes anything else the PATCH takes). */
+export function useUpdateConversation() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, ...patch }: { id: string; pinned?: boolean; archived?: boolean; folder?: string | null }) =>
+      api<Conversation>('PATCH', `/api/conversations/${id}`, patch),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['conversations'] }),
   });
 }
 

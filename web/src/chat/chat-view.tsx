@@ -3,9 +3,11 @@ import type {
   AssistantMetadata,
   Citation,
   Conversation,
+  ConversationSettings,
   ConversationWithMessages,
   Message,
   MessageAttachment,
+  MessageFeedback,
   ModelInfo,
   TreasurySummary,
 } from '@axon/contracts';
@@ -20,7 +22,9 @@ import { api, csrfHeaders, describeError } from '../api/api-client';
 import { useCollections, useModels, usePromptTemplates } from '../api/queries';
 import { uploadFiles } from '../api/upload-files';
 import { Button, IconButton } from '../ui/button';
+import { AnswerFeedback } from './answer-feedback';
 import { CitationPanel } from './citation-panel';
+import { ConversationSettingsButton, NO_SETTINGS } from './conversation-settings';
 import { CopyButton, Markdown } from './markdown';
 
 /** Where a message sits in the conversation's tree: what it follows, and its versions (itself included). */
@@ -31,7 +35,7 @@ export interface ThreadPlace {
 
 export type ChatMessage = UIMessage<
   AssistantMetadata,
-  { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace } & AgentDataParts
+  { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace; feedback: MessageFeedback } & AgentDataParts
 >;
 
 /** What a model can do, in a few words for the model picker (" · tools · images"). */
@@ -61,6 +65,7 @@ export function toUiMessages(messages: Message[]): ChatMessage[] {
       ...(m.citations.length > 0 ? [{ type: 'data-citations' as const, data: m.citations }] : []),
       ...(m.attachments.length > 0 ? [{ type: 'data-attachments' as const, data: m.attachments }] : []),
       { type: 'data-thread' as const, data: { parentId: m.parentId, versions: m.versions } },
+      ...(m.feedback ? [{ type: 'data-feedback' as const, data: m.feedback }] : []),
       ...(m.agentRun?.steps ?? []).map((step) => ({ type: 'data-step' as const, id: step.id, data: step })),
       ...(m.agentRun?.summary ? [{ type: 'data-treasury-summary' as const, data: m.agentRun.summary }] : []),
       { type: 'text' as const, text: m.content },
@@ -277,11 +282,13 @@ function AnswerMeta({
   onRegenerate,
   text,
   busy,
+  feedback,
 }: {
   metadata: AssistantMetadata | undefined;
   onRegenerate?: (() => void) | undefined;
   text: string;
   busy: boolean;
+  feedback: MessageFeedback | null;
 }) {
   const parts = [
     metadata?.model,
@@ -296,7 +303,7 @@ function AnswerMeta({
       )}
       {!busy && <span>{parts.join(' · ')}</span>}
       {!busy && (
-        <span className="flex items-center">
+        <span className="flex flex-wrap items-center">
           <span className="[&_button]:text-zinc-500 [&_button:hover]:bg-zinc-100 [&_button:hover]:text-zinc-900 dark:[&_button:hover]:bg-zinc-800 dark:[&_button:hover]:text-zinc-100">
             <CopyButton text={text} label="Copy answer" />
           </span>
@@ -304,6 +311,9 @@ function AnswerMeta({
             <IconButton label="Regenerate" onClick={onRegenerate} className="size-6">
               <RotateCcw className="size-3.5" />
             </IconButton>
+          )}
+          {metadata?.messageId && metadata.status !== 'streaming' && (
+            <AnswerFeedback key={metadata.messageId} messageId={metadata.messageId} initial={feedback} />
           )}
         </span>
       )}
@@ -340,6 +350,13 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const [prompt, setPrompt] = useState<string | null>(conversation?.prompt ?? null);
   const promptRef = useRef(prompt);
   promptRef.current = prompt;
+  const [settings, setSettings] = useState<ConversationSettings>(
+    conversation
+      ? { systemPrompt: conversation.systemPrompt, temperature: conversation.temperature, maxTokens: conversation.maxTokens }
+      : NO_SETTINGS,
+  );
+  const settingsRef = useRef(settings);
+  settingsRef.current = settings;
   const [input, setInput] = useState('');
   const [collectionIds, setCollectionIds] = useState<string[]>(conversation?.collectionIds ?? []);
   const collectionIdsRef = useRef(collectionIds);
@@ -440,6 +457,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             ...(modelRef.current ? { model: modelRef.current } : {}),
             ...(collectionIdsRef.current.length > 0 ? { collectionIds: collectionIdsRef.current } : {}),
             ...(promptRef.current ? { prompt: promptRef.current } : {}),
+            ...Object.fromEntries(Object.entries(settingsRef.current).filter(([, v]) => v !== null)),
           });
           idRef.current = created.id;
           onCreated(created);
@@ -472,6 +490,12 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const onPromptChange = (value: string | null) => {
     setPrompt(value);
     if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, { prompt: value }).catch(() => undefined);
+  };
+
+  const onSettingsChange = (value: ConversationSettings) => {
+    setSettings(value);
+    if (idRef.current)
+      void api('PATCH', `/api/conversations/${idRef.current}`, value).catch((e: unknown) => setCreateError(e));
   };
 
   const onModelChange = (value: string) => {
@@ -645,6 +669,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                 {!writing && <VersionSwitcher message={message} disabled={busy} onPick={pickVersion} />}
                 <AnswerMeta
                   metadata={message.metadata}
+                  feedback={(message.parts.find((p) => p.type === 'data-feedback')?.data as MessageFeedback | undefined) ?? null}
                   text={text}
                   busy={writing}
                   onRegenerate={index === lastAssistantIndex && !busy ? () => void regenerate() : undefined}
@@ -689,7 +714,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
         }}
       >
         <div
-          className="rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900"
+          className="relative rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm focus-within:border-indigo-500 dark:border-zinc-700 dark:bg-zinc-900"
           data-testid="composer"
         >
           {attachments.length > 0 && (
@@ -750,6 +775,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                   e.target.value = '';
                 }}
               />
+              <ConversationSettingsButton value={settings} onChange={onSettingsChange} />
               <CollectionsPicker selected={collectionIds} onChange={onCollectionsChange} detailsRef={collectionsRef} />
               {(templates.data?.items.length ?? 0) > 0 && (
                 <select

@@ -95,7 +95,11 @@ function PassageWithHighlights({
   markRef: RefObject<HTMLElement | null>;
 }) {
   const spans = (citation.highlights ?? [])
-    .map((h) => ({ start: Math.max(0, h.start - citation.startOffset), end: Math.min(passage.length, h.end - citation.startOffset), page: h.page }))
+    .map((h) => ({
+      start: Math.max(0, h.start - citation.startOffset),
+      end: Math.min(passage.length, h.end - citation.startOffset),
+      page: h.page,
+    }))
     .filter((h) => h.end > h.start)
     .sort((a, b) => a.start - b.start);
   if (spans.length === 0)

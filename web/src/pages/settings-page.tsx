@@ -6,9 +6,10 @@ import { useApiKeys, useCreateApiKey, usePromptTemplates, useRevokeApiKey, useSe
 import { CopyButton } from '../chat/markdown';
 import { Button } from '../ui/button';
 import { TextField } from '../ui/text-field';
+import { InstructionsSection } from './instructions-section';
 import { SessionsSection } from './sessions-section';
 
-/** The person's own API keys (create, shown once, and revoke) and the sessions signed in to their account. */
+/** The person's default instructions, their own API keys (create, shown once, and revoke) and the sessions signed in to their account. */
 export function SettingsPage() {
   const keys = useApiKeys();
   const create = useCreateApiKey();
@@ -37,6 +38,7 @@ export function SettingsPage() {
 
   return (
     <main className="mx-auto w-full max-w-3xl overflow-y-auto p-6">
+      <InstructionsSection />
       <h1 className="mb-1 text-xl font-semibold">API keys</h1>
       <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">
         Use a key with any OpenAI client: base URL{' '}

@@ -97,7 +97,8 @@ export function citedSentenceSpans(answer: string, citations: Citation[]): Map<n
       let best: (typeof candidates)[number] | undefined;
       let bestScore = 0;
       for (const candidate of candidates) {
-        const quoted = candidate.normalized.length >= 12 && (normalized.includes(candidate.normalized) || candidate.normalized.includes(normalized));
+        const quoted =
+          candidate.normalized.length >= 12 && (normalized.includes(candidate.normalized) || candidate.normalized.includes(normalized));
         const score = quoted ? 2 : dice(terms, candidate.terms);
         if (score > bestScore) {
           bestScore = score;

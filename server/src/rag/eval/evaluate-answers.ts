@@ -31,8 +31,7 @@ export type AnswerQuestion = z.infer<typeof AnswerQuestionSchema>;
 
 export async function readAnswerSet(file: string): Promise<AnswerSet> {
   const parsed = AnswerSetSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-  if (!parsed.success)
-    throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

@@ -155,9 +155,7 @@ export async function evaluateRetrieval(
   if (options.rerank) {
     const rerank = options.rerank;
     for (const mode of options.embedder ? (['text', 'hybrid'] as const) : (['text'] as const)) {
-      results.push(
-        await scoreRanking(beir, `${mode}+rerank`, options.k, async (q) => documents(await rerank(q, await search(q, mode)))),
-      );
+      results.push(await scoreRanking(beir, `${mode}+rerank`, options.k, async (q) => documents(await rerank(q, await search(q, mode)))));
     }
   }
   if (options.peer) {

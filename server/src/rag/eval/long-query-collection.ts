@@ -17,7 +17,9 @@ export function queryByDocument(beir: BeirCollection, options: { minWords?: numb
   for (const query of beir.queries) {
     const judgements = beir.qrels.get(query.id);
     if (!judgements) continue;
-    const relevant = [...judgements].filter(([, grade]) => grade >= 1).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0], 'en', { numeric: true }));
+    const relevant = [...judgements]
+      .filter(([, grade]) => grade >= 1)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0], 'en', { numeric: true }));
     if (relevant.length < 2) continue;
     const source = relevant.map(([id]) => byId.get(id)).find((d) => d && `${d.title} ${d.text}`.split(/\s+/).length >= minWords);
     if (!source) continue;

@@ -19,7 +19,8 @@ describe('ranking of long queries', () => {
   });
 
   it('ranks Cranfield and MEDLINE, short and long queries, at least as well as the peer BM25', async () => {
-    if (!existsSync(DATA)) throw new Error(`The test collections are missing at ${DATA}: this test reads the shared data folder (../shared/data).`);
+    if (!existsSync(DATA))
+      throw new Error(`The test collections are missing at ${DATA}: this test reads the shared data folder (../shared/data).`);
     const store = openSqliteStore({ path: join(dir, 'eval.db') });
     try {
       const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });

@@ -31,7 +31,9 @@ export function createPeerBm25(corpus: BeirCollection['corpus']): DocumentRanker
     bm25 = require('wink-bm25-text-search') as () => WinkBm25;
     nlp = require('wink-nlp-utils') as WinkNlpUtils;
   } catch {
-    throw new Error('The peer BM25 needs wink-bm25-text-search and wink-nlp-utils: run `npm install` in the repository (they are dev dependencies of @axon/server).');
+    throw new Error(
+      'The peer BM25 needs wink-bm25-text-search and wink-nlp-utils: run `npm install` in the repository (they are dev dependencies of @axon/server).',
+    );
   }
   const engine = bm25();
   engine.defineConfig({ fldWeights: { text: 1 } });

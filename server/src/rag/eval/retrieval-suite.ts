@@ -25,7 +25,8 @@ export interface SuiteResult {
 export async function readBeirFolder(dir: string): Promise<BeirCollection> {
   const paths = { corpus: join(dir, 'corpus.jsonl'), queries: join(dir, 'queries.jsonl'), qrels: join(dir, 'qrels', 'test.tsv') };
   for (const path of Object.values(paths))
-    if (!existsSync(path)) throw new Error(`${path} is missing: pass --data with the folder holding cranfield/ and medline/ (the shared data).`);
+    if (!existsSync(path))
+      throw new Error(`${path} is missing: pass --data with the folder holding cranfield/ and medline/ (the shared data).`);
   return readBeir(paths);
 }
 

@@ -28,7 +28,10 @@ describe('document dates', () => {
 
   it('prefers the file metadata, then the name, then the text', () => {
     const text = 'Published March 3, 2020.';
-    expect(detectDocumentDate({ name: '20231213.pdf', metadataDate: 'D:20231214', text })).toEqual({ value: '2023-12-14', source: 'metadata' });
+    expect(detectDocumentDate({ name: '20231213.pdf', metadataDate: 'D:20231214', text })).toEqual({
+      value: '2023-12-14',
+      source: 'metadata',
+    });
     expect(detectDocumentDate({ name: '20231213.pdf', text })).toEqual({ value: '2023-12-13', source: 'name' });
     expect(detectDocumentDate({ name: 'statement.txt', text })).toEqual({ value: '2020-03-03', source: 'text' });
     expect(detectDocumentDate({ name: 'statement.txt', text: 'no date here' })).toBeUndefined();

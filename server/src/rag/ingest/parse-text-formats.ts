@@ -70,7 +70,9 @@ export function parseHtml(html: string): ParsedDocument {
   const $ = cheerio.load(html);
   const title = $('title').first().text().trim() || undefined;
   const date =
-    $('meta[property="article:published_time"], meta[name="date"], meta[name="dc.date"], meta[name="DC.date"], meta[itemprop="datePublished"]')
+    $(
+      'meta[property="article:published_time"], meta[name="date"], meta[name="dc.date"], meta[name="DC.date"], meta[itemprop="datePublished"]',
+    )
       .first()
       .attr('content') ||
     $('time[datetime]').first().attr('datetime') ||

@@ -65,7 +65,12 @@ describe('rerank clients', () => {
       candidates: 3,
       timeoutMs: 5000,
     });
-    const hits = [hit('rate rate rate', 9, 0), hit('nothing relevant', 8, 1), hit('the federal funds rate was raised', 7, 2), hit('tail', 1, 3)];
+    const hits = [
+      hit('rate rate rate', 9, 0),
+      hit('nothing relevant', 8, 1),
+      hit('the federal funds rate was raised', 7, 2),
+      hit('tail', 1, 3),
+    ];
     const out = await rerankHits(client, 'federal funds rate raised', hits);
     expect(out.map((h) => h.chunkId)).toEqual(['c2', 'c0', 'c1', 'c3']);
     expect(out[0]?.score).toBeGreaterThan(out[1]?.score as number);
@@ -75,7 +80,14 @@ describe('rerank clients', () => {
   it('fails on an HTTP error, so that the caller keeps the first-stage order', async () => {
     rerank.failWith = 503;
     try {
-      const client = createRerankClient({ url: `${rerank.url}/rerank`, format: 'cohere', upstreamModel: 'm', model: 'rr/m', candidates: 5, timeoutMs: 5000 });
+      const client = createRerankClient({
+        url: `${rerank.url}/rerank`,
+        format: 'cohere',
+        upstreamModel: 'm',
+        model: 'rr/m',
+        candidates: 5,
+        timeoutMs: 5000,
+      });
       await expect(client.score('q', ['a', 'b'])).rejects.toThrow(/HTTP 503/);
     } finally {
       rerank.failWith = undefined;
@@ -109,7 +121,11 @@ describe('reranking in retrieval, per collection', () => {
   let alice: WebClient;
   let collection: Collection;
   const search = (query: string) =>
-    alice.json<{ items: Array<{ documentName: string; score: number }> }>('POST', '/api/search', { query, collectionIds: [collection.id], k: 3 });
+    alice.json<{ items: Array<{ documentName: string; score: number }> }>('POST', '/api/search', {
+      query,
+      collectionIds: [collection.id],
+      k: 3,
+    });
 
   beforeAll(async () => {
     t = await startTestServer({

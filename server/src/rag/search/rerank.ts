@@ -66,15 +66,24 @@ export function createRerankClient(options: RerankClientOptions): Reranker {
     async score(query, documents, signal) {
       if (documents.length === 0) return [];
       const timeout = AbortSignal.timeout(options.timeoutMs);
-      const response = await fetchFn(options.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-        },
-        body: JSON.stringify(rerankRequestBody(options.format, options.upstreamModel, query, documents)),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const send = () =>
+        fetchFn(options.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+          },
+          body: JSON.stringify(rerankRequestBody(options.format, options.upstreamModel, query, documents)),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      let response: Response;
+      try {
+        response = await send();
+      } catch (error) {
+        // A kept-alive connection the server closed meanwhile fails before the request is read: sent again once.
+        if (signal?.aborted || timeout.aborted) throw error;
+        response = await send();
+      }
       if (!response.ok) throw new Error(`the rerank endpoint answered HTTP ${response.status}`);
       return readRerankScores(await response.json(), documents.length);
     },
@@ -107,7 +116,13 @@ export async function rerankHits(reranker: Reranker, query: string, hits: Scored
 export function createRerankerFromConfig(
   config: {
     rerank?: { model: string; candidates: number; timeoutMs: number } | undefined;
-    connections: Array<{ name: string; baseURL: string; apiKey?: string | undefined; apiKeyEnv?: string | undefined; rerank?: { format: RerankFormat; path: string } | undefined }>;
+    connections: Array<{
+      name: string;
+      baseURL: string;
+      apiKey?: string | undefined;
+      apiKeyEnv?: string | undefined;
+      rerank?: { format: RerankFormat; path: string } | undefined;
+    }>;
     secrets?: Record<string, string> | undefined;
   },
   fetchFn?: typeof fetch,

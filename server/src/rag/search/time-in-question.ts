@@ -45,7 +45,8 @@ const MONTHS: Record<string, number> = {
   dec: 12,
   december: 12,
 };
-const MONTH = '(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\\.?';
+const MONTH =
+  '(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\\.?';
 const YEAR = '((?:19|20)\\d\\d)';
 const DAY = '(\\d{1,2})(?:st|nd|rd|th)?';
 const QUARTERS: Record<string, number> = { first: 1, second: 2, third: 3, fourth: 4, q1: 1, q2: 2, q3: 3, q4: 4 };
@@ -55,7 +56,8 @@ const ymd = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pa
 const utc = (y: number, m: number, d: number) => new Date(Date.UTC(y, m - 1, d));
 const addDays = (date: string, days: number) => ymd(new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000));
 const validDay = (y: number, m: number, d: number) => m >= 1 && m <= 12 && d >= 1 && utc(y, m, d).getUTCDate() === d;
-const daySpan = (y: number, m: number, d: number): Span | undefined => (validDay(y, m, d) ? { start: ymd(utc(y, m, d)), end: ymd(utc(y, m, d)) } : undefined);
+const daySpan = (y: number, m: number, d: number): Span | undefined =>
+  validDay(y, m, d) ? { start: ymd(utc(y, m, d)), end: ymd(utc(y, m, d)) } : undefined;
 const monthSpan = (y: number, m: number): Span => ({ start: ymd(utc(y, m, 1)), end: ymd(utc(y, m + 1, 0)) });
 const yearSpan = (y: number): Span => ({ start: `${y}-01-01`, end: `${y}-12-31` });
 
@@ -71,12 +73,18 @@ function readDateAt(text: string, now: Date): { span: Span; length: number } | u
         return first && last ? { start: first.start, end: last.end } : undefined;
       },
     ],
-    [new RegExp(`^${DAY}\\s+(?:of\\s+)?${MONTH},?\\s+${YEAR}\\b`), (m) => daySpan(Number(m[3]), MONTHS[m[2] as string] as number, Number(m[1]))],
+    [
+      new RegExp(`^${DAY}\\s+(?:of\\s+)?${MONTH},?\\s+${YEAR}\\b`),
+      (m) => daySpan(Number(m[3]), MONTHS[m[2] as string] as number, Number(m[1])),
+    ],
     [/^((?:19|20)\d\d)-(\d\d)-(\d\d)\b/, (m) => daySpan(Number(m[1]), Number(m[2]), Number(m[3]))],
     [/^((?:19|20)\d\d)(\d\d)(\d\d)\b/, (m) => daySpan(Number(m[1]), Number(m[2]), Number(m[3]))],
     [/^(\d{1,2})\/(\d{1,2})\/((?:19|20)\d\d)\b/, (m) => daySpan(Number(m[3]), Number(m[1]), Number(m[2]))],
     [new RegExp(`^${MONTH},?\\s+(?:of\\s+)?${YEAR}\\b`), (m) => monthSpan(Number(m[2]), MONTHS[m[1] as string] as number)],
-    [/^((?:19|20)\d\d)-(\d\d)\b(?!-)/, (m) => (Number(m[2]) >= 1 && Number(m[2]) <= 12 ? monthSpan(Number(m[1]), Number(m[2])) : undefined)],
+    [
+      /^((?:19|20)\d\d)-(\d\d)\b(?!-)/,
+      (m) => (Number(m[2]) >= 1 && Number(m[2]) <= 12 ? monthSpan(Number(m[1]), Number(m[2])) : undefined),
+    ],
     [
       new RegExp(`^(?:the\\s+)?(first|second|third|fourth|q[1-4])\\s+(?:quarter\\s+)?(?:of\\s+)?${YEAR}\\b`),
       (m) => {
@@ -84,14 +92,26 @@ function readDateAt(text: string, now: Date): { span: Span; length: number } | u
         return { start: monthSpan(Number(m[2]), q * 3 - 2).start, end: monthSpan(Number(m[2]), q * 3).end };
       },
     ],
-    [new RegExp(`^(?:the\\s+year\\s+)?${YEAR}\\b(?!\\d|[.,]\\d|\\s*(?:percent|%|basis|bps|points|billion|million|thousand|units?|people|dollars|euros|times|words|pages|tokens|items|rows|km|kg|mg|ml)\\b)`), (m) => yearSpan(Number(m[1]))],
+    [
+      new RegExp(
+        `^(?:the\\s+year\\s+)?${YEAR}\\b(?!\\d|[.,]\\d|\\s*(?:percent|%|basis|bps|points|billion|million|thousand|units?|people|dollars|euros|times|words|pages|tokens|items|rows|km|kg|mg|ml)\\b)`,
+      ),
+      (m) => yearSpan(Number(m[1])),
+    ],
     [/^today\b/, () => ({ start: ymd(now), end: ymd(now) })],
     [/^yesterday\b/, () => ({ start: addDays(ymd(now), -1), end: addDays(ymd(now), -1) })],
     [/^this\s+year\b/, () => ({ start: `${now.getUTCFullYear()}-01-01`, end: ymd(now) })],
     [/^this\s+month\b/, () => ({ start: monthSpan(now.getUTCFullYear(), now.getUTCMonth() + 1).start, end: ymd(now) })],
     [/^this\s+week\b/, () => ({ start: addDays(ymd(now), -((now.getUTCDay() + 6) % 7)), end: ymd(now) })],
     [/^last\s+year\b/, () => yearSpan(now.getUTCFullYear() - 1)],
-    [/^last\s+month\b/, () => monthSpan(now.getUTCMonth() === 0 ? now.getUTCFullYear() - 1 : now.getUTCFullYear(), now.getUTCMonth() === 0 ? 12 : now.getUTCMonth())],
+    [
+      /^last\s+month\b/,
+      () =>
+        monthSpan(
+          now.getUTCMonth() === 0 ? now.getUTCFullYear() - 1 : now.getUTCFullYear(),
+          now.getUTCMonth() === 0 ? 12 : now.getUTCMonth(),
+        ),
+    ],
     [
       /^last\s+week\b/,
       () => {
@@ -149,14 +169,21 @@ export function readTimeInQuestion(question: string, now: Date): TimeInQuestion 
     let end = at + first.length;
     let span: TimeInQuestion['range'] = { dateFrom: first.span.start, dateTo: first.span.end };
     const second = /^\s*(?:and|to|until|through|-|–)\s*/.exec(lower.slice(end));
-    const other = second && (preposition === 'between' || preposition === 'from') ? readDateAt(lower.slice(end + second[0].length), now) : undefined;
+    const other =
+      second && (preposition === 'between' || preposition === 'from') ? readDateAt(lower.slice(end + second[0].length), now) : undefined;
     if (other && second) {
       span = { dateFrom: first.span.start, dateTo: other.span.end };
       end += second[0].length + other.length;
     } else if (preposition === 'since' || preposition === 'from') span = { dateFrom: first.span.start };
     else if (preposition === 'after') span = { dateFrom: addDays(first.span.end, 1) };
     else if (preposition === 'before' || preposition === 'prior to') span = { dateTo: addDays(first.span.start, -1) };
-    else if (preposition === 'until' || preposition === 'till' || preposition === 'through' || preposition === 'up to' || preposition === 'by')
+    else if (
+      preposition === 'until' ||
+      preposition === 'till' ||
+      preposition === 'through' ||
+      preposition === 'up to' ||
+      preposition === 'by'
+    )
       span = { dateTo: first.span.end };
     range = span;
     cut = [i, end];
@@ -164,6 +191,9 @@ export function readTimeInQuestion(question: string, now: Date): TimeInQuestion 
   let text = cut ? `${question.slice(0, cut[0])} ${question.slice(cut[1])}` : question;
   const recencyMatch = RECENCY.exec(text.toLowerCase());
   if (recencyMatch) text = `${text.slice(0, recencyMatch.index)} ${text.slice(recencyMatch.index + recencyMatch[0].length)}`;
-  text = text.replace(/\s+/g, ' ').replace(/\s+([?.!,])/g, '$1').trim();
+  text = text
+    .replace(/\s+/g, ' ')
+    .replace(/\s+([?.!,])/g, '$1')
+    .trim();
   return { ...(range ? { range } : {}), recency: Boolean(recencyMatch), text: /[\p{L}\p{N}]/u.test(text) ? text : question };
 }

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, CollectionAccess, CollectionRole, DocumentInfo, DocumentMetadata, DocumentStatus, SearchFilters } from '@axon/contracts';
+import type {
+  Collection,
+  CollectionAccess,
+  CollectionRole,
+  DocumentInfo,
+  DocumentMetadata,
+  DocumentStatus,
+  SearchFilters,
+} from '@axon/contracts';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../errors';
 import { STOPWORDS } from '../../providers/extractive-ranker';

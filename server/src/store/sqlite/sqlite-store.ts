@@ -15,6 +15,7 @@ import {
   createSqliteToolApprovalRepository,
 } from './sqlite-agent-store';
 import { createSqliteAuditRepository } from './sqlite-audit-store';
+import { createSqliteFeedbackRepository, createSqlitePreferencesRepository } from './sqlite-feedback-store';
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 import { createSqliteResponseRepository } from './sqlite-response-store';
@@ -55,6 +56,12 @@ const toConversation = (row: Row): Conversation => ({
   model: (row.model as string | null) ?? null,
   prompt: (row.prompt as string | null) ?? null,
   collectionIds: row.collection_ids ? (JSON.parse(row.collection_ids as string) as string[]) : [],
+  systemPrompt: (row.system_prompt as string | null) ?? null,
+  temperature: (row.temperature as number | null) ?? null,
+  maxTokens: (row.max_tokens as number | null) ?? null,
+  pinnedAt: (row.pinned_at as string | null) ?? null,
+  archivedAt: (row.archived_at as string | null) ?? null,
+  folder: (row.folder as string | null) ?? null,
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
 });
@@ -74,18 +81,38 @@ const toMessage = (row: Row): Message => ({
   attachments: row.attachments ? JSON.parse(row.attachments as string) : [],
   parentId: (row.parent_id as string | null) ?? null,
   versions: [],
+  feedback: null,
   createdAt: row.created_at as string,
 });
 
-const encodeCursor = (c: Conversation) => Buffer.from(`${c.updatedAt}|${c.id}`).toString('base64url');
-function decodeCursor(cursor: string): { updatedAt: string; id: string } {
-  const [updatedAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!updatedAt || !id)
+/** Pinned conversations come first, so the cursor carries whether the last one was pinned. */
+const encodeCursor = (c: Conversation) => Buffer.from(`${c.updatedAt}|${c.id}|${c.pinnedAt ? 0 : 1}`).toString('base64url');
+function decodeCursor(cursor: string): { updatedAt: string; id: string; unpinned: number } {
+  const [updatedAt, id, unpinned = '1'] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!updatedAt || !id || (unpinned !== '0' && unpinned !== '1'))
     throw new AppError('validation_failed', {
       detail: 'cursor is not one this server issued',
       errors: [{ path: 'cursor', message: 'invalid cursor' }],
     });
-  return { updatedAt, id };
+  return { updatedAt, id, unpinned: Number(unpinned) };
+}
+
+/** About `width` characters of `text` around the first place it contains `query` (any case); undefined when it does not. */
+export function snippetAround(text: string, query: string, width = 120): string | undefined {
+  const at = text.toLowerCase().indexOf(query.toLowerCase());
+  if (at < 0) return undefined;
+  const flat = (s: string) => s.replace(/\s+/g, ' ');
+  const before = Math.max(0, Math.floor((width - query.length) / 2));
+  let start = Math.max(0, at - before);
+  let end = Math.min(text.length, start + Math.max(width, query.length));
+  start = Math.max(0, Math.min(start, end - width));
+  // Whole words at both ends.
+  if (start > 0) start = text.slice(start, at).search(/\s/) >= 0 ? start + text.slice(start, at).search(/\s/) + 1 : start;
+  if (end < text.length) {
+    const cut = text.slice(at + query.length, end).lastIndexOf(' ');
+    if (cut >= 0) end = at + query.length + cut;
+  }
+  return `${start > 0 ? '…' : ''}${flat(text.slice(start, end)).trim()}${end < text.length ? '…' : ''}`;
 }
 
 /** The conversation's collections as a JSON array column, `collection_ids`. */
@@ -178,7 +205,7 @@ export function openSqliteStore({
     keyRevokeOwned: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL'),
     keyTouch: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?'),
     convInsert: db.prepare(
-      'INSERT INTO conversations (id, user_id, title, model, prompt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO conversations (id, user_id, title, model, prompt, system_prompt, temperature, max_tokens, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     convGet: db.prepare(`SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE c.id = ? AND c.user_id = ?`),
     convDelete: db.prepare('DELETE FROM conversations WHERE id = ? AND user_id = ?'),
@@ -217,6 +244,8 @@ export function openSqliteStore({
     mcpServers: createSqliteMcpServerRepository(db, now),
     toolApprovals: createSqliteToolApprovalRepository(db, now),
     datasets: createSqliteDatasetRepository(db, now),
+    feedback: createSqliteFeedbackRepository(db, now),
+    preferences: createSqlitePreferencesRepository(db, now),
     users: {
       ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {
@@ -327,22 +356,24 @@ export function openSqliteStore({
       },
     },
     conversations: {
-      async create({ userId, title, model, collectionIds = [], prompt = null }) {
+      async create({ userId, title, model, collectionIds = [], prompt = null, systemPrompt = null, temperature = null, maxTokens = null }) {
         const id = randomUUID();
         const at = iso();
         db.transaction(() => {
-          q.convInsert.run(id, userId, title, model, prompt, at, at);
+          q.convInsert.run(id, userId, title, model, prompt, systemPrompt || null, temperature, maxTokens, at, at);
           setConversationCollections(id, collectionIds);
         })();
-        return { id, title, model, prompt, collectionIds, createdAt: at, updatedAt: at };
+        return toConversation(q.convGet.get(id, userId) as Row);
       },
       async get(id, userId) {
         const row = q.convGet.get(id, userId) as Row | undefined;
         return row && toConversation(row);
       },
-      async list(userId, { q: text, limit, cursor }: ConversationListQuery) {
+      async list(userId, { q: text, limit, cursor, archived }: ConversationListQuery) {
         const where = ['c.user_id = ?'];
         const params: unknown[] = [userId];
+        if (archived === true) where.push('c.archived_at IS NOT NULL');
+        else if (archived === false || !text) where.push('c.archived_at IS NULL');
         if (text) {
           const pattern = `%${escapeLike(text)}%`;
           where.push(
@@ -352,15 +383,29 @@ export function openSqliteStore({
         }
         if (cursor) {
           const after = decodeCursor(cursor);
-          where.push('(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))');
-          params.push(after.updatedAt, after.updatedAt, after.id);
+          where.push(
+            '((c.pinned_at IS NULL) > ? OR ((c.pinned_at IS NULL) = ? AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))))',
+          );
+          params.push(after.unpinned, after.unpinned, after.updatedAt, after.updatedAt, after.id);
         }
         const rows = db
           .prepare(
-            `SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`,
+            `SELECT c.*, ${COLLECTION_IDS_SQL} FROM conversations c WHERE ${where.join(' AND ')}
+             ORDER BY (c.pinned_at IS NULL), c.updated_at DESC, c.id DESC LIMIT ?`,
           )
           .all(...params, limit + 1) as Row[];
         const items = rows.slice(0, limit).map(toConversation);
+        if (text) {
+          // A few words around the match: in the title, else in the first message that has it.
+          const firstMatch = db.prepare(
+            "SELECT content FROM messages WHERE conversation_id = ? AND content LIKE ? ESCAPE '\\' ORDER BY seq LIMIT 1",
+          );
+          for (const item of items) {
+            const row = firstMatch.get(item.id, `%${escapeLike(text)}%`) as { content: string } | undefined;
+            const snippet = (row && snippetAround(row.content, text)) ?? snippetAround(item.title, text);
+            if (snippet) item.snippet = snippet;
+          }
+        }
         const last = items.at(-1);
         return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
       },
@@ -379,8 +424,31 @@ export function openSqliteStore({
           sets.push('prompt = ?');
           params.push(patch.prompt);
         }
-        sets.push('updated_at = ?');
-        params.push(iso());
+        const columns = { systemPrompt: 'system_prompt', temperature: 'temperature', maxTokens: 'max_tokens', folder: 'folder' } as const;
+        for (const [field, column] of Object.entries(columns) as [keyof typeof columns, string][]) {
+          if (patch[field] === undefined) continue;
+          sets.push(`${column} = ?`);
+          params.push(patch[field] === '' ? null : patch[field]);
+        }
+        if (patch.pinned !== undefined) {
+          sets.push('pinned_at = ?');
+          params.push(patch.pinned ? iso() : null);
+        }
+        if (patch.archived !== undefined) {
+          sets.push('archived_at = ?');
+          params.push(patch.archived ? iso() : null);
+        }
+        // Filing, pinning or archiving does not move a conversation up the list; a change of what it is does.
+        const onlyOrganised = Object.keys(patch).every((k) => ['pinned', 'archived', 'folder'].includes(k));
+        if (!onlyOrganised) {
+          sets.push('updated_at = ?');
+          params.push(iso());
+        }
+        if (sets.length === 0 && patch.collectionIds === undefined) {
+          const row = q.convGet.get(id, userId) as Row | undefined;
+          return row && toConversation(row);
+        }
+        if (sets.length === 0) sets.push('id = id');
         const changed = db.transaction(() => {
           const n = db
             .prepare(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ? AND user_id = ?`)

@@ -1,0 +1,123 @@
+import type { Conversation, ConversationWithMessages, FeedbackEvent, FeedbackSummary, MessageFeedback } from '@axon/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebClient } from '../testing/http-client';
+import { startTestServer, type TestServer } from '../testing/test-server';
+
+let t: TestServer;
+let admin: WebClient;
+let member: WebClient;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  admin = new WebClient(t.url);
+  await admin.setup('admin@example.com', 'admin password 1');
+  expect((await admin.json('POST', '/api/admin/users', { email: 'm@example.com', password: 'member password 1', role: 'member' })).status).toBe(
+    201,
+  );
+  member = new WebClient(t.url);
+  await member.login('m@example.com', 'member password 1');
+});
+afterAll(() => t.close());
+
+/** A conversation of `client` with one answered question; returns it with its messages. */
+async function answered(client: WebClient, model: string, answer: string) {
+  t.upstream.set({ mode: 'ok', tokenDelayMs: 0, content: answer });
+  const { body: c } = await client.json<Conversation>('POST', '/api/conversations', { model });
+  const response = await client.request('POST', `/api/conversations/${c.id}/chat`, {
+    trigger: 'submit-message',
+    message: { id: 'q1', text: 'What is a bond?' },
+  });
+  expect(response.status).toBe(200);
+  await response.text();
+  return (await client.json<ConversationWithMessages>('GET', `/api/conversations/${c.id}`)).body;
+}
+
+describe('feedback on answers', () => {
+  it('stores thumbs up or down with a comment, shows it on the thread, and lets the person change or withdraw it', async () => {
+    const c = await answered(member, 'sim/sim-1', 'A bond is a loan.');
+    const [question, answer] = c.messages;
+    expect(answer?.feedback).toBeNull();
+
+    const up = await member.json<MessageFeedback>('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up' });
+    expect(up.status).toBe(200);
+    expect(up.body).toMatchObject({ value: 'up', comment: null });
+    const down = await member.json<MessageFeedback>('PUT', `/api/messages/${answer?.id}/feedback`, {
+      value: 'down',
+      comment: '  Too short.  ',
+    });
+    expect(down.body).toMatchObject({ value: 'down', comment: 'Too short.' });
+    const shown = (await member.json<ConversationWithMessages>('GET', `/api/conversations/${c.id}`)).body;
+    expect(shown.messages[1]?.feedback).toMatchObject({ value: 'down', comment: 'Too short.' });
+    expect(shown.messages[0]?.feedback).toBeNull();
+
+    // Only answers take feedback, and only in one's own conversations.
+    expect((await member.json('PUT', `/api/messages/${question?.id}/feedback`, { value: 'up' })).status).toBe(404);
+    expect((await admin.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up' })).status).toBe(404);
+    expect((await member.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'meh' })).status).toBe(400);
+    expect((await member.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up', comment: 'x'.repeat(2001) })).status).toBe(
+      400,
+    );
+
+    expect((await member.request('DELETE', `/api/messages/${answer?.id}/feedback`)).status).toBe(204);
+    expect((await member.request('DELETE', `/api/messages/${answer?.id}/feedback`)).status).toBe(404);
+    expect((await member.json<ConversationWithMessages>('GET', `/api/conversations/${c.id}`)).body.messages[1]?.feedback).toBeNull();
+  });
+
+  it('counts feedback per model for the dashboard, with who gave it, and exports every row for experiments', async () => {
+    const one = await answered(member, 'sim/sim-1', 'Yields rose.');
+    const two = await answered(member, 'sim/sim-2', 'Yields fell.');
+    const three = await answered(admin, 'sim/sim-2', 'Yields were flat.');
+    await member.json('PUT', `/api/messages/${one.messages[1]?.id}/feedback`, { value: 'up', comment: 'Clear' });
+    await member.json('PUT', `/api/messages/${two.messages[1]?.id}/feedback`, { value: 'down', comment: 'Wrong date' });
+    await admin.json('PUT', `/api/messages/${three.messages[1]?.id}/feedback`, { value: 'down' });
+
+    const { status, body } = await admin.json<FeedbackSummary>('GET', '/api/admin/feedback');
+    expect(status).toBe(200);
+    expect(body.totals).toEqual({ up: 1, down: 2 });
+    expect(body.byModel).toEqual([
+      { model: 'sim/sim-2', up: 0, down: 2 },
+      { model: 'sim/sim-1', up: 1, down: 0 },
+    ]);
+    const wrong = body.recent.find((r) => r.comment === 'Wrong date');
+    expect(wrong).toMatchObject({
+      messageId: two.messages[1]?.id,
+      conversationId: two.id,
+      model: 'sim/sim-2',
+      userEmail: 'm@example.com',
+      value: 'down',
+    });
+    expect(wrong?.orgId).toBe('org_default');
+    expect(body.recent[0]?.messageId).toBe(three.messages[1]?.id);
+
+    // A period before any feedback is empty.
+    const past = await admin.json<FeedbackSummary>('GET', '/api/admin/feedback?to=2020-01-01T00:00:00Z');
+    expect(past.body.totals).toEqual({ up: 0, down: 0 });
+
+    const exported = await admin.request('GET', '/api/admin/feedback/export');
+    expect(exported.headers.get('content-type')).toContain('application/x-ndjson');
+    const rows = (await exported.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FeedbackEvent);
+    expect(rows).toHaveLength(3);
+    expect(rows.map((r) => r.value)).toEqual(['up', 'down', 'down']);
+    expect(Object.keys(rows[0] ?? {}).sort()).toEqual(
+      ['comment', 'conversationId', 'createdAt', 'messageId', 'model', 'orgId', 'updatedAt', 'userEmail', 'userId', 'value'].sort(),
+    );
+
+    // Members neither read nor export it; other organisations' feedback needs orgs:manage.
+    expect((await member.json('GET', '/api/admin/feedback')).status).toBe(403);
+    expect((await member.request('GET', '/api/admin/feedback/export')).status).toBe(403);
+    expect((await admin.json<FeedbackSummary>('GET', '/api/admin/feedback?org=all')).body.totals).toEqual({ up: 1, down: 2 });
+  });
+
+  it('goes with the conversation when it is deleted', async () => {
+    const c = await answered(member, 'sim/sim-1', 'Gone soon.');
+    await member.json('PUT', `/api/messages/${c.messages[1]?.id}/feedback`, { value: 'up', comment: 'temporary' });
+    const before = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
+    expect(before.recent.some((r) => r.comment === 'temporary')).toBe(true);
+    expect((await member.request('DELETE', `/api/conversations/${c.id}`)).status).toBe(204);
+    const after = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
+    expect(after.recent.some((r) => r.comment === 'temporary')).toBe(false);
+  });
+});
