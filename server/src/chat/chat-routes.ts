@@ -53,7 +53,6 @@ export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
     );
 }
 
-
 /**
  * `POST /api/conversations/:id/chat`: one chat turn of the web app, streamed as the AI SDK's UI
  * message stream (what `useChat` reads). The history comes from the store; the answer is saved as
@@ -217,7 +216,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         observeModelCall(request, { model: info.id, outcome: reply.status, usage: reply.usage, timing: reply.timing });
         const title = reply.status === 'complete' ? cleanModelTitle(reply.text) : '';
         if (title) return title;
-        if (reply.error) request.log.warn({ failure: reply.failure?.kind }, 'naming the conversation by its model failed; key phrases are used');
+        if (reply.error)
+          request.log.warn({ failure: reply.failure?.kind }, 'naming the conversation by its model failed; key phrases are used');
       }
       return keyPhraseTitle(asked, answered);
     };

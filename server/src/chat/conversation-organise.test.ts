@@ -83,7 +83,10 @@ describe('key phrases and model replies as titles', () => {
     );
     expect(keyPhraseTitle('hi', 'Hello! How can I help?')).toBe('Help');
     expect(keyPhraseTitle('???', '')).toBe('???');
-    expect(keyPhraseTitle(`Explain ${'very '.repeat(3)}long supercalifragilistic expialidocious compound interest calculations thoroughly`, '').length).toBeLessThanOrEqual(60);
+    expect(
+      keyPhraseTitle(`Explain ${'very '.repeat(3)}long supercalifragilistic expialidocious compound interest calculations thoroughly`, '')
+        .length,
+    ).toBeLessThanOrEqual(60);
   });
 
   it('cleans quotes, markdown, a "Title:" label and a closing full stop from a model reply', () => {

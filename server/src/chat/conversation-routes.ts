@@ -1,8 +1,8 @@
 import {
   type ConversationWithMessages,
-  type Message,
   CreateConversationSchema,
   ListConversationsQuerySchema,
+  type Message,
   type ModelList,
   UpdateConversationSchema,
 } from '@axon/contracts';

@@ -11,9 +11,9 @@ beforeAll(async () => {
   t = await startTestServer();
   admin = new WebClient(t.url);
   await admin.setup('admin@example.com', 'admin password 1');
-  expect((await admin.json('POST', '/api/admin/users', { email: 'm@example.com', password: 'member password 1', role: 'member' })).status).toBe(
-    201,
-  );
+  expect(
+    (await admin.json('POST', '/api/admin/users', { email: 'm@example.com', password: 'member password 1', role: 'member' })).status,
+  ).toBe(201);
   member = new WebClient(t.url);
   await member.login('m@example.com', 'member password 1');
 });
@@ -54,9 +54,7 @@ describe('feedback on answers', () => {
     expect((await member.json('PUT', `/api/messages/${question?.id}/feedback`, { value: 'up' })).status).toBe(404);
     expect((await admin.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up' })).status).toBe(404);
     expect((await member.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'meh' })).status).toBe(400);
-    expect((await member.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up', comment: 'x'.repeat(2001) })).status).toBe(
-      400,
-    );
+    expect((await member.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up', comment: 'x'.repeat(2001) })).status).toBe(400);
 
     expect((await member.request('DELETE', `/api/messages/${answer?.id}/feedback`)).status).toBe(204);
     expect((await member.request('DELETE', `/api/messages/${answer?.id}/feedback`)).status).toBe(404);

@@ -77,7 +77,11 @@ export function keyPhraseTitle(question: string, answer: string): string {
   const ranked = phrases
     .map((p) => ({ p, s: score(p), key: p.words.join(' ').toLowerCase() }))
     .sort((a, b) => b.s - a.s || a.p.at - b.p.at)
-    .filter(({ key }) => (seen.has(key) ? false : (seen.add(key), true)));
+    .filter(({ key }) => {
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   const picked = [ranked[0]?.p as Phrase];
   const second = ranked[1]?.p;
   const words = (p: Phrase) => new Set(p.words.map((w) => w.toLowerCase()));

@@ -36,6 +36,8 @@ export interface GatewayCall {
   signal: AbortSignal;
   /** Reports how the call ended: settles limits, records usage, metrics, the prompt log and the log line. */
   done(outcome: RelayOutcome): void;
+  /** Whether the answer's text is kept (for the prompt log); when not, only its length is needed. */
+  keepsText: boolean;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function runGatewayCall(
   };
   try {
     await traceModelCall(request.server.tracer, request.span, modelCall, async () => {
-      await run({ signal: controller.signal, done });
+      await run({ signal: controller.signal, done, keepsText: logMode !== 'off' });
       return {
         usage: final?.usage ?? { inputTokens: null, outputTokens: null },
         status: final?.status ?? 'error',

@@ -215,7 +215,15 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         if (relay) {
           await relayOpenAIChat(
             reply,
-            { target: relay, body: forwarded, upstreamModel: upstreamId, stream, signal: call.signal, citations: withCitations },
+            {
+              target: relay,
+              body: forwarded,
+              upstreamModel: upstreamId,
+              stream,
+              signal: call.signal,
+              citations: withCitations,
+              captureChars: call.keepsText ? undefined : 0,
+            },
             call.done,
           );
           return;

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { classifyProviderError, type ProviderFailure, toAppError } from '../errors';
 import type { WireTarget } from '../providers/model-connections';
-import { readPlainContentDelta } from '../providers/openai-chat-model';
+import { plainContentDeltaLength, readPlainContentDelta } from '../providers/openai-chat-model';
 import { callUpstream, readBody } from './upstream-call';
 
 /** What a relayed call produced, for the taps: usage ledger, prompt log, limits, metrics, traces. */
@@ -27,7 +27,7 @@ export interface RelayInput {
   signal: AbortSignal;
   /** Axon's extension: passages retrieved for the answer, sent back beside it. */
   citations?: unknown[] | undefined;
-  /** Text kept for the prompt log. */
+  /** Characters of the answer's text kept for the prompt log (0: none; only its length is counted). */
   captureChars?: number;
 }
 
@@ -80,10 +80,14 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
     usage: { inputTokens: null, outputTokens: null },
     timing: { ttftMs: null, totalMs: null },
   };
+  const count = (chars: number) => {
+    if (chars === 0) return;
+    if (outcome.timing.ttftMs === null) outcome.timing.ttftMs = ms(started);
+    outcome.chars += chars;
+  };
   const take = (text: string) => {
     if (!text) return;
-    if (outcome.timing.ttftMs === null) outcome.timing.ttftMs = ms(started);
-    outcome.chars += text.length;
+    count(text.length);
     if (outcome.text.length < capture) outcome.text += text.slice(0, capture - outcome.text.length);
   };
   let settle: () => void = () => {};
@@ -184,10 +188,19 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
       sawDone = true;
       return true;
     }
-    const plain = readPlainContentDelta(data);
-    if (plain !== undefined) {
-      take(plain);
-      return true;
+    if (capture === 0) {
+      // Nothing kept: a plain content delta needs no parse, only its length (escapes count as characters).
+      const length = plainContentDeltaLength(data);
+      if (length !== undefined) {
+        count(length);
+        return true;
+      }
+    } else {
+      const plain = readPlainContentDelta(data);
+      if (plain !== undefined) {
+        take(plain);
+        return true;
+      }
     }
     let chunk: {
       choices?: Array<{

@@ -97,6 +97,18 @@ const CONTENT_KEY = '"delta":{"content":"';
  * read without parsing the whole chunk. Undefined for any other chunk, which is then fully parsed.
  */
 export function readPlainContentDelta(data: string): string | undefined {
+  const span = plainContentSpan(data);
+  return span && (JSON.parse(data.slice(span[0], span[1])) as string);
+}
+
+/** The length of a plain content delta's JSON string (escapes counted as written), without parsing it; undefined as above. */
+export function plainContentDeltaLength(data: string): number | undefined {
+  const span = plainContentSpan(data);
+  return span && span[1] - span[0] - 2;
+}
+
+/** Where the JSON string of a plain content delta lies in the chunk, quotes included. */
+function plainContentSpan(data: string): [number, number] | undefined {
   const key = data.indexOf(CONTENT_KEY);
   if (key < 0 || data.indexOf(CONTENT_KEY, key + CONTENT_KEY.length) >= 0) return undefined;
   const start = key + CONTENT_KEY.length - 1;
@@ -115,7 +127,7 @@ export function readPlainContentDelta(data: string): string | undefined {
   if (!rest.includes('"finish_reason":null') || rest.includes('"usage"') || rest.includes('"error"') || rest.includes('{'))
     return undefined;
   if (data.includes('"tool_calls"') || data.includes('"error"') || data.includes('"usage":{')) return undefined;
-  return JSON.parse(data.slice(start, end + 1)) as string;
+  return [start, end + 1];
 }
 
 function readAll(res: IncomingMessage): Promise<string> {

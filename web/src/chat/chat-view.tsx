@@ -494,8 +494,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
 
   const onSettingsChange = (value: ConversationSettings) => {
     setSettings(value);
-    if (idRef.current)
-      void api('PATCH', `/api/conversations/${idRef.current}`, value).catch((e: unknown) => setCreateError(e));
+    if (idRef.current) void api('PATCH', `/api/conversations/${idRef.current}`, value).catch((e: unknown) => setCreateError(e));
   };
 
   const onModelChange = (value: string) => {

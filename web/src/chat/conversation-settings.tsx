@@ -1,6 +1,6 @@
 import type { ConversationSettings } from '@axon/contracts';
 import { SlidersHorizontal } from 'lucide-react';
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { Button, IconButton } from '../ui/button';
 
 export const NO_SETTINGS: ConversationSettings = { systemPrompt: null, temperature: null, maxTokens: null };
@@ -31,15 +31,18 @@ export function ConversationSettingsButton({
   const set = value.systemPrompt !== null || value.temperature !== null || value.maxTokens !== null;
 
   useEffect(() => {
-    if (!open) return;
-    setSystemPrompt(value.systemPrompt ?? '');
-    setTemperature(value.temperature === null ? '' : String(value.temperature));
-    setMaxTokens(value.maxTokens === null ? '' : String(value.maxTokens));
-    panelRef.current?.querySelector('textarea')?.focus();
-  }, [open, value]);
+    if (open) panelRef.current?.querySelector('textarea')?.focus();
+  }, [open]);
+  const toggle = () => {
+    if (!open) {
+      setSystemPrompt(value.systemPrompt ?? '');
+      setTemperature(value.temperature === null ? '' : String(value.temperature));
+      setMaxTokens(value.maxTokens === null ? '' : String(value.maxTokens));
+    }
+    setOpen(!open);
+  };
 
-  const save = (event: FormEvent) => {
-    event.preventDefault();
+  const save = () => {
     onChange({ systemPrompt: systemPrompt.trim() || null, temperature: numberOrNull(temperature), maxTokens: numberOrNull(maxTokens) });
     setOpen(false);
   };
@@ -49,7 +52,7 @@ export function ConversationSettingsButton({
       <IconButton
         label={set ? 'Chat settings (changed)' : 'Chat settings'}
         aria-expanded={open}
-        onClick={() => setOpen(!open)}
+        onClick={toggle}
         className="relative size-7 shrink-0"
       >
         <SlidersHorizontal className="size-4" />
@@ -66,9 +69,15 @@ export function ConversationSettingsButton({
               e.stopPropagation();
               setOpen(false);
             }
+            // Enter in a number field saves the settings instead of sending the composer's message.
+            if (e.key === 'Enter' && e.target instanceof HTMLInputElement) {
+              e.preventDefault();
+              save();
+            }
           }}
         >
-          <form onSubmit={save} className="flex flex-col gap-3">
+          {/* Not a form of its own: the panel sits inside the composer's form. */}
+          <div className="flex flex-col gap-3">
             <div>
               <label htmlFor={`${id}-system`} className="mb-1 block text-sm font-medium">
                 Instructions for this chat
@@ -123,11 +132,11 @@ export function ConversationSettingsButton({
             </div>
             <div className="flex justify-end gap-2">
               <Button onClick={() => setOpen(false)}>Cancel</Button>
-              <Button type="submit" variant="primary">
+              <Button variant="primary" onClick={save}>
                 Save settings
               </Button>
             </div>
-          </form>
+          </div>
         </div>
       )}
     </>

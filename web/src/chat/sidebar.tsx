@@ -1,12 +1,13 @@
 import type { Conversation } from '@axon/contracts';
 import { clsx } from 'clsx';
-import { Check, MessageSquarePlus, Pencil, Search, Trash2, X } from 'lucide-react';
+import { Archive, Check, MessageSquarePlus, Pencil, Search, Trash2, X } from 'lucide-react';
 import { type FormEvent, type RefObject, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { toast } from 'sonner';
 import { describeError } from '../api/api-client';
 import { useConversations, useDeleteConversation, useRenameConversation } from '../api/queries';
 import { IconButton } from '../ui/button';
+import { ConversationMenu } from './conversation-menu';
 
 function groupOf(updatedAt: string, now: Date): string {
   const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
@@ -64,10 +65,15 @@ function ConversationRow({ conversation, active, onNavigate }: { conversation: C
       <Link
         to={`/c/${conversation.id}`}
         onClick={onNavigate}
-        className="min-w-0 flex-1 truncate px-2 py-1.5 text-sm"
+        className="min-w-0 flex-1 px-2 py-1.5 text-sm"
         aria-current={active ? 'page' : undefined}
       >
-        {conversation.title}
+        <span className="block truncate">{conversation.title}</span>
+        {conversation.snippet && conversation.snippet !== conversation.title && (
+          <span className="line-clamp-2 text-xs text-zinc-600 dark:text-zinc-400" data-testid="search-snippet">
+            {conversation.snippet}
+          </span>
+        )}
       </Link>
       <div className="flex opacity-100 md:opacity-0 md:group-focus-within:opacity-100 md:group-hover:opacity-100">
         <IconButton
@@ -94,6 +100,7 @@ function ConversationRow({ conversation, active, onNavigate }: { conversation: C
         >
           <Trash2 className="size-3.5" />
         </IconButton>
+        <ConversationMenu conversation={conversation} />
       </div>
     </div>
   );
@@ -109,13 +116,26 @@ export function Sidebar({
   onNavigate: () => void;
 }) {
   const [query, setQuery] = useState('');
-  const conversations = useConversations(query.trim());
+  const [archived, setArchived] = useState(false);
+  const conversations = useConversations(query.trim(), archived);
   const now = new Date();
+  // Search results and the archive are one list; otherwise pinned first, then folders, then by date.
   const groups = new Map<string, Conversation[]>();
   for (const c of conversations.data?.items ?? []) {
-    const group = groupOf(c.updatedAt, now);
+    const group = query.trim()
+      ? 'Results'
+      : archived
+        ? 'Archived'
+        : c.pinnedAt
+          ? 'Pinned'
+          : c.folder
+            ? `Folder: ${c.folder}`
+            : groupOf(c.updatedAt, now);
     groups.set(group, [...(groups.get(group) ?? []), c]);
   }
+  const order = (group: string) =>
+    group === 'Pinned' ? 0 : group.startsWith('Folder: ') ? 1 : ['Today', 'Previous 7 days', 'Older'].indexOf(group) + 2;
+  const sorted = [...groups].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b));
 
   return (
     <nav aria-label="Conversations" className="flex h-full flex-col gap-2 p-2">
@@ -141,9 +161,11 @@ export function Sidebar({
       <div className="-mx-1 flex-1 overflow-y-auto px-1">
         {conversations.isError && <p className="p-2 text-sm text-red-600">{describeError(conversations.error).message}</p>}
         {conversations.data?.items.length === 0 && (
-          <p className="p-2 text-sm text-zinc-500">{query ? 'No conversation matches.' : 'No conversations yet.'}</p>
+          <p className="p-2 text-sm text-zinc-600 dark:text-zinc-400">
+            {query ? 'No conversation matches.' : archived ? 'Nothing archived.' : 'No conversations yet.'}
+          </p>
         )}
-        {[...groups].map(([group, items]) => (
+        {sorted.map(([group, items]) => (
           <section key={group} className="mb-3" aria-label={group}>
             <h2 className="px-2 py-1 text-xs font-medium text-zinc-500">{group}</h2>
             <ul>
@@ -156,6 +178,14 @@ export function Sidebar({
           </section>
         ))}
       </div>
+      <button
+        type="button"
+        aria-pressed={archived}
+        onClick={() => setArchived(!archived)}
+        className="flex items-center gap-2 rounded-lg px-2 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-900"
+      >
+        <Archive className="size-4" aria-hidden="true" /> {archived ? 'Back to conversations' : 'Archived conversations'}
+      </button>
     </nav>
   );
 }

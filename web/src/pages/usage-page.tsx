@@ -3,6 +3,7 @@ import { Download } from 'lucide-react';
 import { useState } from 'react';
 import { api, describeError } from '../api/api-client';
 import { useSession } from '../api/queries';
+import { FeedbackSection } from './feedback-section';
 
 interface UsageRow {
   key: string;
@@ -140,6 +141,7 @@ export function UsagePage() {
           </table>
         </>
       )}
+      <FeedbackSection query={query} />
     </main>
   );
 }

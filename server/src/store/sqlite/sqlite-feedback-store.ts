@@ -32,7 +32,9 @@ export function createSqliteFeedbackRepository(db: Database.Database, now: () =>
        RETURNING value, comment, updated_at`,
     ),
     clear: db.prepare('DELETE FROM message_feedback WHERE message_id = ? AND user_id = ?'),
-    forConversation: db.prepare('SELECT message_id, value, comment, updated_at FROM message_feedback WHERE conversation_id = ? AND user_id = ?'),
+    forConversation: db.prepare(
+      'SELECT message_id, value, comment, updated_at FROM message_feedback WHERE conversation_id = ? AND user_id = ?',
+    ),
   };
   const inPeriod = (orgId: string | null) => `f.updated_at >= ? AND f.updated_at < ?${orgId === null ? '' : ' AND f.org_id = ?'}`;
   const periodParams = (range: { from: string; to: string; orgId: string | null }) =>
