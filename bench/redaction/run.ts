@@ -24,27 +24,32 @@ function medianMs(run: () => unknown, rounds: number): number {
 
 export async function runRedactionBenchmark(options: { quick?: boolean } = {}): Promise<void> {
   const rounds = options.quick ? 5 : 15;
+  // Every type (the prompt log, in its own thread), and log lines' default (all but names and addresses).
   const redactor = createRedactor();
+  const lines = createRedactor({ types: ENTITY_TYPES.filter((t) => t !== 'NAME' && t !== 'ADDRESS') });
   const floorPattern = /\d{3}-\d{2}-\d{4}/g;
   const rows: Array<Record<string, string | number>> = [];
   let worst = 0;
+  let worstLines = 0;
+  const per100Kb = (ms: number) => (ms * 100_000) / ADVERSARIAL_SIZE;
   for (const { name, text } of ADVERSARIAL_INPUTS) {
-    const ms = medianMs(() => redactor.redact(text), rounds);
+    const all = per100Kb(medianMs(() => redactor.redact(text), rounds));
+    const logLines = per100Kb(medianMs(() => lines.redact(text), rounds));
     const floor = medianMs(() => text.match(floorPattern), rounds);
-    const perHundredKb = (ms * 100_000) / ADVERSARIAL_SIZE;
-    worst = Math.max(worst, perHundredKb);
+    worst = Math.max(worst, all);
+    worstLines = Math.max(worstLines, logLines);
     rows.push({
       input: name,
-      'ms / 100 KB': perHundredKb.toFixed(2),
+      'all types ms / 100 KB': all.toFixed(2),
+      'log lines ms / 100 KB': logLines.toFixed(2),
       'one-pattern floor (ms)': floor.toFixed(2),
-      'x floor': (ms / Math.max(floor, 0.001)).toFixed(1),
       entities: redactor.find(text).length,
-      target: perHundredKb <= TARGET_MS ? 'met' : 'MISSED',
+      target: all <= TARGET_MS ? 'met' : logLines <= TARGET_MS ? 'log lines only' : 'MISSED',
     });
   }
   console.log(`\nRedaction of ${ADVERSARIAL_SIZE / 1000} KB texts (median of ${rounds} runs)`);
   printTable(rows);
-  console.log(`worst: ${worst.toFixed(2)} ms per 100 KB (target ≤ ${TARGET_MS} ms)`);
+  console.log(`worst: ${worst.toFixed(2)} ms per 100 KB with every type, ${worstLines.toFixed(2)} ms for log lines (target ≤ ${TARGET_MS} ms)`);
   runPerRequestCost(rounds * 20);
 }
 
