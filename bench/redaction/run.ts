@@ -49,7 +49,9 @@ export async function runRedactionBenchmark(options: { quick?: boolean } = {}): 
   }
   console.log(`\nRedaction of ${ADVERSARIAL_SIZE / 1000} KB texts (median of ${rounds} runs)`);
   printTable(rows);
-  console.log(`worst: ${worst.toFixed(2)} ms per 100 KB with every type, ${worstLines.toFixed(2)} ms for log lines (target ≤ ${TARGET_MS} ms)`);
+  console.log(
+    `worst: ${worst.toFixed(2)} ms per 100 KB with every type, ${worstLines.toFixed(2)} ms for log lines (target ≤ ${TARGET_MS} ms)`,
+  );
   runPerRequestCost(rounds * 20);
 }
 

@@ -70,7 +70,13 @@ export const ENV_SETTINGS: Record<string, string> = {
 
 const LIST_SETTINGS = new Set(['openai.models', 'anthropic.models', 'azure.deployments']);
 /** Comma-separated values read as a list of strings. */
-const STRING_LIST_SETTINGS = new Set(['corsOrigins', 'redaction.logTypes', 'redaction.promptLogTypes', 'redaction.guardrailTypes', 'redaction.phoneRegions']);
+const STRING_LIST_SETTINGS = new Set([
+  'corsOrigins',
+  'redaction.logTypes',
+  'redaction.promptLogTypes',
+  'redaction.guardrailTypes',
+  'redaction.phoneRegions',
+]);
 const BOOLEAN_SETTINGS = new Set(['trustProxy', 'localModel.enabled', 'redaction.guardrail', 'localAccounts', 'openai.responses']);
 
 export class ConfigError extends Error {
