@@ -130,7 +130,7 @@ describe('the composer and the header at 1366×768 and 390×844', () => {
     expect(isInside(await menu.boundingBox().then((b) => b as Box), { x: 0, y: 0, width: 390, height: 844 })).toBe(true);
     await menu.getByRole('link', { name: 'Usage' }).click();
     await page.waitForURL(/\/usage$/);
-    expect(await menu.count()).toBe(0);
+    await expect.poll(() => menu.count()).toBe(0);
   });
 
   it('closes the collection picker and shrinks the message box after sending', async () => {

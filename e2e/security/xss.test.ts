@@ -297,7 +297,7 @@ const someText = (page: Page, text: string | RegExp) => page.getByText(text).fir
 async function openSource(page: Page) {
   await page.getByTestId('assistant-message').last().waitFor();
   await page.getByTestId('source-card').first().click();
-  await page.getByTestId('citation-panel').locator('mark').waitFor();
+  await page.getByTestId('citation-panel').locator('mark').first().waitFor();
 }
 
 async function visitAdminPages(page: Page) {
