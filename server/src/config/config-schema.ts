@@ -478,6 +478,16 @@ export const ConfigSchema = z
      * of the first organisation (and their keys with the `admin` scope) may too.
      */
     metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
+    /**
+     * `postgres://…` to keep everything in PostgreSQL instead of the SQLite file (`AXON_DATABASE_URL`):
+     * what several replicas share. With the pgvector extension, vectors are searched in the database.
+     */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'write it as postgres://user@host:port/database')
+      .optional(),
+    /** Connections each replica keeps open to PostgreSQL at most (`AXON_DATABASE_POOL_SIZE`). */
+    databasePoolSize: z.coerce.number().int().min(2).max(200).default(10),
     /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
     redisUrl: z
       .string()

@@ -40,6 +40,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_USER_STREAMS: 'limits.userConcurrentStreams',
   AXON_USER_DAILY_BUDGET_USD: 'limits.userDailyBudgetUsd',
   AXON_USER_MONTHLY_BUDGET_USD: 'limits.userMonthlyBudgetUsd',
+  AXON_DATABASE_URL: 'databaseUrl',
+  AXON_DATABASE_POOL_SIZE: 'databasePoolSize',
   REDIS_URL: 'redisUrl',
   AXON_METRICS_TOKEN: 'metricsToken',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing.endpoint',
