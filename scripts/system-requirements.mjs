@@ -1,6 +1,7 @@
-// What the tests need outside npm: Debian's Chromium (browser tests) and redis-server (limits
-// shared through Redis). `npm test` checks them first; on Debian, run as root, it installs what is
-// missing with apt (as .ci/run does); elsewhere it says exactly what to install.
+// What the tests need outside npm: Debian's Chromium (browser tests), redis-server, PostgreSQL and
+// HAProxy (the scale-out tests). `npm test` checks them first; on Debian, run as root, it installs what
+// is missing with apt (as .ci/run does) and starts PostgreSQL and Redis on loopback when they are not
+// running; elsewhere it says exactly what to install and start.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -21,7 +22,61 @@ export const REQUIREMENTS = [
     present: (env) => onPath('redis-server', env.path) && onPath('redis-cli', env.path),
     elsewhere: 'install Redis so that redis-server and redis-cli are on PATH (macOS: brew install redis)',
   },
+  {
+    name: 'postgresql',
+    apt: 'postgresql',
+    neededFor: 'the PostgreSQL store tests',
+    present: (env) => onPath('psql', env.path) && (existsSync('/etc/postgresql') || onPath('pg_ctl', env.path)),
+    elsewhere: 'install PostgreSQL 15 or later and run it on 127.0.0.1:5432 with trust auth for user postgres',
+  },
+  {
+    name: 'haproxy',
+    apt: 'haproxy',
+    neededFor: 'the multi-replica tests (a round-robin proxy in front of three replicas)',
+    present: (env) => onPath('haproxy', env.path),
+    elsewhere: 'install HAProxy so that haproxy is on PATH (macOS: brew install haproxy)',
+  },
 ];
+
+/** The services the tests talk to on loopback, and how to start each on Debian when it is down. */
+export const SERVICES = [
+  {
+    name: 'PostgreSQL',
+    port: 5432,
+    start: ['sh', ['-c', 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n 1) main start']],
+  },
+  {
+    name: 'Redis',
+    port: 6379,
+    start: [
+      'redis-server',
+      ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/tmp'],
+    ],
+  },
+];
+
+function listening(port) {
+  // A TCP connect from a child process, so this stays synchronous.
+  const probe = `require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`;
+  return spawnSync(process.execPath, ['-e', probe], { timeout: 5000 }).status === 0;
+}
+
+/** Starts PostgreSQL and Redis on loopback when they are not listening; false (after saying why) if one cannot be. */
+export function ensureServices() {
+  for (const service of SERVICES) {
+    if (listening(service.port)) continue;
+    process.stdout.write(`${service.name} is not listening on 127.0.0.1:${service.port}; starting it\n`);
+    const [command, args] = service.start;
+    spawnSync(command, args, { stdio: 'inherit' });
+    const deadline = Date.now() + 20_000;
+    while (!listening(service.port) && Date.now() < deadline) spawnSync('sleep', ['0.5']);
+    if (!listening(service.port)) {
+      process.stdout.write(`${service.name} did not start; start it on 127.0.0.1:${service.port} (${[command, ...args].join(' ')}).\n`);
+      return false;
+    }
+  }
+  return true;
+}
 
 function onPath(program, path = process.env.PATH ?? '') {
   return path.split(delimiter).some((dir) => dir && existsSync(join(dir, program)));

@@ -12,13 +12,13 @@ const nothing = { present: () => false };
 describe('what npm test needs outside npm', () => {
   it('installs the missing programs with apt on Debian as root', () => {
     const plan = planSystemRequirements({ ...nothing, debian: true, apt: true, root: true });
-    expect(plan.install).toEqual(['chromium', 'redis-server']);
+    expect(plan.install).toEqual(['chromium', 'redis-server', 'postgresql', 'haproxy']);
   });
 
   it('gives the exact apt command on Debian without root', () => {
     const plan = planSystemRequirements({ ...nothing, debian: true, apt: true, root: false });
     expect(plan.install).toBeUndefined();
-    expect(plan.message).toContain('sudo apt-get install -y chromium redis-server');
+    expect(plan.message).toContain('sudo apt-get install -y chromium redis-server postgresql haproxy');
   });
 
   it('says what to install, program by program, elsewhere', () => {
@@ -32,7 +32,7 @@ describe('what npm test needs outside npm', () => {
     const empty = mkdtempSync(join(tmpdir(), 'axon-path-'));
     try {
       const facts = machineFacts({ path: empty, chromiumPath: join(empty, 'chromium') });
-      expect(planSystemRequirements({ ...facts, root: true, debian: true, apt: true }).install).toEqual(['chromium', 'redis-server']);
+      expect(planSystemRequirements({ ...facts, root: true, debian: true, apt: true }).install).toEqual(['chromium', 'redis-server', 'postgresql', 'haproxy']);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
@@ -51,7 +51,7 @@ describe('what npm test needs outside npm', () => {
       });
       expect(result.status).toBe(1);
       expect(result.stdout).toContain('redis-server (the tests of rate limits shared through Redis)');
-      expect(result.stdout).toMatch(/apt-get install -y redis-server|redis-server: install Redis/);
+      expect(result.stdout).toMatch(/apt-get install -y [a-z -]*redis-server|redis-server: install Redis/);
       expect(result.stdout).toContain('The system step failed.');
       expect(result.stdout).not.toContain('── lint');
     } finally {

@@ -4,10 +4,10 @@
 // first failing step. Ends with one summary line, "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { ensureSystemRequirements } from './system-requirements.mjs';
+import { ensureServices, ensureSystemRequirements } from './system-requirements.mjs';
 
-process.stdout.write('── system: chromium, redis-server\n');
-if (!ensureSystemRequirements()) {
+process.stdout.write('── system: chromium, redis-server, postgresql, haproxy; PostgreSQL and Redis on loopback\n');
+if (!ensureSystemRequirements() || !ensureServices()) {
   process.stdout.write('\nThe system step failed.\n\n0 passed, 0 failed\n');
   process.exit(1);
 }
