@@ -12,6 +12,7 @@ export default defineConfig({
             'web/src/**/*.test.ts',
             'bench/src/**/*.test.ts',
             'scripts/**/*.test.ts',
+            'deploy/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 20_000,
