@@ -32,7 +32,12 @@ describe('what npm test needs outside npm', () => {
     const empty = mkdtempSync(join(tmpdir(), 'axon-path-'));
     try {
       const facts = machineFacts({ path: empty, chromiumPath: join(empty, 'chromium') });
-      expect(planSystemRequirements({ ...facts, root: true, debian: true, apt: true }).install).toEqual(['chromium', 'redis-server', 'postgresql', 'haproxy']);
+      expect(planSystemRequirements({ ...facts, root: true, debian: true, apt: true }).install).toEqual([
+        'chromium',
+        'redis-server',
+        'postgresql',
+        'haproxy',
+      ]);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { createDataDirBlobStore } from '../../server/src/blobs/data-dir-blob-store';
 import { createIngestionService } from '../../server/src/rag/ingest/ingestion-service';
 import { searchHybrid } from '../../server/src/rag/search/hybrid-search';
 import { HOME_ORG_ID, openSqliteStore } from '../../server/src/store';
@@ -68,7 +69,7 @@ export async function ingestionThroughput(pdfs: Uint8Array[]) {
   const collection = await store.collections.create({ ownerId: owner.id, name: 'bench' });
   const ingestion = createIngestionService({
     store,
-    filesDir: join(dir, 'files'),
+    blobs: createDataDirBlobStore(dir),
     limits: {
       maxFileBytes: 100 * 1_048_576,
       maxPages: 5000,

@@ -6,6 +6,10 @@ export interface LoadTarget {
   headers: Record<string, string>;
   body: string;
   stream: boolean;
+  /** What marks a token in a streamed answer; OpenAI's chunk (`"content":"tok`) by default. */
+  tokenMark?: string;
+  /** The URL and body of the `n`-th request (from 0), for targets whose requests differ; `url` and `body` otherwise. */
+  request?: (n: number) => { url: string; body: string };
 }
 
 export interface LoadResult {
@@ -27,6 +31,7 @@ function once(
   agent: Agent,
   target: LoadTarget,
   timeoutMs: number,
+  onStream?: (open: boolean) => void,
 ): Promise<{ ok: boolean; ttft: number; total: number; tokens: number; error?: string }> {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -34,6 +39,8 @@ function once(
     let tokens = 0;
     let tail = '';
     let body = '';
+    let opened = false;
+    const mark = target.tokenMark ?? TOKEN_MARK;
     const url = new URL(target.url);
     const req = request(
       {
@@ -53,14 +60,22 @@ function once(
             return;
           }
           const text = tail + chunk;
-          let at = text.indexOf(TOKEN_MARK);
-          if (at >= 0 && ttft < 0) ttft = performance.now() - started;
+          let at = text.indexOf(mark);
+          if (at >= 0 && ttft < 0) {
+            ttft = performance.now() - started;
+            opened = true;
+            onStream?.(true);
+          }
           while (at >= 0) {
             tokens++;
-            at = text.indexOf(TOKEN_MARK, at + TOKEN_MARK.length);
+            at = text.indexOf(mark, at + mark.length);
           }
-          tail = text.slice(-TOKEN_MARK.length);
+          tail = text.slice(-mark.length);
           body = text.length > 64 ? text.slice(-64) : text;
+        });
+        res.on('close', () => {
+          if (opened) onStream?.(false);
+          opened = false;
         });
         res.on('end', () => {
           const total = performance.now() - started;
@@ -89,17 +104,21 @@ function once(
 
 /**
  * Sends `count` requests with `concurrency` in flight, on keep-alive connections, stopping early
- * at `maxMs`. Bounded in count and time.
+ * at `maxMs`. Bounded in count and time. `onStream` is told when a stream's first token arrives
+ * (true) and when that stream closes (false), to count the streams open at once.
  */
-export async function runLoad(target: LoadTarget, opts: { concurrency: number; count: number; maxMs: number }): Promise<LoadResult> {
+export async function runLoad(
+  target: LoadTarget,
+  opts: { concurrency: number; count: number; maxMs: number; timeoutMs?: number; onStream?: (open: boolean) => void },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const result: LoadResult = { requests: 0, errors: 0, elapsedMs: 0, ttft: [], total: [], tokens: 0 };
   let issued = 0;
   const started = performance.now();
   const worker = async () => {
     while (issued < opts.count && performance.now() - started < opts.maxMs) {
-      issued++;
-      const r = await once(agent, target, 30_000);
+      const n = issued++;
+      const r = await once(agent, target.request ? { ...target, ...target.request(n) } : target, opts.timeoutMs ?? 30_000, opts.onStream);
       result.requests++;
       if (r.ok) {
         result.ttft.push(r.ttft);

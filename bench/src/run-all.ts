@@ -1,12 +1,20 @@
 // `npm run bench`: every benchmark, one after the other. `--quick` runs shorter rounds.
 import { runGatewayOverhead } from '../gateway-overhead/run';
+import { runPgvectorBenchmark } from '../pgvector/run';
 import { runRagBenchmark } from '../rag/run';
 import { runRedactionBenchmark } from '../redaction/run';
+import { runScaleOut } from '../scale-out/run';
 import { runSoak } from '../soak/run';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (!only || only === 'gateway') await runGatewayOverhead();
 if (!only || only === 'rag') await runRagBenchmark();
 if (!only || only === 'redaction') await runRedactionBenchmark({ quick: process.argv.includes('--quick') });
+// PostgreSQL with pgvector (PGlite) beside SQLite at 10k and 100k chunks; loading 100k into PGlite
+// takes many minutes: only when asked for.
+if (only === 'pgvector') await runPgvectorBenchmark();
+// Four replica setups (SQLite, SQLite with Redis, PostgreSQL with Redis, two replicas behind HAProxy);
+// needs PostgreSQL, redis-server and haproxy: only when asked for.
+if (only === 'scaleout') await runScaleOut();
 // Long-running (20 minutes by default, `--soak-minutes=N`): only when asked for.
 if (only === 'soak') await runSoak();

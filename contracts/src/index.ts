@@ -180,6 +180,19 @@ export const ConversationWithMessagesSchema = ConversationSchema.extend({
 });
 export type ConversationWithMessages = z.infer<typeof ConversationWithMessagesSchema>;
 
+/** `GET /api/shared/{token}`: what a member of the owner's organisation sees through a shared link, read-only. */
+export const SharedConversationSchema = z.object({
+  token: z.string(),
+  title: z.string(),
+  /** The email of the person who shared it. */
+  sharedBy: z.string(),
+  sharedAt: z.string(),
+  updatedAt: z.string(),
+  /** The branch the owner's conversation shows, first message first, with citations; no other versions, no feedback. */
+  messages: z.array(MessageSchema),
+});
+export type SharedConversation = z.infer<typeof SharedConversationSchema>;
+
 export const ConversationPageSchema = z.object({
   items: z.array(ConversationSchema),
   /** Pass as `cursor` to get the next (older) page; null on the last page. */
@@ -246,8 +259,19 @@ export const ChatTurnRequestSchema = z.strictObject({
   parentId: z.string().min(1).max(100).nullable().optional(),
   /** Documents (uploaded with `POST /api/attachments`) attached to this message only. */
   attachments: z.array(z.string().min(1).max(100)).max(10).optional(),
+  /**
+   * The answer goes on when the connection drops (for a while, see `streams.resumeGraceMs`) and is
+   * picked up again with `GET /api/conversations/{id}/stream`; stopping it takes
+   * `POST /api/conversations/{id}/stop`. Otherwise closing the connection stops it.
+   */
+  resumable: z.boolean().optional(),
 });
 export type ChatTurnRequest = z.infer<typeof ChatTurnRequestSchema>;
+
+/** `POST /api/conversations/{id}/stop`: stops the conversation's answer being written (the given one, else any). */
+export const StopAnswerRequestSchema = z.strictObject({
+  messageId: z.string().min(1).max(100).optional(),
+});
 
 /** Metadata attached to an assistant message in the UI message stream. */
 export const AssistantMetadataSchema = z.object({
@@ -594,3 +618,4 @@ export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
 export * from './agents';
 export * from './chat-habits';
+export * from './conversation-sharing';

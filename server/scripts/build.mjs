@@ -16,7 +16,7 @@ await build({
   entryPoints: {
     cli: join(root, 'src/cli/cli.ts'),
     'parse-worker': join(root, 'src/rag/ingest/parse-worker.ts'),
-    'prompt-log-worker': join(root, 'src/observability/prompt-log-worker.ts'),
+    'prompt-log-worker': join(root, 'src/store/sqlite/sqlite-prompt-log-worker.ts'),
     'query-data-worker': join(root, 'src/agents/tools/query-data-worker.mjs'),
   },
   outdir: join(root, 'dist'),

@@ -15,9 +15,11 @@ import { registerAuthRoutes, SESSION_COOKIE } from './auth/auth-routes';
 import type { AuthService } from './auth/auth-service';
 import type { Sso } from './auth/oidc-sso';
 import { can } from './auth/permissions';
+import type { BlobStore } from './blobs/blob-store';
 import type { ChatPipeline } from './chat/chat-pipeline';
 import { registerChatRoutes } from './chat/chat-routes';
 import { registerConversationRoutes } from './chat/conversation-routes';
+import { registerConversationSharingRoutes } from './chat/conversation-sharing-routes';
 import { registerFeedbackRoutes } from './chat/feedback-routes';
 import { registerPreferencesRoutes } from './chat/preferences-routes';
 import type { Config } from './config';
@@ -47,6 +49,7 @@ import type { IngestionService } from './rag/ingest/ingestion-service';
 import type { Reranker } from './rag/search/rerank';
 import { registerSearchRoutes } from './rag/search-routes';
 import { HOME_ORG_ID, type Store } from './store';
+import type { StreamLog } from './streams';
 
 export interface AppDeps {
   config: Config;
@@ -55,6 +58,8 @@ export interface AppDeps {
   models: ModelCatalog;
   pipeline: ChatPipeline;
   streams: ActiveStreams;
+  /** Answers' events as they stream (memory, or Redis shared by replicas): resuming and Stop. */
+  streamLog: StreamLog;
   logger: Logger;
   ingestion: IngestionService;
   /** The configured embedder, if any (vector search and `/v1/embeddings`). */
@@ -78,8 +83,8 @@ export interface AppDeps {
   tracer?: Tracer;
   /** Prometheus metrics; made here when not given. */
   metrics?: Metrics;
-  /** Where uploaded originals are kept. */
-  filesDir: string;
+  /** Where uploaded originals are kept (the data directory, or PostgreSQL shared by the replicas). */
+  blobs: BlobStore;
   /** False until start-up work (migrations, first admin) is done; `/readyz` reports it. */
   isReady?: () => boolean;
   /** Called with every route as it is registered (the security tests enumerate routes with it). */
@@ -275,7 +280,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     localAccounts: config.localAccounts,
     sso: deps.sso,
     publicUrl: config.publicUrl,
-    templateExists: (orgId, name) => deps.prompts.get(orgId, name) !== undefined,
+    templateExists: async (orgId, name) => (await deps.prompts.get(orgId, name)) !== undefined,
   });
   registerOrgRoutes(app, { store, auth, orgs: deps.orgs, config });
   registerAccountRoutes(app, {
@@ -285,6 +290,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: config.publicUrl,
     localAccounts: config.localAccounts,
   });
+  registerConversationSharingRoutes(app, { store });
   registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts, callerModels: deps.agents?.callerModels });
   if (deps.agents)
     registerAgentRoutes(app, {
@@ -293,7 +299,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       prompts: deps.prompts,
       mcp: deps.agents.mcp,
       approvalSignals: deps.agents.approvalSignals,
-      datasetsDir: deps.agents.datasetsDir,
+      datasetFiles: deps.agents.datasetFiles,
     });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
@@ -310,12 +316,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: deps.limits,
     prompts: deps.prompts,
     titles: config.conversationTitles,
+    streamLog: deps.streamLog,
+    flushIntervalMs: config.streams.heartbeatMs,
+    resumeGraceMs: config.streams.resumeGraceMs,
   });
   registerSearchRoutes(app, { store, embedder: deps.embedder, reranker: deps.reranker });
   registerCollectionRoutes(app, {
     store,
     ingestion: deps.ingestion,
-    filesDir: deps.filesDir,
+    blobs: deps.blobs,
     maxFilesPerUpload: config.rag.maxFilesPerUpload,
     maxFileBytes: config.rag.maxUploadMb * 1_048_576,
   });

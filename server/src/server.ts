@@ -7,10 +7,15 @@ import { buildApp } from './app';
 import { createAuthService } from './auth/auth-service';
 import { createJwtVerifier } from './auth/jwt-verifier';
 import { createSso } from './auth/oidc-sso';
+import { createDataDirBlobStore } from './blobs/data-dir-blob-store';
+import { sharedBlobStore } from './blobs/open-blob-store';
 import { createChatPipeline } from './chat/chat-pipeline';
 import { type Config, ConfigError } from './config';
 import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
+import { createMemoryInvalidationBus, createRedisInvalidationBus } from './invalidation/invalidation-bus';
+import type { JobQueue } from './jobs/job-queue';
+import type { IngestJobData } from './jobs/table-job-queue';
 import { createRateLimits } from './limits/rate-limits';
 import { createLogger } from './observability/logger';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
@@ -20,9 +25,11 @@ import { createPromptStore } from './prompts/prompt-store';
 import { createModelCatalog, createModelConnections } from './providers';
 import { createEmbedderFromConfig } from './rag/embed/create-embedder';
 import { createIngestionService, type IngestionLimits, type IngestionService } from './rag/ingest/ingestion-service';
+import { PARSE_CONCURRENCY } from './rag/ingest/parse-in-worker';
 import { createRerankerFromConfig } from './rag/search/rerank';
 import { createRedactor } from './redaction/redact';
-import { openSqliteStore, type Store } from './store';
+import { openStore, type Store } from './store';
+import { createMemoryStreamLog, createRedisStreamLog, createStaleAnswerSweeper, type StaleAnswerSweeper, type StreamLog } from './streams';
 import { createOrgSettings } from './tenancy/org-settings';
 
 export interface AxonServer {
@@ -31,6 +38,10 @@ export interface AxonServer {
   ingestion: IngestionService;
   logger: Logger;
   promptLog: PromptLog;
+  /** Answers' events as they stream (in Redis with `REDIS_URL`). */
+  streamLog: StreamLog;
+  /** Looks for answers whose server died while writing them. */
+  sweeper: StaleAnswerSweeper;
   /** Listens on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
   /** Stops accepting, lets streams finish up to the grace period, then stops and saves them. */
@@ -56,6 +67,7 @@ export function ingestionLimits(config: Config): IngestionLimits {
     maxCsvRows: config.rag.maxCsvRows,
     parseTimeoutMs: config.rag.parseTimeoutMs,
     parseMemoryMb: config.rag.parseMemoryMb,
+    ocr: config.rag.ocr,
   };
 }
 
@@ -71,28 +83,86 @@ export async function createServer(config: Config, options: CreateServerOptions 
     custom: config.redaction.patterns,
   });
   const logger = options.logger ?? createLogger({ level: config.logLevel, redactor: logRedactor });
-  const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
+  const store = await openStore(config, {
+    postgres: { onError: (error) => logger.error({ err: error }, 'writing usage or the prompt log to the database failed') },
+  });
+  logger.info({ engine: store.engine, ...store.migration }, 'database migrated');
+  if (!store.vectors)
+    logger.warn(
+      'PostgreSQL has no pgvector extension: documents are searched by full text only (install pgvector and restart to search by meaning)',
+    );
   let ready = false;
-  const interrupted = await store.messages.markInterrupted();
-  if (interrupted > 0) logger.warn({ count: interrupted }, 'answers interrupted by the last stop were marked as failed');
+  // A store that one process owns: every answer it left streaming was interrupted by its last stop.
+  // Replicas that share a store leave the answers others are writing alone (see the sweeper below).
+  const sharedStore = Boolean(config.databaseUrl || config.redisUrl);
+  if (!sharedStore) {
+    const interrupted = await store.messages.markInterrupted();
+    if (interrupted > 0) logger.warn({ count: interrupted }, 'answers interrupted by the last stop were marked as failed');
+  }
   await store.sessions.deleteExpired(new Date());
 
+  // What replicas share besides the database. ioredis and BullMQ are loaded only with REDIS_URL: one
+  // connection for limits, stream logs and announcing changes, the bus's subscriber, and the job
+  // queue's (BullMQ's blocking commands must wait out a reconnect, hence no retry limit).
+  const ioredis = config.redisUrl ? await import('ioredis') : undefined;
+  const redis =
+    config.redisUrl && ioredis ? new ioredis.Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
+  const onBusError = (error: unknown) => logger.warn({ err: error }, 'announcing a change to the other replicas failed');
+  const bus = redis
+    ? await createRedisInvalidationBus({
+        publisher: redis,
+        subscriber: redis.duplicate(),
+        channel: `${config.redisPrefix}:invalidate`,
+        onError: onBusError,
+      })
+    : createMemoryInvalidationBus({ onError: onBusError });
+  const queueRedis = config.redisUrl && ioredis ? new ioredis.Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined;
+  let ingestQueue: JobQueue<IngestJobData> | undefined;
+  if (queueRedis) {
+    const { createBullmqJobQueue } = await import('./jobs/bullmq-job-queue');
+    ingestQueue = createBullmqJobQueue<IngestJobData>({
+      connection: queueRedis,
+      name: 'ingest',
+      prefix: config.redisPrefix,
+      concurrency: config.ingestQueue.concurrency ?? PARSE_CONCURRENCY,
+      retry: { attempts: config.ingestQueue.attempts, backoffMs: config.ingestQueue.backoffMs },
+      lockMs: config.ingestQueue.lockMs,
+      stallCheckMs: config.ingestQueue.stallCheckMs,
+      dedupeKey: (job) => job.documentId,
+      onError: (error) => logger.error({ err: error }, 'ingest queue failed'),
+    });
+  }
+  // Originals in PostgreSQL when the store is (every replica reads them), else in the data directory.
+  const sharedBlobs = sharedBlobStore(store);
+  const blobs = sharedBlobs ?? createDataDirBlobStore(resolve(config.dataDir));
+
   const auth = createAuthService({
+    bus,
     store,
     sessionTtlMs: config.sessionTtlHours * 3_600_000,
     jwt: config.jwt ? createJwtVerifier(config.jwt, { cooldownMs: config.jwt.jwksCooldownSeconds * 1000 }) : undefined,
     jwtOrganization: config.jwt?.organization,
   });
-  const orgs = createOrgSettings(store);
+  const orgs = createOrgSettings(store, { bus });
   if (config.admin && (await store.users.count()) === 0) {
-    await auth.setup(config.admin);
-    logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
+    // Replicas starting at once on an empty database all get here: one creates the admin, the
+    // others find it made (createFirstAdmin is atomic) and go on.
+    const created = await auth.setup(config.admin).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof AppError && error.code === 'setup_complete') return false;
+        throw error;
+      },
+    );
+    if (created) logger.info({ email: config.admin.email }, 'admin account created from AXON_ADMIN_EMAIL');
   }
   const connections = await createModelConnections(config, options.fetch);
   // A default model on a connection that does not exist can never work: refused at start. One that
   // its connection does not list is a warning (in the log and /readyz), since listings change.
   const [defaultConnection, ...defaultModelId] = config.defaultModel?.split('/') ?? [];
   if (config.defaultModel && (!connections.some((c) => c.name === defaultConnection) || defaultModelId.join('/') === '')) {
+    await bus.close();
+    await Promise.all([redis?.quit(), queueRedis?.quit()].map((closing) => closing?.catch(() => undefined)));
     await store.close();
     throw new ConfigError([
       `AXON_DEFAULT_MODEL (defaultModel): '${config.defaultModel}' names no connection; use connection/model with one of: ${connections.map((c) => c.name).join(', ') || '(no connections are configured)'}`,
@@ -104,6 +174,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     defaultModel: config.defaultModel,
     onListError: (connection, error) => logger.warn({ connection, err: error }, 'listing models failed'),
   });
+  // A replica that changes what the connections offer announces it; every replica lists again.
+  bus.subscribe('models', () => models.forget());
   // Listed once at start, so that a server that cannot be reached or lists nothing is a warning
   // in the log and in /readyz from the first minute, not at the first request.
   void models
@@ -111,16 +183,27 @@ export async function createServer(config: Config, options: CreateServerOptions 
     .then(() => models.checkDefaultModel())
     .then((problem) => problem && logger.warn({ defaultModel: config.defaultModel }, problem));
   const streams = createActiveStreams();
-  const filesDir = resolve(config.dataDir, 'files');
   const embedder = createEmbedderFromConfig(config);
   const reranker = createRerankerFromConfig(config);
-  const prompts = createPromptStore(store.db);
-  const agents = createAgentsFromConfig(config, { store, models, prompts, embedder, logger, resolveHost: options.resolveHost });
+  const prompts = createPromptStore(store.prompts);
+  const agents = createAgentsFromConfig(config, {
+    store,
+    models,
+    prompts,
+    embedder,
+    logger,
+    resolveHost: options.resolveHost,
+    blobs: sharedBlobs,
+    bus,
+  });
   const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs, callerModels: agents.callerModels });
   const ingestion = createIngestionService({
     embedder,
     store,
-    filesDir,
+    blobs,
+    queue: ingestQueue,
+    retry: { attempts: config.ingestQueue.attempts, backoffMs: config.ingestQueue.backoffMs },
+    concurrency: config.ingestQueue.concurrency,
     limits: ingestionLimits(config),
     chunking: { maxTokens: config.rag.chunkTokens, overlapTokens: config.rag.chunkOverlapTokens },
     logger,
@@ -129,21 +212,38 @@ export async function createServer(config: Config, options: CreateServerOptions 
   await ingestion.start();
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
-  const promptLog = createPromptLog(store.db, {
+  const promptLog = createPromptLog(store.promptLog, {
     mode: config.promptLog.mode,
     retentionDays: config.promptLog.retentionDays,
-    redactor: logRedactor,
-    dbPath: resolve(config.dataDir, 'axon.db'),
-    patterns: config.redaction.patterns,
-    redaction: { types: config.redaction.promptLogTypes, phoneRegions: config.redaction.phoneRegions },
+    redaction: { types: config.redaction.promptLogTypes, phoneRegions: config.redaction.phoneRegions, custom: config.redaction.patterns },
+    onError: (error) => logger.error({ err: error }, 'pruning the prompt log failed'),
   });
-  // ioredis is loaded only when limits are shared through Redis.
-  const redis = config.redisUrl
-    ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
-    : undefined;
-  const usage = createUsageLedger(store.db, config.prices);
+  // Answers' events for resuming and Stop: in Redis when replicas share it, else in this process.
+  const streamLimits = { maxEvents: config.streams.maxEvents, keepSeconds: config.streams.keepSeconds };
+  const streamLog = redis
+    ? createRedisStreamLog({
+        redis,
+        prefix: `${config.redisPrefix}:`,
+        ...streamLimits,
+        onError: (error) => logger.warn({ err: error }, 'the stream log lost its Redis connection'),
+      })
+    : createMemoryStreamLog(streamLimits);
+  // Every replica looks for answers whose writer stopped giving heartbeats (it died) and marks them interrupted.
+  const sweeper = createStaleAnswerSweeper({
+    messages: store.messages,
+    log: streamLog,
+    staleAfterMs: config.streams.staleAfterMs,
+    intervalMs: Math.max(500, Math.round(config.streams.staleAfterMs / 3)),
+    onError: (error) => logger.error({ err: error }, 'marking interrupted answers failed'),
+    onMarked: (answers) =>
+      logger.warn({ count: answers.length, messageIds: answers.map((a) => a.id) }, 'answers whose server stopped were marked as failed'),
+  });
+  if (sharedStore) await sweeper.sweep();
+  sweeper.start();
+  const usage = createUsageLedger(store.usage, config.prices);
   const limits = createRateLimits(config.limits, {
     ...(redis ? { redis } : {}),
+    prefix: config.redisPrefix,
     spent: (subject, since) => usage.spentSince(subject, since),
     orgLimits: async (orgId) => (await orgs.get(orgId))?.limits ?? {},
   });
@@ -156,9 +256,10 @@ export async function createServer(config: Config, options: CreateServerOptions 
     models,
     pipeline,
     streams,
+    streamLog,
     logger,
     ingestion,
-    filesDir,
+    blobs,
     embedder,
     reranker,
     limits,
@@ -182,6 +283,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     ingestion,
     logger,
     promptLog,
+    streamLog,
+    sweeper,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
       void models.list();
@@ -203,10 +306,15 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await closed;
         clearTimeout(force);
         await ingestion.stop();
+        await queueRedis?.quit().catch(() => undefined);
         await agents.close();
+        await bus.close();
+        await sweeper.stop();
+        // Before the limits, which close the Redis client the stream log uses.
+        await streamLog.close();
         await limits.close();
         await promptLog.close();
-        usage.flush();
+        await usage.flush().catch((error) => logger.error({ err: error }, 'writing the last usage rows failed'));
         await tracing.shutdown();
         await store.close();
         logger.info('stopped');

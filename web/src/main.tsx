@@ -17,6 +17,7 @@ import { PromptLogPage } from './pages/prompt-log-page';
 import { PromptsPage } from './pages/prompts-page';
 import { ResetPasswordPage } from './pages/reset-password-page';
 import { SettingsPage } from './pages/settings-page';
+import { SharedConversationPage } from './pages/shared-conversation-page';
 import { ToolsPage } from './pages/tools-page';
 import { UsagePage } from './pages/usage-page';
 import './styles.css';
@@ -38,6 +39,7 @@ const router = createBrowserRouter([
     children: [
       { path: '/', element: <ChatPage /> },
       { path: '/c/:id', element: <ChatPage /> },
+      { path: '/shared/:token', element: <SharedConversationPage /> },
       { path: '/settings', element: <SettingsPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/prompts', element: <PromptsPage /> },

@@ -21,6 +21,7 @@ import type { Store } from '../store';
 import { AGENT_PREFIX } from './agent-service';
 import type { ApprovalSignals } from './approval-gate';
 import { type McpTools, mcpGrantName } from './mcp/mcp-tools';
+import type { DatasetFiles } from './tools/dataset-files';
 import { loadCsvDataset } from './tools/datasets';
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -45,7 +46,7 @@ export interface AgentRoutesDeps {
   prompts: PromptStore;
   mcp: McpTools;
   approvalSignals: ApprovalSignals;
-  datasetsDir: string;
+  datasetFiles: DatasetFiles;
 }
 
 /**
@@ -66,7 +67,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
       if (config.model.startsWith(AGENT_PREFIX)) throw invalid('config.model', 'an agent cannot plan with another agent');
       await deps.models.resolve(config.model);
     }
-    if (config.prompt) deps.prompts.resolve(user.orgId, config.prompt);
+    if (config.prompt) await deps.prompts.resolve(user.orgId, config.prompt);
     for (const [i, grant] of config.tools.entries()) {
       const match = /^mcp\.([a-z0-9][a-z0-9-]*)\.(.+)$/.exec(grant.name);
       if (match && !(await store.mcpServers.get(user.orgId, match[1] as string)))
@@ -269,7 +270,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
 
   app.post('/api/admin/datasets', { config: { access: 'tools:manage' } }, async (request, reply) => {
     const body = parseInput(DatasetBody, request.body, 'body');
-    const record = await loadCsvDataset(store.datasets, deps.datasetsDir, { orgId: userOf(request).orgId, ...body });
+    const record = await loadCsvDataset(store.datasets, deps.datasetFiles, { orgId: userOf(request).orgId, ...body });
     await recordAudit(store, request, {
       action: 'dataset.loaded',
       target: `dataset:${record.name}`,

@@ -19,6 +19,7 @@ import type { McpTools } from './mcp/mcp-tools';
 import { runAgent } from './run-agent';
 import type { AgentTool } from './tool';
 import { createCalculatorTool } from './tools/calculator';
+import type { DatasetFiles } from './tools/dataset-files';
 import { createFetchUrlTool, type FetchCaps, type ResolveHost } from './tools/fetch-url';
 import { createQueryDataTool, type QueryDataCaps } from './tools/query-data';
 import type { QueryRunner } from './tools/query-runner';
@@ -33,8 +34,8 @@ export interface AgentServiceDeps {
   mcp: McpTools;
   queryRunner: QueryRunner;
   approvalSignals: ApprovalSignals;
-  /** Where datasets' SQLite files live. */
-  datasetsDir: string;
+  /** The datasets' SQLite files (this replica's copies). */
+  datasetFiles: DatasetFiles;
   embedder?: Embedder | undefined;
   /** Tokens of passages `search_documents` returns at most. */
   contextTokens: number;
@@ -90,7 +91,7 @@ export function createAgentService(deps: AgentServiceDeps) {
       const datasets = (await Promise.all(agent.config.datasets.map((d) => store.datasets.get(user.orgId, d)))).filter(
         (d) => d !== undefined,
       );
-      tools.push(createQueryDataTool({ datasets, datasetsDir: deps.datasetsDir, runner: deps.queryRunner, caps: deps.queryCaps }));
+      tools.push(createQueryDataTool({ datasets, files: deps.datasetFiles, runner: deps.queryRunner, caps: deps.queryCaps }));
     }
     if (names.has('fetch_url'))
       tools.push(
@@ -112,7 +113,7 @@ export function createAgentService(deps: AgentServiceDeps) {
       const { tools, problems } = await toolsFor(agent, user, signal);
       const collectionIds = await store.collections.readableIds(user.id, config.collections);
       const system: string[] = [];
-      if (config.prompt) system.push(deps.prompts.resolve(user.orgId, config.prompt).version.system);
+      if (config.prompt) system.push((await deps.prompts.resolve(user.orgId, config.prompt)).version.system);
       if (config.instructions.trim()) system.push(config.instructions);
       system.push(CONTAINMENT);
       if (problems.length > 0) system.push(`Unavailable right now: ${problems.join('; ')}.`);

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { InvalidationBus } from '../invalidation/invalidation-bus';
 import type { ToolApprovalRepository } from '../store';
 import type { ApprovalDecision, ApprovalGate } from './run-agent';
 
-/** Wakes the runs waiting on an approval in this process when its decision is recorded here. */
-export function createApprovalSignals() {
+/**
+ * Wakes the runs waiting on an approval when its decision is recorded: in this process, and with a
+ * bus on every replica (a run waits on the replica its stream is on; the decision may come through another).
+ */
+export function createApprovalSignals(bus?: InvalidationBus) {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
+  bus?.subscribe('tool-approvals', (id) => id !== undefined && emitter.emit(id));
   return {
-    notify: (id: string) => emitter.emit(id),
+    notify: (id: string) => (bus ? bus.publish('tool-approvals', id) : emitter.emit(id)),
     wait: (id: string, listener: () => void) => {
       emitter.on(id, listener);
       return () => emitter.off(id, listener);

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store';
 import type { CallerModels } from '../chat/chat-pipeline';
 import type { Config } from '../config';
+import type { InvalidationBus } from '../invalidation/invalidation-bus';
 import type { PromptStore } from '../prompts/prompt-store';
 import type { ModelCatalog } from '../providers';
 import type { Embedder } from '../rag/embed/embedder';
@@ -9,6 +11,7 @@ import type { Store } from '../store';
 import { AGENT_PREFIX, type AgentService, createAgentService } from './agent-service';
 import { type ApprovalSignals, createApprovalSignals } from './approval-gate';
 import { createMcpTools, type McpTools } from './mcp/mcp-tools';
+import { createDatasetFiles, type DatasetFiles } from './tools/dataset-files';
 import type { ResolveHost } from './tools/fetch-url';
 import { createQueryRunner } from './tools/query-runner';
 
@@ -22,7 +25,8 @@ export interface Agents {
   callerModels: CallerModels;
   mcp: McpTools;
   approvalSignals: ApprovalSignals;
-  datasetsDir: string;
+  /** The datasets' SQLite files: built and cached under `<dataDir>/datasets`, shared through `blobs` when given. */
+  datasetFiles: DatasetFiles;
   close(): Promise<void>;
 }
 
@@ -35,11 +39,16 @@ export function createAgentsFromConfig(
     embedder?: Embedder | undefined;
     logger: Logger;
     resolveHost?: ResolveHost | undefined;
+    /** The blob store every replica reads (PostgreSQL); without it dataset files stay in the data directory. */
+    blobs?: BlobStore | undefined;
+    /** Tells the other replicas of approvals decided, MCP servers changed and dataset files replaced. */
+    bus?: InvalidationBus | undefined;
   },
 ): Agents {
-  const datasetsDir = resolve(config.dataDir, 'datasets');
-  const approvalSignals = createApprovalSignals();
+  const datasetFiles = createDatasetFiles({ dir: resolve(config.dataDir, 'datasets'), blobs: deps.blobs, bus: deps.bus });
+  const approvalSignals = createApprovalSignals(deps.bus);
   const mcp = createMcpTools({
+    bus: deps.bus,
     store: deps.store,
     onToolChanged: (server, tool) => {
       deps.logger.warn(
@@ -64,7 +73,7 @@ export function createAgentsFromConfig(
     mcp,
     queryRunner: createQueryRunner(),
     approvalSignals,
-    datasetsDir,
+    datasetFiles,
     embedder: deps.embedder,
     contextTokens: config.rag.contextTokens,
     resolveHost: deps.resolveHost,
@@ -78,7 +87,7 @@ export function createAgentsFromConfig(
     },
     mcp,
     approvalSignals,
-    datasetsDir,
+    datasetFiles,
     close: () => service.close(),
   };
 }

@@ -21,7 +21,7 @@ export interface AuthRoutesDeps {
   sessionTtlMs: number;
   secureCookies: 'auto' | 'always' | 'never';
   /** Whether the organisation has a prompt template of that name (keys may be bound to one). */
-  templateExists: (orgId: string, name: string) => boolean;
+  templateExists: (orgId: string, name: string) => Promise<boolean>;
   /** Sign-in with email and password; off when only single sign-on is allowed. */
   localAccounts: boolean;
   /** Identity providers people may sign in through. */
@@ -127,7 +127,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
     const user = requirePrincipal(request).user;
     if (options.scopes.includes('admin') && user.role !== 'admin')
       throw new AppError('forbidden', { detail: 'Only admins can create keys with the admin scope.' });
-    if (options.prompt && !deps.templateExists(user.orgId, options.prompt))
+    if (options.prompt && !(await deps.templateExists(user.orgId, options.prompt)))
       throw new AppError('validation_failed', {
         detail: `No prompt template "${options.prompt}"`,
         errors: [{ path: 'body.prompt', message: 'no such template in your organisation' }],

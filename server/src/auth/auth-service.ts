@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ApiKeyScope, CreatedApiKey, Role, User } from '@axon/contracts';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
+import type { InvalidationBus } from '../invalidation/invalidation-bus';
 import { HOME_ORG_ID, type Store } from '../store';
 import type { JwtVerifier } from './jwt-verifier';
 import { hashPassword, verifyPassword } from './password';
@@ -35,11 +36,14 @@ export interface AuthServiceOptions {
   maxFailedLoginsPerIp?: number;
   loginWindowSeconds?: number;
   /**
-   * How long a looked-up API key is trusted without asking the store again (default 5 s). Changes made
-   * through this process (revocation, roles, disabled or deleted accounts) apply at once; other replicas
-   * see them within this time. Sessions are not cached: a disabled account's sessions stop everywhere at once.
+   * How long a looked-up API key is trusted without asking the store again (default 5 s). Changes
+   * (revocation, roles, disabled or deleted accounts) apply at once in this process and, through
+   * `bus`, on every replica; a replica that misses the message sees them within this time. Sessions
+   * are not cached: a disabled account's sessions stop everywhere at once.
    */
   keyCacheMs?: number;
+  /** Carries `forgetKeys` to every replica. */
+  bus?: InvalidationBus | undefined;
 }
 
 export interface AuthService {
@@ -63,7 +67,7 @@ export interface AuthService {
     name: string,
     options?: { scopes?: ApiKeyScope[]; rpm?: number | null; tpm?: number | null; expiresInDays?: number | null; prompt?: string | null },
   ): Promise<CreatedApiKey>;
-  /** Forgets cached API key lookups (after a key is revoked or an account changes). */
+  /** Forgets cached API key lookups here and on every replica (after a key is revoked or an account changes). */
   forgetKeys(): void;
   /** Whether a write carries the session's CSRF token. */
   checkCsrf(principal: Principal, header: string | undefined): boolean;
@@ -94,10 +98,19 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const keyCacheMs = options.keyCacheMs ?? 5000;
   type FoundKey = Awaited<ReturnType<Store['apiKeys']['findActiveByHash']>>;
   const keyCache = new Map<string, { found: FoundKey; until: number }>();
+  // A lookup that started before a change must not cache what it read after the change was announced.
+  let keyGeneration = 0;
+  const dropKeys = () => {
+    keyGeneration++;
+    keyCache.clear();
+  };
+  options.bus?.subscribe('api-keys', dropKeys);
   async function findKey(keyHash: string, at: number): Promise<FoundKey> {
     const cached = keyCache.get(keyHash);
     if (cached && cached.until > at) return cached.found;
+    const started = keyGeneration;
     const found = await store.apiKeys.findActiveByHash(keyHash);
+    if (started !== keyGeneration) return found;
     if (keyCache.size >= 10_000) keyCache.clear();
     keyCache.set(keyHash, { found, until: at + keyCacheMs });
     return found;
@@ -253,7 +266,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     },
 
     forgetKeys() {
-      keyCache.clear();
+      dropKeys();
+      options.bus?.publish('api-keys');
     },
 
     checkCsrf(principal, header) {

@@ -116,12 +116,12 @@ describe('axon backup and axon restore', () => {
       }
     })();
 
-    const auditBefore = store.audit.lastIssued();
+    const auditBefore = await store.audit.lastIssued();
     const usersBefore = await store.users.count();
     const writesBefore = writes;
     const backup = await axon(t.dataDir, 'backup', '--to', archive);
     const writesDuring = writes - writesBefore;
-    const auditAfter = store.audit.lastIssued();
+    const auditAfter = await store.audit.lastIssued();
     const usersAfter = await store.users.count();
     writing = false;
     await Promise.all([writer, uploader]);
@@ -170,7 +170,7 @@ describe('axon backup and axon restore', () => {
         hash: r.hash as string,
       }));
       const lastIssued = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").pluck().get() as number;
-      expect(verifyAuditChain(events, lastIssued)).toEqual({ ok: true, events: tables.audit_events });
+      expect(await verifyAuditChain(events, lastIssued)).toEqual({ ok: true, events: tables.audit_events });
       // Every original restored is the one its document row describes, byte for byte.
       const documents = db.prepare('SELECT id, sha256 FROM documents').all() as Array<{ id: string; sha256: string }>;
       expect(readdirSync(join(restoredDir, 'files')).sort()).toEqual(documents.map((d) => d.id).sort());

@@ -74,7 +74,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     const store = openSqliteStore({ path: stagedDb, memoryIndex: false });
     let audit: ChainVerdict;
     try {
-      audit = verifyAuditChain(store.audit.all(), store.audit.lastIssued());
+      audit = await verifyAuditChain(store.audit.all(), await store.audit.lastIssued());
     } finally {
       await store.close();
     }

@@ -20,6 +20,8 @@ import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
 import type { Store } from '../store';
+import { formatEventId, type StreamLog } from '../streams';
+import { registerAnswerStreamRoutes } from './answer-stream-routes';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
 import { threadOf, threadUpTo } from './conversation-thread';
@@ -36,11 +38,21 @@ export interface ChatRoutesDeps {
   reranker?: Reranker | undefined;
   limits: RateLimits;
   prompts: PromptStore;
-  /** How often a streaming answer's text is saved, so a crash keeps most of it. */
+  /** Every event of an answer as it streams, for clients that resume it and for Stop from any replica. */
+  streamLog: StreamLog;
+  /**
+   * How often a streaming answer's text is saved with a heartbeat (so that a crash keeps most of
+   * it, and other replicas know its writer is alive).
+   */
   flushIntervalMs?: number;
+  /** How long a resumable answer goes on being written while nobody reads it (default 30 s). */
+  resumeGraceMs?: number;
   /** How a new conversation is titled after its first answer (default `auto`). */
   titles?: ConversationTitles | undefined;
 }
+
+/** Answers are generated once under their id: one epoch. (A writer that starts one over would take the next.) */
+const ANSWER_EPOCH = 1;
 
 /** The conversation so far as a model prompt; failed answers with no text are left out. */
 export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
@@ -59,8 +71,9 @@ export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
  * it streams and finally with its status, usage and timing, also when stopped or failed.
  */
 export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): void {
-  const { store, pipeline, streams } = deps;
+  const { store, pipeline, streams, streamLog } = deps;
   const flushIntervalMs = deps.flushIntervalMs ?? 1000;
+  const resumeGraceMs = deps.resumeGraceMs ?? 30_000;
 
   app.post('/api/conversations/:id/chat', async (request, reply) => {
     const { id } = parseInput(ConversationParams, request.params, 'params');
@@ -85,11 +98,18 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       stream: true,
     });
     reply.headers(admission.headers);
-    // The stream slot is given back however the response ends.
-    reply.raw.once(
-      'close',
-      () => void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed')),
-    );
+    // The stream slot is given back when the answer ends (a resumable one outlives its response),
+    // or when the response ends before an answer started.
+    const releaseSlot = () =>
+      void admission.release().catch((error) => request.log.error({ err: error }, 'releasing a stream slot failed'));
+    let answering = false;
+    /** The client left before its answer started (Stop while it was being prepared). */
+    let leftEarly = false;
+    reply.raw.once('close', () => {
+      if (answering) return;
+      leftEarly = true;
+      releaseSlot();
+    });
 
     /** Whether this turn starts the conversation (which then gets its title from it). */
     let firstExchange = false;
@@ -158,7 +178,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     if (conversation.prompt) {
       // The conversation's template (its active version, variables at their defaults): its system
       // prompt first, its message template around the question.
-      const { version } = deps.prompts.resolve(user.orgId, conversation.prompt);
+      const { version } = await deps.prompts.resolve(user.orgId, conversation.prompt);
       const rendered = await renderTemplate(version, {}, question);
       const last = prompt.at(-1);
       if (last?.role === 'user') last.content = [{ type: 'text', text: rendered.message }];
@@ -182,15 +202,40 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       model: info.id,
       parentId: history.at(-1)?.id ?? null,
     });
+    answering = true;
     if (citations.length > 0) await store.messages.update(answer.id, { citations });
     const controller = new AbortController();
     const untrack = streams.track(controller);
+    // Stop, sent to whichever replica, reaches this one through the stream log.
+    const stopListening = streamLog.onCancel(answer.id, () => controller.abort(new DOMException('Stopped', 'AbortError')));
+    /** Since when nobody has read a resumable answer whose own client went away. */
+    let unreadSince: number | undefined;
     const sse = openSse(reply, {
       headers: { 'x-vercel-ai-ui-message-stream': 'v1' },
       keepAliveMs: 15_000,
-      onClientClose: () => controller.abort(new DOMException('The client closed the stream', 'AbortError')),
+      onClientClose: () => {
+        if (body.resumable) unreadSince = Date.now();
+        else controller.abort(new DOMException('The client closed the stream', 'AbortError'));
+      },
     });
-    const send = (chunk: UIMessageChunk<AssistantMetadata>) => sse.send(JSON.stringify(chunk));
+    if (leftEarly) controller.abort(new DOMException('The client closed the stream', 'AbortError'));
+    // Every event goes through the stream log first, then to this client with its id (`Last-Event-ID`
+    // on a reconnection names it). Appends run in order; so do the sends, each once its event is logged.
+    let delivered: Promise<void> = Promise.resolve();
+    let logFailed = false;
+    const send = (chunk: UIMessageChunk<AssistantMetadata>) => {
+      const data = JSON.stringify(chunk);
+      const appended = streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
+        // The answer still reaches this client; only resuming it elsewhere is lost.
+        if (!logFailed) request.log.error({ err: error }, 'writing the answer to the stream log failed');
+        logFailed = true;
+        return null;
+      });
+      delivered = delivered.then(async () => {
+        const seq = await appended;
+        sse.sendLine(data, seq === null ? undefined : formatEventId(answer.id, { epoch: ANSWER_EPOCH, seq }));
+      });
+    };
     send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
     send({ type: 'start-step' });
     if (citations.length > 0)
@@ -222,7 +267,20 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       return keyPhraseTitle(asked, answered);
     };
     let text = '';
-    let lastFlush = Date.now();
+    // Every heartbeat saves the text so far; a resumable answer nobody has read for the grace period is stopped.
+    let beating: Promise<void> = Promise.resolve();
+    const heartbeat = setInterval(() => {
+      beating = beating.then(async () => {
+        try {
+          await store.messages.heartbeat(answer.id, text);
+          if (unreadSince === undefined || controller.signal.aborted) return;
+          if ((await streamLog.info(answer.id))?.watched) unreadSince = Date.now();
+          else if (Date.now() - unreadSince >= resumeGraceMs) controller.abort(new DOMException('Nobody reads the answer', 'AbortError'));
+        } catch (error) {
+          request.log.error({ err: error }, 'saving partial answer failed');
+        }
+      });
+    }, flushIntervalMs);
     try {
       const result = await traceModelCall(request.server.tracer, request.span, { model: info.id, provider: info.connection }, () =>
         pipeline.run({
@@ -234,15 +292,11 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           onTextDelta: (delta) => {
             text += delta;
             send({ type: 'text-delta', id: 'text-0', delta });
-            if (Date.now() - lastFlush >= flushIntervalMs) {
-              lastFlush = Date.now();
-              void store.messages
-                .update(answer.id, { content: text })
-                .catch((error) => request.log.error({ err: error }, 'saving partial answer failed'));
-            }
           },
         }),
       );
+      clearInterval(heartbeat);
+      await beating;
       const error = result.error ? (result.error.detail ?? result.error.message) : null;
       // Limits, budgets and the ledger count a stopped or failed stream too (estimated when the provider said nothing).
       const counted = countedUsage(result.usage, {
@@ -295,10 +349,18 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       }
       send({ type: 'finish-step' });
       send({ type: 'finish', messageMetadata: metadata });
+      await delivered;
       sse.send('[DONE]');
     } finally {
+      clearInterval(heartbeat);
+      stopListening();
       untrack();
+      await delivered.catch(() => undefined);
       sse.close();
+      await streamLog.end(answer.id).catch((error: unknown) => request.log.error({ err: error }, 'ending the stream log failed'));
+      releaseSlot();
     }
   });
+
+  registerAnswerStreamRoutes(app, { store, streamLog });
 }

@@ -33,8 +33,8 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
   const checkModel = (id: string, request: FastifyRequest) =>
     callerModels?.owns(id) ? callerModels.resolve(id, request) : models.resolve(id);
   /** A conversation may be bound to a template of the user's organisation. */
-  const requireTemplate = (orgId: string, name: string | null | undefined) => {
-    if (name && !prompts.get(orgId, name))
+  const requireTemplate = async (orgId: string, name: string | null | undefined) => {
+    if (name && !(await prompts.get(orgId, name)))
       throw new AppError('validation_failed', {
         detail: `No prompt template "${name}"`,
         errors: [{ path: 'body.prompt', message: 'no such template in your organisation' }],
@@ -75,7 +75,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const { id: userId, orgId } = requirePrincipal(request).user;
     if (body.model) await checkModel(body.model, request);
     if (body.collectionIds) await requireReadable(userId, body.collectionIds);
-    requireTemplate(orgId, body.prompt);
+    await requireTemplate(orgId, body.prompt);
     const conversation = await store.conversations.create({
       userId,
       title: body.title ?? NEW_CONVERSATION_TITLE,
@@ -115,7 +115,7 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     const patch = parseInput(UpdateConversationSchema, request.body, 'body');
     if (patch.model) await checkModel(patch.model, request);
     if (patch.collectionIds) await requireReadable(requirePrincipal(request).user.id, patch.collectionIds);
-    requireTemplate(requirePrincipal(request).user.orgId, patch.prompt);
+    await requireTemplate(requirePrincipal(request).user.orgId, patch.prompt);
     const updated = await store.conversations.update(id, requirePrincipal(request).user.id, patch);
     if (!updated) throw notFound();
     return updated;

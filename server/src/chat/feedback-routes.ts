@@ -71,7 +71,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, { store }: { store:
   app.get('/api/admin/feedback/export', { config: { access: 'usage:read' } }, async (request, reply) => {
     const range = await scope(request, parseInput(FeedbackPeriod, request.query, 'query'));
     let body = '';
-    for (const event of store.feedback.events(range)) body += `${JSON.stringify(event)}\n`;
+    for await (const event of store.feedback.events(range)) body += `${JSON.stringify(event)}\n`;
     return reply
       .header('content-type', 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="axon-feedback-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.jsonl"`)

@@ -6,7 +6,7 @@ import { createAuthService } from '../auth/auth-service';
 import { ConfigError, loadConfig } from '../config';
 import { AppError } from '../errors';
 import { verifyAuditChain } from '../observability/audit-chain';
-import { HOME_ORG_ID, openSqliteStore, type Store } from '../store';
+import { HOME_ORG_ID, openStore, type Store } from '../store';
 
 const ROLES_HELP = 'admin, builder, member or auditor';
 
@@ -47,7 +47,7 @@ function parseWith<T>(
 
 async function withStore<T>(run: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ env: process.env });
-  const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
+  const store = await openStore(config);
   try {
     return await run(store);
   } finally {
@@ -94,9 +94,14 @@ export function buildCli(): Command {
     .command('migrate')
     .description('create or upgrade the database schema')
     .action(async () => {
+      // On PostgreSQL, under the same advisory lock the servers take: run it as a Job before a rollout.
       const config = loadConfig({ env: process.env });
-      const store = openSqliteStore({ path: resolve(config.dataDir, 'axon.db') });
-      console.log(store.migrated.length ? `applied migrations: ${store.migrated.join(', ')}` : 'the schema is up to date');
+      const store = await openStore(config);
+      const { applied, skipped } = store.migration;
+      console.log(
+        applied.length ? `applied migrations (${store.engine}): ${applied.join(', ')}` : `the ${store.engine} schema is up to date`,
+      );
+      if (skipped.length) console.log(`left out (an extension is missing): ${skipped.join(', ')}`);
       await store.close();
     });
 
@@ -221,6 +226,12 @@ export function buildCli(): Command {
     .option('--k <n>', 'cut-off for recall', (v) => Number.parseInt(v, 10), 10)
     .option('--no-long', 'leave out the long-query (query by document) runs')
     .option('--no-peer', 'leave out the peer BM25')
+    .option(
+      '--store <engine>',
+      'where to index and search: sqlite (in-memory indexes, as the server), sqlite-fts (FTS5 and sqlite-vec) or postgres (a temporary database on --database-url)',
+      'sqlite',
+    )
+    .option('--database-url <url>', 'with --store postgres: the PostgreSQL server (default AXON_DATABASE_URL)')
     .option('--json', 'print JSON instead of tables')
     .action(
       async (opts: {
@@ -231,12 +242,16 @@ export function buildCli(): Command {
         k: number;
         long: boolean;
         peer: boolean;
+        store: string;
+        databaseUrl?: string;
         json?: boolean;
       }) => {
+        if (!['sqlite', 'sqlite-fts', 'postgres'].includes(opts.store))
+          throw new InvalidArgumentError('--store: sqlite, sqlite-fts or postgres');
         const config = loadConfig({ env: process.env });
-        const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
-        const { tmpdir } = await import('node:os');
+        const { existsSync } = await import('node:fs');
         const { join } = await import('node:path');
+        const { openEvaluationStore } = await import('../rag/eval/evaluation-store');
         const { readBeir } = await import('../rag/eval/evaluate-retrieval');
         const { evaluateRetrievalSuite, readBeirFolder, SUITE_COLLECTIONS } = await import('../rag/eval/retrieval-suite');
         const { createEmbedderFromConfig } = await import('../rag/embed/create-embedder');
@@ -254,13 +269,15 @@ export function buildCli(): Command {
         }
         const embedder = createEmbedderFromConfig(config);
         const reranker = createRerankerFromConfig(config);
-        const dir = mkdtempSync(join(tmpdir(), 'axon-eval-'));
-        const store = openSqliteStore({ path: join(dir, 'eval.db') });
+        const evaluation = await openEvaluationStore(opts.store as 'sqlite' | 'sqlite-fts' | 'postgres', {
+          databaseUrl: opts.databaseUrl ?? config.databaseUrl,
+        });
+        const store = evaluation.store;
         try {
           const owner = await store.users.create({ email: 'eval@localhost', passwordHash: null, role: 'admin', orgId: HOME_ORG_ID });
           if (!opts.json)
             console.log(
-              `embedder: ${embedder?.model ?? 'none (full-text only)'}; reranker: ${reranker ? `${reranker.model} (top ${reranker.candidates})` : 'none'}; peer: ${opts.peer ? 'wink-bm25-text-search (stemmed, stop-words out, k1 1.2, b 0.75)' : 'none'}`,
+              `store: ${evaluation.description}; embedder: ${embedder?.model ?? 'none (full-text only)'}; reranker: ${reranker ? `${reranker.model} (top ${reranker.candidates})` : 'none'}; peer: ${opts.peer ? 'wink-bm25-text-search (stemmed, stop-words out, k1 1.2, b 0.75)' : 'none'}`,
             );
           const results = await evaluateRetrievalSuite(store, owner.id, collections, {
             embedder,
@@ -289,11 +306,14 @@ export function buildCli(): Command {
           });
           if (opts.json)
             console.log(
-              JSON.stringify({ k: opts.k, embedder: embedder?.model ?? null, reranker: reranker?.model ?? null, results }, null, 2),
+              JSON.stringify(
+                { k: opts.k, store: evaluation.description, embedder: embedder?.model ?? null, reranker: reranker?.model ?? null, results },
+                null,
+                2,
+              ),
             );
         } finally {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
+          await evaluation.close();
         }
       },
     );
@@ -533,7 +553,7 @@ export function buildCli(): Command {
     .description('check that no audit row was edited, deleted or reordered (exit status 1 when one was)')
     .action(async () => {
       await withStore(async (store) => {
-        const verdict = verifyAuditChain(store.audit.all(), store.audit.lastIssued());
+        const verdict = await verifyAuditChain(store.audit.all(), await store.audit.lastIssued());
         if (verdict.ok) {
           console.log(`audit trail intact: ${verdict.events} event(s), every hash matches`);
           return;

@@ -1,6 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import pino from 'pino';
+import type { BlobStore } from '../blobs/blob-store';
+import { openBlobStore } from '../blobs/open-blob-store';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { createIngestionService } from '../rag/ingest/ingestion-service';
@@ -35,6 +37,8 @@ export interface IngestCommandOptions {
   user?: string | undefined;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where the originals go (by default the store's: PostgreSQL, or the data directory's `files/`). */
+  blobs?: BlobStore | undefined;
 }
 
 /**
@@ -59,7 +63,7 @@ export async function runIngest(config: Config, store: Store, paths: string[], o
   const files = await collectFiles(paths);
   const ingestion = createIngestionService({
     store,
-    filesDir: resolve(config.dataDir, 'files'),
+    blobs: options.blobs ?? openBlobStore(config, store),
     limits: ingestionLimits(config),
     chunking: { maxTokens: config.rag.chunkTokens, overlapTokens: config.rag.chunkOverlapTokens },
     logger: pino({ level: 'silent' }),

@@ -331,18 +331,24 @@ export const ConfigSchema = z
         maxUploadMb: z.coerce.number().min(0.001).max(2048).default(50),
         /** Most files in one upload. */
         maxFilesPerUpload: z.coerce.number().int().min(1).max(1000).default(20),
-        /** Most pages read from one PDF. */
+        /** Most pages read from one PDF (and slides from one presentation). */
         maxPages: z.coerce.number().int().min(1).default(2000),
-        /** Largest unpacked size of a DOCX, in MB (zip bomb guard). */
+        /** Largest unpacked size of a DOCX, XLSX or PPTX, in MB (zip bomb guard). */
         maxDecompressedMb: z.coerce.number().min(1).default(200),
         /** Most characters of text kept from one document. */
         maxChars: z.coerce.number().int().min(1000).default(5_000_000),
-        /** Most rows read from one CSV. */
+        /** Most rows read from one CSV or spreadsheet (all its sheets). */
         maxCsvRows: z.coerce.number().int().min(1).default(100_000),
         /** Longest time to read one file, in ms (`AXON_PARSE_TIMEOUT_MS`). */
         parseTimeoutMs: z.coerce.number().int().min(100).default(120_000),
         /** Memory cap of the thread that reads one file, in MB. */
         parseMemoryMb: z.coerce.number().int().min(64).default(512),
+        /**
+         * Read the text in images (PNG, JPEG) and in scanned PDF pages with OCR (Tesseract, English,
+         * run offline from the installed packages), within `parseTimeoutMs` and `maxPages`. Off: such
+         * files fail with a reason that says so (`AXON_OCR`).
+         */
+        ocr: z.boolean().default(true),
         /** Chunk size, in tokens. */
         chunkTokens: z.coerce.number().int().min(32).max(8000).default(400),
         /** Tokens repeated between consecutive chunks. */
@@ -359,6 +365,7 @@ export const ConfigSchema = z
         maxCsvRows: 100_000,
         parseTimeoutMs: 120_000,
         parseMemoryMb: 512,
+        ocr: true,
         chunkTokens: 400,
         chunkOverlapTokens: 60,
         contextTokens: 3000,
@@ -488,11 +495,85 @@ export const ConfigSchema = z
       .optional(),
     /** Connections each replica keeps open to PostgreSQL at most (`AXON_DATABASE_POOL_SIZE`). */
     databasePoolSize: z.coerce.number().int().min(2).max(200).default(10),
-    /** `redis://…` for limits shared between replicas (`REDIS_URL`). */
+    /** Prefix of every Redis key and channel Axon uses, so that installations can share one Redis (`AXON_REDIS_PREFIX`). */
+    redisPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use letters, digits, _, . and - (at most 64)')
+      .default('axon'),
+    /**
+     * How uploaded documents are indexed in the background: jobs in the store's table worked by this
+     * process, or with `REDIS_URL` a BullMQ queue in Redis that every replica works.
+     */
+    ingestQueue: z
+      .strictObject({
+        /** Documents one replica indexes at once (`AXON_INGEST_CONCURRENCY`); by default one per parse thread (the cores, at most 4). */
+        concurrency: z.coerce.number().int().min(1).max(64).optional(),
+        /** Tries per document when indexing fails for a reason other than the file itself (`AXON_INGEST_ATTEMPTS`). */
+        attempts: z.coerce.number().int().min(1).max(20).default(3),
+        /** Wait before the second try, in ms, doubled before each next one (`AXON_INGEST_BACKOFF_MS`). */
+        backoffMs: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+        /**
+         * With Redis: how long a replica's hold on a running job lasts unless renewed (it renews at half
+         * this); a job whose replica died is taken again about this plus `stallCheckMs` later, and a
+         * replica whose event loop stalls longer loses its job to another (`AXON_INGEST_LOCK_MS`).
+         */
+        lockMs: z.coerce.number().int().min(500).max(600_000).default(15_000),
+        /** With Redis: how often each replica looks for jobs whose replica died, in ms (`AXON_INGEST_STALL_CHECK_MS`). */
+        stallCheckMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+      })
+      .default({ attempts: 3, backoffMs: 2000, lockMs: 15_000, stallCheckMs: 5000 }),
+    /**
+     * `redis://…` for what replicas share besides the database (`REDIS_URL`): limits, the indexing
+     * queue, and the messages that drop other replicas' cached settings and keys at once.
+     */
     redisUrl: z
       .string()
       .regex(/^rediss?:\/\//, 'write it as redis://host:port')
       .optional(),
+    /**
+     * Answers of the web chat are logged event by event while they stream, so that a page that is
+     * reloaded or loses its connection picks its answer up again, on any replica, and Stop reaches
+     * the replica writing it: in memory, or in Redis Streams with `REDIS_URL`.
+     */
+    streams: z
+      .strictObject({
+        /**
+         * How long an answer goes on being written while nobody reads it (its page closed), before it
+         * is stopped and saved (`AXON_STREAM_RESUME_GRACE_MS`).
+         */
+        resumeGraceMs: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(60 * 60_000)
+          .default(30_000),
+        /** How often a streaming answer's text is saved, which tells other replicas its writer is alive (`AXON_STREAM_HEARTBEAT_MS`). */
+        heartbeatMs: z.coerce.number().int().min(100).max(60_000).default(1000),
+        /**
+         * An answer with no heartbeat for this long is marked interrupted (its replica died), keeping
+         * the text it had (`AXON_STREAM_STALE_AFTER_MS`); every replica looks three times as often.
+         */
+        staleAfterMs: z.coerce
+          .number()
+          .int()
+          .min(1000)
+          .max(60 * 60_000)
+          .default(15_000),
+        /** Most events kept per answer; a longer answer can be resumed from its latest events only (`AXON_STREAM_MAX_EVENTS`). */
+        maxEvents: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+        /** How long a finished answer's events are kept for a client that resumes late, in seconds (`AXON_STREAM_KEEP_SECONDS`). */
+        keepSeconds: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 3600)
+          .default(300),
+      })
+      .default({ resumeGraceMs: 30_000, heartbeatMs: 1000, staleAfterMs: 15_000, maxEvents: 20_000, keepSeconds: 300 })
+      .refine((s) => s.staleAfterMs >= 3 * s.heartbeatMs, {
+        message: 'staleAfterMs must be at least three heartbeats (3 × heartbeatMs), or live answers would be taken for interrupted ones',
+        path: ['staleAfterMs'],
+      }),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
     /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). @internal */

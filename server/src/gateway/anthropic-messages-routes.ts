@@ -102,7 +102,7 @@ async function applyTemplate(
     (typeof header === 'string' ? header : undefined) ??
     principal.apiKey?.prompt;
   if (!ref) return;
-  const { version } = prompts.resolve(principal.user.orgId, ref);
+  const { version } = await prompts.resolve(principal.user.orgId, ref);
   const { prompt: _ref, user_id: userId, ...variables } = metadata;
   const last = lastUserWithText(forwarded.messages);
   const target = forwarded.messages[last];

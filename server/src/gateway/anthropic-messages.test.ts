@@ -361,12 +361,12 @@ describe('/v1/messages requests', () => {
     'taps usage and the answer of %s on the way, for the ledger and the prompt log',
     async (model) => {
       const { final } = await streamed({ model, max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'tap me' }] });
-      const rows = [...t.server.app.usage.events({ from: '2000-01-01', to: '3000-01-01', orgId: null })].filter(
+      const rows = (await t.server.app.usage.events({ from: '2000-01-01', to: '3000-01-01', orgId: null })).filter(
         (row) => row.route === '/v1/messages' && row.model === model,
       );
       // Anthropic counts cached input apart; the ledger counts all of it (the simulated upstream reads 2 from its cache).
       const cached = model.startsWith('anthropic/') ? 2 : 0;
-      expect(rows.at(-1)).toMatchObject({ status: 'complete', output_tokens: 8, input_tokens: final.usage.input_tokens + cached });
+      expect(rows.at(-1)).toMatchObject({ status: 'complete', outputTokens: 8, inputTokens: final.usage.input_tokens + cached });
       const logged = await t.server.promptLog.list({ orgId: 'org_default', limit: 50 });
       expect(logged.find((row) => row.model === model && row.prompt.includes('tap me'))).toMatchObject({
         route: '/v1/messages',

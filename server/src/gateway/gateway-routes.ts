@@ -140,7 +140,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     const promptHeader = request.headers['x-axon-prompt'];
     const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
     if (promptRef) {
-      const { version } = deps.prompts.resolve(principal.user.orgId, promptRef);
+      const { version } = await deps.prompts.resolve(principal.user.orgId, promptRef);
       const { prompt: _ref, ...variables } = body.metadata ?? {};
       const lastUser = messages.map((m) => m.role).lastIndexOf('user');
       const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');

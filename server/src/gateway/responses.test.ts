@@ -262,10 +262,10 @@ describe('/v1/responses forwarded to an upstream that serves it (simr/sim-1)', (
     expect(last.response.usage?.output_tokens).toBe(4);
 
     // Tapped on the way: usage from response.completed, the text for the prompt log.
-    const usage = [...t.server.app.usage.events({ from: '2000-01-01', to: '3000-01-01', orgId: null })].filter(
+    const usage = (await t.server.app.usage.events({ from: '2000-01-01', to: '3000-01-01', orgId: null })).filter(
       (row) => row.route === '/v1/responses' && row.model === 'simr/sim-2',
     );
-    expect(usage.at(-1)).toMatchObject({ status: 'complete', output_tokens: 4, input_tokens: last.response.usage?.input_tokens });
+    expect(usage.at(-1)).toMatchObject({ status: 'complete', outputTokens: 4, inputTokens: last.response.usage?.input_tokens });
     const logged = await t.server.promptLog.list({ orgId: 'org_default', limit: 20 });
     expect(logged.find((row) => row.model === 'simr/sim-2')).toMatchObject({
       route: '/v1/responses',

@@ -4,8 +4,11 @@ import type { FastifyReply } from 'fastify';
 export interface SseWriter {
   /** Writes one event; `data` is sent as is on one `data:` line per line. */
   send(data: string, event?: string): void;
-  /** Writes one event whose data is known to hold no line break (e.g. JSON from `JSON.stringify`). */
-  sendLine(data: string): void;
+  /**
+   * Writes one event whose data is known to hold no line break (e.g. JSON from `JSON.stringify`),
+   * with its `id` (what the client sends back as `Last-Event-ID` when it reconnects) if given.
+   */
+  sendLine(data: string, id?: string): void;
   /** Ends the stream. Safe to call twice. */
   close(): void;
   /** True once the stream is closed, by us or by the client. */
@@ -85,8 +88,8 @@ export function openSse(reply: FastifyReply, options: OpenSseOptions = {}): SseW
       const body = data.includes('\n') ? data.split('\n').join('\ndata: ') : data;
       write(event ? `event: ${event}\ndata: ${body}\n\n` : `data: ${body}\n\n`);
     },
-    sendLine(data) {
-      write(`data: ${data}\n\n`);
+    sendLine(data, id) {
+      write(id ? `id: ${id}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
     },
     close() {
       if (closed) return;

@@ -19,10 +19,16 @@ export interface LimitSettings {
 }
 
 /** What a user's, or a whole organisation's, model calls cost since an instant, in USD (the usage ledger). */
-export type SpendingLookup = (subject: { userId: string } | { orgId: string }, since: string) => number;
+export type SpendingLookup = (subject: { userId: string } | { orgId: string }, since: string) => Promise<number>;
 
 /** Refuses a user over their, or their organisation's, daily or monthly cost budget, until the budget's period turns. */
-function checkBudgets(settings: LimitSettings, org: OrgLimits, spent: SpendingLookup, principal: Principal, now = new Date()): void {
+async function checkBudgets(
+  settings: LimitSettings,
+  org: OrgLimits,
+  spent: SpendingLookup,
+  principal: Principal,
+  now = new Date(),
+): Promise<void> {
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const daily = { since: day, next: new Date(day.getTime() + 86_400_000) };
@@ -37,7 +43,7 @@ function checkBudgets(settings: LimitSettings, org: OrgLimits, spent: SpendingLo
   ];
   for (const budget of budgets) {
     if (budget.limit <= 0) continue;
-    const used = spent(budget.subject, budget.since.toISOString());
+    const used = await spent(budget.subject, budget.since.toISOString());
     if (used >= budget.limit) {
       throw new AppError('rate_limited', {
         detail: `The ${budget.label} (${budget.limit} USD) is spent (${used.toFixed(4)} USD); it renews at ${budget.next.toISOString()}.`,
@@ -152,7 +158,7 @@ export function createRateLimits(
       const user = principal.user.id;
       const orgId = principal.user.orgId;
       const org = options.orgLimits ? await options.orgLimits(orgId) : {};
-      if (options.spent) checkBudgets(settings, org, options.spent, principal);
+      if (options.spent) await checkBudgets(settings, org, options.spent, principal);
       const key = principal.apiKey;
       const counters: Counter[] = [];
       const add = (label: string, kind: 'rpm' | 'tpm' | 'streams', points: number | null, subject: string, cost: number) => {

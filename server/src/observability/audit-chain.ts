@@ -52,7 +52,10 @@ export type AuditAction =
   | 'tool.called'
   | 'tool.approval_decided'
   | 'dataset.loaded'
-  | 'tools.fetch_allow_list_changed';
+  | 'tools.fetch_allow_list_changed'
+  | 'conversation.shared'
+  | 'conversation.share_revoked'
+  | 'conversation.exported';
 
 export interface AuditEventInput {
   action: AuditAction;
@@ -95,13 +98,17 @@ export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'seq' |
 export type ChainVerdict = { ok: true; events: number } | { ok: false; events: number; seq: number; id: string | null; reason: string };
 
 /**
- * Walks the events in sequence order. `lastIssued` is the highest sequence number ever issued (the
- * table's AUTOINCREMENT counter), which exposes rows deleted from the end.
+ * Walks the events in sequence order. `lastIssued` is the highest sequence number ever issued (kept
+ * by the store apart from the rows), which exposes rows deleted from the end; read it before the
+ * events, since appends made during the walk only add rows after it.
  */
-export function verifyAuditChain(events: Iterable<AuditEvent>, lastIssued: number): ChainVerdict {
+export async function verifyAuditChain(
+  events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>,
+  lastIssued: number,
+): Promise<ChainVerdict> {
   let previous: AuditEvent | undefined;
   let count = 0;
-  for (const event of events) {
+  for await (const event of events) {
     count++;
     const expectedPrev = previous?.hash ?? GENESIS_HASH;
     const expectedSeq = (previous?.seq ?? 0) + 1;

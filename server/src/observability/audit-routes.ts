@@ -52,16 +52,19 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store; 
     return { items: items.map(publicEvent), nextBefore: items.length === query.limit ? items.at(-1)?.seq : null };
   });
 
-  app.get('/api/admin/audit/verify', { config: { access: 'audit:read' } }, async () =>
-    verifyAuditChain(store.audit.all(), store.audit.lastIssued()),
-  );
+  app.get('/api/admin/audit/verify', { config: { access: 'audit:read' } }, async () => {
+    const lastIssued = await store.audit.lastIssued();
+    return verifyAuditChain(store.audit.all(), lastIssued);
+  });
 
   app.get('/api/admin/audit/export', { config: { access: 'audit:read' } }, async (request, reply) => {
     await recordAudit(store, request, { action: 'audit.exported', details: { format: 'csv' } });
     const orgId = scopeOf(request);
-    const rows = [...store.audit.all()]
-      .filter((e) => orgId === undefined || e.orgId === orgId)
-      .map((e) => [e.seq, e.id, e.at, e.action, e.actorId, e.actorEmail, e.target, e.ip, e.details, e.orgId, e.prevHash, e.hash]);
+    const rows: unknown[][] = [];
+    for await (const e of store.audit.all()) {
+      if (orgId !== undefined && e.orgId !== orgId) continue;
+      rows.push([e.seq, e.id, e.at, e.action, e.actorId, e.actorEmail, e.target, e.ip, e.details, e.orgId, e.prevHash, e.hash]);
+    }
     const csv = toCsv(rows, [
       'seq',
       'id',

@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import { toCsv } from '../http/csv-export';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
-import type { Store } from '../store';
+import type { Store, StoredUsageRecord } from '../store';
 import type { UsageLedger } from './usage-ledger';
 
 const Period = z.strictObject({
@@ -15,6 +15,24 @@ const Period = z.strictObject({
   /** An organisation's slug, or `all`; other than one's own only with `orgs:manage`. */
   org: z.string().max(40).optional(),
 });
+
+/** The export's columns, named as the ledger's table names them. */
+const EXPORT_COLUMNS: Record<string, keyof StoredUsageRecord> = {
+  id: 'id',
+  at: 'at',
+  org_id: 'orgId',
+  user_id: 'userId',
+  user_email: 'userEmail',
+  api_key_id: 'apiKeyId',
+  route: 'route',
+  model: 'model',
+  status: 'status',
+  input_tokens: 'inputTokens',
+  output_tokens: 'outputTokens',
+  cost_usd: 'costUsd',
+  latency_ms: 'latencyMs',
+  ttft_ms: 'ttftMs',
+};
 
 const period = (q: z.infer<typeof Period>) => ({
   from: q.from ? new Date(q.from).toISOString() : new Date(Date.now() - 7 * 86_400_000).toISOString(),
@@ -38,31 +56,16 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageLe
   app.get('/api/admin/usage', { config: { access: 'usage:read' } }, async (request) => {
     const query = parseInput(Period, request.query, 'query');
     const range = { ...period(query), orgId: await scope(request, query.org) };
-    return { ...range, groupBy: query.groupBy, rows: deps.usage.summary({ ...range, groupBy: query.groupBy }) };
+    return { ...range, groupBy: query.groupBy, rows: await deps.usage.summary({ ...range, groupBy: query.groupBy }) };
   });
 
   app.get('/api/admin/usage/export', { config: { access: 'usage:read' } }, async (request, reply) => {
     const query = parseInput(Period, request.query, 'query');
     const range = { ...period(query), orgId: await scope(request, query.org) };
-    const columns = [
-      'id',
-      'at',
-      'org_id',
-      'user_id',
-      'user_email',
-      'api_key_id',
-      'route',
-      'model',
-      'status',
-      'input_tokens',
-      'output_tokens',
-      'cost_usd',
-      'latency_ms',
-      'ttft_ms',
-    ];
+    const fields = Object.entries(EXPORT_COLUMNS);
     const csv = toCsv(
-      [...deps.usage.events(range)].map((r) => columns.map((c) => r[c])),
-      columns,
+      (await deps.usage.events(range)).map((r) => fields.map(([, field]) => r[field])),
+      fields.map(([column]) => column),
     );
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

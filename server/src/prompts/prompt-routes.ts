@@ -24,33 +24,33 @@ const RenderBody = z.strictObject({
 export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: PromptStore; store: Store }): void {
   const { prompts, store } = deps;
   const orgOf = (request: FastifyRequest) => requirePrincipal(request).user.orgId;
-  const found = (request: FastifyRequest) => {
+  const found = async (request: FastifyRequest) => {
     const { id } = parseInput(IdParams, request.params, 'params');
-    const template = prompts.get(orgOf(request), id);
+    const template = await prompts.get(orgOf(request), id);
     if (!template) throw new AppError('not_found', { detail: 'No such prompt template' });
     return template;
   };
 
-  app.get('/api/prompts', async (request) => ({ items: prompts.list(orgOf(request)) }));
+  app.get('/api/prompts', async (request) => ({ items: await prompts.list(orgOf(request)) }));
 
   app.post('/api/prompts', { config: { access: 'prompts:manage' } }, async (request, reply) => {
     const body = parseInput(CreatePromptTemplateSchema, request.body, 'body');
     await checkTemplate(body);
-    const created = prompts.create(orgOf(request), { ...body, createdBy: requirePrincipal(request).user.id });
+    const created = await prompts.create(orgOf(request), { ...body, createdBy: requirePrincipal(request).user.id });
     await recordAudit(store, request, { action: 'prompt.created', target: `prompt:${created.id}`, details: { name: created.name } });
     return reply.status(201).send(created);
   });
 
   app.get('/api/prompts/:id', async (request) => {
-    const template = found(request);
-    return { ...template, versions: prompts.versions(template.id) };
+    const template = await found(request);
+    return { ...template, versions: await prompts.versions(template.id) };
   });
 
   app.post('/api/prompts/:id/versions', { config: { access: 'prompts:manage' } }, async (request, reply) => {
-    const template = found(request);
+    const template = await found(request);
     const { activate, ...body } = parseInput(NewTemplateVersionSchema, request.body, 'body');
     await checkTemplate(body);
-    const version = prompts.addVersion(template.id, { ...body, createdBy: requirePrincipal(request).user.id }, activate);
+    const version = await prompts.addVersion(template.id, { ...body, createdBy: requirePrincipal(request).user.id }, activate);
     await recordAudit(store, request, {
       action: 'prompt.version_created',
       target: `prompt:${template.id}`,
@@ -60,11 +60,11 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
   });
 
   app.post('/api/prompts/:id/activate', { config: { access: 'prompts:manage' } }, async (request) => {
-    const template = found(request);
+    const template = await found(request);
     const { version } = parseInput(VersionBody, request.body, 'body');
-    if (!prompts.version(template.id, version))
+    if (!(await prompts.version(template.id, version)))
       throw new AppError('not_found', { detail: `Template ${template.name} has no version ${version}` });
-    prompts.activate(template.id, version);
+    await prompts.activate(template.id, version);
     await recordAudit(store, request, {
       action: 'prompt.activated',
       target: `prompt:${template.id}`,
@@ -75,9 +75,9 @@ export function registerPromptRoutes(app: FastifyInstance, deps: { prompts: Prom
 
   /** Renders a version (the active one by default) with variables: to try one before activating it. */
   app.post('/api/prompts/:id/render', async (request) => {
-    const template = found(request);
+    const template = await found(request);
     const body = parseInput(RenderBody, request.body, 'body');
-    const version = prompts.version(template.id, body.version ?? template.activeVersion);
+    const version = await prompts.version(template.id, body.version ?? template.activeVersion);
     if (!version) throw new AppError('not_found', { detail: `Template ${template.name} has no version ${body.version}` });
     return { version: version.version, ...(await renderTemplate(version, body.variables, body.input)) };
   });

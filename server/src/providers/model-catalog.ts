@@ -32,6 +32,11 @@ export interface ModelCatalog {
   connectionNamed(name: string): ModelConnection | undefined;
   /** Embedding models every connection offers, as namespaced ids. */
   embeddingModels(): Array<{ id: string; connection: ModelConnection; upstreamId: string }>;
+  /**
+   * Treats every listing as stale: the next use lists the connections again (waiting for the new
+   * listing, so that a model added upstream is found at once). Called when a replica announces a change.
+   */
+  forget(): void;
 }
 
 export interface ModelCatalogOptions {
@@ -52,6 +57,8 @@ export const DEFAULT_MODEL_PROBLEM = 'default model';
 interface Listing {
   models: Map<string, ModelInfo>;
   fetchedAt: number;
+  /** The `forget` count when it was fetched. */
+  epoch: number;
 }
 
 /**
@@ -65,10 +72,12 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   const listings = new Map<string, Listing>();
   const inflight = new Map<string, Promise<Listing | undefined>>();
   const errors: Record<string, string> = {};
+  let epoch = 0;
 
   function refresh(connection: ModelConnection): Promise<Listing | undefined> {
     let pending = inflight.get(connection.name);
     if (pending) return pending;
+    const startedEpoch = epoch;
     pending = connection
       .listModels(AbortSignal.timeout(listTimeoutMs))
       .then((entries) => {
@@ -93,7 +102,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
             capabilities,
           });
         }
-        const listing = { models, fetchedAt: now() };
+        const listing = { models, fetchedAt: now(), epoch: startedEpoch };
         listings.set(connection.name, listing);
         delete errors[connection.name];
         if (models.size === 0) {
@@ -105,7 +114,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       .catch((error: unknown) => {
         errors[connection.name] = error instanceof Error ? error.message : String(error);
         options.onListError?.(connection.name, error);
-        return listings.get(connection.name);
+        // The old listing is kept, and after a `forget` it is not waited on again at every use.
+        const kept = listings.get(connection.name);
+        if (kept) kept.epoch = Math.max(kept.epoch, startedEpoch);
+        return kept;
       })
       .finally(() => inflight.delete(connection.name));
     inflight.set(connection.name, pending);
@@ -115,6 +127,8 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   async function listingOf(connection: ModelConnection): Promise<Listing | undefined> {
     const listing = listings.get(connection.name);
     if (!listing) return refresh(connection);
+    // A listing fetched before `forget` is fetched again, and waited for (the old one if that fails).
+    if (listing.epoch < epoch) return (await refresh(connection)) ?? listing;
     if (now() - listing.fetchedAt > ttlMs) void refresh(connection);
     return listing;
   }
@@ -173,6 +187,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       connections.flatMap((connection) =>
         connection.embeddingModels.map((upstreamId) => ({ id: `${connection.name}/${upstreamId}`, connection, upstreamId })),
       ),
+    forget() {
+      epoch++;
+    },
   };
   return catalog;
 }

@@ -8,6 +8,7 @@ import {
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { type BlobStore, originalKey } from '../blobs/blob-store';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { recordAudit } from '../http/record-audit';
@@ -40,7 +41,8 @@ const TextWindowQuery = z.strictObject({
 export interface CollectionRoutesDeps {
   store: Store;
   ingestion: IngestionService;
-  filesDir: string;
+  /** Where the uploaded originals are (`files/<document id>`). */
+  blobs: BlobStore;
   maxFilesPerUpload: number;
   maxFileBytes: number;
 }
@@ -200,13 +202,14 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
   app.get('/api/documents/:id/file', async (request, reply) => {
     const { id } = parseInput(IdParams, request.params, 'params');
     const document = await requireDocument(id, requirePrincipal(request).user.id, 'viewer');
-    const { createReadStream } = await import('node:fs');
-    const { join } = await import('node:path');
+    const original = await deps.blobs.get(originalKey(document.id));
+    if (!original) throw new AppError('not_found', { detail: 'The uploaded file of this document is missing.' });
     return reply
       .header('content-type', BROWSER_EXECUTED_TYPES.has(document.mime) ? 'application/octet-stream' : document.mime)
       .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(document.name)}`)
       .header('x-content-type-options', 'nosniff')
-      .send(createReadStream(join(deps.filesDir, document.id)));
+      .header('content-length', original.size)
+      .send(original.stream());
   });
 
   /** The passage [start, end) of a document's text with `context` characters around it, for the citation panel. */

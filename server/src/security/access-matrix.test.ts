@@ -74,11 +74,22 @@ const MATRIX: Record<string, MatrixRow> = {
   'POST /api/conversations': row('chat', 'D A A A D A D A'),
   'GET /api/conversations/:id': row('chat', 'D O A A D A D A', { target: 'conversation' }),
   'PATCH /api/conversations/:id': row('chat', 'D O A A D A D A', { target: 'conversation', body: { title: 'Renamed' } }),
+  // The world's conversation has a link: its owner gets it back on POST, and DELETE revokes it (these
+  // routes are registered before the conversation's, so the conversation is still there then).
+  'GET /api/conversations/:id/share': row('chat', 'D O A A D A D A', { target: 'conversation' }),
+  'POST /api/conversations/:id/share': row('chat', 'D O A A D A D A', { target: 'conversation' }),
+  'DELETE /api/conversations/:id/share': row('chat', 'D O A A D A D A', { target: 'conversation' }),
+  'GET /api/conversations/:id/export': row('chat', 'D O A A D A D A', { target: 'conversation' }),
+  // Members of the owner's organisation read the link; another organisation's admin finds nothing.
+  'GET /api/shared/:id': row('chat', 'D O A A D A D A', { target: 'share' }),
   'DELETE /api/conversations/:id': row('chat', 'D O A A D A D A', { target: 'conversation' }),
   'POST /api/conversations/:id/chat': row('chat', 'D O A A D A D A', {
     target: 'conversation',
     body: { trigger: 'regenerate-message' },
   }),
+  // No answer is being written in the world: the owner gets 204 (resume) and an empty list (stop).
+  'GET /api/conversations/:id/stream': row('chat', 'D O A A D A D A', { target: 'conversation' }),
+  'POST /api/conversations/:id/stop': row('chat', 'D O A A D A D A', { target: 'conversation' }),
   // The world has no message to show, so every caller allowed in gets 404 (the conversation's owner check is the one of GET).
   'POST /api/conversations/:id/branch': row('chat', 'D A A A D A D A', { target: 'conversation', body: { messageId: 'nothing-here' } }),
   'PUT /api/messages/:id/feedback': row('chat', 'D A A A D A D A', { target: 'unknown', body: { value: 'up' } }),
@@ -240,7 +251,8 @@ describe('access matrix', () => {
       const target = entry?.target;
       if (target && target !== 'model' && target !== 'unknown' && target !== 'otherOrg') {
         const url = concreteUrl(route, entry);
-        expect((await world.inject('admin', 'GET', url)).status, `owner: GET ${url}`).toBe(200);
+        // 204: the owner's, with nothing to send (no answer being written to resume).
+        expect([200, 204], `owner: GET ${url}`).toContain((await world.inject('admin', 'GET', url)).status);
         expect((await world.inject('otherOrgAdmin', 'GET', url)).status, `other organisation: GET ${route.url}`).toBe(404);
         swept++;
       } else if (!route.url.includes(':') && entry?.expect.otherOrgAdmin !== 'deny') {

@@ -60,6 +60,8 @@ export interface WorldObjects {
   session: string;
   /** An agent of the first organisation. */
   agent: string;
+  /** The token of the read-only link to `conversation`. */
+  share: string;
 }
 
 export interface SecurityWorld {
@@ -186,6 +188,7 @@ export async function startSecurityWorld(): Promise<SecurityWorld> {
   const document = upload.files[0]?.document?.id;
   if (!document) throw new Error(`upload failed: ${uploaded.status} ${JSON.stringify(upload)}`);
   const conversation = await asAdmin<{ id: string }>('POST', '/api/conversations', { title: 'Plans', collectionIds: [library.id] });
+  const share = await asAdmin<{ token: string }>('POST', `/api/conversations/${conversation.id}/share`);
   const agent = await asAdmin<{ id: string }>('POST', '/api/agents', {
     slug: 'helper',
     name: 'Helper',
@@ -208,6 +211,7 @@ export async function startSecurityWorld(): Promise<SecurityWorld> {
       otherOrg: otherOrg.id,
       session,
       agent: agent.id,
+      share: share.token,
     },
     inject(caller, method, url, options = {}) {
       const session = sessions.get(caller);

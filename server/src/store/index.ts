@@ -1,6 +1,10 @@
 export type * from './agent-store';
+export { type OpenedStore, type OpenStoreOptions, openStore } from './open-store';
+export type { MigrationResult } from './postgres/migrate';
+export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store';
 export type * from './rag-store';
+export type * from './service-store';
 export { toFtsQuery } from './sqlite/sqlite-rag-store';
 export { migrateSqlite, openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store';
 export type * from './store';
-export { HOME_ORG_ID } from './store';
+export { HOME_ORG_ID, INTERRUPTED_ANSWER_ERROR } from './store';

@@ -24,6 +24,7 @@ import type {
 import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
 import type { AgentRepository, DatasetRepository, McpServerRepository, ToolApprovalRepository } from './agent-store';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
+import type { PromptLogRepository, PromptRepository, UsageRepository } from './service-store';
 
 /**
  * The first organisation: every account made before organisations existed, and the first admin.
@@ -204,6 +205,41 @@ export interface ConversationRepository {
   delete(id: string, userId: string): Promise<boolean>;
 }
 
+/**
+ * A read-only link to a conversation. Its token is kept as it is (not hashed) so that the owner can
+ * copy the link again; it opens only for signed-in members of the owner's organisation.
+ */
+export interface ConversationShareRecord {
+  token: string;
+  conversationId: string;
+  /** The owner, who made the link. */
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** Conversations' read-only links: at most one live link per conversation. */
+export interface ConversationShareRepository {
+  /**
+   * The live link of a conversation of `userId`'s, made with `token` when it has none (`created`
+   * says which). Undefined when the conversation is not theirs.
+   */
+  share(input: {
+    conversationId: string;
+    userId: string;
+    token: string;
+  }): Promise<{ share: ConversationShareRecord; created: boolean } | undefined>;
+  /** The live link of a conversation of `userId`'s, if it has one. */
+  live(conversationId: string, userId: string): Promise<ConversationShareRecord | undefined>;
+  /** Revokes the live link of a conversation of `userId`'s; the link revoked, undefined when there was none. */
+  revoke(conversationId: string, userId: string, at: Date): Promise<ConversationShareRecord | undefined>;
+  /**
+   * The live link `token` as a member of `orgId` opens it, with its conversation's owner. Undefined
+   * when the token is unknown or revoked, or the owner is in another organisation, disabled or deleted.
+   */
+  open(token: string, orgId: string): Promise<{ share: ConversationShareRecord; ownerId: string; ownerEmail: string } | undefined>;
+}
+
 export interface NewMessage {
   id?: string;
   conversationId: string;
@@ -227,6 +263,17 @@ export interface MessagePatch {
   attachments?: MessageAttachment[];
 }
 
+/** An answer whose writer stopped giving heartbeats, as `markStale` left it. */
+export interface InterruptedAnswer {
+  id: string;
+  conversationId: string;
+  /** The text saved by its last heartbeat. */
+  content: string;
+}
+
+/** What an answer interrupted by a stopped server says (its `error`). */
+export const INTERRUPTED_ANSWER_ERROR = 'The server stopped while this answer was being written';
+
 export interface MessageRepository {
   /** Appends a message and bumps its conversation's `updatedAt`. */
   append(message: NewMessage): Promise<Message>;
@@ -234,8 +281,22 @@ export interface MessageRepository {
   /** In order of writing. */
   listByConversation(conversationId: string): Promise<Message[]>;
   delete(id: string): Promise<void>;
-  /** Marks answers left `streaming` by a crash as `error`; returns how many. */
+  /**
+   * Marks every answer left `streaming` as `error`; returns how many. Only for a store one process
+   * owns, at its start (no other process can be writing an answer); shared stores use `markStale`.
+   */
   markInterrupted(): Promise<number>;
+  /**
+   * Saves a streaming answer's text so far and notes that its writer is alive (every second or so
+   * while it streams). Does nothing to an answer that is no longer `streaming`.
+   */
+  heartbeat(id: string, content: string): Promise<void>;
+  /**
+   * Marks the answers still `streaming` whose writer gave no heartbeat since `heartbeatBefore` (an
+   * ISO time; an answer without one counts from its creation) as `error`, keeping their text, and
+   * returns them. Each answer is returned to one caller only, however many replicas sweep at once.
+   */
+  markStale(heartbeatBefore: string): Promise<InterruptedAnswer[]>;
   /** The last message of the branch the conversation shows (set by `append` and `setActiveLeaf`); null: its newest message. */
   activeLeaf(conversationId: string): Promise<string | null>;
   setActiveLeaf(conversationId: string, messageId: string): Promise<void>;
@@ -259,9 +320,9 @@ export interface FeedbackRepository {
   /** The person's feedback on the answers of a conversation, by message id. */
   forConversation(conversationId: string, userId: string): Promise<Map<string, MessageFeedback>>;
   /** Counts per model and the latest feedback of an organisation (null: every organisation) in `[from, to)`. */
-  summary(range: { from: string; to: string; orgId: string | null }): FeedbackSummary;
-  /** Every feedback row in `[from, to)`, oldest first, for export. */
-  events(range: { from: string; to: string; orgId: string | null }): Iterable<FeedbackEvent>;
+  summary(range: { from: string; to: string; orgId: string | null }): Promise<FeedbackSummary>;
+  /** Every feedback row in `[from, to)`, oldest first, for export (read a page at a time). */
+  events(range: { from: string; to: string; orgId: string | null }): AsyncIterable<FeedbackEvent>;
 }
 
 /** Each person's own settings. */
@@ -270,7 +331,7 @@ export interface PreferencesRepository {
   set(userId: string, preferences: { instructions: string }): Promise<{ instructions: string }>;
 }
 
-/** The store: one repository per aggregate. */
+/** The hash-chained audit trail (see observability/audit-chain). */
 export interface AuditRepository {
   /** Appends one event, chained to the last (serialised across processes). */
   append(event: AuditEventInput): Promise<AuditEvent>;
@@ -281,12 +342,16 @@ export interface AuditRepository {
     action?: string | undefined;
     orgId?: string | undefined;
   }): Promise<AuditEvent[]>;
-  /** Every event in order, for verification and export. */
-  all(): Iterable<AuditEvent>;
-  /** The highest sequence number ever issued. */
-  lastIssued(): number;
+  /** Every event in order, for verification and export (read a page at a time). */
+  all(): AsyncIterable<AuditEvent>;
+  /**
+   * The highest sequence number ever issued (a deleted last row leaves it behind). Read it before
+   * walking `all()`: events appended meanwhile only add to what the walk sees.
+   */
+  lastIssued(): Promise<number>;
 }
 
+/** The store: one repository per aggregate. */
 export interface Store {
   organizations: OrganizationRepository;
   users: UserRepository;
@@ -295,6 +360,8 @@ export interface Store {
   passwordResets: PasswordResetRepository;
   apiKeys: ApiKeyRepository;
   conversations: ConversationRepository;
+  /** Read-only links to conversations. */
+  shares: ConversationShareRepository;
   messages: MessageRepository;
   collections: CollectionRepository;
   documents: DocumentRepository;
@@ -308,6 +375,9 @@ export interface Store {
   datasets: DatasetRepository;
   feedback: FeedbackRepository;
   preferences: PreferencesRepository;
+  prompts: PromptRepository;
+  usage: UsageRepository;
+  promptLog: PromptLogRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { useChat } from '@ai-sdk/react';
+import { Chat, useChat } from '@ai-sdk/react';
 import type {
   AssistantMetadata,
   Citation,
@@ -26,6 +26,7 @@ import { AnswerFeedback } from './answer-feedback';
 import { CitationPanel } from './citation-panel';
 import { ConversationSettingsButton, NO_SETTINGS } from './conversation-settings';
 import { CopyButton, Markdown } from './markdown';
+import { type ResumeAnswer, useResumeAnswer } from './use-resume-answer';
 
 /** Where a message sits in the conversation's tree: what it follows, and its versions (itself included). */
 export interface ThreadPlace {
@@ -392,24 +393,50 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               ...(trigger === 'submit-message' && last ? { message: { id: last.id, text: textOf(last) } } : {}),
               ...(trigger === 'submit-message' && attachmentsRef.current.length > 0 ? { attachments: attachmentsRef.current } : {}),
               ...(trigger === 'submit-message' && parentIdRef.current !== undefined ? { parentId: parentIdRef.current } : {}),
+              // A reload or a dropped connection does not stop the answer: the page picks it up again.
+              resumable: true,
             },
           };
         },
+        prepareReconnectToStreamRequest: () => ({
+          api: `/api/conversations/${idRef.current}/stream`,
+          credentials: 'same-origin',
+        }),
       }),
     [],
   );
 
+  const resumerRef = useRef<ResumeAnswer | undefined>(undefined);
+  // The chat is made here rather than by useChat, so that it keeps this transport as it is: useChat's
+  // wrapper of a transport drops `resumeStreamIsReplay`, and a replayed answer would then be added
+  // to what was already shown instead of replacing it.
+  const [chat] = useState(
+    () =>
+      new Chat<ChatMessage>({
+        ...(conversation ? { id: conversation.id } : {}),
+        messages: initialMessages,
+        transport,
+        onFinish: ({ isAbort, isError, isDisconnect }) => {
+          void queryClient.invalidateQueries({ queryKey: ['conversations'] });
+          // The saved branch, with the server's ids and each message's versions.
+          if (!isAbort && !isError) void refreshRef.current();
+          if (isDisconnect && idRef.current) resumerRef.current?.onDisconnect();
+        },
+        onError: () => resumerRef.current?.onError(),
+      }),
+  );
   const { messages, sendMessage, status, stop, regenerate, error, clearError, setMessages } = useChat<ChatMessage>({
-    ...(conversation ? { id: conversation.id } : {}),
-    messages: initialMessages,
-    transport,
+    chat,
     experimental_throttle: 30,
-    onFinish: ({ isAbort, isError }) => {
-      void queryClient.invalidateQueries({ queryKey: ['conversations'] });
-      // The saved branch, with the server's ids and each message's versions.
-      if (!isAbort && !isError) void refreshRef.current();
-    },
   });
+  const resumer = useResumeAnswer(chat.resumeStream, () => refreshRef.current());
+  resumerRef.current = resumer;
+  // A page opened (or reloaded) while an answer is being written picks it up where it is.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, for the messages the page opened with
+  useEffect(() => {
+    const last = initialMessages.at(-1);
+    if (idRef.current && last?.role === 'assistant' && last.metadata?.status === 'streaming') void resumer.resume();
+  }, []);
   const showThread = useCallback((fresh: ConversationWithMessages) => setMessages(toUiMessages(fresh.messages)), [setMessages]);
   refreshRef.current = async () => {
     if (idRef.current) showThread(await api<ConversationWithMessages>('GET', `/api/conversations/${idRef.current}`));
@@ -435,8 +462,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   };
   const busy = status === 'submitted' || status === 'streaming';
 
-  // Stop ends the stream; the server saves the partial answer as stopped, and the answer says so at once.
+  // Stop reaches the server that writes the answer (whichever it is), then ends the stream; the server
+  // saves the partial answer as stopped, and the answer says so at once.
   const stopAnswer = useCallback(async () => {
+    if (idRef.current) await api('POST', `/api/conversations/${idRef.current}/stop`, {}).catch(() => undefined);
     await stop();
     setMessages((all) => {
       const last = all.at(-1);

@@ -1,14 +1,17 @@
 import type { Conversation } from '@axon/contracts';
-import { Archive, ArchiveRestore, Folder, MoreHorizontal, Pin, PinOff } from 'lucide-react';
+import { Archive, ArchiveRestore, FileBraces, FileDown, Folder, MoreHorizontal, Pin, PinOff, Share2 } from 'lucide-react';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { toast } from 'sonner';
 import { describeError } from '../api/api-client';
 import { useUpdateConversation } from '../api/queries';
+import { downloadConversation } from '../api/share-queries';
 import { IconButton } from '../ui/button';
+import { ShareDialog } from './share-dialog';
 
-/** A conversation's "More" menu in the sidebar: pin, file in a folder, archive. */
+/** A conversation's "More" menu in the sidebar: pin, file in a folder, archive, share with the organisation, export. */
 export function ConversationMenu({ conversation }: { conversation: Conversation }) {
   const [open, setOpen] = useState(false);
+  const [sharing, setSharing] = useState(false);
   const rootRef = useRef<HTMLDivElement>(null);
   const update = useUpdateConversation();
 
@@ -76,7 +79,29 @@ export function ConversationMenu({ conversation }: { conversation: Conversation 
           {conversation.archivedAt
             ? item('Unarchive', <ArchiveRestore className="size-3.5" />, () => change({ archived: false }, 'Back in the list'))
             : item('Archive', <Archive className="size-3.5" />, () => change({ archived: true }, 'Archived'))}
+          <hr className="my-1 border-zinc-200 dark:border-zinc-700" />
+          {item('Share…', <Share2 className="size-3.5" />, () => {
+            setOpen(false);
+            setSharing(true);
+          })}
+          {item('Export as Markdown', <FileDown className="size-3.5" />, () => {
+            setOpen(false);
+            downloadConversation(conversation.id, 'markdown');
+          })}
+          {item('Export as JSON', <FileBraces className="size-3.5" />, () => {
+            setOpen(false);
+            downloadConversation(conversation.id, 'json');
+          })}
         </div>
+      )}
+      {sharing && (
+        <ShareDialog
+          conversation={conversation}
+          onClose={() => {
+            setSharing(false);
+            rootRef.current?.querySelector<HTMLButtonElement>('button[aria-haspopup]')?.focus();
+          }}
+        />
       )}
     </div>
   );

@@ -154,7 +154,7 @@ export function CollectionPage() {
           className="mb-4 flex w-full flex-col items-center gap-1 rounded-xl border-2 border-dashed border-zinc-300 p-6 text-sm text-zinc-600 hover:border-indigo-400 dark:border-zinc-700 dark:text-zinc-400"
         >
           <FileUp className="size-6" />
-          Drop files here or choose them — PDF, Word, HTML, Markdown, text, CSV
+          Drop files here or choose them — PDF, Word, Excel, PowerPoint, HTML, Markdown, text, CSV, images (read by OCR)
         </button>
       )}
       <input
@@ -163,7 +163,7 @@ export function CollectionPage() {
         multiple
         aria-label="Choose files to upload"
         className="hidden"
-        accept=".pdf,.docx,.html,.htm,.md,.markdown,.txt,.csv"
+        accept=".pdf,.docx,.xlsx,.pptx,.html,.htm,.md,.markdown,.txt,.csv,.png,.jpg,.jpeg"
         onChange={(e) => {
           startUploads([...(e.target.files ?? [])]);
           e.target.value = '';

@@ -50,7 +50,8 @@ export function CollectionsPage() {
       {collections.isError && <p role="alert">{describeError(collections.error).message}</p>}
       {collections.data?.items.length === 0 && (
         <p className="text-sm text-zinc-500">
-          No collections yet. Create one, then drop your PDFs, Word files, web pages, Markdown, text or CSV files on it.
+          No collections yet. Create one, then drop your PDFs, Word, Excel and PowerPoint files, web pages, Markdown, text, CSV files or
+          scans on it.
         </p>
       )}
       <ul className="grid gap-2 sm:grid-cols-2">

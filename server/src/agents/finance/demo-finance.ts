@@ -3,11 +3,14 @@ import { join, resolve } from 'node:path';
 import type { AgentConfig } from '@axon/contracts';
 import { AgentConfigSchema } from '@axon/contracts';
 import pino from 'pino';
+import type { BlobStore } from '../../blobs/blob-store';
+import { openBlobStore, sharedBlobStore } from '../../blobs/open-blob-store';
 import type { Config } from '../../config';
 import { AppError } from '../../errors';
 import { createIngestionService } from '../../rag/ingest/ingestion-service';
 import { ingestionLimits } from '../../server';
 import { HOME_ORG_ID, type Store } from '../../store';
+import { createDatasetFiles, type DatasetFiles } from '../tools/dataset-files';
 import { loadCsvDataset } from '../tools/datasets';
 import { documentDateOf } from '../tools/document-dates';
 import { TREASURY_DATASET } from './treasury-plan';
@@ -25,6 +28,10 @@ export interface FinanceDemoOptions {
   /** The shared data folder (`../shared/data` from the working directory by default). */
   dataDir?: string | undefined;
   out?: NodeJS.WritableStream;
+  /** Where the originals go (by default the store's: PostgreSQL, or the data directory's `files/`). */
+  blobs?: BlobStore | undefined;
+  /** Where the dataset goes (the data directory's `datasets/` when absent). */
+  datasetFiles?: DatasetFiles | undefined;
 }
 
 const plusDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
@@ -72,14 +79,18 @@ export async function runFinanceDemo(config: Config, store: Store, options: Fina
   const existing = await store.datasets.get(owner.orgId, TREASURY_DATASET);
   if (existing?.tables[0]?.rows === rows) out.write(`= dataset ${TREASURY_DATASET}: ${rows} rows already loaded\n`);
   else {
-    await loadCsvDataset(store.datasets, resolve(config.dataDir, 'datasets'), {
-      orgId: owner.orgId,
-      name: TREASURY_DATASET,
-      description:
-        'US Treasury daily par yield curve rates in percent, one row per trading day (date YYYY-MM-DD; m1…m6 months, y1…y30 years)',
-      csv,
-      columns: TREASURY_COLUMNS,
-    });
+    await loadCsvDataset(
+      store.datasets,
+      options.datasetFiles ?? createDatasetFiles({ dir: resolve(config.dataDir, 'datasets'), blobs: sharedBlobStore(store) }),
+      {
+        orgId: owner.orgId,
+        name: TREASURY_DATASET,
+        description:
+          'US Treasury daily par yield curve rates in percent, one row per trading day (date YYYY-MM-DD; m1…m6 months, y1…y30 years)',
+        csv,
+        columns: TREASURY_COLUMNS,
+      },
+    );
     out.write(`+ dataset ${TREASURY_DATASET}: ${rows} trading days\n`);
   }
 
@@ -110,7 +121,7 @@ export async function runFinanceDemo(config: Config, store: Store, options: Fina
   }
   const ingestion = createIngestionService({
     store,
-    filesDir: resolve(config.dataDir, 'files'),
+    blobs: options.blobs ?? openBlobStore(config, store),
     limits: ingestionLimits(config),
     chunking: { maxTokens: config.rag.chunkTokens, overlapTokens: config.rag.chunkOverlapTokens },
     logger: pino({ level: 'silent' }),

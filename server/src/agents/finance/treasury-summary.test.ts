@@ -8,6 +8,7 @@ import { openSqliteStore, type Store } from '../../store';
 import { createScriptedModel } from '../../testing/scripted-model';
 import { sharedDataPath } from '../../testing/shared-data';
 import { runAgent } from '../run-agent';
+import { createDatasetFiles, type DatasetFiles } from '../tools/dataset-files';
 import { loadCsvDataset } from '../tools/datasets';
 import { createQueryDataTool } from '../tools/query-data';
 import { createQueryRunner, type QueryRunner } from '../tools/query-runner';
@@ -43,14 +44,14 @@ const BUDGETS: AgentBudgets = { maxSteps: 8, maxSeconds: 30, maxTokens: 100_000 
 let dir: string;
 let store: Store;
 let runner: QueryRunner;
-let datasetsDir: string;
+let datasetFiles: DatasetFiles;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'axon-finance-'));
-  datasetsDir = join(dir, 'datasets');
+  datasetFiles = createDatasetFiles({ dir: join(dir, 'datasets') });
   store = openSqliteStore({ path: join(dir, 'axon.db') });
   runner = createQueryRunner();
-  await loadCsvDataset(store.datasets, datasetsDir, {
+  await loadCsvDataset(store.datasets, datasetFiles, {
     orgId: 'org_default',
     name: TREASURY_DATASET,
     description: '',
@@ -69,7 +70,7 @@ async function summarise(question: string, narrator?: ReturnType<typeof createSc
   const result = await runAgent({
     model: createScriptedModel([{ text: 'the plan does not ask the planner to plan' }]),
     prompt: [{ role: 'user', content: [{ type: 'text', text: question }] }],
-    tools: [createQueryDataTool({ datasets: dataset ? [dataset] : [], datasetsDir, runner })],
+    tools: [createQueryDataTool({ datasets: dataset ? [dataset] : [], files: datasetFiles, runner })],
     context: {
       user: { id: 'u1', email: 'u@example.com', role: 'member', orgId: 'org_default' },
       agent: { id: 'a1', slug: 'finance' },

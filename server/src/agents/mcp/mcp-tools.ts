@@ -1,5 +1,6 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import type { McpServer, McpTool, ToolGrant } from '@axon/contracts';
+import type { InvalidationBus } from '../../invalidation/invalidation-bus';
 import type { McpServerRecord, McpToolRecord, Store } from '../../store';
 import { type AgentTool, ToolRefusal } from '../tool';
 import { connectMcpServer, type ListedMcpTool, type McpConnection } from './mcp-client';
@@ -16,6 +17,8 @@ const statusOf = (tool: McpToolRecord): McpTool['status'] =>
 
 export interface McpToolsDeps {
   store: Pick<Store, 'mcpServers'>;
+  /** Tells the other replicas to close their connection to a server that was changed or deleted. */
+  bus?: InvalidationBus | undefined;
   connect?: (server: McpServerRecord, signal: AbortSignal) => Promise<McpConnection>;
   /** Told when a tool approved earlier is listed differently now (and so is disabled). */
   onToolChanged?: (server: McpServerRecord, tool: ListedMcpTool) => void;
@@ -47,6 +50,9 @@ export function createMcpTools(deps: McpToolsDeps) {
     connections.delete(serverId);
     await pending?.then((c) => c.close()).catch(() => undefined);
   };
+  deps.bus?.subscribe('mcp-servers', (serverId) => {
+    for (const id of serverId === undefined ? [...connections.keys()] : [serverId]) void drop(id);
+  });
 
   /** Lists the server's tools now and records them; a failure is recorded on the server and rethrown. */
   async function refresh(server: McpServerRecord, signal: AbortSignal): Promise<McpToolRecord[]> {
@@ -174,8 +180,11 @@ export function createMcpTools(deps: McpToolsDeps) {
     refresh,
     describe,
     grantedTools,
-    /** Closes the server's connection (after it is deleted or changed). */
-    forget: drop,
+    /** Closes the server's connection (after it is deleted or changed), here and on every replica. */
+    async forget(serverId: string) {
+      await drop(serverId);
+      deps.bus?.publish('mcp-servers', serverId);
+    },
     async close() {
       await Promise.all([...connections.keys()].map(drop));
     },

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../../errors';
 import type { DatasetRecord, DatasetRepository } from '../../store';
+import type { DatasetFiles } from './dataset-files';
 
 /** A CSV header as an SQL identifier: lower case, letters, digits and `_`, not starting with a digit. */
 export function columnNameOf(header: string): string {
@@ -30,9 +31,10 @@ export interface LoadCsvDatasetInput {
 /**
  * Loads a CSV into a SQLite database of its own (one table named after the dataset; a column is
  * REAL when every value in it is a number, TEXT otherwise; empty cells are NULL), written beside
- * and renamed into place, then registers it. Loading the same name again replaces it.
+ * and renamed into place, shared with the other replicas (`files.publish`), then registers it.
+ * Loading the same name again replaces it.
  */
-export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: string, input: LoadCsvDatasetInput): Promise<DatasetRecord> {
+export async function loadCsvDataset(datasets: DatasetRepository, files: DatasetFiles, input: LoadCsvDatasetInput): Promise<DatasetRecord> {
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(input.name))
     throw new AppError('validation_failed', { detail: 'A dataset name is lower-case letters, digits and _.' });
   const records = parse(input.csv, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
@@ -44,7 +46,7 @@ export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: s
   const numeric = names.map((_, i) => rows.every((r) => (r[i] ?? '') === '' || Number.isFinite(Number(r[i]))));
   const types = numeric.map((n) => (n ? 'REAL' : 'TEXT'));
 
-  const folder = join(datasetsDir, input.orgId);
+  const folder = join(files.dir, input.orgId);
   mkdirSync(folder, { recursive: true });
   const file = `${input.name}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}.sqlite`;
   const building = join(folder, `${file}.partial`);
@@ -61,6 +63,12 @@ export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: s
     db.close();
   }
   renameSync(building, join(folder, file));
+  try {
+    await files.publish(join(input.orgId, file));
+  } catch (error) {
+    rmSync(join(folder, file), { force: true });
+    throw error;
+  }
   const previous = await datasets.get(input.orgId, input.name);
   const tables: Dataset['tables'] = [
     { name: input.name, columns: names.map((n, i) => ({ name: n, type: types[i] as string })), rows: rows.length },
@@ -72,6 +80,6 @@ export async function loadCsvDataset(datasets: DatasetRepository, datasetsDir: s
     file: join(input.orgId, file),
     tables,
   });
-  if (previous && previous.file !== record.file) rmSync(join(datasetsDir, previous.file), { force: true });
+  if (previous && previous.file !== record.file) await files.remove(previous.file);
   return record;
 }

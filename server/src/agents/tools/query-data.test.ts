@@ -6,6 +6,7 @@ import { type DatasetRecord, openSqliteStore, type Store } from '../../store';
 import { sharedDataPath } from '../../testing/shared-data';
 import { TREASURY_COLUMNS } from '../finance/treasury-summary';
 import type { AgentTool, ToolContext } from '../tool';
+import { createDatasetFiles } from './dataset-files';
 import { loadCsvDataset } from './datasets';
 import { createQueryDataTool } from './query-data';
 import { createQueryRunner, type QueryRunner } from './query-runner';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   store = openSqliteStore({ path: join(dir, 'axon.db') });
   runner = createQueryRunner();
   const csv = readFileSync(sharedDataPath('treasury', 'daily-treasury-par-yield-curve-2021-2025.csv'), 'utf8');
-  dataset = await loadCsvDataset(store.datasets, join(dir, 'datasets'), {
+  dataset = await loadCsvDataset(store.datasets, createDatasetFiles({ dir: join(dir, 'datasets') }), {
     orgId: 'org_default',
     name: 'treasury_yields',
     description: 'US Treasury par yield curve',
@@ -39,13 +40,18 @@ beforeAll(async () => {
     columns: TREASURY_COLUMNS,
   });
   // A second dataset the agent is not granted.
-  await loadCsvDataset(store.datasets, join(dir, 'datasets'), {
+  await loadCsvDataset(store.datasets, createDatasetFiles({ dir: join(dir, 'datasets') }), {
     orgId: 'org_default',
     name: 'salaries',
     description: '',
     csv: 'name,pay\nann,100\n',
   });
-  tool = createQueryDataTool({ datasets: [dataset], datasetsDir: join(dir, 'datasets'), runner, caps: { maxRows: 100, timeoutMs: 1500 } });
+  tool = createQueryDataTool({
+    datasets: [dataset],
+    files: createDatasetFiles({ dir: join(dir, 'datasets') }),
+    runner,
+    caps: { maxRows: 100, timeoutMs: 1500 },
+  });
 });
 afterAll(async () => {
   await runner.close();

@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { DatasetRecord } from '../../store';
 import { type AgentTool, parseWith, ToolRefusal } from '../tool';
 import { checkSelect } from './check-select';
+import type { DatasetFiles } from './dataset-files';
 import type { QueryRunner } from './query-runner';
 
 export interface QueryDataCaps {
@@ -26,11 +26,12 @@ const describeDataset = (d: DatasetRecord) =>
 
 /**
  * `query_data`: one read-only SELECT over the agent's datasets. The query is parser-checked
- * (`checkSelect`), then run on the dataset's own SQLite file opened read-only, with row and time caps.
+ * (`checkSelect`), then run on the dataset's own SQLite file opened read-only, with row and time caps
+ * (on this replica's copy of it: `files.localPath`).
  */
 export function createQueryDataTool(deps: {
   datasets: DatasetRecord[];
-  datasetsDir: string;
+  files: DatasetFiles;
   runner: QueryRunner;
   caps?: QueryDataCaps | undefined;
 }): AgentTool {
@@ -54,8 +55,11 @@ export function createQueryDataTool(deps: {
         sql,
         dataset.tables.map((t) => t.name),
       );
+      const file = await deps.files.localPath(dataset.file).catch(() => {
+        throw new ToolRefusal(`The dataset ${dataset.name} cannot be read here now; try again later.`);
+      });
       const result = await deps.runner.run({
-        file: join(deps.datasetsDir, dataset.file),
+        file,
         sql,
         maxRows: caps.maxRows,
         timeoutMs: caps.timeoutMs,

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DocumentInfo } from '@axon/contracts';
 import type { Logger } from 'pino';
+import { type BlobStore, originalKey } from '../../blobs/blob-store';
+import type { JobHandler, JobQueue, QueuedJob, RetryPolicy } from '../../jobs/job-queue';
+import { createTableJobQueue, type IngestJobData } from '../../jobs/table-job-queue';
 import type { Store } from '../../store';
 import type { DocumentRecord } from '../../store/rag-store';
 import type { Embedder } from '../embed/embedder';
@@ -19,12 +20,23 @@ export interface IngestionLimits {
   maxCsvRows: number;
   parseTimeoutMs: number;
   parseMemoryMb: number;
+  /** Whether images and scanned PDF pages are read by OCR. */
+  ocr?: boolean | undefined;
 }
 
 export interface IngestionOptions {
   store: Store;
-  /** Where uploaded originals are kept (for download and re-indexing). */
-  filesDir: string;
+  /** Where uploaded originals are kept, under `files/<document id>` (for indexing, download and re-indexing). */
+  blobs: BlobStore;
+  /**
+   * The queue documents wait in to be indexed (BullMQ on Redis when replicas share the work); by
+   * default the store's table, worked by this process. `stop` closes it.
+   */
+  queue?: JobQueue<IngestJobData> | undefined;
+  /** Tries per document and the wait after the first failed one (doubled after each), for the default queue. */
+  retry?: RetryPolicy | undefined;
+  /** Documents the default queue indexes at once (one per parse thread by default). */
+  concurrency?: number | undefined;
   limits: IngestionLimits;
   chunking: { maxTokens: number; overlapTokens: number };
   logger: Logger;
@@ -32,9 +44,14 @@ export interface IngestionOptions {
   embedder?: Embedder | undefined;
   /** Called whenever a document's status changes. */
   onProgress?: (document: DocumentRecord) => void;
-  /** How often to look for jobs queued by another process (the CLI); 0 never looks. */
+  /** How often the default queue looks for jobs queued by another process (the CLI); 0 never looks. */
   pollMs?: number;
 }
+
+/** Tries per document unless configured: a failure that is not the file's fault (the embedder, the database) is tried again. */
+export const DEFAULT_INGEST_RETRY: RetryPolicy = { attempts: 3, backoffMs: 2000 };
+
+const SERVER_FAILURE = 'Indexing failed on the server; the logs have the details.';
 
 export type AddFileResult = { document: DocumentInfo; duplicateOf?: string } | { error: string };
 
@@ -47,7 +64,7 @@ export interface IngestionService {
   addFile(input: { collectionId: string; userId: string | null; name: string; bytes: Uint8Array }): Promise<AddFileResult>;
   /** Removes a document, its chunks and its file. */
   deleteDocument(document: DocumentRecord): Promise<void>;
-  /** Requeues jobs a stop interrupted and starts working the queue. */
+  /** Starts working the queue (jobs a stop or a crash interrupted are taken again). */
   start(): Promise<void>;
   /** Resolves when the queue is empty and nothing is running. */
   idle(): Promise<void>;
@@ -55,12 +72,17 @@ export interface IngestionService {
 }
 
 export function createIngestionService(options: IngestionOptions): IngestionService {
-  const { store, filesDir, limits, logger } = options;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  let idleWaiters: Array<() => void> = [];
-  let poller: NodeJS.Timeout | undefined;
-  const filePath = (id: string) => join(filesDir, id);
+  const { store, blobs, limits, logger } = options;
+  const queue =
+    options.queue ??
+    createTableJobQueue({
+      jobs: store.ingestJobs,
+      concurrency: options.concurrency ?? PARSE_CONCURRENCY,
+      retry: options.retry ?? DEFAULT_INGEST_RETRY,
+      pollMs: options.pollMs,
+      onRequeued: (requeued) => logger.info({ requeued }, 'resuming interrupted indexing jobs'),
+      onError: (error) => logger.error({ err: error }, 'ingest queue failed'),
+    });
 
   async function setStatus(id: string, status: DocumentRecord['status'], details?: Parameters<Store['documents']['setStatus']>[2]) {
     await store.documents.setStatus(id, status, details);
@@ -68,12 +90,19 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
     if (document) options.onProgress?.(document);
   }
 
-  async function processJob(job: { id: string; documentId: string }) {
-    const document = await store.documents.get(job.documentId);
-    if (!document) return store.ingestJobs.finish(job.id, 'done');
+  /**
+   * Parses, chunks and indexes one document. A file that cannot be read fails at once, with the
+   * reason; any other failure is thrown for the queue to try again (the document shows `queued`
+   * meanwhile), and the queue reports the last one to `failed` below.
+   */
+  async function indexDocument(job: QueuedJob<IngestJobData>) {
+    const document = await store.documents.get(job.data.documentId);
+    if (!document) return;
     try {
       await setStatus(document.id, 'parsing', { error: null });
-      const bytes = new Uint8Array(await readFile(filePath(document.id)));
+      const original = await blobs.get(originalKey(document.id));
+      if (!original) throw new ParseError('The uploaded file is missing; upload it again.', 'corrupt');
+      const bytes = await original.bytes();
       const parsed = await parseInWorker(
         bytes,
         document.mime as Parameters<typeof parseInWorker>[1],
@@ -82,6 +111,7 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
           maxDecompressedBytes: limits.maxDecompressedBytes,
           maxChars: limits.maxChars,
           maxCsvRows: limits.maxCsvRows,
+          ocr: limits.ocr,
           timeoutMs: limits.parseTimeoutMs,
           maxMemoryMb: limits.parseMemoryMb,
         },
@@ -104,46 +134,30 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
         }
       }
       await setStatus(document.id, 'ready', { chunkCount: chunks.length });
-      await store.ingestJobs.finish(job.id, 'done');
       logger.info({ documentId: document.id, chunks: chunks.length, pages: parsed.pages }, 'document indexed');
     } catch (error) {
-      const message = error instanceof ParseError ? error.message : 'Indexing failed on the server; the logs have the details.';
-      if (!(error instanceof ParseError)) logger.error({ err: error, documentId: document.id }, 'indexing failed');
-      await setStatus(document.id, 'failed', { error: message });
-      await store.ingestJobs.finish(job.id, 'failed');
+      if (error instanceof ParseError) {
+        await setStatus(document.id, 'failed', { error: error.message });
+        return;
+      }
+      if (job.attempt < job.attempts) {
+        logger.warn(
+          { err: error, documentId: document.id, attempt: job.attempt, attempts: job.attempts },
+          'indexing failed; it will be tried again',
+        );
+        await setStatus(document.id, 'queued').catch(() => undefined);
+      }
+      throw error;
     }
   }
 
-  /**
-   * Works the queue with as many jobs at once as there are parse threads. Each call tops the lanes
-   * up: a lane that found the queue empty ends, and the next file queued starts it again.
-   */
-  let lanes = 0;
-  let settled: () => void = () => {};
-  function kick() {
-    if (stopped) return;
-    if (lanes === 0) running = new Promise<void>((resolve) => (settled = resolve));
-    while (lanes < PARSE_CONCURRENCY) {
-      lanes++;
-      void (async () => {
-        for (;;) {
-          if (stopped) break;
-          const job = await store.ingestJobs.claimNext();
-          if (!job) break;
-          await processJob(job);
-        }
-      })()
-        .catch((error) => logger.error({ err: error }, 'ingest queue failed'))
-        .finally(() => {
-          if (--lanes > 0) return;
-          running = undefined;
-          settled();
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
-        });
-    }
-  }
+  const handler: JobHandler<IngestJobData> = {
+    run: indexDocument,
+    async failed(job, error) {
+      logger.error({ err: error, documentId: job.data.documentId, attempts: job.attempts }, 'indexing failed');
+      if (await store.documents.get(job.data.documentId)) await setStatus(job.data.documentId, 'failed', { error: SERVER_FAILURE });
+    },
+  };
 
   return {
     async addFile({ collectionId, userId, name, bytes }) {
@@ -171,29 +185,31 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
         createdBy: userId,
       });
       if (!created) return { document, duplicateOf: document.id };
-      await mkdir(filesDir, { recursive: true });
-      await writeFile(filePath(document.id), bytes);
+      try {
+        await blobs.put(originalKey(document.id), bytes, { contentType: mime });
+      } catch (error) {
+        await store.documents.delete(document.id);
+        throw error;
+      }
       // The same name with new content replaces the earlier document.
       for (const other of await store.documents.listByCollection(collectionId)) {
         if (other.id !== document.id && other.name === name) await this.deleteDocument(other);
       }
-      await store.ingestJobs.enqueue(document.id);
+      await queue.enqueue({ documentId: document.id });
       options.onProgress?.(document);
-      kick();
       return { document };
     },
     async deleteDocument(document) {
       await store.documents.delete(document.id);
-      await rm(filePath(document.id), { force: true });
+      await blobs.delete(originalKey(document.id));
     },
     async start() {
-      const requeued = await store.ingestJobs.requeueRunning();
-      if (requeued > 0) logger.info({ requeued }, 'resuming interrupted indexing jobs');
+      await queue.work(handler);
       if (options.embedder) {
         // A collection embedded with another model (or none) is re-indexed with this one.
         for (const collectionId of await store.collections.listNeedingEmbedding(options.embedder.model)) {
           const documents = (await store.documents.listByCollection(collectionId)).filter((d) => d.status === 'ready');
-          for (const document of documents) await store.ingestJobs.enqueue(document.id);
+          for (const document of documents) await queue.enqueue({ documentId: document.id });
           await store.collections.setEmbedding(collectionId, options.embedder.model, null);
           logger.info(
             { collectionId, documents: documents.length, model: options.embedder.model },
@@ -201,17 +217,10 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
           );
         }
       }
-      kick();
-      if (options.pollMs) poller = setInterval(kick, options.pollMs).unref();
     },
-    idle() {
-      if (!running) return Promise.resolve();
-      return new Promise((resolve) => idleWaiters.push(resolve));
-    },
+    idle: () => queue.idle(),
     async stop() {
-      stopped = true;
-      clearInterval(poller);
-      await running;
+      await queue.close();
       await stopParseWorker();
     },
   };

@@ -1,13 +1,16 @@
 import mammoth from 'mammoth';
-import { getDocumentProxy } from 'unpdf';
+import { getDocumentProxy, getResolvedPDFJS } from 'unpdf';
 import yauzl from 'yauzl';
 import { parseHtml } from './parse-text-formats';
 import { type DocumentBlock, type ParsedDocument, ParseError, withSections } from './parsed-document';
+import { type DecodedImage, MAX_OCR_PIXELS, pixelsToPnm, recognizeText } from './recognize-text';
 
 export interface BinaryLimits {
   maxPages: number;
   /** Largest total size of a DOCX's unpacked parts, in bytes (zip bomb guard). */
   maxDecompressedBytes: number;
+  /** Whether pages without a text layer are read by OCR. */
+  ocr?: boolean | undefined;
 }
 
 interface PdfTextItem {
@@ -51,12 +54,48 @@ export function pageParagraphs(items: PdfTextItem[]): string[] {
   return paragraphs;
 }
 
+/** A page with less text than this (in characters) has no text layer of its own. */
+const MIN_PAGE_CHARS = 20;
+/** Images smaller than this on either side (icons, rules) are not read by OCR. */
+const MIN_OCR_SIDE = 32;
+
+type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
+type PdfPage = Awaited<ReturnType<PdfDocument['getPage']>>;
+
+/** The images a page paints, decoded by pdf.js, in painting order (the page of a scan is one or a few). */
+async function pageImages(page: PdfPage): Promise<DecodedImage[]> {
+  const { OPS } = await getResolvedPDFJS();
+  const operators = await page.getOperatorList();
+  const images: DecodedImage[] = [];
+  const object = (key: string) => new Promise<unknown>((resolve) => (key.startsWith('g_') ? page.commonObjs : page.objs).get(key, resolve));
+  for (let i = 0; i < operators.fnArray.length; i++) {
+    const op = operators.fnArray[i];
+    const args = operators.argsArray[i] as unknown[];
+    let image: unknown;
+    if (op === OPS.paintImageXObject) image = await object(args[0] as string);
+    else if (op === OPS.paintInlineImageXObject) image = args[0];
+    else if (op === OPS.paintImageMaskXObject) {
+      // A stencil mask (how many scanners store a page of black and white): 1-bit data, set = unpainted,
+      // kept apart under an object id.
+      const mask = args[0] as { width?: number; height?: number; data?: unknown };
+      const data = typeof mask.data === 'string' ? ((await object(mask.data)) as { data?: unknown } | undefined)?.data : mask.data;
+      image = { width: mask.width, height: mask.height, data, kind: 1 };
+    }
+    const { width, height, kind, data } = (image ?? {}) as Partial<DecodedImage>;
+    if (!width || !height || !data || (kind !== 1 && kind !== 2 && kind !== 3)) continue;
+    if (width < MIN_OCR_SIDE || height < MIN_OCR_SIDE) continue;
+    images.push({ width, height, kind, data });
+  }
+  return images;
+}
+
 /**
- * PDF: the text layer, page by page (page numbers kept for citations). A PDF with pages but next
- * to no text is a scan without a text layer, and is reported as such.
+ * PDF: the text layer, page by page (page numbers kept for citations). With OCR on, pages without a
+ * text layer (scanned ones) are read from the images they paint. A PDF with pages but next to no
+ * text then is reported as scanned, saying whether OCR is off or found nothing.
  */
 export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise<ParsedDocument> {
-  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
+  let pdf: PdfDocument;
   try {
     pdf = await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false, useSystemFonts: false, verbosity: 0 });
   } catch (error) {
@@ -65,7 +104,7 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
   if (pdf.numPages > limits.maxPages) {
     throw new ParseError(`This PDF has ${pdf.numPages} pages; the limit is ${limits.maxPages}.`, 'limit');
   }
-  const blocks: DocumentBlock[] = [];
+  const byPage = new Map<number, string[]>();
   try {
     // Pages are requested a few at a time (pdf.js answers through message ports; overlapping the
     // requests keeps it busy) and their paragraphs kept in page order.
@@ -80,15 +119,47 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
           return { number, paragraphs: pageParagraphs(content.items as PdfTextItem[]) };
         }),
       );
-      for (const { number, paragraphs } of pages) for (const text of paragraphs) blocks.push({ kind: 'paragraph', text, page: number });
+      for (const { number, paragraphs } of pages) byPage.set(number, paragraphs);
     }
   } catch (error) {
     throw new ParseError(`The text of this PDF cannot be read (${(error as Error).message}).`, 'corrupt');
   }
+  const untexted = [...byPage].filter(([, paragraphs]) => paragraphs.join('').length < MIN_PAGE_CHARS).map(([number]) => number);
+  let recognized = 0;
+  if (limits.ocr) {
+    // One page at a time: a scan's images are large once decoded.
+    for (const number of untexted) {
+      const page = await pdf.getPage(number);
+      let images: DecodedImage[];
+      try {
+        images = await pageImages(page);
+      } catch (error) {
+        throw new ParseError(`The images of page ${number} of this PDF cannot be read (${(error as Error).message}).`, 'corrupt');
+      }
+      const paragraphs = [...(byPage.get(number) ?? [])];
+      for (const image of images) {
+        if (image.width * image.height > MAX_OCR_PIXELS) {
+          throw new ParseError(
+            `Page ${number} of this PDF holds an image of ${image.width}×${image.height} pixels; OCR reads images of up to ${MAX_OCR_PIXELS / 1_000_000} million pixels.`,
+            'limit',
+          );
+        }
+        paragraphs.push(...(await recognizeText(pixelsToPnm(image))));
+      }
+      page.cleanup();
+      if (paragraphs.length > (byPage.get(number)?.length ?? 0)) recognized++;
+      byPage.set(number, paragraphs);
+    }
+  }
+  const blocks: DocumentBlock[] = [...byPage]
+    .sort(([a], [b]) => a - b)
+    .flatMap(([page, paragraphs]) => paragraphs.map((text) => ({ kind: 'paragraph' as const, text, page })));
   const chars = blocks.reduce((n, b) => n + b.text.length, 0);
-  if (pdf.numPages > 0 && chars < 20 * pdf.numPages && chars < 200) {
+  if (pdf.numPages > 0 && chars < MIN_PAGE_CHARS * pdf.numPages && chars < 200) {
     throw new ParseError(
-      `This PDF has ${pdf.numPages} page(s) but no text layer: it looks scanned. Run OCR on it first, then upload the result.`,
+      limits.ocr
+        ? `This PDF has ${pdf.numPages} page(s) but no text layer, and OCR found no text in ${recognized === 0 ? 'them' : 'most of them'}.`
+        : `This PDF has ${pdf.numPages} page(s) but no text layer: it looks scanned. Axon reads scanned pages with OCR, which is turned off on this server (the rag.ocr setting); turn it on, or run OCR on the file before uploading it.`,
       'no_text_layer',
     );
   }
@@ -97,7 +168,7 @@ export async function parsePdf(bytes: Uint8Array, limits: BinaryLimits): Promise
 }
 
 /** The PDF's creation date (or, failing that, its modification date) from its info dictionary, as written. */
-async function pdfDate(pdf: Awaited<ReturnType<typeof getDocumentProxy>>): Promise<string | undefined> {
+async function pdfDate(pdf: PdfDocument): Promise<string | undefined> {
   try {
     const { info } = (await pdf.getMetadata()) as unknown as { info?: Record<string, unknown> };
     const value = info?.CreationDate ?? info?.ModDate;

@@ -1,14 +1,18 @@
 import { parseDocx, parsePdf } from './parse-binary-formats';
+import { parsePptx, parseXlsx } from './parse-office-formats';
 import { parseCsvText, parseHtml, parseMarkdown, parsePlainText } from './parse-text-formats';
 import { type ParsedDocument, ParseError, type SupportedType } from './parsed-document';
+import { parseImage } from './recognize-text';
 
 export interface ParseLimits {
   maxPages: number;
   maxDecompressedBytes: number;
   /** Most characters of text kept from one document. */
   maxChars: number;
-  /** Most rows read from a CSV. */
+  /** Most rows read from a CSV or a spreadsheet. */
   maxCsvRows: number;
+  /** Whether text in images (PNG, JPEG, scanned PDF pages) is read by OCR; off when not given. */
+  ocr?: boolean | undefined;
 }
 
 /** Parses a document of a known type into structured blocks, within the limits. */
@@ -30,6 +34,18 @@ export async function parseDocument(bytes: Uint8Array, type: SupportedType, limi
       break;
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
       parsed = await parseDocx(bytes, limits);
+      break;
+    case 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet':
+      parsed = await parseXlsx(bytes, { maxDecompressedBytes: limits.maxDecompressedBytes, maxRows: limits.maxCsvRows });
+      break;
+    case 'application/vnd.openxmlformats-officedocument.presentationml.presentation':
+      parsed = await parsePptx(bytes, limits);
+      break;
+    case 'image/png':
+      parsed = await parseImage(bytes, limits, 'PNG');
+      break;
+    case 'image/jpeg':
+      parsed = await parseImage(bytes, limits, 'JPEG');
       break;
     case 'text/html':
       parsed = parseHtml(text());

@@ -38,7 +38,10 @@ function ensureWorker(slot: Slot, maxMemoryMb: number): Worker {
   void slot.worker?.terminate();
   const created = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } });
   created.unref();
+  // Only the slot's current thread answers for its parses: a thread stopped at the time limit may
+  // exit after the next file's thread has started.
   const failAll = (error: Error) => {
+    if (slot.worker !== created) return;
     for (const { reject } of slot.pending.values()) reject(error);
     slot.pending.clear();
   };
@@ -60,8 +63,8 @@ function ensureWorker(slot: Slot, maxMemoryMb: number): Worker {
     );
   });
   created.on('exit', () => {
-    if (slot.worker === created) slot.worker = undefined;
     failAll(new ParseError('The reader stopped unexpectedly.', 'corrupt'));
+    if (slot.worker === created) slot.worker = undefined;
   });
   slot.worker = created;
   slot.memoryMb = maxMemoryMb;

@@ -2,7 +2,7 @@
 export interface DocumentBlock {
   kind: 'heading' | 'paragraph' | 'list-item' | 'table-row' | 'code';
   text: string;
-  /** 1-based page, for paginated formats (PDF). */
+  /** 1-based page, for paginated formats (a PDF's page, a presentation's slide). */
   page?: number;
   /** The headings above this block, outermost first, joined with " › ". */
   section?: string;
@@ -28,6 +28,10 @@ export const SUPPORTED_TYPES = {
   'text/markdown': 'Markdown',
   'text/plain': 'plain text',
   'text/csv': 'CSV',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'Excel (XLSX)',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': 'PowerPoint (PPTX)',
+  'image/png': 'PNG (read by OCR)',
+  'image/jpeg': 'JPEG (read by OCR)',
 } as const;
 
 export type SupportedType = keyof typeof SUPPORTED_TYPES;
@@ -36,7 +40,7 @@ export type SupportedType = keyof typeof SUPPORTED_TYPES;
 export class ParseError extends Error {
   constructor(
     message: string,
-    readonly reason: 'unsupported_type' | 'too_large' | 'empty' | 'corrupt' | 'no_text_layer' | 'timeout' | 'limit',
+    readonly reason: 'unsupported_type' | 'too_large' | 'empty' | 'corrupt' | 'no_text_layer' | 'timeout' | 'limit' | 'ocr_off',
   ) {
     super(message);
     this.name = 'ParseError';

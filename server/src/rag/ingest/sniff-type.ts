@@ -11,6 +11,21 @@ const TEXT_EXTENSIONS: Record<string, SupportedType> = {
   htm: 'text/html',
 };
 
+/** Office formats by name, for zips whose content types file-type does not recognise. */
+const OFFICE_TYPES: Record<string, SupportedType> = {
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+/** Formats with a signature that Axon reads, by the extension file-type gives them. */
+const READABLE_TYPES: Record<string, SupportedType> = {
+  pdf: 'application/pdf',
+  ...OFFICE_TYPES,
+  png: 'image/png',
+  jpg: 'image/jpeg',
+};
+
 /** Names of formats that have a signature: a file so named must carry it. */
 const BINARY_EXTENSIONS = new Set(['pdf', 'docx', 'doc', 'xlsx', 'xls', 'pptx', 'ppt', 'zip', 'png', 'jpg', 'jpeg', 'gif', 'webp', 'exe']);
 
@@ -41,17 +56,20 @@ export async function sniffType(bytes: Uint8Array, fileName: string): Promise<Su
   const detected = await fileTypeFromBuffer(bytes);
   const extension = fileName.toLowerCase().split('.').pop() ?? '';
   if (detected) {
-    const contradicted = extension !== detected.ext && (extension in TEXT_EXTENSIONS || BINARY_EXTENSIONS.has(extension));
-    if (contradicted && (detected.mime === 'application/pdf' || detected.ext === 'docx')) {
-      throw new ParseError(
-        `This file is named .${extension} but its content is ${detected.ext.toUpperCase()}; rename it to .${detected.ext}.`,
-        'unsupported_type',
-      );
-    }
-    if (detected.mime === 'application/pdf') return 'application/pdf';
-    if (detected.ext === 'docx') return 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-    if (detected.mime === 'application/zip' && extension === 'docx') {
-      return 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+    const named = extension === 'jpeg' ? 'jpg' : extension;
+    // A zip that file-type cannot tell apart (no content types it knows) named as an Office format:
+    // its parts decide, and the parser refuses one that lacks them.
+    const office = OFFICE_TYPES[named];
+    if (detected.ext === 'zip' && office) return office;
+    const readable = READABLE_TYPES[detected.ext];
+    if (readable) {
+      if (named !== detected.ext && (named in TEXT_EXTENSIONS || BINARY_EXTENSIONS.has(named))) {
+        throw new ParseError(
+          `This file is named .${extension} but its content is ${detected.ext.toUpperCase()} (${detected.mime}); rename it to .${detected.ext}.`,
+          'unsupported_type',
+        );
+      }
+      return readable;
     }
     throw new ParseError(
       `This file is ${detected.mime} (whatever its name says); Axon reads ${Object.values(SUPPORTED_TYPES).join(', ')}.`,

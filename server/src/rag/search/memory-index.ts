@@ -15,8 +15,9 @@ import { analyzeText } from './text-analyzer';
  * or returned, which is how the permission rule reaches the search.
  */
 
-const K1 = 1.2;
-const B = 0.75;
+/** BM25's term-frequency saturation and length normalisation (the PostgreSQL search uses the same). */
+export const K1 = 1.2;
+export const B = 0.75;
 
 /** Saturation of a term repeated in the query (Robertson's k3); large values make it nearly linear. */
 const K3 = 8;

@@ -1,7 +1,11 @@
+import { CORE_MIGRATIONS } from './core-migrations';
 import type { PgMigration } from './pg-migration';
+import { RAG_MIGRATIONS } from './rag-migrations';
+import { SERVICE_MIGRATIONS } from './service-migrations';
+import { SHARE_MIGRATIONS } from './share-migrations';
 
 /**
- * Every PostgreSQL migration, by room: accounts, organisations, chats and audit (1–99), documents,
- * search and agents (100–199), prompts, usage and the prompt log (200–299), uploaded originals (300–399).
+ * Every PostgreSQL migration, by room: accounts, organisations, chats, audit and uploaded originals
+ * (1–99; shared links 50), documents, search and agents (100–199), prompts, usage and the prompt log (200–299).
  */
-export const PG_MIGRATIONS: PgMigration[] = [];
+export const PG_MIGRATIONS: PgMigration[] = [...CORE_MIGRATIONS, ...SHARE_MIGRATIONS, ...RAG_MIGRATIONS, ...SERVICE_MIGRATIONS];

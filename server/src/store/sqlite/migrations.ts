@@ -604,4 +604,29 @@ export const SQLITE_MIGRATIONS: Array<{
       );
     `,
   },
+  {
+    version: 20,
+    name: 'heartbeats of streaming answers',
+    sql: `
+      -- When the replica writing a streaming answer last saved it; an answer whose heartbeat is old is marked interrupted.
+      ALTER TABLE messages ADD COLUMN heartbeat_at TEXT;
+      CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming';
+    `,
+  },
+  {
+    version: 21,
+    name: 'read-only links to conversations',
+    sql: `
+      -- A link members of the owner's organisation open read-only; revoked links stay as a record.
+      CREATE TABLE conversation_shares (
+        token TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        created_by TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      -- At most one live link per conversation.
+      CREATE UNIQUE INDEX conversation_shares_live ON conversation_shares(conversation_id) WHERE revoked_at IS NULL;
+    `,
+  },
 ];

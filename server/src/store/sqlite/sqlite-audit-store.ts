@@ -56,10 +56,18 @@ export function createSqliteAuditRepository(db: Database.Database, now: () => Da
           .all({ before: before ?? Number.MAX_SAFE_INTEGER, limit, ...(action ? { action } : {}), ...(orgId ? { orgId } : {}) }) as Row[]
       ).map(toEvent);
     },
-    *all() {
-      for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as Iterable<Row>) yield toEvent(row);
+    async *all() {
+      // A page at a time: no statement stays open while the reader awaits (the connection is shared).
+      const page = db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 1000');
+      for (let after = 0; ; ) {
+        const rows = page.all(after) as Row[];
+        for (const row of rows) yield toEvent(row);
+        const last = rows.at(-1);
+        if (rows.length < 1000 || !last) return;
+        after = last.seq as number;
+      }
     },
-    lastIssued() {
+    async lastIssued() {
       return (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").pluck().get() as number | undefined) ?? 0;
     },
   };

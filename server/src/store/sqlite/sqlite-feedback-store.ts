@@ -59,7 +59,7 @@ export function createSqliteFeedbackRepository(db: Database.Database, now: () =>
         ]),
       );
     },
-    summary(range) {
+    async summary(range) {
       const where = inPeriod(range.orgId);
       const params = periodParams(range);
       const byModel = (
@@ -81,14 +81,20 @@ export function createSqliteFeedbackRepository(db: Database.Database, now: () =>
       const totals = byModel.reduce((t, r) => ({ up: t.up + r.up, down: t.down + r.down }), { up: 0, down: 0 });
       return { from: range.from, to: range.to, totals, byModel, recent } satisfies FeedbackSummary;
     },
-    *events(range) {
-      const rows = db
-        .prepare(
-          `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
-           WHERE ${inPeriod(range.orgId)} ORDER BY f.updated_at, f.message_id`,
-        )
-        .iterate(...periodParams(range)) as Iterable<Row>;
-      for (const row of rows) yield toEvent(row);
+    async *events(range) {
+      // A page at a time: no statement stays open while the reader awaits (the connection is shared).
+      const page = db.prepare(
+        `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+         WHERE ${inPeriod(range.orgId)} AND (f.updated_at, f.message_id, f.user_id) > (?, ?, ?)
+         ORDER BY f.updated_at, f.message_id, f.user_id LIMIT 1000`,
+      );
+      for (let after = ['', '', '']; ; ) {
+        const rows = page.all(...periodParams(range), ...after) as Row[];
+        for (const row of rows) yield toEvent(row);
+        const last = rows.at(-1);
+        if (rows.length < 1000 || !last) return;
+        after = [last.updated_at as string, last.message_id as string, last.user_id as string];
+      }
     },
   };
 }

@@ -5,7 +5,17 @@ import type { Account, ApiKey, ApiKeyScope, Conversation, Message, Role, User } 
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { AppError } from '../../errors';
-import type { ApiKeyRecord, ConversationListQuery, MessagePatch, NewMessage, Store, UserRecord } from '../store';
+import { decodeConversationCursor as decodeCursor, encodeConversationCursor as encodeCursor } from '../conversation-cursor';
+import { containsPattern, snippetAround } from '../snippet-around';
+import {
+  type ApiKeyRecord,
+  type ConversationListQuery,
+  INTERRUPTED_ANSWER_ERROR,
+  type MessagePatch,
+  type NewMessage,
+  type Store,
+  type UserRecord,
+} from '../store';
 import { SQLITE_MIGRATIONS } from './migrations';
 import { createSqliteAccountRepositories } from './sqlite-account-store';
 import {
@@ -19,6 +29,10 @@ import { createSqliteFeedbackRepository, createSqlitePreferencesRepository } fro
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 import { createSqliteResponseRepository } from './sqlite-response-store';
+import { createSqlitePromptLogRepository, createSqlitePromptRepository, createSqliteUsageRepository } from './sqlite-service-store';
+import { createSqliteShareRepository } from './sqlite-share-store';
+
+export { snippetAround };
 
 type Row = Record<string, unknown>;
 
@@ -85,41 +99,9 @@ const toMessage = (row: Row): Message => ({
   createdAt: row.created_at as string,
 });
 
-/** Pinned conversations come first, so the cursor carries whether the last one was pinned. */
-const encodeCursor = (c: Conversation) => Buffer.from(`${c.updatedAt}|${c.id}|${c.pinnedAt ? 0 : 1}`).toString('base64url');
-function decodeCursor(cursor: string): { updatedAt: string; id: string; unpinned: number } {
-  const [updatedAt, id, unpinned = '1'] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!updatedAt || !id || (unpinned !== '0' && unpinned !== '1'))
-    throw new AppError('validation_failed', {
-      detail: 'cursor is not one this server issued',
-      errors: [{ path: 'cursor', message: 'invalid cursor' }],
-    });
-  return { updatedAt, id, unpinned: Number(unpinned) };
-}
-
-/** About `width` characters of `text` around the first place it contains `query` (any case); undefined when it does not. */
-export function snippetAround(text: string, query: string, width = 120): string | undefined {
-  const at = text.toLowerCase().indexOf(query.toLowerCase());
-  if (at < 0) return undefined;
-  const flat = (s: string) => s.replace(/\s+/g, ' ');
-  const before = Math.max(0, Math.floor((width - query.length) / 2));
-  let start = Math.max(0, at - before);
-  let end = Math.min(text.length, start + Math.max(width, query.length));
-  start = Math.max(0, Math.min(start, end - width));
-  // Whole words at both ends.
-  if (start > 0) start = text.slice(start, at).search(/\s/) >= 0 ? start + text.slice(start, at).search(/\s/) + 1 : start;
-  if (end < text.length) {
-    const cut = text.slice(at + query.length, end).lastIndexOf(' ');
-    if (cut >= 0) end = at + query.length + cut;
-  }
-  return `${start > 0 ? '…' : ''}${flat(text.slice(start, end)).trim()}${end < text.length ? '…' : ''}`;
-}
-
 /** The conversation's collections as a JSON array column, `collection_ids`. */
 const COLLECTION_IDS_SQL =
   '(SELECT json_group_array(collection_id) FROM conversation_collections cc WHERE cc.conversation_id = c.id) AS collection_ids';
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Applies pending migrations inside one transaction each; returns the versions applied. */
 export function migrateSqlite(db: Database.Database): number[] {
@@ -223,6 +205,12 @@ export function openSqliteStore({
     msgInterrupted: db.prepare(
       "UPDATE messages SET status = 'error', error = 'The server stopped while this answer was being written' WHERE status = 'streaming'",
     ),
+    msgHeartbeat: db.prepare("UPDATE messages SET content = ?, heartbeat_at = ? WHERE id = ? AND status = 'streaming'"),
+    msgMarkStale: db.prepare(
+      `UPDATE messages SET status = 'error', error = ?
+       WHERE status = 'streaming' AND COALESCE(heartbeat_at, created_at) < ?
+       RETURNING id, conversation_id, content`,
+    ),
   };
 
   const setConversationCollections = (conversationId: string, collectionIds: string[]) => {
@@ -232,6 +220,8 @@ export function openSqliteStore({
   };
 
   const accounts = createSqliteAccountRepositories(db, now);
+  const usage = createSqliteUsageRepository(db);
+  const promptLog = createSqlitePromptLogRepository(db, { path });
   const store: Store & { db: Database.Database; migrated: number[] } = {
     db,
     migrated,
@@ -246,6 +236,10 @@ export function openSqliteStore({
     datasets: createSqliteDatasetRepository(db, now),
     feedback: createSqliteFeedbackRepository(db, now),
     preferences: createSqlitePreferencesRepository(db, now),
+    shares: createSqliteShareRepository(db, now),
+    prompts: createSqlitePromptRepository(db, now),
+    usage,
+    promptLog,
     users: {
       ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {
@@ -375,7 +369,7 @@ export function openSqliteStore({
         if (archived === true) where.push('c.archived_at IS NOT NULL');
         else if (archived === false || !text) where.push('c.archived_at IS NULL');
         if (text) {
-          const pattern = `%${escapeLike(text)}%`;
+          const pattern = containsPattern(text);
           where.push(
             `(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\'))`,
           );
@@ -401,7 +395,7 @@ export function openSqliteStore({
             "SELECT content FROM messages WHERE conversation_id = ? AND content LIKE ? ESCAPE '\\' ORDER BY seq LIMIT 1",
           );
           for (const item of items) {
-            const row = firstMatch.get(item.id, `%${escapeLike(text)}%`) as { content: string } | undefined;
+            const row = firstMatch.get(item.id, containsPattern(text)) as { content: string } | undefined;
             const snippet = (row && snippetAround(row.content, text)) ?? snippetAround(item.title, text);
             if (snippet) item.snippet = snippet;
           }
@@ -509,6 +503,13 @@ export function openSqliteStore({
       async markInterrupted() {
         return q.msgInterrupted.run().changes;
       },
+      async heartbeat(id, content) {
+        q.msgHeartbeat.run(content, iso(), id);
+      },
+      async markStale(heartbeatBefore) {
+        const rows = q.msgMarkStale.all(INTERRUPTED_ANSWER_ERROR, heartbeatBefore) as Row[];
+        return rows.map((row) => ({ id: row.id as string, conversationId: row.conversation_id as string, content: row.content as string }));
+      },
       async activeLeaf(conversationId) {
         return (q.msgLeaf.get(conversationId) as { id: string | null } | undefined)?.id ?? null;
       },
@@ -520,7 +521,11 @@ export function openSqliteStore({
       db.prepare('SELECT 1').get();
     },
     async close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      // Queued usage and prompt log rows are written first.
+      await promptLog.close();
+      usage.close();
+      db.close();
     },
   };
   return store;

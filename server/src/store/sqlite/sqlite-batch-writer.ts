@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * Rows written in batches, one transaction per `intervalMs` at most: a commit per request would
  * cost more than the rest of a request's bookkeeping together. `flush` writes what waits now.
  */
-export function createBatchWriter(db: Database.Database, insertSql: string, intervalMs = 50) {
+export function createSqliteBatchWriter(db: Database.Database, insertSql: string, intervalMs = 50) {
   const insert = db.prepare(insertSql);
   const write = db.transaction((rows: Array<Record<string, unknown>>) => {
     for (const row of rows) insert.run(row);

@@ -1,8 +1,9 @@
 // The prompt log's writer thread: redacts rows (in `redacted` mode) and inserts them in batches, so
 // that neither the scan for personal data nor the commit runs on the thread that serves requests.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { PromptLogRow } from '@axon/contracts';
 import Database from 'better-sqlite3';
-import { createRedactor } from '../redaction/redact';
+import { createRedactor } from '../../redaction/redact';
 
 export interface PromptLogWorkerData {
   dbPath: string;
@@ -13,7 +14,7 @@ export interface PromptLogWorkerData {
   phoneRegions?: readonly string[] | undefined;
 }
 
-export type PromptLogMessage = { type: 'rows'; rows: Array<Record<string, unknown>> } | { type: 'flush'; id: number };
+export type PromptLogMessage = { type: 'rows'; rows: PromptLogRow[] } | { type: 'flush'; id: number };
 
 const { dbPath, patterns, types, phoneRegions } = workerData as PromptLogWorkerData;
 const db = new Database(dbPath);
@@ -25,7 +26,7 @@ const insert = db.prepare(
   `INSERT INTO prompt_log (id, at, org_id, user_id, api_key_id, route, model, mode, prompt, response, status, input_tokens, output_tokens)
    VALUES (:id, :at, :orgId, :userId, :apiKeyId, :route, :model, :mode, :prompt, :response, :status, :inputTokens, :outputTokens)`,
 );
-const write = db.transaction((rows: Array<Record<string, unknown>>) => {
+const write = db.transaction((rows: PromptLogRow[]) => {
   for (const row of rows) insert.run(row);
 });
 
@@ -35,8 +36,8 @@ parentPort?.on('message', (message: PromptLogMessage) => {
   // for) is held only for the inserts.
   for (const row of message.rows) {
     if (row.mode !== 'redacted') continue;
-    row.prompt = redactor.redact(row.prompt as string).text;
-    row.response = redactor.redact(row.response as string).text;
+    row.prompt = redactor.redact(row.prompt).text;
+    row.response = redactor.redact(row.response).text;
   }
   write(message.rows);
 });

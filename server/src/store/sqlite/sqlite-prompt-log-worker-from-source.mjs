@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./prompt-log-worker.ts');
+await import('./sqlite-prompt-log-worker.ts');

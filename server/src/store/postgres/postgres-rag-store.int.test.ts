@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../testing/postgres';
+import { openPostgresRagUnderTest, openSqliteRagUnderTest } from '../../testing/rag-store-harness';
+import { describeRagStoreContract, type RagStoreUnderTest } from '../rag-store-contract';
+import { type MigrationResult, migratePostgres } from './migrate';
+import { createPgPool } from './pg-pool';
+import { createPostgresRagRepositories, detectVectorSupport } from './postgres-rag-store';
+
+// PostgreSQL 15 of the test machine has no pgvector: the store migrates and searches full-text only.
+let db: TestDatabase;
+let pool: pg.Pool;
+let migrated: MigrationResult;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = createPgPool({ url: db.url, max: 6 });
+  migrated = await migratePostgres(pool);
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+describeRagStoreContract(
+  'postgres without pgvector',
+  async () => openPostgresRagUnderTest(pool, { vectors: await detectVectorSupport(pool) }),
+  {
+    vectors: false,
+  },
+);
+
+describe('postgres without pgvector', () => {
+  it('migrates without the vector table, saying why, and reports no vector support', async () => {
+    expect(migrated.skipped).toEqual([
+      expect.objectContaining({ version: 101, name: 'vectors (pgvector)', reason: expect.stringMatching(/vector/) }),
+    ]);
+    expect(migrated.applied).toEqual(expect.arrayContaining([100, 102]));
+    expect(await detectVectorSupport(pool)).toBe(false);
+    // The next start tries again (it is not recorded as applied) and still migrates.
+    const again = await migratePostgres(pool);
+    expect(again.applied).toEqual([]);
+    expect(again.skipped.map((m) => m.version)).toEqual([101]);
+  });
+
+  it('stores no vectors, finds nothing by vector, and fuses to the full-text ranking', async () => {
+    const s = openPostgresRagUnderTest(pool, { vectors: false });
+    const owner = await s.addUser();
+    const collection = await s.collections.create({ ownerId: owner, name: 'no-vectors' });
+    const { document } = await s.documents.create({
+      collectionId: collection.id,
+      name: 'd',
+      mime: 'text/plain',
+      size: 1,
+      sha256: 'x',
+      createdBy: owner,
+    });
+    await s.searchIndex.replaceChunks({ id: document.id, collectionId: collection.id }, [
+      { ordinal: 0, text: 'granite quarry', startOffset: 0, endOffset: 14, tokenCount: 2 },
+      { ordinal: 1, text: 'granite granite countertops', startOffset: 14, endOffset: 40, tokenCount: 3 },
+    ]);
+    await s.searchIndex.upsertVectors(document.id, [
+      [1, 0],
+      [0, 1],
+    ]);
+    const scope = { userId: owner, collectionIds: [collection.id], k: 5 };
+    expect(await s.searchIndex.searchVector([1, 0], scope)).toEqual([]);
+    const text = await s.searchIndex.searchText('granite', scope);
+    const fused = await s.searchIndex.searchFused('granite', [1, 0], { ...scope, depth: 10 });
+    expect(fused.map((h) => h.chunkId)).toEqual(text.map((h) => h.chunkId));
+    expect(fused[0]?.score).toBeCloseTo(1 / 61, 9);
+  });
+
+  it('hands each job to one worker of several replicas claiming at once (FOR UPDATE SKIP LOCKED)', async () => {
+    const replicas = [0, 1, 2].map(() => createPgPool({ url: db.url, max: 3 }));
+    try {
+      const setup = openPostgresRagUnderTest(pool, { vectors: false });
+      const owner = await setup.addUser();
+      const collection = await setup.collections.create({ ownerId: owner, name: `jobs-${randomUUID()}` });
+      for (let job = await setup.ingestJobs.claimNext(); job; job = await setup.ingestJobs.claimNext())
+        await setup.ingestJobs.finish(job.id, 'done');
+      for (let i = 0; i < 60; i++) {
+        const { document } = await setup.documents.create({
+          collectionId: collection.id,
+          name: `d${i}`,
+          mime: 'text/plain',
+          size: 1,
+          sha256: randomUUID(),
+          createdBy: owner,
+        });
+        await setup.ingestJobs.enqueue(document.id);
+      }
+      const claimed: Array<{ replica: number; id: string }> = [];
+      await Promise.all(
+        replicas.flatMap((replicaPool, replica) => {
+          const jobs = createPostgresRagRepositories(replicaPool, { vectors: false }).ingestJobs;
+          return [0, 1, 2].map(async () => {
+            for (let job = await jobs.claimNext(); job; job = await jobs.claimNext()) {
+              claimed.push({ replica, id: job.id });
+              await jobs.finish(job.id, 'done');
+            }
+          });
+        }),
+      );
+      expect(claimed).toHaveLength(60);
+      expect(new Set(claimed.map((c) => c.id)).size).toBe(60);
+      expect(new Set(claimed.map((c) => c.replica)).size).toBeGreaterThan(1);
+    } finally {
+      await Promise.all(replicas.map((p) => p.end()));
+    }
+  });
+
+  it('leaves the running jobs of live replicas alone at start; takes over those past their lease', async () => {
+    const s = openPostgresRagUnderTest(pool, { vectors: false, ingestLeaseMs: 60_000 });
+    for (let job = await s.ingestJobs.claimNext(); job; job = await s.ingestJobs.claimNext()) await s.ingestJobs.finish(job.id, 'done');
+    const owner = await s.addUser();
+    const collection = await s.collections.create({ ownerId: owner, name: `lease-${randomUUID()}` });
+    const { document } = await s.documents.create({
+      collectionId: collection.id,
+      name: 'd',
+      mime: 'text/plain',
+      size: 1,
+      sha256: 'y',
+      createdBy: owner,
+    });
+    await s.ingestJobs.enqueue(document.id);
+    const job = await s.ingestJobs.claimNext();
+    s.advance(30_000);
+    expect(await s.ingestJobs.requeueRunning()).toBe(0);
+    expect(await s.ingestJobs.claimNext()).toBeUndefined();
+    s.advance(31_000);
+    expect(await s.ingestJobs.claimNext()).toMatchObject({ id: job?.id, attempts: 2 });
+  });
+
+  it('keeps the per-collection chunk counts exact through re-indexing and deletions', async () => {
+    const s = openPostgresRagUnderTest(pool, { vectors: false });
+    const owner = await s.addUser();
+    const collection = await s.collections.create({ ownerId: owner, name: `stats-${randomUUID()}` });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { document } = await s.documents.create({
+        collectionId: collection.id,
+        name: `d${i}`,
+        mime: 'text/plain',
+        size: 1,
+        sha256: `s${i}`,
+        createdBy: owner,
+      });
+      ids.push(document.id);
+      await s.searchIndex.replaceChunks(
+        { id: document.id, collectionId: collection.id },
+        Array.from({ length: 4 }, (_, j) => ({
+          ordinal: j,
+          text: `alpha beta gamma d${i} c${j}`,
+          startOffset: 0,
+          endOffset: 1,
+          tokenCount: 5,
+        })),
+      );
+    }
+    const stats = async () =>
+      (
+        await pool.query(
+          `SELECT s.chunks, s.terms, (SELECT count(*) FROM chunks WHERE collection_id = $1) AS real_chunks,
+             (SELECT coalesce(sum(term_count), 0) FROM chunks WHERE collection_id = $1) AS real_terms,
+             (SELECT count(*) FROM chunk_terms WHERE collection_id = $1) AS postings
+           FROM collection_text_stats s WHERE s.collection_id = $1`,
+          [collection.id],
+        )
+      ).rows[0];
+    expect(await stats()).toMatchObject({ chunks: 12, real_chunks: 12, terms: 60, real_terms: 60 });
+    await s.searchIndex.replaceChunks({ id: ids[0] as string, collectionId: collection.id }, [
+      { ordinal: 0, text: 'delta', startOffset: 0, endOffset: 5, tokenCount: 1 },
+    ]);
+    await s.documents.delete(ids[1] as string);
+    const after = await stats();
+    expect(after).toMatchObject({ chunks: 5, real_chunks: 5, terms: 21, real_terms: 21 });
+    expect(after.postings).toBe(1 + 4 * 5);
+    await s.collections.delete(collection.id);
+    expect(await stats()).toBeUndefined();
+    expect((await pool.query('SELECT count(*) AS n FROM chunk_terms WHERE collection_id = $1', [collection.id])).rows[0]?.n).toBe(0);
+  });
+
+  it('ranks full text as the SQLite store does: the same BM25, score for score', async () => {
+    const sqlite = await openSqliteRagUnderTest();
+    const pgStore = openPostgresRagUnderTest(pool, { vectors: false });
+    try {
+      const corpus = [
+        'Boundary layer transition on a flat plate at supersonic speeds',
+        'Heat transfer in the laminar boundary layer of a cone',
+        'Shock wave interaction with a turbulent boundary layer; boundary layer separation',
+        'Buckling of thin cylindrical shells under axial compression',
+        'Flutter of panels in supersonic flow, with heat transfer effects',
+        'Axial compression tests of stiffened cylinders and shells',
+      ];
+      const load = async (s: RagStoreUnderTest) => {
+        const owner = await s.addUser();
+        const collection = await s.collections.create({ ownerId: owner, name: 'parity' });
+        for (const [i, text] of corpus.entries()) {
+          const { document } = await s.documents.create({
+            collectionId: collection.id,
+            name: `doc${i}`,
+            mime: 'text/plain',
+            size: 1,
+            sha256: `p${i}`,
+            createdBy: owner,
+          });
+          await s.searchIndex.replaceChunks({ id: document.id, collectionId: collection.id }, [
+            { ordinal: 0, text, startOffset: 0, endOffset: text.length, tokenCount: 10 },
+          ]);
+        }
+        return { owner, collectionId: collection.id };
+      };
+      const a = await load(sqlite);
+      const b = await load(pgStore);
+      for (const query of ['boundary layer', 'supersonic heat transfer', 'compression of shells', 'boundary boundary separation']) {
+        const left = await sqlite.searchIndex.searchText(query, { userId: a.owner, collectionIds: [a.collectionId], k: 10 });
+        const right = await pgStore.searchIndex.searchText(query, { userId: b.owner, collectionIds: [b.collectionId], k: 10 });
+        expect(right.map((h) => h.documentName)).toEqual(left.map((h) => h.documentName));
+        for (const [i, hit] of right.entries()) expect(hit.score).toBeCloseTo(left[i]?.score as number, 9);
+      }
+    } finally {
+      await sqlite.close();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../observability/audit-chain';
+import { createTestDatabase, type TestDatabase } from '../../testing/postgres';
+import { describeStoreContract } from '../store-contract';
+import { PG_MIGRATIONS } from './migrations';
+import { openPostgresStore } from './postgres-store';
+
+const databases: TestDatabase[] = [];
+const newDatabase = async () => {
+  const database = await createTestDatabase('axon_store');
+  databases.push(database);
+  return database;
+};
+afterAll(async () => {
+  for (const database of databases) await database.drop();
+});
+
+describeStoreContract('postgres', async ({ now }) => openPostgresStore({ url: (await newDatabase()).url, poolSize: 4, now }));
+
+describe('the postgres store on a database that several replicas share', () => {
+  it('is migrated once when two replicas open it at the same time, and both work', async () => {
+    const { url } = await newDatabase();
+    const [a, b] = await Promise.all([openPostgresStore({ url, poolSize: 2 }), openPostgresStore({ url, poolSize: 2 })]);
+    try {
+      // Optional migrations (pgvector) that this server cannot apply are skipped by each, and recorded by neither.
+      const skipped = new Set(a.migrated.skipped.map((m) => m.version));
+      expect(b.migrated.skipped.map((m) => m.version)).toEqual([...skipped]);
+      expect(PG_MIGRATIONS.filter((m) => skipped.has(m.version)).every((m) => m.optional)).toBe(true);
+      const versions = PG_MIGRATIONS.map((m) => m.version)
+        .filter((v) => !skipped.has(v))
+        .sort((x, y) => x - y);
+      expect(versions.filter((v) => v < 100).length).toBeGreaterThanOrEqual(5);
+      expect([...a.migrated.applied, ...b.migrated.applied].sort((x, y) => x - y)).toEqual(versions);
+      expect([a.migrated.applied.length, b.migrated.applied.length].sort((x, y) => x - y)).toEqual([0, versions.length]);
+      const { rows } = await a.pool.query<{ version: number; times: number }>(
+        'SELECT version, count(*) AS times FROM schema_migrations GROUP BY version ORDER BY version',
+      );
+      expect(rows).toEqual(versions.map((version) => ({ version, times: 1 })));
+
+      const user = await a.users.create({ email: 'shared@example.com', passwordHash: null, role: 'member', orgId: 'org_default' });
+      expect((await b.users.findByEmail('shared@example.com'))?.id).toBe(user.id);
+      await expect(
+        b.users.create({ email: 'shared@example.com', passwordHash: null, role: 'member', orgId: 'org_default' }),
+      ).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      await Promise.all([a.ping(), b.ping()]);
+
+      // A replica started later finds nothing left to do.
+      const later = await openPostgresStore({ url, poolSize: 2 });
+      expect(later.migrated.applied).toEqual([]);
+      await later.close();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('keeps one audit chain when replicas append at the same time', async () => {
+    const { url } = await newDatabase();
+    const replicas = await Promise.all([openPostgresStore({ url, poolSize: 4 }), openPostgresStore({ url, poolSize: 4 })]);
+    try {
+      await Promise.all(
+        replicas.flatMap((replica, r) =>
+          Array.from({ length: 40 }, (_, i) => replica.audit.append({ action: 'auth.login', actorEmail: `r${r}-${i}@example.com` })),
+        ),
+      );
+      const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+      expect(await a.audit.lastIssued()).toBe(80);
+      expect(await verifyAuditChain(b.audit.all(), await b.audit.lastIssued())).toEqual({ ok: true, events: 80 });
+      const emails = new Set<string | null>();
+      for await (const event of a.audit.all()) emails.add(event.actorEmail);
+      expect(emails.size).toBe(80);
+
+      // An event deleted from the end, or edited, is found.
+      await a.pool.query('DELETE FROM audit_events WHERE seq = 80');
+      expect(await verifyAuditChain(a.audit.all(), await a.audit.lastIssued())).toMatchObject({ ok: false, seq: 80 });
+      await a.pool.query("UPDATE audit_events SET actor_email = 'someone@example.com' WHERE seq = 40");
+      expect(await verifyAuditChain(a.audit.all(), await a.audit.lastIssued())).toMatchObject({
+        ok: false,
+        seq: 40,
+        reason: expect.stringMatching(/edited/),
+      });
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+});
