@@ -74,6 +74,19 @@ const STREAM_LOG_COMMANDS = new Set([
 ]);
 /** The slow upstream: 256 tokens, one every 40 ms (over 10 s an answer), so that every stream is open at once. */
 const SLOW = { tokens: 256, delayMs: 40 };
+/**
+ * The paced upstream: 256 tokens, one every 2 ms. Its answers arrive as a model's do, a token at a
+ * time, where the fast upstream's arrive at once and every event of the answer queues for the stream
+ * log before the first reaches the client. Answers one at a time, on setups 1 and 2 only.
+ */
+const PACED = { tokens: 256, delayMs: 2, count: quick ? 20 : 60, rounds: 2 };
+
+/**
+ * The simulated upstreams: as fast as it can, at a model's pace, and slow enough to hold every stream
+ * open at once; each a `connections[]` entry of that name.
+ */
+type Pool = 'fast' | 'paced' | 'slow';
+const MODEL: Record<Pool, string> = { fast: 'sim/sim-1', paced: 'paced/sim-1', slow: 'slow/sim-1' };
 
 /** A replica set as clients see it: one address (a replica, or the proxy before two). */
 interface Setup {
@@ -85,8 +98,8 @@ interface Setup {
   cookie: string;
   csrf: string;
   /** Conversations made beforehand, on the fast and on the slow model; each web question takes the next. */
-  pools: { fast: string[]; slow: string[] };
-  used: { fast: number; slow: number };
+  pools: Record<Pool, string[]>;
+  used: Record<Pool, number>;
 }
 
 interface Proxy {
@@ -202,8 +215,8 @@ async function signIn(name: string, base: string, replicas: ChildProcess[], redi
     key: created.body.key,
     cookie: web.cookie,
     csrf: web.csrfToken ?? '',
-    pools: { fast: [], slow: [] },
-    used: { fast: 0, slow: 0 },
+    pools: { fast: [], slow: [], paced: [] },
+    used: { fast: 0, slow: 0, paced: 0 },
   };
 }
 
@@ -216,7 +229,9 @@ async function makeConversations(setup: Setup, model: string, count: number): Pr
     Array.from({ length: 16 }, async () => {
       while (issued < count) {
         issued++;
-        const response = await fetch(`${setup.base}/api/conversations`, { method: 'POST', headers, body: JSON.stringify({ model }) });
+        const post = () => fetch(`${setup.base}/api/conversations`, { method: 'POST', headers, body: JSON.stringify({ model }) });
+        // A kept-alive connection the proxy closed as it was reused fails at once: tried once more.
+        const response = await post().catch(post);
         const body = (await response.json()) as { id?: string };
         if (response.status !== 201 || !body.id)
           throw new Error(`${setup.name}: making a conversation failed: HTTP ${response.status} ${JSON.stringify(body)}`);
@@ -229,18 +244,18 @@ async function makeConversations(setup: Setup, model: string, count: number): Pr
 
 let questions = 0;
 
-function v1Target(setup: Setup, model = 'sim/sim-1'): LoadTarget {
+function v1Target(setup: Setup, pool: Pool = 'fast'): LoadTarget {
   return {
     name: `${setup.name} /v1`,
     url: `${setup.base}/v1/chat/completions`,
     headers: { authorization: `Bearer ${setup.key}` },
-    body: JSON.stringify({ model, messages: MESSAGES, stream: true }),
+    body: JSON.stringify({ model: MODEL[pool], messages: MESSAGES, stream: true }),
     stream: true,
   };
 }
 
 /** The web chat route, each question in the next conversation of the pool (they wrap round if the pool runs out). */
-function webTarget(setup: Setup, pool: 'fast' | 'slow' = 'fast'): LoadTarget {
+function webTarget(setup: Setup, pool: Pool = 'fast'): LoadTarget {
   return {
     name: `${setup.name} web chat`,
     url: `${setup.base}/api/conversations`,
@@ -334,7 +349,7 @@ export async function runScaleOut(): Promise<void> {
   const redises: ChildService[] = [];
   let proxy: Proxy | undefined;
   const databases: TestDatabase[] = [];
-  const ports = { upstream: await freePort(), slow: await freePort() };
+  const ports = { upstream: await freePort(), slow: await freePort(), paced: await freePort() };
   const configDir = tempDir();
   const configFile = join(configDir, 'axon.config.yaml');
   writeFileSync(
@@ -345,6 +360,8 @@ export async function runScaleOut(): Promise<void> {
       `    baseURL: http://127.0.0.1:${ports.upstream}/v1`,
       '  - name: slow',
       `    baseURL: http://127.0.0.1:${ports.slow}/v1`,
+      '  - name: paced',
+      `    baseURL: http://127.0.0.1:${ports.paced}/v1`,
     ].join('\n'),
   );
   const common = {
@@ -371,14 +388,23 @@ export async function runScaleOut(): Promise<void> {
       timeoutMs: 90_000,
     });
     children.push(child);
+    let log = '';
+    child.stderr?.on('data', (d) => {
+      log = (log + String(d)).slice(-4000);
+    });
+    child.once('exit', (code, signal) => {
+      if (!stopping) console.error(`${name} exited (${code ?? signal}) during the benchmark: ${log}`);
+    });
     return { child, port, url: `http://127.0.0.1:${port}` };
   };
 
+  let stopping = false;
   const ulimit = execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
   try {
     for (const [port, delay, tokens] of [
       [ports.upstream, 0, TOKENS],
       [ports.slow, SLOW.delayMs, SLOW.tokens],
+      [ports.paced, PACED.delayMs, PACED.tokens],
     ] as const) {
       children.push(
         await startProcess(
@@ -422,11 +448,11 @@ export async function runScaleOut(): Promise<void> {
     const webQuestions = WARMUP + PLAN.reduce((n, step) => n + step.count, 0) + REDIS_SAMPLE;
     for (const setup of setups) {
       const started = performance.now();
-      setup.pools.fast = await makeConversations(setup, 'sim/sim-1', webQuestions);
-      setup.pools.slow = await makeConversations(setup, 'slow/sim-1', setup === s4 ? HELD + BIG : HELD);
-      console.error(
-        `${setup.name}: ${setup.pools.fast.length + setup.pools.slow.length} conversations made in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
+      setup.pools.fast = await makeConversations(setup, MODEL.fast, webQuestions);
+      setup.pools.slow = await makeConversations(setup, MODEL.slow, setup === s4 ? BIG : HELD);
+      if (setup === s1 || setup === s2) setup.pools.paced = await makeConversations(setup, MODEL.paced, PACED.count + 5);
+      const made = Object.values(setup.pools).reduce((n, ids) => n + ids.length, 0);
+      console.error(`${setup.name}: ${made} conversations made in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
 
     const direct: LoadTarget = {
@@ -451,11 +477,12 @@ export async function runScaleOut(): Promise<void> {
       if (warm.errors > 0) console.error(`warm-up ${target.name}: ${warm.errors} errors, first: ${warm.firstError}`);
     }
 
-    // Memory per open stream on each setup (web chat answers held open on the slow upstream), before
-    // the timed load: that grows the heaps, which would then hold the streams without growing.
+    // Memory per open stream on setups 1 to 3 (web chat answers held open on the slow upstream), and
+    // on setup 4 with the big one below, before the timed load: that grows the heaps, which would then
+    // hold the streams without growing.
     const memory: Array<Record<string, string | number>> = [];
-    for (const setup of setups) {
-      const held = await holdStreams(setup, webTarget(setup, 'slow'), HELD, setup === s4 ? haproxy : undefined);
+    for (const setup of [s1, s2, s3]) {
+      const held = await holdStreams(setup, webTarget(setup, 'slow'), HELD);
       memory.push({
         setup: setup.name,
         streams: HELD,
@@ -475,7 +502,7 @@ export async function runScaleOut(): Promise<void> {
     const goals: Array<Record<string, string | number>> = [];
     for (const [route, target] of [
       ['web chat', webTarget(s4, 'slow')],
-      ['/v1', v1Target(s4, 'slow/sim-1')],
+      ['/v1', v1Target(s4, 'slow')],
     ] as const) {
       const before = await proxyStats(haproxy);
       const held = await holdStreams(s4, target, BIG, haproxy);
@@ -562,6 +589,43 @@ export async function runScaleOut(): Promise<void> {
       console.error(`concurrency ${step.concurrency} done`);
     }
 
+    // Answers at a model's pace, one at a time, on setups 1 and 2.
+    const pacedDirect: LoadTarget = { ...direct, name: 'direct, paced', url: `http://127.0.0.1:${ports.paced}/v1/chat/completions` };
+    const paced = [
+      { setup: 'direct', route: 'upstream', target: pacedDirect },
+      ...[s1, s2].flatMap((setup) => [
+        { setup: setup.name, route: '/v1', target: { ...v1Target(setup, 'paced'), name: `${setup.name} /v1, paced` } },
+        { setup: setup.name, route: 'web chat', target: { ...webTarget(setup, 'paced'), name: `${setup.name} web chat, paced` } },
+      ]),
+    ];
+    const pacedResults = new Map<string, LoadResult[]>();
+    for (let round = 0; round < PACED.rounds; round++) {
+      for (const { target } of paced) {
+        const result = await runLoad(target, { concurrency: 1, count: Math.ceil(PACED.count / PACED.rounds), maxMs: 60_000 });
+        pacedResults.set(target.name, [...(pacedResults.get(target.name) ?? []), result]);
+      }
+    }
+    const pacedBaseline = mergeResults(pacedResults.get(pacedDirect.name) ?? []);
+    for (const { setup, route, target } of paced) {
+      const r = mergeResults(pacedResults.get(target.name) ?? []);
+      merged.set(target.name, r);
+      const isBaseline = target === pacedDirect;
+      summary.push({
+        setup,
+        route: `${route}, paced ${PACED.delayMs} ms/token`,
+        concurrency: 1,
+        requests: r.requests,
+        errors: r.errors,
+        'req/s': rps(r),
+        'tokens/answer': perAnswer(r),
+        'ttft p50 ms': percentile(r.ttft, 50),
+        'ttft p99 ms': percentile(r.ttft, 99),
+        'added p50 ms': isBaseline ? '' : percentile(r.ttft, 50) - percentile(pacedBaseline.ttft, 50),
+        'added p99 ms': isBaseline ? '' : percentile(r.ttft, 99) - percentile(pacedBaseline.ttft, 99),
+      });
+      if (r.firstError) console.error(`${target.name}: first error: ${r.firstError}`);
+    }
+
     // Shared-state cost: 2 (Redis) against 1 (memory) on the same SQLite file; then PostgreSQL, then two replicas.
     const shared: Array<Record<string, string | number>> = [];
     const at = (setup: Setup, route: 'v1' | 'web', concurrency: number) =>
@@ -591,6 +655,19 @@ export async function runScaleOut(): Promise<void> {
       }
     };
     compare('2 vs 1: Redis shared state', s1, s2, true);
+    for (const route of ['/v1', 'web chat']) {
+      const added =
+        percentile((merged.get(`${s2.name} ${route}, paced`) as LoadResult).ttft, 50) -
+        percentile((merged.get(`${s1.name} ${route}, paced`) as LoadResult).ttft, 50);
+      shared.push({
+        comparison: '2 vs 1: Redis shared state',
+        route,
+        measure: `added ttft p50 at c=1, paced ${PACED.delayMs} ms/token`,
+        value: `${added.toFixed(2)} ms`,
+        target: '< 1 ms',
+        result: added < 1 ? 'met' : 'MISSED',
+      });
+    }
     compare('3 vs 2: PostgreSQL for SQLite', s2, s3, false);
     compare('4 vs 3: two replicas behind HAProxy', s3, s4, false);
 
@@ -636,7 +713,9 @@ export async function runScaleOut(): Promise<void> {
       `\n## Redis per answer (setup 2, ${REDIS_SAMPLE} answers one at a time, less an idle window as long; memory kept: a finished answer's events stay for AXON_STREAM_KEEP_SECONDS, 300 s)\n`,
     );
     printTable(redisRows);
-    console.log(`\n## Memory per open stream (web chat, ${HELD} answers held open, ${SLOW.tokens} tokens at ${SLOW.delayMs} ms)\n`);
+    console.log(
+      `\n## Memory per open stream (web chat, ${HELD} answers held open, ${SLOW.tokens} tokens at ${SLOW.delayMs} ms; setup 4: the next table)\n`,
+    );
     printTable(memory);
     console.log(
       `\n## ${BIG} streams at once through HAProxy to the two replicas of setup 4 (${SLOW.tokens} tokens at ${SLOW.delayMs} ms)\n`,
@@ -653,6 +732,7 @@ export async function runScaleOut(): Promise<void> {
       }.`,
     );
   } finally {
+    stopping = true;
     await proxy?.stop();
     // Replicas before the upstreams they call, and before the Redis they use.
     for (const child of children.reverse()) await stopProcess(child);

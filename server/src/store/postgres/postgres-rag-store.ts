@@ -188,7 +188,7 @@ interface Hit {
 export function createPostgresRagRepositories(pool: pg.Pool, options: PostgresRagOptions) {
   const now = options.now ?? (() => new Date());
   const iso = () => now().toISOString();
-  const efSearch = options.efSearch ?? 100;
+  const efSearch = options.efSearch ?? 200;
   const hnsw = options.hnsw ?? { m: 16, efConstruction: 64 };
   const leaseMs = options.ingestLeaseMs ?? 15 * 60_000;
 
