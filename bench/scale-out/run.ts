@@ -36,6 +36,7 @@ const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const AXON = join(ROOT, 'server/bin/axon.mjs');
 const ADMIN = { email: 'bench@example.com', password: 'bench password 1' };
 const QUESTION = 'Write 256 tokens.';
+const METRICS_TOKEN = 'scale-out-bench-metrics-token';
 const MESSAGES = [{ role: 'user', content: QUESTION }];
 /** A token of the web chat's UI message stream: `{"type":"text-delta","id":"text-0","delta":"tok0 "}`. */
 const UI_TOKEN_MARK = '"delta":"tok';
@@ -93,6 +94,8 @@ interface Setup {
   name: string;
   base: string;
   replicas: ChildProcess[];
+  /** Each replica's own address, for its `/metrics`. */
+  replicaUrls: string[];
   redis?: ChildService;
   key: string;
   cookie: string;
@@ -197,11 +200,27 @@ function redisInfo(port: number): Map<string, number> {
 const delta = (after: Map<string, number>, before: Map<string, number>) =>
   new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const));
 
+/** The V8 heap in use of each of `urls` (their `/metrics`), summed, in MB. */
+async function heapUsedMb(urls: string[]): Promise<number> {
+  const sizes = await Promise.all(
+    urls.map(async (url) => {
+      const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+      return Number(/^axon_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]) / 2 ** 20;
+    }),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
 /** Open file descriptors of a process (Linux). */
 const openFds = (pid: number | undefined) => (pid ? readdirSync(`/proc/${pid}/fd`).length : Number.NaN);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function signIn(name: string, base: string, replicas: ChildProcess[], redis?: ChildService): Promise<Setup> {
+async function signIn(
+  name: string,
+  base: string,
+  replicas: Array<{ child: ChildProcess; url: string }>,
+  redis?: ChildService,
+): Promise<Setup> {
   const web = new WebClient(base);
   await web.login(ADMIN.email, ADMIN.password);
   const created = await web.json<{ key: string }>('POST', '/api/keys', { name: 'bench', rpm: 1_000_000, tpm: 1_000_000_000 });
@@ -210,7 +229,8 @@ async function signIn(name: string, base: string, replicas: ChildProcess[], redi
   return {
     name,
     base,
-    replicas,
+    replicas: replicas.map((r) => r.child),
+    replicaUrls: replicas.map((r) => r.url),
     ...(redis ? { redis } : {}),
     key: created.body.key,
     cookie: web.cookie,
@@ -288,16 +308,27 @@ async function holdStreams(
   peakMb: number;
   perReplica: string;
   peakOpen: number;
+  /** V8 heap in use while (nearly) every stream was open, less before, in MB (the median of samples). */
+  heapMb: number;
   fds: string;
   seconds: number;
 }> {
   await sleep(1000);
+  const idleHeap = await heapUsedMb(setup.replicaUrls);
   const idle = setup.replicas.map((r) => rssMb(r.pid));
   const peak = [...idle];
   const fds = setup.replicas.map(() => 0);
   let proxyFds = 0;
   let open = 0;
   let peakOpen = 0;
+  const heapSamples: number[] = [];
+  const heapSampler = setInterval(() => {
+    if (open >= 0.95 * count)
+      void heapUsedMb(setup.replicaUrls).then(
+        (mb) => heapSamples.push(mb),
+        () => undefined,
+      );
+  }, 250);
   let peakSum = idle.reduce((a, b) => a + b, 0);
   const sampler = setInterval(() => {
     const now = setup.replicas.map((r) => rssMb(r.pid));
@@ -323,6 +354,7 @@ async function holdStreams(
     },
   });
   clearInterval(sampler);
+  clearInterval(heapSampler);
   const idleMb = idle.reduce((a, b) => a + b, 0);
   return {
     result,
@@ -330,6 +362,7 @@ async function holdStreams(
     peakMb: peakSum,
     perReplica: peak.map((mb, i) => `+${(mb - (idle[i] as number)).toFixed(0)}`).join(' / '),
     peakOpen,
+    heapMb: percentile(heapSamples, 50) - idleHeap,
     fds: [...fds.map((n, i) => `r${i + 1} ${n}`), ...(proxy ? [`haproxy ${proxyFds}`] : [])].join(', '),
     seconds: (performance.now() - started) / 1000,
   };
@@ -379,6 +412,7 @@ export async function runScaleOut(): Promise<void> {
     AXON_PROMPT_LOG: 'off',
     // New conversations keep their first words as title: no second model call after the first answer.
     AXON_CONVERSATION_TITLES: 'first-message',
+    AXON_METRICS_TOKEN: METRICS_TOKEN,
   };
   const startReplica = async (name: string, env: Record<string, string>) => {
     const port = await freePort();
@@ -439,10 +473,10 @@ export async function runScaleOut(): Promise<void> {
     proxy = haproxy;
 
     const setups = [
-      await signIn('1 sqlite', one.url, [one.child]),
-      await signIn('2 sqlite+redis', two.url, [two.child], redis2),
-      await signIn('3 pg+redis', three.url, [three.child], redis3),
-      await signIn('4 2×pg+redis', `http://127.0.0.1:${haproxy.port}`, [fourA.child, fourB.child], redis4),
+      await signIn('1 sqlite', one.url, [one]),
+      await signIn('2 sqlite+redis', two.url, [two], redis2),
+      await signIn('3 pg+redis', three.url, [three], redis3),
+      await signIn('4 2×pg+redis', `http://127.0.0.1:${haproxy.port}`, [fourA, fourB], redis4),
     ] as const;
     const [s1, s2, s3, s4] = setups;
     const webQuestions = WARMUP + PLAN.reduce((n, step) => n + step.count, 0) + REDIS_SAMPLE;
@@ -493,6 +527,7 @@ export async function runScaleOut(): Promise<void> {
         'rss peak MB': held.peakMb,
         'per replica MB': held.perReplica,
         'MB per open stream': (held.peakMb - held.idleMb) / Math.max(1, held.peakOpen),
+        'heap MB per open stream': held.heapMb / Math.max(1, held.peakOpen),
       });
       if (held.result.firstError) console.error(`${setup.name} held streams: first error: ${held.result.firstError}`);
     }
@@ -528,6 +563,7 @@ export async function runScaleOut(): Promise<void> {
         'rss peak MB (both)': held.peakMb,
         'per replica MB': held.perReplica,
         'MB per open stream': perStream,
+        'heap MB per open stream': held.heapMb / Math.max(1, held.peakOpen),
         'requests per replica (max at once)': served,
         'peak fds': held.fds,
       });

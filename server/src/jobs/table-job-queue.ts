@@ -2,6 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { IngestJobRepository } from '../store/rag-store';
 import { asError, backoffDelay, type JobHandler, type JobQueue, type RetryPolicy } from './job-queue';
 
+/** How long closing waits for the jobs being worked on before leaving them to the next start. */
+const CLOSE_GRACE_MS = 5000;
+
 /** What a job of the store's table carries: the document to index. */
 export interface IngestJobData {
   documentId: string;
@@ -98,7 +101,14 @@ export function createTableJobQueue(options: TableJobQueueOptions): JobQueue<Ing
     async close() {
       stopping.abort();
       clearInterval(poller);
-      while (running) await running;
+      // A job still running after the grace is left `running`: the next start queues it again.
+      const grace = sleep(CLOSE_GRACE_MS, false, { ref: false });
+      await Promise.race([
+        (async () => {
+          while (running) await running;
+        })(),
+        grace,
+      ]);
     },
   };
 }
