@@ -6,7 +6,7 @@
  *   2. one replica on the same SQLite file with `REDIS_URL` (limits, the stream log, the cancel
  *      channel and the bus in a Redis of its own): 2 vs 1 is what the shared-state features cost;
  *   3. one replica on PostgreSQL (a fresh database) and Redis;
- *   4. two replicas on PostgreSQL and Redis behind HAProxy sending requests round-robin.
+ *   4. two replicas on PostgreSQL (40 connections each) and Redis behind HAProxy sending requests round-robin.
  *
  * Each is driven through `/v1/chat/completions` (API key, a `connections[]` model on the simulated
  * upstream, 256 tokens streamed as fast as it can) and through the web chat route (session cookie
@@ -73,8 +73,18 @@ const STREAM_LOG_COMMANDS = new Set([
   'publish',
   'subscribe',
 ]);
-/** The slow upstream: 256 tokens, one every 40 ms (over 10 s an answer), so that every stream is open at once. */
-const SLOW = { tokens: 256, delayMs: 40 };
+/**
+ * The slow upstream: 400 tokens, one every 50 ms (20 s an answer), so that every stream is open at
+ * once while the last of 1,000 are still being set up.
+ */
+const SLOW = { tokens: 400, delayMs: 50 };
+/**
+ * PostgreSQL connections per replica (`AXON_DATABASE_POOL_SIZE`) of setup 4; setup 3 keeps the
+ * default 10, so that both fit in the server's 100 (`max_connections`). With 10, 500 answers
+ * starting at once on a replica (each a few queries, then a heartbeat a second) wait longer than the
+ * pool's 10 s connect timeout and some fail with 500.
+ */
+const PG_POOL = '40';
 /**
  * The paced upstream: 256 tokens, one every 2 ms. Its answers arrive as a model's do, a token at a
  * time, where the fast upstream's arrive at once and every event of the answer queues for the stream
@@ -167,8 +177,8 @@ async function startProxy(backends: number[]): Promise<Proxy> {
   };
 }
 
-/** HAProxy's counters: sessions now, at most and in all, per frontend, backend and server. */
-async function proxyStats(proxy: Proxy): Promise<Array<{ name: string; current: number; max: number; total: number }>> {
+/** HAProxy's counters: sessions now and in all, per frontend, backend and server. */
+async function proxyStats(proxy: Proxy): Promise<Array<{ name: string; current: number; total: number }>> {
   const csv = await (await fetch(`http://127.0.0.1:${proxy.statsPort}/stats;csv`)).text();
   const [header, ...lines] = csv.trim().split('\n');
   const columns = (header ?? '').replace(/^# /, '').split(',');
@@ -179,7 +189,6 @@ async function proxyStats(proxy: Proxy): Promise<Array<{ name: string; current: 
     .map((cells) => ({
       name: `${cells[at('pxname')]}/${cells[at('svname')]}`,
       current: Number(cells[at('scur')]),
-      max: Number(cells[at('smax')]),
       total: Number(cells[at('stot')]),
     }));
 }
@@ -195,6 +204,22 @@ function redisInfo(port: number): Map<string, number> {
     if (field) info.set(field[1] as string, Number(field[2]));
   }
   return info;
+}
+
+/** The average `MEMORY USAGE` of the answers' streams in a Redis (the stream log's `axon:stream:<message id>` keys). */
+function streamLogMemory(port: number): number {
+  const keys = execFileSync('redis-cli', ['-p', String(port), '--scan', '--pattern', 'axon:stream:*'])
+    .toString()
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+  if (keys.length === 0) return Number.NaN;
+  const sizes = execFileSync('redis-cli', ['-p', String(port)], { input: keys.map((key) => `MEMORY USAGE ${key}\n`).join('') })
+    .toString()
+    .trim()
+    .split('\n')
+    .map(Number);
+  return sizes.reduce((a, b) => a + b, 0) / sizes.length;
 }
 
 const delta = (after: Map<string, number>, before: Map<string, number>) =>
@@ -308,7 +333,9 @@ async function holdStreams(
   peakMb: number;
   perReplica: string;
   peakOpen: number;
-  /** V8 heap in use while (nearly) every stream was open, less before, in MB (the median of samples). */
+  /** Requests HAProxy had with the replicas at once at most, in all and per replica (sampled). */
+  inFlight: string;
+  /** V8 heap in use while (nearly) as many streams as at most were open, less before, in MB (the median of samples). */
   heapMb: number;
   fds: string;
   seconds: number;
@@ -321,13 +348,25 @@ async function holdStreams(
   let proxyFds = 0;
   let open = 0;
   let peakOpen = 0;
-  const heapSamples: number[] = [];
+  const heapSamples: Array<{ open: number; mb: number }> = [];
   const heapSampler = setInterval(() => {
-    if (open >= 0.95 * count)
-      void heapUsedMb(setup.replicaUrls).then(
-        (mb) => heapSamples.push(mb),
-        () => undefined,
-      );
+    const now = open;
+    void heapUsedMb(setup.replicaUrls).then(
+      (mb) => heapSamples.push({ open: now, mb }),
+      () => undefined,
+    );
+  }, 250);
+  const inFlight = new Map<string, number>();
+  const proxySampler = setInterval(() => {
+    if (!proxy) return;
+    void proxyStats(proxy).then(
+      (rows) => {
+        for (const row of rows)
+          if (row.name.startsWith('replicas/'))
+            inFlight.set(row.name.slice(9), Math.max(inFlight.get(row.name.slice(9)) ?? 0, row.current));
+      },
+      () => undefined,
+    );
   }, 250);
   let peakSum = idle.reduce((a, b) => a + b, 0);
   const sampler = setInterval(() => {
@@ -355,6 +394,7 @@ async function holdStreams(
   });
   clearInterval(sampler);
   clearInterval(heapSampler);
+  clearInterval(proxySampler);
   const idleMb = idle.reduce((a, b) => a + b, 0);
   return {
     result,
@@ -362,7 +402,15 @@ async function holdStreams(
     peakMb: peakSum,
     perReplica: peak.map((mb, i) => `+${(mb - (idle[i] as number)).toFixed(0)}`).join(' / '),
     peakOpen,
-    heapMb: percentile(heapSamples, 50) - idleHeap,
+    inFlight: `${inFlight.get('BACKEND') ?? '-'} (${[...inFlight]
+      .filter(([name]) => name !== 'BACKEND')
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ')})`,
+    heapMb:
+      percentile(
+        heapSamples.filter((sample) => sample.open >= 0.95 * peakOpen).map((sample) => sample.mb),
+        50,
+      ) - idleHeap,
     fds: [...fds.map((n, i) => `r${i + 1} ${n}`), ...(proxy ? [`haproxy ${proxyFds}`] : [])].join(', '),
     seconds: (performance.now() - started) / 1000,
   };
@@ -461,14 +509,24 @@ export async function runScaleOut(): Promise<void> {
     databases.push(db3);
     const redis3 = await startRedisServer();
     redises.push(redis3);
-    const three = await startReplica('setup 3', { AXON_DATA_DIR: tempDir(), AXON_DATABASE_URL: db3.url, REDIS_URL: redis3.url });
+    const three = await startReplica('setup 3', {
+      AXON_DATA_DIR: tempDir(),
+      AXON_DATABASE_URL: db3.url,
+      REDIS_URL: redis3.url,
+    });
     // 4: two replicas on one PostgreSQL database and one Redis, behind HAProxy.
     const db4 = await createTestDatabase('axon_bench_scale');
     databases.push(db4);
     const redis4 = await startRedisServer();
     redises.push(redis4);
-    const fourA = await startReplica('setup 4a', { AXON_DATA_DIR: tempDir(), AXON_DATABASE_URL: db4.url, REDIS_URL: redis4.url });
-    const fourB = await startReplica('setup 4b', { AXON_DATA_DIR: tempDir(), AXON_DATABASE_URL: db4.url, REDIS_URL: redis4.url });
+    const replicaOf4 = () => ({
+      AXON_DATA_DIR: tempDir(),
+      AXON_DATABASE_URL: db4.url,
+      AXON_DATABASE_POOL_SIZE: PG_POOL,
+      REDIS_URL: redis4.url,
+    });
+    const fourA = await startReplica('setup 4a', replicaOf4());
+    const fourB = await startReplica('setup 4b', replicaOf4());
     const haproxy = await startProxy([fourA.port, fourB.port]);
     proxy = haproxy;
 
@@ -511,6 +569,41 @@ export async function runScaleOut(): Promise<void> {
       if (warm.errors > 0) console.error(`warm-up ${target.name}: ${warm.errors} errors, first: ${warm.firstError}`);
     }
 
+    // Redis per answer on setup 2: INFO deltas over answers one at a time, less an idle window as long;
+    // soon after the warm-up, before the answers of the timed load (kept 300 s) start to expire.
+    const redisRows: Array<Record<string, string | number>> = [];
+    const redisPort = redis2.port;
+    for (const [route, target] of [
+      ['/v1 (limits)', v1Target(s2)],
+      ['web chat (limits, stream log, cancel channel)', webTarget(s2)],
+    ] as const) {
+      const before = redisInfo(redisPort);
+      const started = performance.now();
+      const result = await runLoad(target, { concurrency: 1, count: REDIS_SAMPLE, maxMs: 60_000 });
+      const elapsed = performance.now() - started;
+      const busy = delta(redisInfo(redisPort), before);
+      const idleBefore = redisInfo(redisPort);
+      await sleep(elapsed);
+      const idle = delta(redisInfo(redisPort), idleBefore);
+      const answers = result.requests - result.errors;
+      const net = (field: string) => ((busy.get(field) ?? 0) - (idle.get(field) ?? 0)) / answers;
+      const commands: Array<readonly [string, number]> = [...busy]
+        .filter(([k]) => k.startsWith('calls.') && k !== 'calls.info')
+        .map(([k, v]) => [k.slice(6), (v - (idle.get(k) ?? 0)) / answers] as const)
+        .filter(([, v]) => v >= 0.05)
+        .sort((a, b) => b[1] - a[1]);
+      redisRows.push({
+        route,
+        answers,
+        'commands/answer': commands.reduce((n, [, v]) => n + v, 0),
+        'of which stream log': commands.filter(([k]) => STREAM_LOG_COMMANDS.has(k)).reduce((n, [, v]) => n + v, 0),
+        'by command': commands.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '),
+        'bytes to redis/answer': net('total_net_input_bytes'),
+        'bytes from redis/answer': net('total_net_output_bytes'),
+        'memory kept/answer (bytes)': route.startsWith('web') ? streamLogMemory(redisPort) : '-',
+      });
+    }
+
     // Memory per open stream on setups 1 to 3 (web chat answers held open on the slow upstream), and
     // on setup 4 with the big one below, before the timed load: that grows the heaps, which would then
     // hold the streams without growing.
@@ -544,14 +637,15 @@ export async function runScaleOut(): Promise<void> {
       const after = await proxyStats(haproxy);
       const served = after
         .filter((row) => row.name.startsWith('replicas/r'))
-        .map((row) => `${row.name.slice(9)} ${row.total - (before.find((b) => b.name === row.name)?.total ?? 0)} (max ${row.max})`)
+        .map((row) => `${row.name.slice(9)} ${row.total - (before.find((b) => b.name === row.name)?.total ?? 0)}`)
         .join(', ');
       const perStream = (held.peakMb - held.idleMb) / Math.max(1, held.peakOpen);
       const r = held.result;
       big.push({
         route,
         streams: BIG,
-        'peak open': held.peakOpen,
+        'in flight at once (proxy)': held.inFlight,
+        'streaming at once (client)': held.peakOpen,
         completed: r.requests - r.errors,
         errors: r.errors,
         'tokens/answer': perAnswer(r),
@@ -564,7 +658,7 @@ export async function runScaleOut(): Promise<void> {
         'per replica MB': held.perReplica,
         'MB per open stream': perStream,
         'heap MB per open stream': held.heapMb / Math.max(1, held.peakOpen),
-        'requests per replica (max at once)': served,
+        'requests per replica': served,
         'peak fds': held.fds,
       });
       if (r.firstError) console.error(`${BIG} streams, ${route}: first error: ${r.firstError}`);
@@ -575,7 +669,7 @@ export async function runScaleOut(): Promise<void> {
         result: r.errors === 0 ? 'met' : 'MISSED',
       });
       goals.push({
-        measure: `${BIG} streams through HAProxy (${route}): all open at once`,
+        measure: `${BIG} streams through HAProxy (${route}): all streaming at once`,
         value: held.peakOpen,
         target: String(BIG),
         result: held.peakOpen === BIG ? 'met' : 'MISSED',
@@ -707,46 +801,12 @@ export async function runScaleOut(): Promise<void> {
     compare('3 vs 2: PostgreSQL for SQLite', s2, s3, false);
     compare('4 vs 3: two replicas behind HAProxy', s3, s4, false);
 
-    // Redis per answer on setup 2: INFO deltas over answers one at a time, less an idle window as long.
-    const redisRows: Array<Record<string, string | number>> = [];
-    const redisPort = redis2.port;
-    for (const [route, target] of [
-      ['/v1 (limits)', v1Target(s2)],
-      ['web chat (limits, stream log, cancel channel)', webTarget(s2)],
-    ] as const) {
-      const before = redisInfo(redisPort);
-      const started = performance.now();
-      const result = await runLoad(target, { concurrency: 1, count: REDIS_SAMPLE, maxMs: 60_000 });
-      const elapsed = performance.now() - started;
-      const busy = delta(redisInfo(redisPort), before);
-      const idleBefore = redisInfo(redisPort);
-      await sleep(elapsed);
-      const idle = delta(redisInfo(redisPort), idleBefore);
-      const answers = result.requests - result.errors;
-      const net = (field: string) => ((busy.get(field) ?? 0) - (idle.get(field) ?? 0)) / answers;
-      const commands: Array<readonly [string, number]> = [...busy]
-        .filter(([k]) => k.startsWith('calls.') && k !== 'calls.info')
-        .map(([k, v]) => [k.slice(6), (v - (idle.get(k) ?? 0)) / answers] as const)
-        .filter(([, v]) => v >= 0.05)
-        .sort((a, b) => b[1] - a[1]);
-      redisRows.push({
-        route,
-        answers,
-        'commands/answer': commands.reduce((n, [, v]) => n + v, 0),
-        'of which stream log': commands.filter(([k]) => STREAM_LOG_COMMANDS.has(k)).reduce((n, [, v]) => n + v, 0),
-        'by command': commands.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '),
-        'bytes to redis/answer': net('total_net_input_bytes'),
-        'bytes from redis/answer': net('total_net_output_bytes'),
-        'memory kept/answer (bytes)': ((busy.get('used_memory') ?? 0) - (idle.get('used_memory') ?? 0)) / answers,
-      });
-    }
-
     console.log(`\n## Scale-out: ${TOKENS}-token answers from a simulated upstream, streamed (ttft: to the first token)\n`);
     printTable(summary);
     console.log('\n## What sharing state costs\n');
     printTable(shared);
     console.log(
-      `\n## Redis per answer (setup 2, ${REDIS_SAMPLE} answers one at a time, less an idle window as long; memory kept: a finished answer's events stay for AXON_STREAM_KEEP_SECONDS, 300 s)\n`,
+      `\n## Redis per answer (setup 2, ${REDIS_SAMPLE} answers one at a time, less an idle window as long; memory kept: MEMORY USAGE of an answer's stream, kept AXON_STREAM_KEEP_SECONDS (300 s) after it ends)\n`,
     );
     printTable(redisRows);
     console.log(

@@ -25,6 +25,7 @@ import { useSession, useSignOut } from './api/queries';
 import { Sidebar } from './chat/sidebar';
 import { AuthPage } from './pages/auth-page';
 import { IconButton } from './ui/button';
+import { ShortcutsDialog } from './ui/shortcuts-dialog';
 import { useTheme } from './ui/use-theme';
 
 function HeaderLink({ to, label, children }: { to: string; label: string; children: ReactNode }) {
@@ -33,7 +34,7 @@ function HeaderLink({ to, label, children }: { to: string; label: string; childr
       to={to}
       aria-label={label}
       title={label}
-      className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+      className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 dark:text-zinc-400 hover:bg-zinc-100 dark:hover:bg-zinc-800"
     >
       {children}
     </Link>
@@ -128,19 +129,19 @@ function PhoneMenu({
             {pages.map((p) => (
               <li key={p.to}>
                 <Link to={p.to} className={item} aria-current={pathname === p.to ? 'page' : undefined}>
-                  <p.icon className="size-4 shrink-0 text-zinc-500" aria-hidden="true" /> {p.label}
+                  <p.icon className="size-4 shrink-0 text-zinc-500 dark:text-zinc-400" aria-hidden="true" /> {p.label}
                 </Link>
               </li>
             ))}
             <li>
               <button type="button" className={item} onClick={onToggleTheme}>
-                <Sun className="hidden size-4 shrink-0 text-zinc-500 dark:block" aria-hidden="true" />
-                <Moon className="size-4 shrink-0 text-zinc-500 dark:hidden" aria-hidden="true" /> Dark or light theme
+                <Sun className="hidden size-4 shrink-0 text-zinc-500 dark:text-zinc-400 dark:block" aria-hidden="true" />
+                <Moon className="size-4 shrink-0 text-zinc-500 dark:text-zinc-400 dark:hidden" aria-hidden="true" /> Dark or light theme
               </button>
             </li>
             <li>
               <button type="button" className={item} onClick={onSignOut}>
-                <LogOut className="size-4 shrink-0 text-zinc-500" aria-hidden="true" /> Sign out
+                <LogOut className="size-4 shrink-0 text-zinc-500 dark:text-zinc-400" aria-hidden="true" /> Sign out
               </button>
             </li>
           </ul>
@@ -177,7 +178,8 @@ export function AppShell() {
     return () => window.removeEventListener('keydown', onKey);
   }, [navigate]);
 
-  if (session.isPending) return <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading…</div>;
+  if (session.isPending)
+    return <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading…</div>;
   if (session.isError) {
     return (
       <div role="alert" className="flex h-full items-center justify-center p-6">
@@ -220,7 +222,7 @@ export function AppShell() {
             <img src="/favicon.svg" alt="" className="size-5" /> Axon
           </Link>
           <div className="flex-1" />
-          <span className="hidden truncate text-xs text-zinc-500 lg:inline" data-testid="signed-in-as">
+          <span className="hidden truncate text-xs text-zinc-500 dark:text-zinc-400 lg:inline" data-testid="signed-in-as">
             {session.data.user.email}
             {session.data.organization && session.data.organization.slug !== 'default' ? ` · ${session.data.organization.name}` : ''}
           </span>
@@ -248,6 +250,7 @@ export function AppShell() {
         </header>
         <div className="min-h-0 flex-1">{closed ? <NotAllowed page={closed.label.toLowerCase()} /> : <Outlet />}</div>
       </div>
+      <ShortcutsDialog />
     </div>
   );
 }

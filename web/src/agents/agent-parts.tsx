@@ -60,19 +60,19 @@ export function StepCard({ step }: { step: StepData }) {
           {STATUS_LABEL[step.status]}
         </span>
         {'durationMs' in step && (
-          <span className="ml-auto text-xs text-zinc-500">
+          <span className="ml-auto text-xs text-zinc-500 dark:text-zinc-400">
             {step.durationMs < 1000 ? `${Math.round(step.durationMs)} ms` : `${(step.durationMs / 1000).toFixed(1)} s`}
           </span>
         )}
       </summary>
       <div className="space-y-2 border-t border-zinc-200 px-3 py-2 dark:border-zinc-800">
         <div>
-          <div className="text-xs font-medium text-zinc-500">Arguments</div>
+          <div className="text-xs font-medium text-zinc-500 dark:text-zinc-400">Arguments</div>
           <pre className="max-h-48 overflow-auto rounded bg-zinc-50 p-2 text-xs dark:bg-zinc-900">{json(step.input)}</pre>
         </div>
         {'output' in step && (
           <div>
-            <div className="text-xs font-medium text-zinc-500">{step.error ? 'Error' : 'Result'}</div>
+            <div className="text-xs font-medium text-zinc-500 dark:text-zinc-400">{step.error ? 'Error' : 'Result'}</div>
             <pre className="max-h-64 overflow-auto rounded bg-zinc-50 p-2 text-xs dark:bg-zinc-900">{step.error ?? json(step.output)}</pre>
           </div>
         )}
@@ -221,7 +221,7 @@ function YieldCurveChart({ summary }: { summary: TreasurySummary }) {
           />
         ))}
       </svg>
-      <figcaption className="flex flex-wrap gap-3 text-xs text-zinc-500">
+      <figcaption className="flex flex-wrap gap-3 text-xs text-zinc-500 dark:text-zinc-400">
         <span>— {summary.date}</span>
         <span>- - {summary.previousDate} (previous day)</span>
         <span>··· {summary.weekAgoDate} (a week earlier)</span>
@@ -241,29 +241,31 @@ export function TreasurySummaryCard({ summary }: { summary: TreasurySummary }) {
     >
       <header className="flex flex-wrap items-baseline justify-between gap-2">
         <h3 className="font-semibold">US Treasury yields on {summary.date}</h3>
-        <span className="text-xs text-zinc-500">
+        <span className="text-xs text-zinc-500 dark:text-zinc-400">
           against {summary.previousDate} and {summary.weekAgoDate}
         </span>
       </header>
       <dl className="mt-3 grid grid-cols-2 gap-2 text-sm sm:grid-cols-4">
         <div className="rounded-lg bg-zinc-50 p-2 dark:bg-zinc-900">
-          <dt className="text-xs text-zinc-500">2s10s</dt>
+          <dt className="text-xs text-zinc-500 dark:text-zinc-400">2s10s</dt>
           <dd data-testid="spread-2s10s">
-            {bpText(s['2s10s'].levelBp)} bp <span className="text-xs text-zinc-500">({bpText(s['2s10s'].change1dBp)} d)</span>
+            {bpText(s['2s10s'].levelBp)} bp{' '}
+            <span className="text-xs text-zinc-500 dark:text-zinc-400">({bpText(s['2s10s'].change1dBp)} d)</span>
           </dd>
         </div>
         <div className="rounded-lg bg-zinc-50 p-2 dark:bg-zinc-900">
-          <dt className="text-xs text-zinc-500">3m10y</dt>
+          <dt className="text-xs text-zinc-500 dark:text-zinc-400">3m10y</dt>
           <dd>
-            {bpText(s['3m10y'].levelBp)} bp <span className="text-xs text-zinc-500">({bpText(s['3m10y'].change1dBp)} d)</span>
+            {bpText(s['3m10y'].levelBp)} bp{' '}
+            <span className="text-xs text-zinc-500 dark:text-zinc-400">({bpText(s['3m10y'].change1dBp)} d)</span>
           </dd>
         </div>
         <div className="rounded-lg bg-zinc-50 p-2 dark:bg-zinc-900">
-          <dt className="text-xs text-zinc-500">Curve</dt>
+          <dt className="text-xs text-zinc-500 dark:text-zinc-400">Curve</dt>
           <dd data-testid="curve-shape">{summary.shape.curve}</dd>
         </div>
         <div className="rounded-lg bg-zinc-50 p-2 dark:bg-zinc-900">
-          <dt className="text-xs text-zinc-500">Slope</dt>
+          <dt className="text-xs text-zinc-500 dark:text-zinc-400">Slope</dt>
           <dd>
             {summary.shape.trend1d} (day), {summary.shape.trend1w} (week)
           </dd>
@@ -272,7 +274,7 @@ export function TreasurySummaryCard({ summary }: { summary: TreasurySummary }) {
       <YieldCurveChart summary={summary} />
       <div className="mt-3 overflow-x-auto">
         <table className="w-full text-right text-xs">
-          <thead className="text-zinc-500">
+          <thead className="text-zinc-500 dark:text-zinc-400">
             <tr>
               <th className="text-left font-medium">Tenor</th>
               <th className="font-medium">Yield %</th>

@@ -149,7 +149,7 @@ function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: 
             <span className="rounded bg-indigo-100 px-1 text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200">{c.n}</span>
             <span className="truncate">{c.documentName}</span>
           </span>
-          <span className="block text-zinc-500">
+          <span className="block text-zinc-500 dark:text-zinc-400">
             {[c.documentDate ?? undefined, c.page !== null ? `Page ${c.page}` : (c.section ?? undefined)].filter(Boolean).join(' · ') ||
               ' '}
           </span>
@@ -257,7 +257,7 @@ function CollectionsPicker({
               onChange={(e) => onChange(e.target.checked ? [...selected, c.id] : selected.filter((id) => id !== c.id))}
             />
             <span className="truncate">{c.name}</span>
-            <span className="ml-auto text-xs text-zinc-500">{c.documentCount}</span>
+            <span className="ml-auto text-xs text-zinc-500 dark:text-zinc-400">{c.documentCount}</span>
           </label>
         ))}
       </fieldset>
@@ -298,7 +298,7 @@ function AnswerMeta({
     metadata?.timing?.totalMs != null ? `total ${formatMs(metadata.timing.totalMs)}` : undefined,
   ].filter(Boolean);
   return (
-    <div className="mt-1 flex flex-wrap items-center gap-x-2 text-xs text-zinc-500" data-testid="answer-meta">
+    <div className="mt-1 flex flex-wrap items-center gap-x-2 text-xs text-zinc-500 dark:text-zinc-400" data-testid="answer-meta">
       {metadata?.status === 'stopped' && (
         <span className="rounded bg-zinc-100 px-1.5 py-0.5 font-medium text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">Stopped</span>
       )}
@@ -706,7 +706,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             );
           })}
           {status === 'submitted' && messages.at(-1)?.role === 'user' && (
-            <p className="text-sm text-zinc-500" aria-live="polite">
+            <p className="text-sm text-zinc-500 dark:text-zinc-400" aria-live="polite">
               Thinking…
             </p>
           )}

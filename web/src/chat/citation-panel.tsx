@@ -41,7 +41,7 @@ export function CitationPanel({ citation, onClose }: { citation: Citation; onClo
         </span>
         <div className="min-w-0 flex-1">
           <h2 className="truncate font-medium">{citation.documentName}</h2>
-          <p className="text-xs text-zinc-500" data-testid="citation-where">
+          <p className="text-xs text-zinc-500 dark:text-zinc-400" data-testid="citation-where">
             {[
               citation.documentDate ? `Dated ${citation.documentDate}` : undefined,
               citation.page !== null ? `Page ${citation.page}` : undefined,
@@ -55,7 +55,7 @@ export function CitationPanel({ citation, onClose }: { citation: Citation; onClo
           href={`/api/documents/${citation.documentId}/file`}
           aria-label="Download the original"
           title="Download the original"
-          className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+          className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 dark:text-zinc-400 hover:bg-zinc-100 dark:hover:bg-zinc-800"
         >
           <Download className="size-4" />
         </a>
@@ -64,14 +64,14 @@ export function CitationPanel({ citation, onClose }: { citation: Citation; onClo
         </IconButton>
       </header>
       <div className="flex-1 overflow-y-auto p-4 text-sm leading-relaxed whitespace-pre-wrap">
-        {window_.isPending && <p className="text-zinc-500">Loading…</p>}
+        {window_.isPending && <p className="text-zinc-500 dark:text-zinc-400">Loading…</p>}
         {window_.isError && <p role="alert">{describeError(window_.error).message}</p>}
         {window_.data && (
           <>
             {window_.data.truncatedBefore && '… '}
-            <span className="text-zinc-500">{window_.data.before}</span>
+            <span className="text-zinc-500 dark:text-zinc-400">{window_.data.before}</span>
             <PassageWithHighlights citation={citation} passage={window_.data.passage} markRef={markRef} />
-            <span className="text-zinc-500">{window_.data.after}</span>
+            <span className="text-zinc-500 dark:text-zinc-400">{window_.data.after}</span>
             {window_.data.truncatedAfter && ' …'}
           </>
         )}

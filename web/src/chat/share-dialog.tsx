@@ -84,7 +84,7 @@ export function ShareDialog({ conversation, onClose }: { conversation: Conversat
           change it or continue it.
         </p>
         {state.isPending ? (
-          <p className="mt-4 text-sm text-zinc-500">Loading…</p>
+          <p className="mt-4 text-sm text-zinc-500 dark:text-zinc-400">Loading…</p>
         ) : state.isError ? (
           <p role="alert" className="mt-4 text-sm text-red-700 dark:text-red-300">
             {describeError(state.error).message}
@@ -104,7 +104,7 @@ export function ShareDialog({ conversation, onClose }: { conversation: Conversat
               </Button>
             </div>
             <div className="flex items-center justify-between gap-2">
-              <span className="text-xs text-zinc-500">Made {new Date(link.createdAt).toLocaleString()}</span>
+              <span className="text-xs text-zinc-500 dark:text-zinc-400">Made {new Date(link.createdAt).toLocaleString()}</span>
               <Button variant="danger" disabled={revoke.isPending} onClick={stop}>
                 Revoke link
               </Button>

@@ -167,7 +167,7 @@ export function Sidebar({
         )}
         {sorted.map(([group, items]) => (
           <section key={group} className="mb-3" aria-label={group}>
-            <h2 className="px-2 py-1 text-xs font-medium text-zinc-500">{group}</h2>
+            <h2 className="px-2 py-1 text-xs font-medium text-zinc-500 dark:text-zinc-400">{group}</h2>
             <ul>
               {items.map((c) => (
                 <li key={c.id}>

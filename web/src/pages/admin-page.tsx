@@ -85,7 +85,7 @@ export function AdminPage() {
         </form>
         {resetLink && <ResetLinkNotice link={resetLink} onDismiss={() => setResetLink(undefined)} />}
         <table className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
             <tr>
               <th className="py-1 font-medium">Email</th>
               <th className="py-1 font-medium">Role</th>
@@ -112,7 +112,7 @@ export function AdminPage() {
                     ))}
                   </select>
                 </td>
-                <td className="py-1.5 text-xs text-zinc-500">{new Date(u.createdAt).toLocaleDateString()}</td>
+                <td className="py-1.5 text-xs text-zinc-500 dark:text-zinc-400">{new Date(u.createdAt).toLocaleDateString()}</td>
                 <td className="py-1.5 text-xs">
                   {u.disabledAt ? (
                     <span
@@ -122,7 +122,7 @@ export function AdminPage() {
                       disabled
                     </span>
                   ) : (
-                    <span className="text-zinc-500">active</span>
+                    <span className="text-zinc-500 dark:text-zinc-400">active</span>
                   )}
                 </td>
                 <td className="py-1.5">
@@ -136,7 +136,7 @@ export function AdminPage() {
       <section>
         <h2 className="mb-3 text-lg font-semibold">API keys</h2>
         <table className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
             <tr>
               {['Owner', 'Name', 'Key', 'Scopes', 'Limits', 'Expires', 'Last used', ''].map((h) => (
                 <th key={h} className="py-1 pr-2 font-medium">
@@ -159,7 +159,7 @@ export function AdminPage() {
                 <td className="py-1.5 pr-2 text-xs">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never'}</td>
                 <td className="py-1.5 text-right">
                   {k.revokedAt ? (
-                    <span className="text-xs text-zinc-500">revoked</span>
+                    <span className="text-xs text-zinc-500 dark:text-zinc-400">revoked</span>
                   ) : (
                     <Button variant="secondary" onClick={() => revoke.mutate(k.id)}>
                       Revoke

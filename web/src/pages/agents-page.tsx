@@ -44,7 +44,7 @@ function Picks({
   return (
     <fieldset className="rounded-lg border border-zinc-200 p-2 dark:border-zinc-800">
       <legend className={clsx(label, 'px-1')}>{legend}</legend>
-      {options.length === 0 && <p className="text-xs text-zinc-500">None yet.</p>}
+      {options.length === 0 && <p className="text-xs text-zinc-500 dark:text-zinc-400">None yet.</p>}
       {options.map((o) => (
         <label key={o.value} className="flex items-start gap-2 py-0.5 text-sm">
           <input
@@ -55,7 +55,7 @@ function Picks({
           />
           <span>
             <span className="font-mono text-xs">{o.label}</span>
-            {o.note && <span className="block text-xs text-zinc-500">{o.note}</span>}
+            {o.note && <span className="block text-xs text-zinc-500 dark:text-zinc-400">{o.note}</span>}
           </span>
         </label>
       ))}
@@ -272,7 +272,7 @@ export function AgentsPage() {
                   a.id === current ? 'bg-zinc-200 dark:bg-zinc-800' : 'hover:bg-zinc-100 dark:hover:bg-zinc-900',
                 )}
               >
-                {a.name} <span className="text-xs text-zinc-500">v{a.activeVersion}</span>
+                {a.name} <span className="text-xs text-zinc-500 dark:text-zinc-400">v{a.activeVersion}</span>
               </button>
             </li>
           ))}
@@ -294,7 +294,7 @@ export function AgentsPage() {
         ) : agent.data ? (
           <>
             <h2 className="text-lg font-semibold">{agent.data.name}</h2>
-            <p className="mb-3 text-sm text-zinc-500">
+            <p className="mb-3 text-sm text-zinc-500 dark:text-zinc-400">
               <span className="font-mono">{agent.data.modelId}</span> · active version {agent.data.activeVersion} of{' '}
               {agent.data.latestVersion}
               {agent.data.description ? ` · ${agent.data.description}` : ''}
@@ -311,7 +311,7 @@ export function AgentsPage() {
               {agent.data.versions.map((v) => (
                 <li key={v.version} className="flex items-center gap-2">
                   <span className="font-mono">v{v.version}</span>
-                  <span className="text-zinc-500">{new Date(v.createdAt).toLocaleString()}</span>
+                  <span className="text-zinc-500 dark:text-zinc-400">{new Date(v.createdAt).toLocaleString()}</span>
                   {v.note && <span>{v.note}</span>}
                   {v.version === agent.data.activeVersion ? (
                     <span className="rounded bg-emerald-50 px-1.5 text-xs text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200">
@@ -327,7 +327,7 @@ export function AgentsPage() {
             </ul>
           </>
         ) : (
-          <p className="text-sm text-zinc-500">Loading…</p>
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">Loading…</p>
         )}
       </section>
     </main>

@@ -77,7 +77,7 @@ export function AuditPage() {
       )}
       {events.isError && <p role="alert">{describeError(events.error).message}</p>}
       <table className="w-full text-left text-sm">
-        <thead className="text-xs text-zinc-500">
+        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
           <tr>
             <th className="py-1 pr-3 font-medium">When</th>
             <th className="py-1 pr-3 font-medium">Who</th>
@@ -100,7 +100,7 @@ export function AuditPage() {
                   </span>
                 ))}
               </td>
-              <td className="py-1.5 pr-3 text-xs text-zinc-500">{e.ip ?? ''}</td>
+              <td className="py-1.5 pr-3 text-xs text-zinc-500 dark:text-zinc-400">{e.ip ?? ''}</td>
             </tr>
           ))}
         </tbody>

@@ -73,7 +73,7 @@ export function AuthPage({
           </a>
         ))}
         {providers.length > 0 && withPassword && (
-          <div className="flex items-center gap-2 text-xs text-zinc-500">
+          <div className="flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400">
             <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" /> or with a password{' '}
             <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
           </div>
@@ -99,7 +99,7 @@ export function AuthPage({
               onChange={(e) => setPassword(e.target.value)}
               error={fieldErrors.password ?? (mode === 'setup' ? undefined : undefined)}
             />
-            {mode === 'setup' && <p className="-mt-2 text-xs text-zinc-500">At least 10 characters.</p>}
+            {mode === 'setup' && <p className="-mt-2 text-xs text-zinc-500 dark:text-zinc-400">At least 10 characters.</p>}
             {problem && !Object.keys(fieldErrors).length && (
               <p role="alert" className="rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">
                 {problem.code === 'rate_limited' && problem.retryAfterSeconds

@@ -47,7 +47,7 @@ export function ChatPage() {
     );
   }
   if (!conversation.data || !conversation.isFetchedAfterMount) {
-    return <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading…</div>;
+    return <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading…</div>;
   }
   return (
     <ChatView key={id} conversation={conversation.data} initialMessages={toUiMessages(conversation.data.messages)} onCreated={onCreated} />

@@ -104,7 +104,7 @@ export function CollectionPage() {
       onDragLeave={() => setDragging(false)}
       onDrop={onDrop}
     >
-      <Link to="/collections" className="text-xs text-zinc-500 hover:underline">
+      <Link to="/collections" className="text-xs text-zinc-500 dark:text-zinc-400 hover:underline">
         ← Collections
       </Link>
       <div className="mb-4 flex flex-wrap items-center gap-2">
@@ -112,7 +112,7 @@ export function CollectionPage() {
         {collection.data?.access === 'owner' && (
           <>
             <label className="flex items-center gap-1 text-sm">
-              <span className="text-zinc-500">Visible to</span>
+              <span className="text-zinc-500 dark:text-zinc-400">Visible to</span>
               <select
                 aria-label="Visibility"
                 value={collection.data.visibility}
@@ -196,7 +196,9 @@ export function CollectionPage() {
         </ul>
       )}
       {documents.data?.items.length === 0 && pending.length === 0 && (
-        <p className="text-sm text-zinc-500">This collection is empty. {canEdit ? 'Drop documents on this page to add them.' : ''}</p>
+        <p className="text-sm text-zinc-500 dark:text-zinc-400">
+          This collection is empty. {canEdit ? 'Drop documents on this page to add them.' : ''}
+        </p>
       )}
       <ul className="divide-y divide-zinc-200 dark:divide-zinc-800" aria-label="Documents">
         {documents.data?.items.map((d) => (
@@ -219,7 +221,7 @@ export function CollectionPage() {
               href={`/api/documents/${d.id}/file`}
               aria-label={`Download ${d.name}`}
               title="Download"
-              className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+              className="inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 dark:text-zinc-400 hover:bg-zinc-100 dark:hover:bg-zinc-800"
             >
               <Download className="size-4" />
             </a>
@@ -253,7 +255,7 @@ function RetrievalSettings({ collection, update }: { collection: Collection; upd
   const field = 'w-20 rounded-lg border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900';
   return (
     <fieldset className="mb-4 flex flex-wrap items-center gap-x-6 gap-y-2 rounded-xl border border-zinc-200 px-4 py-3 text-sm dark:border-zinc-800">
-      <legend className="px-1 text-xs font-medium text-zinc-500">Retrieval</legend>
+      <legend className="px-1 text-xs font-medium text-zinc-500 dark:text-zinc-400">Retrieval</legend>
       <label className="flex items-center gap-2">
         <span>Passages per question</span>
         <input
@@ -348,7 +350,7 @@ function DocumentDescription({ document, canEdit, collectionId }: { document: Do
   ].join(' · ');
   if (!editing)
     return (
-      <div className="flex items-center gap-2 text-xs text-zinc-500" data-testid="document-description">
+      <div className="flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400" data-testid="document-description">
         <span className="truncate">{summary}</span>
         {canEdit && (
           <button

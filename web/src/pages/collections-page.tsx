@@ -49,7 +49,7 @@ export function CollectionsPage() {
       </form>
       {collections.isError && <p role="alert">{describeError(collections.error).message}</p>}
       {collections.data?.items.length === 0 && (
-        <p className="text-sm text-zinc-500">
+        <p className="text-sm text-zinc-500 dark:text-zinc-400">
           No collections yet. Create one, then drop your PDFs, Word, Excel and PowerPoint files, web pages, Markdown, text, CSV files or
           scans on it.
         </p>
@@ -64,7 +64,7 @@ export function CollectionsPage() {
               <Library className="mt-0.5 size-5 text-indigo-500" />
               <span className="min-w-0">
                 <span className="block truncate font-medium">{c.name}</span>
-                <span className="block text-xs text-zinc-500">
+                <span className="block text-xs text-zinc-500 dark:text-zinc-400">
                   {c.documentCount} document{c.documentCount === 1 ? '' : 's'} · {c.access}
                   {c.visibility === 'organisation' ? ' · shared with everyone' : ''}
                 </span>

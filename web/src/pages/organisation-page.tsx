@@ -121,12 +121,12 @@ export function OrganisationPage() {
           <h1 id="limits-title" className="mb-1 text-xl font-semibold">
             {org.name}: limits and budgets
           </h1>
-          <p className="mb-3 text-sm text-zinc-500">
+          <p className="mb-3 text-sm text-zinc-500 dark:text-zinc-400">
             A request is refused (429, with when to try again) when it would go over any of these. Budgets count the cost of model calls
             from the price table, per UTC day and month.
           </p>
           <table className="text-left text-sm" data-testid="org-limits">
-            <thead className="text-xs text-zinc-500">
+            <thead className="text-xs text-zinc-500 dark:text-zinc-400">
               <tr>
                 <th className="py-1 pr-6 font-medium">Limit</th>
                 <th className="py-1 pr-6 font-medium">Whole organisation</th>
@@ -142,14 +142,16 @@ export function OrganisationPage() {
                 ['Monthly budget', limit(org.limits.monthlyBudgetUsd, ' USD'), limit(org.userLimits.userMonthlyBudgetUsd, ' USD')],
               ].map(([label, whole, each]) => (
                 <tr key={label} className="border-t border-zinc-100 dark:border-zinc-800">
-                  <td className="py-1.5 pr-6 text-zinc-500">{label}</td>
+                  <td className="py-1.5 pr-6 text-zinc-500 dark:text-zinc-400">{label}</td>
                   <td className="py-1.5 pr-6">{whole}</td>
                   <td className="py-1.5">{each}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-          <p className="mt-2 text-xs text-zinc-500">API keys may have their own requests and tokens per minute on top (see API keys).</p>
+          <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
+            API keys may have their own requests and tokens per minute on top (see API keys).
+          </p>
           {permissions.includes('users:manage') && (
             <label className="mt-4 flex items-center gap-2 text-sm">
               Prompt logging for {org.name}
@@ -190,8 +192,8 @@ export function OrganisationPage() {
             {all.data?.items.map((o) => (
               <li key={o.id} data-testid="org" className="rounded-xl border border-zinc-200 p-3 dark:border-zinc-800">
                 <p className="mb-2 text-sm">
-                  <span className="font-medium">{o.name}</span> <span className="text-zinc-500">({o.slug})</span> · {o.users}{' '}
-                  {o.users === 1 ? 'person' : 'people'}
+                  <span className="font-medium">{o.name}</span> <span className="text-zinc-500 dark:text-zinc-400">({o.slug})</span> ·{' '}
+                  {o.users} {o.users === 1 ? 'person' : 'people'}
                 </p>
                 <LimitsForm org={o} onSaved={refresh} />
               </li>

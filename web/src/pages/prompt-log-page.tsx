@@ -31,16 +31,16 @@ export function PromptLogPage() {
     <main className="mx-auto h-full w-full max-w-5xl overflow-y-auto p-6">
       <h1 className="mb-1 text-xl font-semibold">Prompt log</h1>
       {first && (
-        <p className="mb-4 text-sm text-zinc-500" data-testid="prompt-log-mode">
+        <p className="mb-4 text-sm text-zinc-500 dark:text-zinc-400" data-testid="prompt-log-mode">
           {MODE_TEXT[first.mode]} Rows are deleted after {first.retentionDays} days. Your visit is recorded in the audit trail.
         </p>
       )}
       {log.isError && <p role="alert">{describeError(log.error).message}</p>}
-      {log.isSuccess && rows.length === 0 && <p className="text-sm text-zinc-500">Nothing logged yet.</p>}
+      {log.isSuccess && rows.length === 0 && <p className="text-sm text-zinc-500 dark:text-zinc-400">Nothing logged yet.</p>}
       <ul className="space-y-3">
         {rows.map((row) => (
           <li key={row.id} data-testid="prompt-log-row" className="rounded-xl border border-zinc-200 p-3 text-sm dark:border-zinc-800">
-            <p className="mb-2 text-xs text-zinc-500">
+            <p className="mb-2 text-xs text-zinc-500 dark:text-zinc-400">
               {new Date(row.at).toLocaleString()} · {row.model} · {row.status} · {row.inputTokens ?? '?'} in / {row.outputTokens ?? '?'} out
               · {row.mode}
             </p>

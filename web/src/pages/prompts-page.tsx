@@ -52,7 +52,7 @@ export function PromptsPage() {
                   p.id === current ? 'bg-zinc-200 dark:bg-zinc-800' : 'hover:bg-zinc-100 dark:hover:bg-zinc-900',
                 )}
               >
-                {p.name} <span className="text-xs text-zinc-500">v{p.activeVersion}</span>
+                {p.name} <span className="text-xs text-zinc-500 dark:text-zinc-400">v{p.activeVersion}</span>
               </button>
             </li>
           ))}
@@ -79,7 +79,7 @@ export function PromptsPage() {
       </aside>
       <section className="min-w-0 flex-1">
         {template.data && <TemplateDetail key={template.data.id} template={template.data} onChange={refresh} />}
-        {list.data?.items.length === 0 && <p className="text-sm text-zinc-500">No templates yet.</p>}
+        {list.data?.items.length === 0 && <p className="text-sm text-zinc-500 dark:text-zinc-400">No templates yet.</p>}
       </section>
     </main>
   );
@@ -132,10 +132,10 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
     <div className="space-y-6">
       <div>
         <h2 className="text-lg font-semibold">{template.name}</h2>
-        <p className="text-sm text-zinc-500">{template.description}</p>
+        <p className="text-sm text-zinc-500 dark:text-zinc-400">{template.description}</p>
       </div>
       <table className="w-full text-left text-sm">
-        <thead className="text-xs text-zinc-500">
+        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
           <tr>
             <th className="py-1 font-medium">Version</th>
             <th className="py-1 font-medium">Note</th>
@@ -155,7 +155,7 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
                 )}
               </td>
               <td className="py-1.5">{v.note}</td>
-              <td className="py-1.5 text-xs text-zinc-500">{new Date(v.createdAt).toLocaleString()}</td>
+              <td className="py-1.5 text-xs text-zinc-500 dark:text-zinc-400">{new Date(v.createdAt).toLocaleString()}</td>
               <td className="space-x-2 py-1.5 text-right">
                 {v.version !== template.activeVersion && (
                   <>
@@ -187,7 +187,7 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
                     ? 'bg-emerald-100 dark:bg-emerald-950'
                     : part.removed
                       ? 'bg-red-100 line-through dark:bg-red-950'
-                      : 'text-zinc-500'
+                      : 'text-zinc-500 dark:text-zinc-400'
                 }
               >
                 {part.value}

@@ -75,7 +75,7 @@ export function ResetPasswordPage() {
               onChange={(e) => setRepeated(e.target.value)}
               error={mismatch ? 'The two passwords differ.' : undefined}
             />
-            <p className="-mt-2 text-xs text-zinc-500">At least 10 characters.</p>
+            <p className="-mt-2 text-xs text-zinc-500 dark:text-zinc-400">At least 10 characters.</p>
             {problem && (
               <p role="alert" className="rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">
                 {problem.message}

@@ -60,7 +60,7 @@ export function SessionsSection() {
       {sessions.isError && <p role="alert">{describeError(sessions.error).message}</p>}
       <div className="overflow-x-auto">
         <table className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
             <tr>
               <th className="py-2 pr-3 font-medium">Browser</th>
               <th className="py-2 pr-3 font-medium">Address</th>

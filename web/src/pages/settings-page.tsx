@@ -121,7 +121,7 @@ export function SettingsPage() {
       {keys.isError && <p role="alert">{describeError(keys.error).message}</p>}
       <div className="overflow-x-auto">
         <table className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
             <tr>
               <th className="py-2 pr-3 font-medium">Name</th>
               <th className="py-2 pr-3 font-medium">Key</th>
@@ -137,7 +137,7 @@ export function SettingsPage() {
           <tbody>
             {keys.data?.items.length === 0 && (
               <tr>
-                <td colSpan={7} className="py-3 text-zinc-500">
+                <td colSpan={7} className="py-3 text-zinc-500 dark:text-zinc-400">
                   No keys yet.
                 </td>
               </tr>
@@ -155,7 +155,7 @@ export function SettingsPage() {
                 <td className="py-2 pr-3">{key.lastUsedAt ? new Date(key.lastUsedAt).toLocaleString() : 'never'}</td>
                 <td className="py-2 text-right">
                   {key.revokedAt ? (
-                    <span className="text-xs text-zinc-500">revoked</span>
+                    <span className="text-xs text-zinc-500 dark:text-zinc-400">revoked</span>
                   ) : (
                     <Button
                       variant="secondary"

@@ -29,7 +29,7 @@ function SharedSources({ message, open, onToggle }: { message: Message; open: nu
               <span className="rounded bg-indigo-100 px-1 text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200">{c.n}</span>
               <span className="truncate">{c.documentName}</span>
             </span>
-            <span className="block text-zinc-500">{where(c) || ' '}</span>
+            <span className="block text-zinc-500 dark:text-zinc-400">{where(c) || ' '}</span>
             <span className="line-clamp-2 text-zinc-600 dark:text-zinc-400">{c.text}</span>
           </button>
         ))}
@@ -42,7 +42,7 @@ function SharedSources({ message, open, onToggle }: { message: Message; open: nu
             className="rounded-lg border-l-4 border-indigo-400 bg-zinc-50 px-3 py-2 text-sm text-zinc-700 dark:bg-zinc-900 dark:text-zinc-300"
             data-testid="source-passage"
           >
-            <p className="mb-1 text-xs font-medium text-zinc-500">
+            <p className="mb-1 text-xs font-medium text-zinc-500 dark:text-zinc-400">
               [{c.n}] {c.documentName}
               {where(c) ? ` · ${where(c)}` : ''}
             </p>
@@ -65,8 +65,8 @@ function SharedAnswer({ message }: { message: Message }) {
       {message.status === 'error' && message.error && (
         <p className="mt-2 rounded-lg bg-red-50 p-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300">{message.error}</p>
       )}
-      {message.status === 'stopped' && <p className="mt-1 text-xs text-zinc-500">The answer was stopped here.</p>}
-      {message.model && <p className="mt-1 text-xs text-zinc-500">{message.model}</p>}
+      {message.status === 'stopped' && <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">The answer was stopped here.</p>}
+      {message.model && <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">{message.model}</p>}
     </article>
   );
 }
@@ -76,7 +76,8 @@ export function SharedConversationPage() {
   const { token = '' } = useParams();
   const shared = useSharedConversation(token);
 
-  if (shared.isPending) return <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading…</div>;
+  if (shared.isPending)
+    return <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading…</div>;
   if (shared.isError) {
     const missing = shared.error instanceof ApiError && (shared.error.status === 404 || shared.error.status === 400);
     return (
@@ -112,7 +113,9 @@ export function SharedConversationPage() {
             </span>
           </p>
         </header>
-        {conversation.messages.length === 0 && <p className="text-sm text-zinc-500">This conversation has no messages yet.</p>}
+        {conversation.messages.length === 0 && (
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">This conversation has no messages yet.</p>
+        )}
         {conversation.messages.map((message) =>
           message.role === 'user' ? (
             <div key={message.id} className="flex flex-col items-end gap-1" data-testid="user-message">

@@ -166,16 +166,20 @@ export function ToolsPage() {
       <section className="space-y-3" aria-label="MCP servers">
         <h2 className="text-lg font-semibold">MCP servers</h2>
         {servers.data?.items.length === 0 && (
-          <p className="text-sm text-zinc-500">No MCP servers yet. Register one below; its tools become grantable once you approve them.</p>
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">
+            No MCP servers yet. Register one below; its tools become grantable once you approve them.
+          </p>
         )}
         {servers.data?.items.map((server) => (
           <article key={server.id} className="rounded-xl border border-zinc-200 p-3 dark:border-zinc-800" data-testid="mcp-server">
             <header className="flex flex-wrap items-center gap-2">
               <h3 className="font-semibold">{server.name}</h3>
-              <span className="font-mono text-xs text-zinc-500">
+              <span className="font-mono text-xs text-zinc-500 dark:text-zinc-400">
                 {server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : server.url}
               </span>
-              {server.secretNames.length > 0 && <span className="text-xs text-zinc-500">secrets: {server.secretNames.join(', ')}</span>}
+              {server.secretNames.length > 0 && (
+                <span className="text-xs text-zinc-500 dark:text-zinc-400">secrets: {server.secretNames.join(', ')}</span>
+              )}
               <span className="flex-1" />
               <Button className="py-0.5 text-xs" onClick={() => relist.mutate(server.id)}>
                 Refresh
@@ -190,7 +194,7 @@ export function ToolsPage() {
               </p>
             )}
             <table className="mt-2 w-full text-left text-sm">
-              <thead className="text-xs text-zinc-500">
+              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
                 <tr>
                   <th className="font-medium">Tool</th>
                   <th className="font-medium">Status</th>
@@ -210,7 +214,7 @@ export function ToolsPage() {
                     >
                       <td className="py-1 pr-2">
                         <span className="font-mono text-xs">{tool.grantName}</span>
-                        <span className="block text-xs text-zinc-500">{tool.description}</span>
+                        <span className="block text-xs text-zinc-500 dark:text-zinc-400">{tool.description}</span>
                         <span className="block font-mono text-[10px] text-zinc-400">sha256 {tool.hash.slice(0, 16)}…</span>
                       </td>
                       <td
@@ -260,21 +264,23 @@ export function ToolsPage() {
       <section aria-label="Datasets">
         <h2 className="mb-2 text-lg font-semibold">Datasets</h2>
         {datasets.data?.items.length === 0 && (
-          <p className="text-sm text-zinc-500">No datasets yet (npx axon demo finance loads treasury_yields).</p>
+          <p className="text-sm text-zinc-500 dark:text-zinc-400">No datasets yet (npx axon demo finance loads treasury_yields).</p>
         )}
         <ul className="space-y-1 text-sm">
           {datasets.data?.items.map((d) => (
             <li key={d.name}>
               <span className="font-mono">{d.name}</span>{' '}
-              <span className="text-zinc-500">— {d.tables.map((t) => `${t.rows} rows, ${t.columns.length} columns`).join('; ')}</span>
-              {d.description && <span className="block text-xs text-zinc-500">{d.description}</span>}
+              <span className="text-zinc-500 dark:text-zinc-400">
+                — {d.tables.map((t) => `${t.rows} rows, ${t.columns.length} columns`).join('; ')}
+              </span>
+              {d.description && <span className="block text-xs text-zinc-500 dark:text-zinc-400">{d.description}</span>}
             </li>
           ))}
         </ul>
       </section>
       <section aria-label="URL allow-list">
         <h2 className="mb-2 text-lg font-semibold">fetch_url allow-list</h2>
-        <p className="mb-1 text-sm text-zinc-500">
+        <p className="mb-1 text-sm text-zinc-500 dark:text-zinc-400">
           Hosts (host or host:port, one per line) that fetch_url may reach even though they resolve to internal addresses.
         </p>
         <textarea

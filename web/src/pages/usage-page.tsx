@@ -34,7 +34,7 @@ function BarChart({
   const max = Math.max(1e-9, ...rows.map(value));
   return (
     <figure className="rounded-xl border border-zinc-200 p-3 dark:border-zinc-800" data-testid="usage-chart">
-      <figcaption className="mb-2 text-xs font-medium text-zinc-500">{title}</figcaption>
+      <figcaption className="mb-2 text-xs font-medium text-zinc-500 dark:text-zinc-400">{title}</figcaption>
       <svg width="100%" height={rows.length * 22} role="img" aria-label={title}>
         {rows.map((r, i) => (
           <g key={r.key} transform={`translate(0, ${i * 22})`}>
@@ -100,7 +100,7 @@ export function UsagePage() {
         </a>
       </div>
       {usage.isError && <p role="alert">{describeError(usage.error).message}</p>}
-      {usage.isSuccess && rows.length === 0 && <p className="text-sm text-zinc-500">No model calls in this period.</p>}
+      {usage.isSuccess && rows.length === 0 && <p className="text-sm text-zinc-500 dark:text-zinc-400">No model calls in this period.</p>}
       {rows.length > 0 && (
         <>
           <div className="mb-6 grid gap-3 md:grid-cols-2">
@@ -115,7 +115,7 @@ export function UsagePage() {
             <BarChart title="Latency p95 (ms)" rows={rows} value={(r) => r.latencyP95Ms ?? 0} format={(n) => n.toFixed(0)} />
           </div>
           <table className="w-full text-left text-sm">
-            <thead className="text-xs text-zinc-500">
+            <thead className="text-xs text-zinc-500 dark:text-zinc-400">
               <tr>
                 {['', 'Requests', 'Errors', 'Input tokens', 'Output tokens', 'Cost (USD)', 'p50 ms', 'p95 ms'].map((h) => (
                   <th key={h} className="py-1 pr-3 font-medium">

@@ -36,7 +36,7 @@ export function IconButton({ label, className, ...props }: ButtonHTMLAttributes<
       aria-label={label}
       title={label}
       className={clsx(
-        'inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100',
+        'inline-flex size-8 items-center justify-center rounded-lg text-zinc-500 dark:text-zinc-400 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100',
         className,
       )}
       {...props}

@@ -1,0 +1,172 @@
+import AxeBuilder from '@axe-core/playwright';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../server/src/testing/test-server';
+import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
+
+let t: TestServer;
+let browser: Browser;
+let admin: BrowserContext;
+let conversationId = '';
+let collectionId = '';
+let shareToken = '';
+
+const SCREENS = [
+  { width: 1366, height: 768, colorScheme: 'light' },
+  { width: 390, height: 844, colorScheme: 'light' },
+] as const;
+
+/** The serious and critical axe violations on the page, one line each, with the elements they hit. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+beforeAll(async () => {
+  t = await startTestServer({ webDir: WEB_DIST });
+  browser = await launchBrowser();
+  admin = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await admin.newPage();
+  await setUpFirstAdmin(page, t.url);
+  const { csrfToken } = (await (await page.request.get(`${t.url}/api/auth/session`)).json()) as { csrfToken: string };
+  const headers = { 'x-csrf-token': csrfToken };
+  collectionId = (
+    (await (await page.request.post(`${t.url}/api/collections`, { headers, data: { name: 'Minutes' } })).json()) as { id: string }
+  ).id;
+  conversationId = (
+    (await (await page.request.post(`${t.url}/api/conversations`, { headers, data: { title: 'Rates', model: 'sim/sim-1' } })).json()) as {
+      id: string;
+    }
+  ).id;
+  t.upstream.set({ mode: 'ok', tokenDelayMs: 0, content: 'The **Committee** raised the rate by 25 basis points.\n\n- One\n- Two' });
+  await page.goto(`${t.url}/c/${conversationId}`);
+  await page.getByRole('textbox', { name: 'Message' }).fill('What did the Committee decide?');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-testid="assistant-message"][data-status="complete"]').waitFor({ timeout: 15_000 });
+  const share = await page.request.post(`${t.url}/api/conversations/${conversationId}/share`, { headers });
+  expect(share.ok()).toBe(true);
+  shareToken = ((await share.json()) as { token: string }).token;
+  await page.close();
+}, 120_000);
+afterAll(async () => {
+  await admin?.close();
+  await browser?.close();
+  await t?.close();
+});
+
+/** Every signed-in page, with what shows once it has rendered. */
+const pages = () => [
+  { name: 'chat', path: '/', ready: (p: Page) => p.getByRole('heading', { name: 'How can I help?' }).waitFor() },
+  {
+    name: 'conversation with an answer',
+    path: `/c/${conversationId}`,
+    ready: (p: Page) => p.locator('[data-testid="assistant-message"][data-status="complete"]').waitFor(),
+  },
+  { name: 'collections', path: '/collections', ready: (p: Page) => p.getByRole('link', { name: /Minutes/ }).waitFor() },
+  { name: 'a collection', path: `/collections/${collectionId}`, ready: (p: Page) => p.getByText('This collection is empty.').waitFor() },
+  { name: 'prompts', path: '/prompts', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'agents', path: '/agents', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'tools', path: '/tools', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'settings and keys', path: '/settings', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'usage', path: '/usage', ready: (p: Page) => p.getByTestId('feedback-section').waitFor() },
+  { name: 'users and keys', path: '/admin', ready: (p: Page) => p.getByRole('heading', { name: 'Users' }).waitFor() },
+  { name: 'organisation', path: '/organisation', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'audit', path: '/audit', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'prompt log', path: '/prompt-log', ready: (p: Page) => p.getByRole('heading').first().waitFor() },
+  { name: 'shared conversation', path: `/shared/${shareToken}`, ready: (p: Page) => p.getByText('Shared by admin@example.com').waitFor() },
+];
+
+describe('the accessibility check', () => {
+  it('reports a serious violation when a page has one', async () => {
+    const page = await admin.newPage();
+    try {
+      await page.goto(t.url);
+      await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
+      await page.evaluate(() => {
+        const image = document.createElement('img');
+        image.id = 'nameless';
+        image.src = '/favicon.svg';
+        document.body.append(image);
+      });
+      expect((await seriousViolations(page)).join('\n')).toContain('#nameless');
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe.each(SCREENS)('no serious or critical accessibility violations at $width×$height, $colorScheme theme', (screen) => {
+  const viewport = { width: screen.width, height: screen.height };
+  const colorScheme = screen.colorScheme;
+  it('on the sign-in page', async () => {
+    const context = await browser.newContext({ viewport, colorScheme });
+    try {
+      const page = await context.newPage();
+      await page.goto(t.url);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await seriousViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('on every signed-in page', async () => {
+    const context = await browser.newContext({ viewport, colorScheme });
+    try {
+      await context.addCookies(await admin.cookies());
+      const page = await context.newPage();
+      const found: string[] = [];
+      for (const entry of pages()) {
+        await page.goto(`${t.url}${entry.path}`);
+        await entry.ready(page);
+        await page.waitForLoadState('networkidle');
+        for (const violation of await seriousViolations(page)) found.push(`${entry.name}: ${violation}`);
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('the keyboard-shortcut sheet', () => {
+  it('opens on ?, lists the shortcuts, passes the accessibility check and closes on Esc, giving focus back', async () => {
+    const page = await admin.newPage();
+    try {
+      await page.goto(t.url);
+      await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
+      const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+
+      // In the message box, ? is a question mark.
+      const message = page.getByRole('textbox', { name: 'Message' });
+      await message.focus();
+      await page.keyboard.type('Why?');
+      expect(await message.inputValue()).toBe('Why?');
+      expect(await sheet.count()).toBe(0);
+
+      const search = page.getByRole('button', { name: 'Toggle dark mode' });
+      await search.focus();
+      await page.keyboard.press('?');
+      await sheet.waitFor();
+      const rows = await sheet.getByTestId('shortcut').allInnerTexts();
+      const flat = rows.map((r) => r.replace(/\s+/g, ' ').trim());
+      expect(flat).toContain('Enter Send the message');
+      expect(flat).toContain('Shift Enter New line');
+      expect(flat).toContain('Esc Stop the answer being written');
+      expect(flat).toContain('Ctrl K Search conversations');
+      expect(flat).toContain('Ctrl Shift O New chat');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('dialog');
+      expect(await seriousViolations(page)).toEqual([]);
+
+      await page.keyboard.press('Escape');
+      await sheet.waitFor({ state: 'detached' });
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Toggle dark mode');
+      // The message typed before stays.
+      expect(await message.inputValue()).toBe('Why?');
+    } finally {
+      await page.close();
+    }
+  });
+});
