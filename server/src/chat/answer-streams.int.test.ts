@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tokenText } from '@axon/bench/simulated-upstream';
 import type { Conversation, ConversationWithMessages, Message } from '@axon/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseEventId, textOfStream } from '../streams';
+import { createStaleAnswerSweeper, parseEventId, textOfStream } from '../streams';
 import { WebClient } from '../testing/http-client';
 import { freePort } from '../testing/processes';
 import { countTextDeltas, readUntil, type SseEvent, textOfEvents } from '../testing/sse-events';
@@ -116,6 +116,40 @@ describe('answers across replicas (Redis stream log)', () => {
     expect(textOfEvents(await reading)).toBe(fullAnswer(150));
     expect(await answerOf(onB, conversation.id)).toMatchObject({ status: 'complete', content: fullAnswer(150) });
   }, 60_000);
+
+  it('a replica that only stalled, and whose answer another took as interrupted, stops: its client saw no more than was saved', async () => {
+    a.upstream.set({ tokens: 400, tokenDelayMs: 15 });
+    const conversation = (await onA.json<Conversation>('POST', '/api/conversations', { model: 'sim/sim-1' })).body;
+    const response = await onA.request('POST', `/api/conversations/${conversation.id}/chat`, {
+      trigger: 'submit-message',
+      message: { id: 'u1', text: 'A long one' },
+      resumable: true,
+    });
+    const seen: SseEvent[] = [];
+    const reading = readUntil(response, (events) => {
+      seen.splice(0, seen.length, ...events);
+      return false;
+    });
+    await expect.poll(() => countTextDeltas(seen), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    // B concludes that A's heartbeats stopped (as when A's event loop stalls past the stale limit).
+    const sweeper = createStaleAnswerSweeper({
+      messages: b.server.store.messages,
+      log: b.server.streamLog,
+      staleAfterMs: -60_000,
+      intervalMs: 1000,
+    });
+    const marked = await sweeper.sweep();
+    const answerId = parseEventId(seen.at(-1)?.id)?.messageId as string;
+    expect(marked.map((m) => m.id)).toEqual([answerId]);
+    const streamedToClient = textOfEvents(await reading);
+    expect(streamedToClient.length).toBeLessThan(fullAnswer(400).length);
+    // Everything the client got is in the log, which another replica's readers replay.
+    expect(await textOfStream(b.server.streamLog, answerId)).toBe(streamedToClient);
+    await expect.poll(() => a.upstream.stats.open, { timeout: 5000 }).toBe(0);
+    const saved = await answerOf(onB, conversation.id);
+    expect(saved).toMatchObject({ id: answerId, status: 'error', error: expect.stringMatching(/server stopped/) });
+    expect(saved?.content.startsWith(streamedToClient)).toBe(true);
+  });
 
   it('an answer whose replica is killed is marked interrupted by another, with the text streamed up to the kill', async () => {
     // A third replica as its own process, so that it can be killed outright.

@@ -1,8 +1,9 @@
-import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
-import { type AssistantMetadata, ChatTurnRequestSchema, type Message, type MessageAttachment } from '@axon/contracts';
+import type { LanguageModelV3FilePart, LanguageModelV3Prompt } from '@ai-sdk/provider';
+import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import { createAgentUiStream, STREAM_STEPS } from '../agents/agent-ui-stream';
+import type { BlobStore } from '../blobs/blob-store';
 import { AppError } from '../errors';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest, observeModelCall } from '../http/log-request';
@@ -19,12 +20,13 @@ import { addHighlights } from '../rag/cite/locate-cited-sentences';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
-import type { Store } from '../store';
+import { INTERRUPTED_ANSWER_ERROR, type Store } from '../store';
 import { formatEventId, type StreamLog } from '../streams';
 import { registerAnswerStreamRoutes } from './answer-stream-routes';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
 import { threadOf, threadUpTo } from './conversation-thread';
+import { describeAttachments, readAttachedImages } from './image-parts';
 import { type ConversationTitles, cleanModelTitle, keyPhraseTitle, titleFromText, titlePrompt } from './make-conversation-title';
 
 export interface ChatRoutesDeps {
@@ -36,6 +38,8 @@ export interface ChatRoutesDeps {
   embedder?: Embedder | undefined;
   /** The rerank model, for collections that turn reranking on. */
   reranker?: Reranker | undefined;
+  /** Uploaded originals: attached images are read from here for models that read images. */
+  blobs: Pick<BlobStore, 'get'>;
   limits: RateLimits;
   prompts: PromptStore;
   /** Every event of an answer as it streams, for clients that resume it and for Stop from any replica. */
@@ -54,13 +58,19 @@ export interface ChatRoutesDeps {
 /** Answers are generated once under their id: one epoch. (A writer that starts one over would take the next.) */
 const ANSWER_EPOCH = 1;
 
-/** The conversation so far as a model prompt; failed answers with no text are left out. */
-export function conversationPrompt(messages: Message[]): LanguageModelV3Prompt {
+/**
+ * The conversation so far as a model prompt; failed answers with no text are left out. `images`
+ * (by message id) follow the text of the user messages they were attached to.
+ */
+export function conversationPrompt(
+  messages: Message[],
+  images: ReadonlyMap<string, LanguageModelV3FilePart[]> = new Map(),
+): LanguageModelV3Prompt {
   return messages
     .filter((m) => m.content.length > 0)
     .map((m) =>
       m.role === 'user'
-        ? { role: 'user' as const, content: [{ type: 'text' as const, text: m.content }] }
+        ? { role: 'user' as const, content: [{ type: 'text' as const, text: m.content }, ...(images.get(m.id) ?? [])] }
         : { role: 'assistant' as const, content: [{ type: 'text' as const, text: m.content }] },
     );
 }
@@ -82,7 +92,10 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const conversation = await store.conversations.get(id, user.id);
     if (!conversation) throw new AppError('not_found', { detail: 'No such conversation' });
 
-    const { info, model } = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined, request);
+    const resolved = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined, request);
+    const { info } = resolved;
+    /** Whether the model is given images as they are (otherwise the text OCR read in them). */
+    const vision = info.capabilities.vision;
     const everyMessage = await store.messages.listByConversation(id);
     if (body.parentId && !everyMessage.some((m) => m.id === body.parentId))
       throw new AppError('not_found', { detail: 'No such message in this conversation' });
@@ -129,12 +142,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       });
       if (body.attachments?.length) {
         // The files shown on the sent message: those the sender may read, by the name they were uploaded with.
-        const shown: MessageAttachment[] = [];
-        for (const documentId of body.attachments) {
-          const document = await store.documents.get(documentId);
-          if (document && (await store.collections.getForUser(document.collectionId, user.id)))
-            shown.push({ documentId, name: document.name });
-        }
+        const shown = await describeAttachments({ store, userId: user.id }, body.attachments, vision);
         if (shown.length > 0) {
           await store.messages.update(userMessage.id, { attachments: shown });
           userMessage.attachments = shown;
@@ -154,10 +162,13 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
 
     const question = history.at(-1)?.content ?? '';
     // Files attached to this message come first (whole, as far as the budget goes), then passages
-    // retrieved from the conversation's collections with what budget is left.
+    // retrieved from the conversation's collections with what budget is left. An image the model
+    // is shown as it is does not come again as its text.
+    const seenAsImages = new Set((history.at(-1)?.attachments ?? []).filter((a) => a.readAs === 'image').map((a) => a.documentId));
+    const attachedText = body.attachments?.filter((documentId) => !seenAsImages.has(documentId)) ?? [];
     const attached =
-      body.trigger === 'submit-message' && body.attachments?.length
-        ? await attachmentPassages(store, { userId: user.id, documentIds: body.attachments, contextTokens: deps.contextTokens, startAt: 0 })
+      body.trigger === 'submit-message' && attachedText.length > 0
+        ? await attachmentPassages(store, { userId: user.id, documentIds: attachedText, contextTokens: deps.contextTokens, startAt: 0 })
         : [];
     const usedTokens = attached.reduce((n, c) => n + Math.ceil(c.text.length / 4), 0);
     const retrieved =
@@ -173,7 +184,9 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           })
         : [];
     const citations = [...attached, ...retrieved.map((c) => ({ ...c, n: c.n + attached.length }))];
-    const prompt = conversationPrompt(history);
+    // A model that reads images sees those attached to the conversation's messages, this one's and earlier ones.
+    const images = vision ? await readAttachedImages(history, { store, userId: user.id, blobs: deps.blobs }) : new Map();
+    const prompt = conversationPrompt(history, images);
     if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
     if (conversation.prompt) {
       // The conversation's template (its active version, variables at their defaults): its system
@@ -181,7 +194,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       const { version } = await deps.prompts.resolve(user.orgId, conversation.prompt);
       const rendered = await renderTemplate(version, {}, question);
       const last = prompt.at(-1);
-      if (last?.role === 'user') last.content = [{ type: 'text', text: rendered.message }];
+      if (last?.role === 'user')
+        last.content = [{ type: 'text', text: rendered.message }, ...last.content.filter((p) => p.type === 'file')];
       if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
     }
     // The person's own instructions come first: their defaults from Settings, then this conversation's.
@@ -189,6 +203,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       .map((text) => text.trim())
       .filter(Boolean);
     prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
+    // The web chat's fast client sends text only: a prompt with images goes through the provider's full client.
+    const model = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
     const settings = {
       ...(conversation.temperature !== null ? { temperature: conversation.temperature } : {}),
       ...(conversation.maxTokens !== null ? { maxOutputTokens: conversation.maxTokens } : {}),
@@ -223,17 +239,30 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     // on a reconnection names it). Appends run in order; so do the sends, each once its event is logged.
     let delivered: Promise<void> = Promise.resolve();
     let logFailed = false;
+    /**
+     * Set when the log refused an event: another replica took this answer as interrupted (this one
+     * gave no heartbeat for too long) and ended its log. Nothing more is sent, so that the client
+     * has seen exactly the text the log, and so the saved answer, holds.
+     */
+    let takenOver = false;
     const send = (chunk: UIMessageChunk<AssistantMetadata>) => {
       const data = JSON.stringify(chunk);
       const appended = streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
         // The answer still reaches this client; only resuming it elsewhere is lost.
         if (!logFailed) request.log.error({ err: error }, 'writing the answer to the stream log failed');
         logFailed = true;
-        return null;
+        return 'unlogged' as const;
       });
       delivered = delivered.then(async () => {
         const seq = await appended;
-        sse.sendLine(data, seq === null ? undefined : formatEventId(answer.id, { epoch: ANSWER_EPOCH, seq }));
+        if (takenOver) return;
+        if (seq === null) {
+          takenOver = true;
+          request.log.warn({ messageId: answer.id }, 'the answer was taken as interrupted by another replica; it stops here');
+          controller.abort(new DOMException('Taken as interrupted', 'AbortError'));
+          return;
+        }
+        sse.sendLine(data, seq === 'unlogged' ? undefined : formatEventId(answer.id, { epoch: ANSWER_EPOCH, seq }));
       });
     };
     send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
@@ -297,7 +326,10 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       );
       clearInterval(heartbeat);
       await beating;
-      const error = result.error ? (result.error.detail ?? result.error.message) : null;
+      await delivered;
+      // Taken as interrupted by another replica: it stays so, with all the text this one wrote.
+      const status = takenOver ? 'error' : result.status;
+      const error = takenOver ? INTERRUPTED_ANSWER_ERROR : result.error ? (result.error.detail ?? result.error.message) : null;
       // Limits, budgets and the ledger count a stopped or failed stream too (estimated when the provider said nothing).
       const counted = countedUsage(result.usage, {
         estimatedInputTokens: result.usage.inputTokens === null ? await estimatePromptTokens(prompt) : undefined,
@@ -307,7 +339,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       settleLater(request, admission, (counted.inputTokens ?? 0) + (counted.outputTokens ?? 0));
       await store.messages.update(answer.id, {
         content: result.text,
-        status: result.status,
+        status,
         usage: result.usage,
         timing: result.timing,
         error,

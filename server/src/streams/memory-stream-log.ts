@@ -48,7 +48,7 @@ export function createMemoryStreamLog(limits: Partial<StreamLogLimits> = {}): St
   return {
     async append(messageId, epoch, data) {
       let log = logs.get(messageId);
-      if (log && epoch < log.epoch) return null;
+      if (log && (epoch < log.epoch || (epoch === log.epoch && log.ended))) return null;
       if (!log || epoch > log.epoch) {
         if (log) clearTimeout(log.expiry);
         const fresh: AnswerLog = {

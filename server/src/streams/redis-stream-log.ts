@@ -45,6 +45,22 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 `;
 
+/**
+ * Adds an event (ARGV: max length, id, data) unless the log was ended: 1 when added, 0 when refused.
+ * Checking the top entry in the same script is what makes a writer whose log was ended elsewhere
+ * get every later event refused, also those it had already sent.
+ */
+const APPEND_SCRIPT = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 and last[1][2][1] == 'end' then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[2], 'd', ARGV[3])
+return 1
+`;
+
+type AppendingRedis = Redis & {
+  axonStreamAppend(key: string, maxEvents: string, id: string, data: string): Promise<number>;
+};
+
 interface Writer {
   epoch: number;
   seq: number;
@@ -53,6 +69,8 @@ interface Writer {
   /** The last append, so that `end` comes after every event. */
   last: Promise<unknown>;
   expireAfter: number;
+  /** Set once the log refused an event: every later one is refused too. */
+  refused?: boolean;
 }
 
 /**
@@ -69,6 +87,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const cancelKey = (messageId: string) => `${prefix}stream-cancel:${messageId}`;
   const cancelChannel = `${prefix}stream-cancel`;
 
+  if (!('axonStreamAppend' in redis)) redis.defineCommand('axonStreamAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT });
+  const appender = redis as AppendingRedis;
   const writers = new Map<string, Writer>();
   const readerConnections = new Set<Redis>();
   const cancelHandlers = new Map<string, Set<() => void>>();
@@ -84,7 +104,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       const last = await lastEntry(messageId);
       if (!last) return true;
       const at = positionOf(last[0]);
-      if (at.epoch > epoch) return false;
+      // A newer epoch owns the log, or this epoch's log was ended.
+      if (at.epoch > epoch || (at.epoch === epoch && isEnd(last[1]))) return false;
       if (at.epoch === epoch) writer.seq = at.seq;
       // A new epoch: the earlier epochs' events go.
       else await redis.xtrim(logKey(messageId), 'MINID', `${epoch}-0`);
@@ -126,19 +147,25 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       const current = writer;
       // Every append waits for the same `ready`, so the callbacks run (and the XADDs are sent) in call order.
       const appended = current.ready.then(async (owned) => {
-        if (!owned) return null;
+        if (!owned || current.refused) return null;
         const seq = ++current.seq;
         const key = logKey(messageId);
-        const added = redis.xadd(key, 'MAXLEN', '~', String(maxEvents), `${epoch}-${seq}`, 'd', data);
+        const added = appender.axonStreamAppend(key, String(maxEvents), `${epoch}-${seq}`, data);
         if (Date.now() >= current.expireAfter) {
           current.expireAfter = Date.now() + Math.min(30_000, (idleSeconds * 1000) / 4);
           redis.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
         }
         try {
-          await added;
+          if ((await added) === 0) {
+            current.refused = true;
+            return null;
+          }
         } catch (error) {
-          // Another replica moved the log to a newer epoch: this writer is superseded.
-          if (/equal or smaller than the target stream top item/i.test(String(error))) return null;
+          // Another replica moved the log to a newer epoch, or ended it: this writer is superseded.
+          if (/equal or smaller than the target stream top item/i.test(String(error))) {
+            current.refused = true;
+            return null;
+          }
           throw error;
         }
         return seq;

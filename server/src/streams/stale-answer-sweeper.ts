@@ -40,7 +40,8 @@ export async function textOfStream(log: Pick<StreamLog, 'read'>, messageId: stri
 /**
  * Finds answers whose replica died while writing them: every `intervalMs`, answers with no heartbeat
  * for `staleAfterMs` are marked `error` with the text they had, or the longer text their stream log
- * holds when it got further than the last heartbeat; their logs are ended so that readers finish.
+ * holds when it got further than the last heartbeat; their logs are ended so that readers finish
+ * (and so that a writer that only stalled stops: the log refuses its events).
  */
 export function createStaleAnswerSweeper(options: StaleAnswerSweeperOptions): StaleAnswerSweeper {
   const now = options.now ?? Date.now;
@@ -52,12 +53,14 @@ export function createStaleAnswerSweeper(options: StaleAnswerSweeperOptions): St
     const marked = await options.messages.markStale(new Date(now() - options.staleAfterMs).toISOString());
     for (const answer of marked) {
       try {
+        // Ended first: a writer that is alive after all (it stalled) has every later event refused,
+        // so the text read next is all that any client was sent.
+        await options.log.end(answer.id);
         const streamed = await textOfStream(options.log, answer.id);
         if (streamed.length > answer.content.length && streamed.startsWith(answer.content)) {
           await options.messages.update(answer.id, { content: streamed });
           answer.content = streamed;
         }
-        await options.log.end(answer.id);
       } catch (error) {
         options.onError?.(error);
       }

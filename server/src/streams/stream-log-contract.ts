@@ -123,6 +123,25 @@ export function describeStreamLogContract(name: string, make: MakeStreamLog): vo
       expect(await collect(peer.read(id))).toHaveLength(2);
     });
 
+    it('refuses the events of a writer whose log another replica ended, from the first one on', async () => {
+      const { log, peer } = await open();
+      const id = randomUUID();
+      await log.append(id, 1, 'a');
+      await log.append(id, 1, 'b');
+      await peer.end(id);
+      // Appends already under way when the end came are refused as well as later ones.
+      expect(await Promise.all([log.append(id, 1, 'c'), log.append(id, 1, 'd')])).toEqual([null, null]);
+      expect(await log.append(id, 1, 'e')).toBeNull();
+      expect((await collect(peer.read(id))).map((e) => e.data)).toEqual(['a', 'b']);
+      expect(await peer.info(id)).toMatchObject({ epoch: 1, seq: 2, ended: true });
+      // The same, for a writer that starts only after the end.
+      const other = randomUUID();
+      await log.append(other, 1, 'x');
+      await log.end(other);
+      expect(await peer.append(other, 1, 'y')).toBeNull();
+      expect((await collect(log.read(other))).map((e) => e.data)).toEqual(['x']);
+    });
+
     it('stops a waiting reader when its signal aborts', async () => {
       const { log, peer } = await open();
       const id = randomUUID();

@@ -10,7 +10,8 @@ export interface StreamLog {
   /**
    * Adds an event (the UI-stream chunk as JSON) to the answer's log in `epoch`; resolves with its
    * sequence number (1, 2, … within the epoch). A higher epoch than the log's starts the log over;
-   * a lower one is refused with `null` (its writer was superseded).
+   * a lower one is refused with `null` (its writer was superseded), and so is an event of an ended
+   * log's epoch (another replica ended it, taking the answer as interrupted).
    */
   append(messageId: string, epoch: number, data: string): Promise<number | null>;
   /**
