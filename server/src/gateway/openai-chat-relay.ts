@@ -238,21 +238,36 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
     if (ended) return;
     carry += text;
     if (carry.includes('\r')) carry = carry.replace(/\r\n?/g, '\n');
+    // Events pass on as they came, in runs sliced from `carry` (no copy per event); only an event
+    // left out or one added ends a run. Single-character searches: V8 finds '\n' far faster than '\n\n'.
     let out = '';
     let from = 0;
-    for (let at = carry.indexOf('\n\n'); at >= 0; at = carry.indexOf('\n\n', from)) {
-      const event = carry.slice(from, at + 2);
+    let run = 0;
+    let oneLine = true;
+    for (let at = carry.indexOf('\n'); at >= 0; at = carry.indexOf('\n', at + 1)) {
+      if (carry.charCodeAt(at + 1) !== 10) {
+        oneLine = false;
+        continue;
+      }
+      const start = from;
       from = at + 2;
       // An event is one or more `data:` lines (comments and other fields pass through untouched).
       let data: string | undefined;
-      if (event.startsWith('data: ') && event.indexOf('\n') === event.length - 2) data = event.slice(6, -2);
+      if (oneLine && isDataLine(carry, start)) data = carry.slice(start + 6, at);
       else {
-        for (const line of event.slice(0, -2).split('\n'))
+        for (const line of carry.slice(start, at).split('\n'))
           if (line.startsWith('data:')) data = (data === undefined ? '' : `${data}\n`) + line.slice(line[5] === ' ' ? 6 : 5);
       }
-      if (data === '[DONE]' && citationsEvent) out += citationsEvent;
-      if (data === undefined || tap(data)) out += event;
+      oneLine = true;
+      at++;
+      const citations = data === '[DONE]' && citationsEvent !== '';
+      const kept = data === undefined || tap(data);
+      if (citations || !kept) {
+        out += carry.slice(run, start) + (citations ? citationsEvent : '');
+        run = kept ? start : from;
+      }
     }
+    out += carry.slice(run, from);
     carry = carry.slice(from);
     if (out && !res.write(out)) {
       upstream.pause();
@@ -278,4 +293,16 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
     );
   });
   await finished;
+}
+
+/** Whether `text` holds `data: ` at `at` (compared by character: cheaper than `startsWith` at an offset). */
+function isDataLine(text: string, at: number): boolean {
+  return (
+    text.charCodeAt(at) === 100 &&
+    text.charCodeAt(at + 1) === 97 &&
+    text.charCodeAt(at + 2) === 116 &&
+    text.charCodeAt(at + 3) === 97 &&
+    text.charCodeAt(at + 4) === 58 &&
+    text.charCodeAt(at + 5) === 32
+  );
 }

@@ -34,6 +34,33 @@ describe('readPlainContentDelta', () => {
       choices: [0, 1].map((index) => ({ index, delta: { content: 'x' }, logprobs: null, finish_reason: null })),
     });
     expect(readPlainContentDelta(two)).toBeUndefined();
+    const first = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { content: 'x' }, ...choice }], ...extra });
+    expect(readPlainContentDelta(first({ logprobs: { content: [] }, finish_reason: null }))).toBeUndefined();
+    expect(readPlainContentDelta(first({ finish_reason: null }, { usage: { prompt_tokens: 3 } }))).toBeUndefined();
+    expect(readPlainContentDelta(first({ finish_reason: null }, { error: 'x' }))).toBeUndefined();
+    expect(
+      readPlainContentDelta(JSON.stringify({ error: { m: 1 }, choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] })),
+    ).toBeUndefined();
+    expect(
+      readPlainContentDelta(JSON.stringify({ choices: [{ index: 1, delta: { content: 'x' }, finish_reason: null }] })),
+    ).toBeUndefined();
+  });
+
+  it('reads the plain deltas of the shapes servers send: with usage null, an obfuscation field, no logprobs', () => {
+    const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        system_fingerprint: 'fp',
+        choices: [{ index: 0, delta: { content: 'hé "x"' }, ...choice }],
+        ...extra,
+      });
+    expect(readPlainContentDelta(chunk({ finish_reason: null }))).toBe('hé "x"');
+    expect(readPlainContentDelta(chunk({ logprobs: null, finish_reason: null }, { usage: null }))).toBe('hé "x"');
+    expect(readPlainContentDelta(chunk({ logprobs: null, finish_reason: null }, { obfuscation: 'aZ09' }))).toBe('hé "x"');
   });
 });
 

@@ -107,11 +107,27 @@ export function plainContentDeltaLength(data: string): number | undefined {
   return span && span[1] - span[0] - 2;
 }
 
-/** Where the JSON string of a plain content delta lies in the chunk, quotes included. */
+/** The first choice opening with a content delta, matched where the chunk's first inner object starts. */
+const PLAIN_HEAD = /"choices":\[\{"index":0,"delta":\{"content":"/y;
+/** Where `PLAIN_HEAD` starts, counted back from the first choice's `{`. */
+const HEAD_BEFORE_BRACE = '"choices":['.length;
+/** What may follow a plain delta's string: the end of the choice and of the choices; then the chunk's end, or more fields. */
+const PLAIN_TAIL = /\}(?:,"logprobs":null)?,"finish_reason":null\}\](\}$)?/y;
+
+/**
+ * Where the JSON string of a plain content delta lies in the chunk, quotes included. Every check is
+ * anchored (a sticky pattern at a known place, or a one-character search): in V8, searching a
+ * short chunk for a string it does not hold, or `startsWith` at an offset, costs several times
+ * more, and this runs for every event of every stream.
+ */
 function plainContentSpan(data: string): [number, number] | undefined {
-  const key = data.indexOf(CONTENT_KEY);
-  if (key < 0 || data.indexOf(CONTENT_KEY, key + CONTENT_KEY.length) >= 0) return undefined;
-  const start = key + CONTENT_KEY.length - 1;
+  // The first object inside the chunk is the first choice (no error or usage object before it),
+  // and the delta, holding only content, is the first thing in it.
+  const head = data.indexOf('{', 1) - HEAD_BEFORE_BRACE;
+  if (head < 0) return undefined;
+  PLAIN_HEAD.lastIndex = head;
+  if (!PLAIN_HEAD.test(data)) return undefined;
+  const start = PLAIN_HEAD.lastIndex - 1;
   let end = start + 1;
   for (;;) {
     end = data.indexOf('"', end);
@@ -121,12 +137,21 @@ function plainContentSpan(data: string): [number, number] | undefined {
     if (backslashes % 2 === 0) break;
     end++;
   }
-  // Only `}` may follow the string (no other delta field), and the rest must be the plain tail.
-  if (data.charCodeAt(end + 1) !== 125) return undefined;
-  const rest = data.slice(end + 2);
-  if (!rest.includes('"finish_reason":null') || rest.includes('"usage"') || rest.includes('"error"') || rest.includes('{'))
-    return undefined;
-  if (data.includes('"tool_calls"') || data.includes('"error"') || data.includes('"usage":{')) return undefined;
+  // Nothing else in the delta or the choice, and no other choice.
+  PLAIN_TAIL.lastIndex = end + 1;
+  const tail = PLAIN_TAIL.exec(data);
+  if (!tail) return undefined;
+  if (tail[1] === undefined) {
+    // More fields after the choices: only ones holding no object (`"usage":null`, `"obfuscation":"…"`).
+    const rest = data.slice(PLAIN_TAIL.lastIndex);
+    if (
+      !rest.endsWith('}') ||
+      rest.includes('{') ||
+      rest.includes('"error"') ||
+      (rest.includes('"usage"') && !rest.includes('"usage":null'))
+    )
+      return undefined;
+  }
   return [start, end + 1];
 }
 
