@@ -89,8 +89,6 @@ function toUsage(usage: OpenAIUsage | undefined | null): LanguageModelV3Usage {
   };
 }
 
-const CONTENT_KEY = '"delta":{"content":"';
-
 /**
  * The text of a chunk that carries nothing but one plain content delta (the shape of almost every
  * streamed chunk: `…"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]}`),
