@@ -6,7 +6,7 @@
  * the production driver and store (`openPostgresStore`): a slower engine than a native server.
  *
  * `npm run bench -- --only=pgvector`, or `npx tsx pgvector/run.ts [--pgvector-sizes=10000,100000]
- * [--ef-search=40,100,200,400] [--spread=uniform,latent,clustered]` from bench/.
+ * [--ef-search=40,100,200,400] [--spread=uniform,latent,clustered] [--hnsw=16x64,24x128]` from bench/.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,7 +162,16 @@ async function measure(
   return rows;
 }
 
-export async function runPgvectorBenchmark(options: { sizes?: number[]; efSearch?: number[]; spreads?: Spread[] } = {}): Promise<void> {
+/** HNSW build parameters: `m` (links per node) and `ef_construction` (candidates while building). */
+interface HnswBuild {
+  m: number;
+  efConstruction: number;
+}
+
+export async function runPgvectorBenchmark(
+  options: { sizes?: number[]; efSearch?: number[]; spreads?: Spread[]; builds?: HnswBuild[] } = {},
+): Promise<void> {
+  const builds = options.builds ?? [undefined];
   const sizes = options.sizes ?? [10_000, 100_000];
   const efSearch = options.efSearch ?? [40, 100, 200, 400];
   const spreads = options.spreads ?? ['uniform', 'latent'];
@@ -212,32 +221,38 @@ export async function runPgvectorBenchmark(options: { sizes?: number[]; efSearch
         started = performance.now();
         const pgLoaded = await load(pg, documents);
         const pgLoad = (performance.now() - started) / 1000;
-        console.error(`${size} ${spread}: PGlite loaded in ${pgLoad.toFixed(0)} s; building the HNSW index`);
-        started = performance.now();
-        // The build keeps the graph in maintenance_work_mem (a server's setting; PGlite's default is small).
-        await pg.pool.query("SET maintenance_work_mem = '1GB'");
-        await createPostgresRagRepositories(pg.pool, { vectors: true }).ensureVectorIndex(DIMENSIONS);
-        const indexSeconds = (performance.now() - started) / 1000;
-        // What autovacuum does on a server: fresh planner statistics.
-        await pg.pool.query('ANALYZE');
-        const plan = await pg.pool.query(
-          `EXPLAIN SELECT chunk_seq FROM chunk_vectors v WHERE v.dimensions = ${DIMENSIONS} AND v.collection_id = ANY($2::text[])
+        for (const build of builds) {
+          const hnsw = build ? { hnsw: build } : {};
+          const built = build ? `, m ${build.m}, ef_construction ${build.efConstruction}` : '';
+          console.error(`${size} ${spread}: PGlite loaded in ${pgLoad.toFixed(0)} s; building the HNSW index${built}`);
+          started = performance.now();
+          // The build keeps the graph in maintenance_work_mem (a server's setting; PGlite's default is small).
+          await pg.pool.query("SET maintenance_work_mem = '1GB'");
+          await pg.pool.query(`DROP INDEX IF EXISTS chunk_vectors_hnsw_vector_${DIMENSIONS}`);
+          await createPostgresRagRepositories(pg.pool, { vectors: true, ...hnsw }).ensureVectorIndex(DIMENSIONS);
+          const indexSeconds = (performance.now() - started) / 1000;
+          // What autovacuum does on a server: fresh planner statistics.
+          await pg.pool.query('ANALYZE');
+          const plan = await pg.pool.query(
+            `EXPLAIN SELECT chunk_seq FROM chunk_vectors v WHERE v.dimensions = ${DIMENSIONS} AND v.collection_id = ANY($2::text[])
            ORDER BY v.embedding::vector(${DIMENSIONS}) <=> $1::vector(${DIMENSIONS}) LIMIT 10`,
-          [`[${vectorSource(spread, 1)().join(',')}]`, [pgLoaded.collectionId]],
-        );
-        const usesIndex = plan.rows.some((r) => String(r['QUERY PLAN']).includes('hnsw'));
-        loads.push({
-          store: `postgres (PGlite ${server.postgresVersion}, pgvector ${server.vectorVersion})`,
-          vectors: spread,
-          chunks: size,
-          'load s': pgLoad,
-          'index s': indexSeconds,
-          'HNSW in plan': usesIndex ? 'yes' : 'no',
-        });
-        for (const [i, ef] of efSearch.entries()) {
-          const search = createPostgresRagRepositories(pg.pool, { vectors: true, efSearch: ef }).searchIndex;
-          const modes: Array<'text' | 'vector' | 'hybrid'> = i === 0 ? ['text', 'vector', 'hybrid'] : ['vector', 'hybrid'];
-          rows.push(...(await measure(`postgres (PGlite), ef_search ${ef}`, spread, search, pgLoaded, vectors, words, modes)));
+            [`[${vectorSource(spread, 1)().join(',')}]`, [pgLoaded.collectionId]],
+          );
+          const usesIndex = plan.rows.some((r) => String(r['QUERY PLAN']).includes('hnsw'));
+          loads.push({
+            store: `postgres (PGlite ${server.postgresVersion}, pgvector ${server.vectorVersion})${built}`,
+            vectors: spread,
+            chunks: size,
+            'load s': pgLoad,
+            'index s': indexSeconds,
+            'HNSW in plan': usesIndex ? 'yes' : 'no',
+          });
+          for (const [i, ef] of efSearch.entries()) {
+            const search = createPostgresRagRepositories(pg.pool, { vectors: true, efSearch: ef }).searchIndex;
+            const first = i === 0 && build === builds[0];
+            const modes: Array<'text' | 'vector' | 'hybrid'> = first ? ['text', 'vector', 'hybrid'] : ['vector', 'hybrid'];
+            rows.push(...(await measure(`postgres (PGlite)${built}, ef_search ${ef}`, spread, search, pgLoaded, vectors, words, modes)));
+          }
         }
       } finally {
         await pg.close();
@@ -259,4 +274,9 @@ if (import.meta.url === `file://${process.argv[1]}`)
     sizes: list(arg('pgvector-sizes')),
     efSearch: list(arg('ef-search')),
     spreads: arg('spread')?.split(',') as Spread[] | undefined,
+    // `--hnsw=16x64,24x128`: m × ef_construction of each index built in turn.
+    builds: arg('hnsw')
+      ?.split(',')
+      .map((b) => b.split('x').map(Number))
+      .map(([m, efConstruction]) => ({ m: m as number, efConstruction: efConstruction as number })),
   });
