@@ -14,6 +14,7 @@ let shareToken = '';
 const SCREENS = [
   { width: 1366, height: 768, colorScheme: 'light' },
   { width: 390, height: 844, colorScheme: 'light' },
+  { width: 1366, height: 768, colorScheme: 'dark' },
 ] as const;
 
 /** The serious and critical axe violations on the page, one line each, with the elements they hit. */
@@ -35,16 +36,67 @@ beforeAll(async () => {
   collectionId = (
     (await (await page.request.post(`${t.url}/api/collections`, { headers, data: { name: 'Minutes' } })).json()) as { id: string }
   ).id;
+  // A collection with a document, so that the answer cites it: source chips, source cards.
+  const handbookId = (
+    (await (await page.request.post(`${t.url}/api/collections`, { headers, data: { name: 'Handbook' } })).json()) as { id: string }
+  ).id;
+  const upload = await page.request.post(`${t.url}/api/collections/${handbookId}/documents`, {
+    headers,
+    multipart: {
+      file: {
+        name: 'rates.md',
+        mimeType: 'text/markdown',
+        buffer: Buffer.from('# Rates\n\nThe Committee raised the target rate by 25 basis points in July.'),
+      },
+    },
+  });
+  expect(upload.status()).toBe(202);
+  const documentStatus = async () =>
+    ((await (await page.request.get(`${t.url}/api/collections/${handbookId}/documents`)).json()) as { items: Array<{ status: string }> })
+      .items[0]?.status;
+  for (let tries = 0; (await documentStatus()) !== 'ready'; tries++) {
+    if (tries > 150) throw new Error('the document was not ready within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   conversationId = (
-    (await (await page.request.post(`${t.url}/api/conversations`, { headers, data: { title: 'Rates', model: 'sim/sim-1' } })).json()) as {
+    (await (
+      await page.request.post(`${t.url}/api/conversations`, {
+        headers,
+        data: { title: 'Rates', model: 'sim/sim-1', collectionIds: [handbookId] },
+      })
+    ).json()) as {
       id: string;
     }
   ).id;
-  t.upstream.set({ mode: 'ok', tokenDelayMs: 0, content: 'The **Committee** raised the rate by 25 basis points.\n\n- One\n- Two' });
+  // An answer with the parts that carry their own colours: a citation chip, a code block with its
+  // language and Copy button, a table, inline code, a link, and under it the sources and actions.
+  t.upstream.set({
+    mode: 'ok',
+    tokenDelayMs: 0,
+    content: [
+      'The **Committee** raised the rate by 25 basis points [1].',
+      '',
+      '- One `inline code`',
+      '- Two, see [the statement](https://example.com/statement)',
+      '',
+      '| Rate | Change |',
+      '| --- | --- |',
+      '| Target | +0.25 |',
+      '',
+      '```python',
+      'rate = 5.25  # percent',
+      'print(f"{rate:.2f}")',
+      '```',
+      '',
+      '> A quote.',
+    ].join('\n'),
+  });
   await page.goto(`${t.url}/c/${conversationId}`);
   await page.getByRole('textbox', { name: 'Message' }).fill('What did the Committee decide?');
   await page.keyboard.press('Enter');
   await page.locator('[data-testid="assistant-message"][data-status="complete"]').waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Source 1' }).waitFor();
+  await page.getByTestId('source-card').first().waitFor();
   const share = await page.request.post(`${t.url}/api/conversations/${conversationId}/share`, { headers });
   expect(share.ok()).toBe(true);
   shareToken = ((await share.json()) as { token: string }).token;

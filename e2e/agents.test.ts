@@ -6,7 +6,7 @@ import { createAuthService } from '../server/src/auth/auth-service';
 import { loadConfig } from '../server/src/config';
 import { SHARED_DATA } from '../server/src/testing/shared-data';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
+import { chooseModel, launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -41,7 +41,7 @@ async function signIn(email: string, password: string): Promise<Page> {
 }
 
 async function ask(page: Page, model: string, question: string) {
-  await page.getByLabel('Model').selectOption(model);
+  await chooseModel(page, model);
   await page.getByLabel('Message').fill(question);
   await page.keyboard.press('Enter');
 }

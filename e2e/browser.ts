@@ -36,3 +36,11 @@ export async function setUpFirstAdmin(page: Page, url: string, email = 'admin@ex
   await page.getByRole('button', { name: 'Create admin account' }).click();
   await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
 }
+
+/** Chooses a model in the composer's model picker (a combobox opening a list of models) and waits until it shows it. */
+export async function chooseModel(page: Page, id: string): Promise<void> {
+  const picker = page.locator('[role="combobox"][aria-label="Model"]');
+  await picker.click();
+  await page.getByRole('listbox', { name: 'Models' }).locator(`[role="option"][data-model-id="${id}"]`).click();
+  await page.locator(`[role="combobox"][aria-label="Model"][data-value="${id}"]`).waitFor();
+}

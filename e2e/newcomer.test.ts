@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthService } from '../server/src/auth/auth-service';
 import { WebClient } from '../server/src/testing/http-client';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, WEB_DIST } from './browser';
+import { chooseModel, launchBrowser, WEB_DIST } from './browser';
 
 const ADMIN = { email: 'admin@example.com', password: 'admin password 1' };
 const MEMBER = { email: 'member@example.com', password: 'member password 1' };
@@ -194,7 +194,7 @@ describe('answers and attachments', () => {
 
   it('shows the files attached to a sent message on it, also after a reload', async () => {
     const page = await signedIn(SIZES[0]);
-    await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');
+    await chooseModel(page, 'local/extractive');
     await page.getByLabel('Files to attach').setInputFiles([
       {
         name: 'travel-policy.md',

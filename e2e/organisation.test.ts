@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthService } from '../server/src/auth/auth-service';
 import { HOME_ORG_ID } from '../server/src/store';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
+import { chooseModel, launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -77,7 +77,7 @@ describe('organisations, limits, prompt log and templates in the web app', () =>
     expect(created.status).toBe(201);
     await page.goto(t.url);
     await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
-    await page.getByRole('combobox', { name: 'Model' }).selectOption('sim/sim-1');
+    await chooseModel(page, 'sim/sim-1');
     await page.getByRole('combobox', { name: 'Prompt template' }).selectOption('support');
     await page.getByRole('textbox', { name: 'Message' }).fill('Where is my order?');
     await page.keyboard.press('Enter');

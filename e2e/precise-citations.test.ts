@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPdf } from '../server/src/testing/sample-documents';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
+import { chooseModel, launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -51,7 +51,7 @@ describe('document dates and sentence-level citations in the browser', () => {
 
   it('highlights the sentence the answer quoted, on its page, not the whole passage', async () => {
     await page.getByRole('link', { name: 'New chat' }).click();
-    await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');
+    await chooseModel(page, 'local/extractive');
     await page.getByText('No documents').click();
     await page.getByRole('checkbox', { name: /Statements/ }).check();
     await page.getByText('Statements', { exact: true }).first().click();

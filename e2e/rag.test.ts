@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPdf } from '../server/src/testing/sample-documents';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
-import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
+import { chooseModel, launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
 let t: TestServer;
 let browser: Browser;
@@ -59,7 +59,7 @@ describe('documents in, cited answers out, in the browser', () => {
 
   it('answers a question from the collection with a citation that opens the passage', async () => {
     await page.getByRole('link', { name: 'New chat' }).click();
-    await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');
+    await chooseModel(page, 'local/extractive');
     await page.getByText('No documents').click();
     await page.getByRole('checkbox', { name: /Fed minutes/ }).check();
     await page.getByText('Fed minutes', { exact: true }).first().click();
@@ -85,7 +85,7 @@ describe('documents in, cited answers out, in the browser', () => {
 
   it('answers from a file attached to the message', async () => {
     await page.getByRole('link', { name: 'New chat' }).click();
-    await page.getByRole('combobox', { name: 'Model' }).selectOption('local/extractive');
+    await chooseModel(page, 'local/extractive');
     await page.getByLabel('Files to attach').setInputFiles([
       {
         name: 'travel.md',

@@ -146,7 +146,22 @@ export const MessageSchema = z.object({
 });
 export type Message = z.infer<typeof MessageSchema>;
 
-export const MessageAttachmentSchema = z.object({ documentId: z.string(), name: z.string() });
+/** Images a model that reads images is given as they are (beside their text, read by OCR, for one that does not). */
+export const IMAGE_ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;
+/** Largest image sent to a model as an image, in bytes (the smallest limit of the hosted providers); a larger one is read as its text. */
+export const MAX_IMAGE_ATTACHMENT_BYTES = 5 * 1_048_576;
+
+export const MessageAttachmentSchema = z.object({
+  documentId: z.string(),
+  name: z.string(),
+  /** The file's type as Axon read it from its bytes (an image's shows as a thumbnail). */
+  mediaType: z.string().optional(),
+  /**
+   * How an image reached the model of the turn it was sent with: `image` as it is, `text` as the
+   * text OCR read in it (a model that does not read images, or an image over the size limit).
+   */
+  readAs: z.enum(['image', 'text']).optional(),
+});
 export type MessageAttachment = z.infer<typeof MessageAttachmentSchema>;
 
 export const ConversationSchema = z.object({

@@ -1,6 +1,7 @@
 import {
   CollectionMembersSchema,
   CreateCollectionSchema,
+  IMAGE_ATTACHMENT_TYPES,
   UpdateCollectionSchema,
   UpdateDocumentSchema,
   type UploadResult,
@@ -28,6 +29,9 @@ const BROWSER_EXECUTED_TYPES = new Set([
   'text/javascript',
   'application/javascript',
 ]);
+
+/** Raster images, which run nothing: served inline as their own type, for the chat's thumbnails. SVG is not among them. */
+const INLINE_IMAGE_TYPES = new Set<string>(IMAGE_ATTACHMENT_TYPES);
 
 export const ATTACHMENTS_COLLECTION = 'Chat attachments';
 
@@ -204,9 +208,11 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
     const document = await requireDocument(id, requirePrincipal(request).user.id, 'viewer');
     const original = await deps.blobs.get(originalKey(document.id));
     if (!original) throw new AppError('not_found', { detail: 'The uploaded file of this document is missing.' });
+    // Raster images open in the browser (thumbnails, a click on one); everything else downloads.
+    const inline = INLINE_IMAGE_TYPES.has(document.mime);
     return reply
       .header('content-type', BROWSER_EXECUTED_TYPES.has(document.mime) ? 'application/octet-stream' : document.mime)
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(document.name)}`)
+      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(document.name)}`)
       .header('x-content-type-options', 'nosniff')
       .header('content-length', original.size)
       .send(original.stream());

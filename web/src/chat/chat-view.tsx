@@ -1,21 +1,33 @@
 import { Chat, useChat } from '@ai-sdk/react';
-import type {
-  AssistantMetadata,
-  Citation,
-  Conversation,
-  ConversationSettings,
-  ConversationWithMessages,
-  Message,
-  MessageAttachment,
-  MessageFeedback,
-  ModelInfo,
-  TreasurySummary,
+import {
+  type AssistantMetadata,
+  type Citation,
+  type Conversation,
+  type ConversationSettings,
+  type ConversationWithMessages,
+  IMAGE_ATTACHMENT_TYPES,
+  MAX_IMAGE_ATTACHMENT_BYTES,
+  type Message,
+  type MessageAttachment,
+  type MessageFeedback,
+  type TreasurySummary,
 } from '@axon/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { clsx } from 'clsx';
 import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight, FileText, Library, Paperclip, Pencil, RotateCcw, Square, X } from 'lucide-react';
-import { type KeyboardEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import {
+  type ClipboardEvent,
+  type DragEvent,
+  type KeyboardEvent,
+  type RefObject,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { Link } from 'react-router';
 import { type AgentDataParts, ApprovalCard, StepCard, TreasurySummaryCard } from '../agents/agent-parts';
 import { api, csrfHeaders, describeError } from '../api/api-client';
@@ -26,6 +38,7 @@ import { AnswerFeedback } from './answer-feedback';
 import { CitationPanel } from './citation-panel';
 import { ConversationSettingsButton, NO_SETTINGS } from './conversation-settings';
 import { CopyButton, Markdown } from './markdown';
+import { ModelPicker } from './model-picker';
 import { type ResumeAnswer, useResumeAnswer } from './use-resume-answer';
 
 /** Where a message sits in the conversation's tree: what it follows, and its versions (itself included). */
@@ -38,25 +51,6 @@ export type ChatMessage = UIMessage<
   AssistantMetadata,
   { citations: Citation[]; attachments: MessageAttachment[]; thread: ThreadPlace; feedback: MessageFeedback } & AgentDataParts
 >;
-
-/** What a model can do, in a few words for the model picker (" · tools · images"). */
-function capabilityNote(model: ModelInfo): string {
-  const c = model.capabilities;
-  const can = [c.tools && 'tools', c.vision && 'images', c.structuredOutputs && 'JSON'].filter(Boolean);
-  return can.length > 0 ? ` · ${can.join(' · ')}` : ' · text only';
-}
-
-/** The model's description and capabilities, for the picker's tooltip. */
-function describeModel(model: ModelInfo | undefined): string | undefined {
-  if (!model) return undefined;
-  const c = model.capabilities;
-  const lines = [
-    model.description,
-    `Tools: ${c.tools ? 'yes' : 'no'} · Images: ${c.vision ? 'yes' : 'no'} · Structured outputs: ${c.structuredOutputs ? 'yes' : 'no'}`,
-    c.contextWindow ? `Context: ${c.contextWindow.toLocaleString()} tokens` : undefined,
-  ];
-  return lines.filter(Boolean).join('\n');
-}
 
 export function toUiMessages(messages: Message[]): ChatMessage[] {
   return messages.map((m) => ({
@@ -163,10 +157,94 @@ function SourcesRow({ citations, text, onOpen }: { citations: Citation[]; text: 
 interface Attachment {
   key: string;
   name: string;
+  size: number;
   progress: number;
   documentId?: string;
   status: 'uploading' | 'processing' | 'ready' | 'failed';
   error?: string;
+  /** Set for an image a model may be given as it is. */
+  mediaType?: string;
+  /** The image as a data URL, shown while it uploads (the CSP allows `data:` images, not `blob:`). */
+  preview?: string;
+}
+
+const IMAGE_TYPES = new Set<string>(IMAGE_ATTACHMENT_TYPES);
+const isImage = (mediaType: string | undefined) => mediaType !== undefined && IMAGE_TYPES.has(mediaType);
+
+/** What the file picker offers: the document types Axon reads, and images. */
+const ATTACHABLE = ['.pdf', '.docx', '.xlsx', '.pptx', '.md', '.markdown', '.txt', '.csv', '.html', '.htm', ...IMAGE_ATTACHMENT_TYPES].join(
+  ',',
+);
+
+/** How the chosen model takes an attachment: an image as it is (it reads images, and it is small enough), else its text. */
+function readsAs(attachment: Pick<Attachment, 'mediaType' | 'size'>, readsImages: boolean): 'image' | 'text' | undefined {
+  if (!isImage(attachment.mediaType)) return undefined;
+  return readsImages && attachment.size <= MAX_IMAGE_ATTACHMENT_BYTES ? 'image' : 'text';
+}
+
+/** An attachment that can go with the next message: its text is read, or the model is shown the image itself. */
+const sendable = (a: Attachment, readsImages: boolean) =>
+  a.documentId !== undefined && (a.status === 'ready' || (readsAs(a, readsImages) === 'image' && a.status !== 'uploading'));
+
+/** Pasted images all come named `image.png`: each gets a name of its own (a same-named upload replaces the earlier one). */
+function namePasted(file: File): File {
+  if (!isImage(file.type) || !/^image\.\w+$/.test(file.name)) return file;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const extension = file.type.split('/')[1]?.replace('jpeg', 'jpg') ?? 'png';
+  return new File([file], `Pasted image ${stamp}-${Math.random().toString(36).slice(2, 6)}.${extension}`, { type: file.type });
+}
+
+function readDataUrl(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+/** An attachment's progress in the composer: how far it uploaded, then whether it can go. */
+function AttachmentStatus({ attachment: a, readsImages }: { attachment: Attachment; readsImages: boolean }) {
+  if (a.status === 'uploading') return <span className="text-zinc-500">{Math.round(a.progress * 100)}%</span>;
+  // An image the model is shown as it is goes as soon as it is uploaded, whatever OCR makes of it.
+  if (a.documentId && readsAs(a, readsImages) === 'image') return <span className="text-zinc-500">✓</span>;
+  if (a.status === 'processing') return <span className="text-zinc-500">reading…</span>;
+  if (a.status === 'failed') return <span className="text-red-600 dark:text-red-400">{a.error}</span>;
+  return <span className="text-zinc-500">✓</span>;
+}
+
+/** A file on a sent message: an image as a thumbnail (opening the original), any other file by its name. */
+function SentAttachment({ attachment: a }: { attachment: MessageAttachment }) {
+  const [broken, setBroken] = useState(false);
+  const chip = (
+    <span className="flex min-w-0 items-center gap-1 rounded-lg border border-zinc-200 px-2 py-1 text-xs text-zinc-700 dark:border-zinc-700 dark:text-zinc-300">
+      <FileText className="size-3.5 shrink-0" aria-hidden="true" />
+      <span className="truncate">{a.name}</span>
+    </span>
+  );
+  const url = `/api/documents/${encodeURIComponent(a.documentId)}/file`;
+  return (
+    <li className="flex min-w-0 flex-col items-end gap-0.5" data-testid="sent-attachment">
+      {isImage(a.mediaType) && !broken ? (
+        <a href={url} target="_blank" rel="noopener noreferrer" title={a.name}>
+          <img
+            src={url}
+            alt={a.name}
+            onError={() => setBroken(true)}
+            className="max-h-40 max-w-60 rounded-lg border border-zinc-200 object-cover dark:border-zinc-700"
+            data-testid="sent-thumbnail"
+          />
+        </a>
+      ) : (
+        chip
+      )}
+      {a.readAs === 'text' && (
+        <span className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="attachment-note">
+          Its text was used, not the image.
+        </span>
+      )}
+    </li>
+  );
 }
 
 /** Files attached to the next message: uploaded at once, then read and indexed before it is sent. */
@@ -180,14 +258,28 @@ function useAttachments() {
     (files: File[]) => {
       for (const file of files) {
         const key = `${Date.now()}-${Math.random()}`;
-        setAttachments((all) => [...all, { key, name: file.name, progress: 0, status: 'uploading' }]);
+        const mediaType = isImage(file.type) ? file.type : undefined;
+        setAttachments((all) => [
+          ...all,
+          { key, name: file.name, size: file.size, progress: 0, status: 'uploading', ...(mediaType ? { mediaType } : {}) },
+        ]);
+        if (mediaType)
+          readDataUrl(file)
+            .then((preview) => patch(key, { preview }))
+            .catch(() => undefined);
         uploadFiles(null, [file], (progress) => patch(key, { progress }))
           .then(async ({ body }) => {
             const entry = 'files' in body ? body.files[0] : undefined;
             const document = entry?.document;
             if (!document)
               return patch(key, { status: 'failed', error: entry?.error ?? (body as { detail?: string }).detail ?? 'The upload failed' });
-            patch(key, { status: 'processing', documentId: document.id, progress: 1 });
+            // The type Axon read from the bytes decides whether it is an image.
+            patch(key, {
+              status: 'processing',
+              documentId: document.id,
+              progress: 1,
+              mediaType: isImage(document.mime) ? document.mime : undefined,
+            });
             for (let i = 0; i < 600; i++) {
               const current = await api<{ status: string; error: string | null }>('GET', `/api/documents/${document.id}`);
               if (current.status === 'ready') return patch(key, { status: 'ready' });
@@ -305,7 +397,7 @@ function AnswerMeta({
       {!busy && <span>{parts.join(' · ')}</span>}
       {!busy && (
         <span className="flex flex-wrap items-center">
-          <span className="[&_button]:text-zinc-500 [&_button:hover]:bg-zinc-100 [&_button:hover]:text-zinc-900 dark:[&_button:hover]:bg-zinc-800 dark:[&_button:hover]:text-zinc-100">
+          <span className="[&_button]:text-zinc-500 [&_button:hover]:bg-zinc-100 [&_button:hover]:text-zinc-900 dark:[&_button]:text-zinc-400 dark:[&_button:hover]:bg-zinc-800 dark:[&_button:hover]:text-zinc-100">
             <CopyButton text={text} label="Copy answer" />
           </span>
           {onRegenerate && (
@@ -369,7 +461,10 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const parentIdRef = useRef<string | null | undefined>(undefined);
   const refreshRef = useRef<() => Promise<void>>(async () => undefined);
   const fileInputRef = useRef<HTMLInputElement>(null);
-  const attaching = attachments.some((a) => a.status === 'uploading' || a.status === 'processing');
+  /** Whether the chosen model is shown images as they are (unless its capabilities say it does not read them). */
+  const readsImages = models.data?.models.find((m) => m.id === selectedModel)?.capabilities.vision !== false;
+  const attaching = attachments.some((a) => a.status === 'uploading' || (a.status === 'processing' && readsAs(a, readsImages) !== 'image'));
+  const [dragging, setDragging] = useState(false);
   const [createError, setCreateError] = useState<unknown>();
   const collectionsRef = useRef<HTMLDetailsElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -497,19 +592,47 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
       }
       setInput('');
       setFollowing(true);
-      const ready = attachments.filter((a) => a.status === 'ready' && a.documentId);
+      const ready = attachments.filter((a) => sendable(a, readsImages));
       attachmentsRef.current = ready.map((a) => a.documentId as string);
       clearAttachments();
       if (collectionsRef.current) collectionsRef.current.open = false;
-      const sent: MessageAttachment[] = ready.map((a) => ({ documentId: a.documentId as string, name: a.name }));
+      const sent: MessageAttachment[] = ready.map((a) => {
+        const readAs = readsAs(a, readsImages);
+        return { documentId: a.documentId as string, name: a.name, ...(readAs ? { mediaType: a.mediaType, readAs } : {}) };
+      });
       void sendMessage({
         parts: [...(sent.length > 0 ? [{ type: 'data-attachments' as const, data: sent }] : []), { type: 'text' as const, text: trimmed }],
       }).finally(() => {
         attachmentsRef.current = [];
       });
     },
-    [busy, attaching, clearError, onCreated, sendMessage, attachments, clearAttachments],
+    [busy, attaching, clearError, onCreated, sendMessage, attachments, clearAttachments, readsImages],
   );
+
+  // A pasted image (a screenshot, a copied picture) is attached; pasted text goes into the box as usual.
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = [...event.clipboardData.files];
+    if (files.length === 0) return;
+    if (!event.clipboardData.types.includes('text/plain')) event.preventDefault();
+    addAttachments(files.map(namePasted));
+  };
+  // Files dropped anywhere on the chat are attached to the next message.
+  const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
+  const onDragOver = (event: DragEvent<HTMLDivElement>) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    setDragging(true);
+  };
+  const onDragLeave = (event: DragEvent<HTMLDivElement>) => {
+    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
+  };
+  const onDrop = (event: DragEvent<HTMLDivElement>) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    setDragging(false);
+    addAttachments([...event.dataTransfer.files]);
+  };
 
   const onCollectionsChange = (ids: string[]) => {
     setCollectionIds(ids);
@@ -579,7 +702,16 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
   const lastAssistantIndex = messages.findLastIndex((m) => m.role === 'assistant');
 
   return (
-    <div className="flex h-full min-h-0 flex-col">
+    // biome-ignore lint/a11y/noStaticElementInteractions: a drop target for files dragged onto the chat; the paperclip button is the way to attach by keyboard
+    <div className="relative flex h-full min-h-0 flex-col" onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
+      {dragging && (
+        <div
+          className="pointer-events-none absolute inset-2 z-30 flex items-center justify-center rounded-2xl border-2 border-dashed border-indigo-400 bg-indigo-50/80 text-sm font-medium text-indigo-800 dark:bg-indigo-950/80 dark:text-indigo-200"
+          data-testid="drop-zone"
+        >
+          Drop files or images to attach them
+        </div>
+      )}
       {openCitation && <CitationPanel citation={openCitation} onClose={() => setOpenCitation(undefined)} />}
       <div ref={scrollRef} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto">
         <div className="mx-auto flex max-w-3xl flex-col gap-6 px-4 py-6">
@@ -611,14 +743,7 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                   {attachmentsOf(message).length > 0 && (
                     <ul className="flex max-w-[85%] flex-wrap justify-end gap-1" aria-label="Attached files">
                       {attachmentsOf(message).map((a) => (
-                        <li
-                          key={a.documentId}
-                          className="flex min-w-0 items-center gap-1 rounded-lg border border-zinc-200 px-2 py-1 text-xs text-zinc-700 dark:border-zinc-700 dark:text-zinc-300"
-                          data-testid="sent-attachment"
-                        >
-                          <FileText className="size-3.5 shrink-0" aria-hidden="true" />
-                          <span className="truncate">{a.name}</span>
-                        </li>
+                        <SentAttachment key={a.documentId} attachment={a} />
                       ))}
                     </ul>
                   )}
@@ -750,19 +875,25 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
               {attachments.map((a) => (
                 <li
                   key={a.key}
-                  className="flex items-center gap-1 rounded-lg border border-zinc-200 px-2 py-0.5 text-xs dark:border-zinc-700"
+                  className="flex max-w-full items-center gap-1 rounded-lg border border-zinc-200 px-2 py-0.5 text-xs dark:border-zinc-700"
                   data-testid="attachment"
                   data-status={a.status}
                 >
-                  <span className="max-w-40 truncate">{a.name}</span>
-                  <span className={a.status === 'failed' ? 'text-red-600 dark:text-red-400' : 'text-zinc-500'}>
-                    {a.status === 'uploading'
-                      ? `${Math.round(a.progress * 100)}%`
-                      : a.status === 'processing'
-                        ? 'reading…'
-                        : a.status === 'failed'
-                          ? a.error
-                          : '✓'}
+                  {a.preview && (
+                    <img src={a.preview} alt="" className="size-9 shrink-0 rounded object-cover" data-testid="attachment-thumbnail" />
+                  )}
+                  <span className="flex min-w-0 flex-col">
+                    <span className="flex items-center gap-1">
+                      <span className="max-w-40 truncate">{a.name}</span>
+                      <AttachmentStatus attachment={a} readsImages={readsImages} />
+                    </span>
+                    {readsAs(a, readsImages) === 'text' && (
+                      <span className="text-zinc-600 dark:text-zinc-400" data-testid="attachment-note">
+                        {readsImages
+                          ? `Over ${MAX_IMAGE_ATTACHMENT_BYTES / 1_048_576} MB, too large to show the model; its text is used.`
+                          : 'This model does not read images; its text is used.'}
+                      </span>
+                    )}
                   </span>
                   <button
                     type="button"
@@ -785,17 +916,19 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
             maxLength={100_000}
             onChange={(e) => setInput(e.target.value)}
             onKeyDown={onKeyDown}
+            onPaste={onPaste}
             className="block max-h-60 w-full resize-none bg-transparent px-2 py-1.5 outline-none"
           />
           <div className="flex items-center gap-2 pt-1">
             <div className="flex min-w-0 flex-1 items-center gap-1.5" data-testid="composer-tools">
-              <IconButton label="Attach files" onClick={() => fileInputRef.current?.click()} className="size-7 shrink-0">
+              <IconButton label="Attach files or images" onClick={() => fileInputRef.current?.click()} className="size-7 shrink-0">
                 <Paperclip className="size-4" />
               </IconButton>
               <input
                 ref={fileInputRef}
                 type="file"
                 multiple
+                accept={ATTACHABLE}
                 aria-label="Files to attach"
                 className="hidden"
                 onChange={(e) => {
@@ -820,20 +953,12 @@ export function ChatView({ conversation, initialMessages, onCreated }: ChatViewP
                   ))}
                 </select>
               )}
-              <select
-                aria-label="Model"
-                value={selectedModel ?? ''}
-                onChange={(e) => onModelChange(e.target.value)}
-                title={describeModel(models.data?.models.find((m) => m.id === selectedModel))}
-                className="w-0 min-w-0 max-w-60 flex-[2_1_0%] truncate rounded-lg border border-zinc-200 bg-transparent px-2 py-1 text-xs dark:border-zinc-700 dark:bg-zinc-900"
-              >
-                {(models.data?.models ?? []).map((m) => (
-                  <option key={m.id} value={m.id} title={describeModel(m)}>
-                    {m.name === m.id.split('/').slice(1).join('/') ? m.id : `${m.name} (${m.id})`}
-                    {capabilityNote(m)}
-                  </option>
-                ))}
-              </select>
+              <ModelPicker
+                models={models.data?.models ?? []}
+                value={selectedModel}
+                onChange={onModelChange}
+                className="w-0 max-w-60 flex-[2_1_0%]"
+              />
             </div>
             {busy ? (
               <button

@@ -1,9 +1,15 @@
+import type { KatexOptions } from 'katex';
 import { Check, Copy } from 'lucide-react';
 import { type ComponentProps, memo, type ReactNode, useState } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
+import rehypeKatex from 'rehype-katex';
 import rehypeSanitize from 'rehype-sanitize';
 import remarkGfm from 'remark-gfm';
+import remarkMath from 'remark-math';
+import { convertMathDelimiters } from './math-delimiters';
+import { rehypeMathParseErrors } from './math-parse-errors';
+import { mathSanitizeSchema } from './math-sanitize-schema';
 
 type MdNode = { type: string; value?: string; children?: MdNode[] };
 
@@ -82,7 +88,17 @@ function linkCitations(text: string, citationNumbers: Set<number>): string {
   );
 }
 
-/** Model output as markdown: no raw HTML, sanitized, code highlighted, no remote images; `[n]` become citation chips. */
+/**
+ * KaTeX writes MathML only: browsers lay it out themselves, so no stylesheet, font files or inline
+ * styles are needed (the CSP allows none inline). `trust: false` refuses `\href`, `\url`,
+ * `\htmlClass`, `\includegraphics` and the like.
+ */
+const KATEX_OPTIONS: KatexOptions = { output: 'mathml', trust: false, strict: 'ignore', maxSize: 20 };
+
+/**
+ * Model output as markdown: no raw HTML, sanitized, code highlighted, no remote images; `[n]` become
+ * citation chips; `$…$`, `$$…$$`, `\(…\)` and `\[…\]` become math.
+ */
 export const Markdown = memo(function Markdown({
   text,
   citationNumbers,
@@ -114,11 +130,16 @@ export const Markdown = memo(function Markdown({
     : components;
   return (
     <ReactMarkdown
-      remarkPlugins={[remarkGfm, remarkHtmlAsText]}
-      rehypePlugins={[rehypeSanitize, [rehypeHighlight, { detect: false }]]}
+      remarkPlugins={[remarkGfm, remarkMath, remarkHtmlAsText]}
+      rehypePlugins={[
+        [rehypeMathParseErrors, KATEX_OPTIONS],
+        [rehypeKatex, KATEX_OPTIONS],
+        [rehypeSanitize, mathSanitizeSchema],
+        [rehypeHighlight, { detect: false }],
+      ]}
       components={withCitations}
     >
-      {linkCitations(text, citationNumbers ?? new Set())}
+      {linkCitations(convertMathDelimiters(text), citationNumbers ?? new Set())}
     </ReactMarkdown>
   );
 });

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { api, describeError } from '../api/api-client';
 import { useSession } from '../api/queries';
 import { FeedbackSection } from './feedback-section';
+import { UsageTimeline } from './usage-timeline';
 
 interface UsageRow {
   key: string;
@@ -99,6 +100,7 @@ export function UsagePage() {
           <Download className="size-4" /> Export CSV
         </a>
       </div>
+      <UsageTimeline query={query} cacheKey={[period, scope]} />
       {usage.isError && <p role="alert">{describeError(usage.error).message}</p>}
       {usage.isSuccess && rows.length === 0 && <p className="text-sm text-zinc-500 dark:text-zinc-400">No model calls in this period.</p>}
       {rows.length > 0 && (

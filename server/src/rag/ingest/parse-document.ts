@@ -11,7 +11,7 @@ export interface ParseLimits {
   maxChars: number;
   /** Most rows read from a CSV or a spreadsheet. */
   maxCsvRows: number;
-  /** Whether text in images (PNG, JPEG, scanned PDF pages) is read by OCR; off when not given. */
+  /** Whether text in images (PNG, JPEG, WebP, GIF, scanned PDF pages) is read by OCR; off when not given. */
   ocr?: boolean | undefined;
 }
 
@@ -46,6 +46,12 @@ export async function parseDocument(bytes: Uint8Array, type: SupportedType, limi
       break;
     case 'image/jpeg':
       parsed = await parseImage(bytes, limits, 'JPEG');
+      break;
+    case 'image/webp':
+      parsed = await parseImage(bytes, limits, 'WebP');
+      break;
+    case 'image/gif':
+      parsed = await parseImage(bytes, limits, 'GIF');
       break;
     case 'text/html':
       parsed = parseHtml(text());

@@ -32,6 +32,8 @@ export const SUPPORTED_TYPES = {
   'application/vnd.openxmlformats-officedocument.presentationml.presentation': 'PowerPoint (PPTX)',
   'image/png': 'PNG (read by OCR)',
   'image/jpeg': 'JPEG (read by OCR)',
+  'image/webp': 'WebP (read by OCR)',
+  'image/gif': 'GIF (read by OCR)',
 } as const;
 
 export type SupportedType = keyof typeof SUPPORTED_TYPES;

@@ -110,10 +110,26 @@ export function pixelsToPnm({ width, height, kind, data }: DecodedImage): Uint8A
   return out;
 }
 
-/** The size of a PNG or JPEG from its header, undefined when it cannot be read there. */
+const ascii = (bytes: Uint8Array, at: number, text: string) => [...text].every((c, i) => bytes[at + i] === c.charCodeAt(0));
+
+/** The size of a WebP from its first chunk (lossy `VP8 `, lossless `VP8L` or extended `VP8X`). */
+function webpDimensions(bytes: Uint8Array, view: DataView): { width: number; height: number } | undefined {
+  if (bytes.length < 30) return undefined;
+  if (ascii(bytes, 12, 'VP8 ')) return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
+  if (ascii(bytes, 12, 'VP8L')) {
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+  }
+  if (ascii(bytes, 12, 'VP8X')) return { width: (view.getUint32(24, true) & 0xffffff) + 1, height: (view.getUint32(26, true) >>> 8) + 1 };
+  return undefined;
+}
+
+/** The size of a PNG, JPEG, GIF or WebP from its header, undefined when it cannot be read there. */
 export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes.length >= 24) return { width: view.getUint32(16), height: view.getUint32(20) };
+  if (ascii(bytes, 0, 'GIF8') && bytes.length >= 10) return { width: view.getUint16(6, true), height: view.getUint16(8, true) };
+  if (ascii(bytes, 0, 'RIFF') && ascii(bytes, 8, 'WEBP')) return webpDimensions(bytes, view);
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
   // JPEG: walk the segments to the first start-of-frame marker.
   let at = 2;
@@ -131,8 +147,8 @@ export function imageDimensions(bytes: Uint8Array): { width: number; height: num
   return undefined;
 }
 
-/** A PNG or JPEG as a document: its text by OCR, refused past {@link MAX_OCR_PIXELS}. */
-export async function parseImage(bytes: Uint8Array, limits: { ocr?: boolean | undefined }, format: 'PNG' | 'JPEG') {
+/** A PNG, JPEG, WebP or GIF as a document: its text by OCR, refused past {@link MAX_OCR_PIXELS}. */
+export async function parseImage(bytes: Uint8Array, limits: { ocr?: boolean | undefined }, format: 'PNG' | 'JPEG' | 'WebP' | 'GIF') {
   if (!limits.ocr) {
     throw new ParseError(
       `This is a ${format} image: Axon reads the text in images with OCR, which is turned off on this server (the rag.ocr setting).`,

@@ -24,6 +24,8 @@ const READABLE_TYPES: Record<string, SupportedType> = {
   ...OFFICE_TYPES,
   png: 'image/png',
   jpg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
 };
 
 /** Names of formats that have a signature: a file so named must carry it. */
