@@ -71,15 +71,26 @@ export function cardScheme(digits: string): string | undefined {
  * digits when grouped (4-4-4-4, 4-6-5, 4-4-4-4-3…), a scheme's prefix and length, and Luhn.
  */
 export function isCardNumber(candidate: string): boolean {
-  const hasSpace = candidate.includes(' ');
-  const hasDash = candidate.includes('-');
-  if (hasSpace && hasDash) return false;
-  const groups = candidate.split(/[ -]/);
-  // Groups of 3 to 7 digits; the last may be shorter (4-4-4-4-3, 4-4-4-2).
-  if (groups.length > 1 && (groups.length > 6 || groups.some((g, i) => g.length > 7 || (g.length < 3 && i < groups.length - 1))))
-    return false;
-  const digits = groups.join('');
+  // One pass over the groups: at most one kind of separator, groups of 3 to 7 digits, the last maybe
+  // shorter (4-4-4-4-3, 4-4-4-2); read before anything is cut out of the candidate.
+  let separator = 0;
+  let groups = 1;
+  let groupLength = 0;
+  for (let i = 0; i < candidate.length; i++) {
+    const c = candidate.charCodeAt(i);
+    if (c !== 32 && c !== 45) {
+      groupLength++;
+      continue;
+    }
+    if (separator !== 0 && c !== separator) return false;
+    separator = c;
+    if (groupLength < 3 || groupLength > 7) return false;
+    groups++;
+    groupLength = 0;
+  }
+  if (groups > 1 && (groups > 6 || groupLength > 7)) return false;
+  const digits = groups > 1 ? candidate.replace(/[ -]/g, '') : candidate;
   // Twelve digits (some Maestro cards) only when written in groups: too many other numbers have twelve.
-  if (digits.length === 12 && groups.length < 3) return false;
+  if (digits.length === 12 && groups < 3) return false;
   return cardScheme(digits) !== undefined && luhn(digits);
 }

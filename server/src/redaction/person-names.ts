@@ -149,13 +149,16 @@ const BEFORE_PHRASES = new Set([
 function wordsBefore(text: string, at: number): [string, string] {
   let i = at;
   const limit = Math.max(0, at - 40);
-  while (i > limit && ' ,:\t'.includes(text[i - 1] as string)) i--;
+  // ` ,:\t` before the word; the word up to ` \t\n`.
+  const gap = (c: number) => c === 32 || c === 44 || c === 58 || c === 9;
+  const inWord = (c: number) => c !== 32 && c !== 9 && c !== 10;
+  while (i > limit && gap(text.charCodeAt(i - 1))) i--;
   let end = i;
-  while (i > limit && !' \t\n'.includes(text[i - 1] as string)) i--;
+  while (i > limit && inWord(text.charCodeAt(i - 1))) i--;
   const last = text.slice(i, end).toLowerCase();
-  while (i > limit && ' \t'.includes(text[i - 1] as string)) i--;
+  while (i > limit && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) i--;
   end = i;
-  while (i > limit && !' \t\n'.includes(text[i - 1] as string)) i--;
+  while (i > limit && inWord(text.charCodeAt(i - 1))) i--;
   return [last, `${text.slice(i, end).toLowerCase()} ${last}`];
 }
 
@@ -204,10 +207,16 @@ function startsSentence(text: string, at: number): boolean {
 
 /** The sentence around `[start, end)`, at most 200 characters either side. */
 function sentenceAround(text: string, start: number, end: number): [number, number] {
+  // `.`, `!`, `?` and a newline end a sentence.
+  const ends = (c: number) => c === 46 || c === 33 || c === 63 || c === 10;
   let from = start;
-  while (from > 0 && start - from < 200 && !'.!?\n'.includes(text[from - 1] as string)) from--;
+  while (from > 0 && start - from < 200 && !ends(text.charCodeAt(from - 1))) from--;
   let to = end;
-  while (to < text.length && to - end < 200 && !'!?\n'.includes(text[to] as string) && !(text[to] === '.' && text[to + 1] === ' ')) to++;
+  while (to < text.length && to - end < 200) {
+    const c = text.charCodeAt(to);
+    if (c === 33 || c === 63 || c === 10 || (c === 46 && text.charCodeAt(to + 1) === 32)) break;
+    to++;
+  }
   return [from, Math.min(text.length, to + 1)];
 }
 
@@ -217,15 +226,26 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
   const runs: Token[][] = [];
   let current: Token[] = [];
   let previousEnd = -1;
-  for (const m of text.matchAll(CAPITALISED)) {
-    const start = m.index ?? 0;
+  CAPITALISED.lastIndex = 0;
+  for (let m = CAPITALISED.exec(text); m; m = CAPITALISED.exec(text)) {
+    const start = m.index;
+    // A word another detector holds (a street's name) ends the run and is no name.
+    if (isTaken(start, start + 1)) {
+      if (current.length > 0) runs.push(current);
+      current = [];
+      previousEnd = -1;
+      continue;
+    }
+    const before = start > 0 ? text.charCodeAt(start - 1) : 32;
     // Inside a word (`iPhone`, `McDonald`'s second capital is inside the same match): skip.
-    if (start > 0 && /[\p{L}\p{M}\d]/u.test(text[start - 1] as string)) continue;
+    if (before !== 32 && start > 0 && /[\p{L}\p{M}\d]/u.test(text[start - 1] as string)) continue;
     const token = { text: m[0], start, end: start + m[0].length };
-    const gap = previousEnd >= 0 ? text.slice(previousEnd, start) : '';
+    // The common case, one space between two words, is told without cutting the gap out.
+    const oneSpace = previousEnd >= 0 && start === previousEnd + 1 && before === 32;
+    const gap = oneSpace ? ' ' : previousEnd >= 0 ? text.slice(previousEnd, start) : '';
     const joined =
       current.length > 0 &&
-      (gap === ' ' ||
+      (oneSpace ||
         (gap.length <= 10 &&
           /^ (?:[\p{Ll}']{1,4} ){1,2}$/u.test(gap) &&
           gap
@@ -240,7 +260,8 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
       // Keep particles in the run as tokens of their own.
       current.push({ text: gap.trim(), start: previousEnd + 1, end: start - 1 });
     }
-    current.push(token);
+    // A run longer than eight words is passed over below: its further words need not be kept.
+    if (current.length <= 9) current.push(token);
     previousEnd = token.end;
   }
   if (current.length > 0) runs.push(current);

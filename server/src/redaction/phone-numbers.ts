@@ -1,4 +1,5 @@
 import { type CountryCode, isSupportedCountry, Metadata, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { countDigits, findNumberRuns, type NumberRun } from './number-runs';
 
 /**
  * Phone numbers as people write them: international (`+44 20 7946 0958`, `0041 79 703 10 13`) and
@@ -64,8 +65,6 @@ function regionsFor(countries: readonly string[]): Region[] {
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
-/** Runs of digits and phone separators, each digit at most three separators from the next; one pass, no backtracking. */
-const NUMBER_RUN = /[+(]?\d(?:[ ().-]{0,3}\d)*/g;
 /** An extension after a number: `x123`, `ext. 12`, `extension 4`. */
 const EXTENSION = /\s{0,3}(?:ext(?:ension)?\.?|x)\s{0,3}\d{1,5}\b/iy;
 
@@ -82,17 +81,12 @@ const PHONE_WORDS_ALL = new RegExp(PHONE_WORDS.source, 'gi');
 /** Where the last match of `pattern` (global) in `text` starts, or -1. */
 function lastMatch(pattern: RegExp, text: string): number {
   let at = -1;
-  for (const m of text.matchAll(pattern)) at = m.index ?? at;
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) at = m.index;
   return at;
 }
 
 const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-
-function countDigitsUpTo(text: string, enough: number): number {
-  let n = 0;
-  for (let i = 0; i < text.length && n < enough; i++) if (isDigit(text.charCodeAt(i))) n++;
-  return n;
-}
 
 /** Dates written with dashes, dots or spaces: 2024-03-14, 14.03.2024, 2024 03 14. */
 function looksLikeDate(groups: string[]): boolean {
@@ -120,6 +114,12 @@ function digitGroups(candidate: string): { groups: string[]; separators: string 
   }
   if (current) groups.push(current);
   return { groups, separators };
+}
+
+/** Whether `run[at…]` starts with `x` or `ext` (any case): an extension's word. */
+function startsExtension(run: string, at: number): boolean {
+  const c = run.charCodeAt(at) | 32;
+  return c === 120 || (c === 101 && (run.charCodeAt(at + 1) | 32) === 120 && (run.charCodeAt(at + 2) | 32) === 116);
 }
 
 /**
@@ -156,8 +156,7 @@ function* phonePieces(run: string): Iterable<[number, number]> {
       const token = tokens[t] as [number, number, number, number];
       // An extension's digits do not count towards the number's.
       const extension =
-        /^(?:ext|x)/i.test(run.slice(token[0], token[1])) ||
-        (t > first && /^(?:ext|x)/i.test(run.slice((tokens[t - 1] as [number, number, number, number])[0], token[0])));
+        startsExtension(run, token[0]) || (t > first && startsExtension(run, (tokens[t - 1] as [number, number, number, number])[0]));
       if (!extension && (digits + token[2] > 15 || groups + token[3] > 7)) break;
       digits += extension ? 0 : token[2];
       groups += extension ? 0 : token[3];
@@ -244,30 +243,44 @@ function shapeConfidence(candidate: string, regions: Region[], check: () => bool
   return Math.min(1, confidence + extensionBonus);
 }
 
+export interface PhoneSearch {
+  /** The text's number runs, when the caller has them already. */
+  runs?: NumberRun[];
+  /** Whether another detector holds part of `[start, end)` already: such pieces are not judged. */
+  isTaken?: (start: number, end: number) => boolean;
+}
+
 /**
  * Phone numbers in `text`. Only short pieces of number runs reach libphonenumber (it is the slow
  * part), and at most {@link phoneChecksFor} of them per text, so the time stays linear in the text.
  */
-export function findPhoneNumbers(text: string, countries: readonly string[]): PhoneMatch[] {
+export function findPhoneNumbers(text: string, countries: readonly string[], search: PhoneSearch = {}): PhoneMatch[] {
   const regions = regionsFor(countries);
   const found: PhoneMatch[] = [];
   const seen = new Map<string, number>();
   let checks = phoneChecksFor(text);
   const check = () => checks-- > 0;
-  for (const run of text.matchAll(NUMBER_RUN)) {
-    const runStart = run.index ?? 0;
-    EXTENSION.lastIndex = runStart + run[0].length;
+  const isTaken = search.isTaken ?? (() => false);
+  for (const run of search.runs ?? findNumberRuns(text)) {
+    if (run.end - run.start < 7) continue;
+    // A run that other detectors hold at both ends (a card, an IBAN, an IP address) is theirs.
+    if (isTaken(run.end - 1, run.end) && isTaken(run.start + (isDigit(text.charCodeAt(run.start)) ? 0 : 1), run.start + 2)) continue;
+    const digits = countDigits(text, run.start, run.end, 16);
+    if (digits < 7) continue;
+    const runStart = run.start;
+    EXTENSION.lastIndex = run.end;
     const extension = EXTENSION.exec(text);
-    const runText = run[0] + (extension?.[0] ?? '');
-    if (countDigitsUpTo(run[0], 7) < 7) continue;
+    const runText = text.slice(runStart, run.end) + (extension?.[0] ?? '');
     // A run of more than 15 digits is some other number (a card, an account), not one to dial.
-    if (!runText.slice(1).includes('+') && countDigitsUpTo(extension ? run[0] : runText, 16) > 15) continue;
+    if (!runText.slice(1).includes('+') && digits > 15) continue;
     // Part of a longer token (an id such as INV-2024-0012, CVE-2024-3094 or ab12345678), or a path or a date with slashes.
     const before = runStart > 0 ? text.charCodeAt(runStart - 1) : 32;
     if (before === 45 && runStart > 1 && isLetter(text.charCodeAt(runStart - 2))) continue;
     // After a code of capitals and digits (`GB00 WEST 1234…`, `B44 1234567`).
+    const beforeSpace = runStart > 1 ? text.charCodeAt(runStart - 2) : 32;
     if (
       before === 32 &&
+      ((beforeSpace >= 65 && beforeSpace <= 90) || isDigit(beforeSpace)) &&
       /(?:^|\s)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,12} $|(?:^|\s)[A-Z]{3,6} $/.test(
         text.slice(Math.max(0, runStart - 14), runStart),
       ) &&
@@ -305,6 +318,7 @@ export function findPhoneNumbers(text: string, countries: readonly string[]): Ph
         offset++;
       }
       while (candidate.endsWith(')') || candidate.endsWith('(')) candidate = candidate.slice(0, -1);
+      if (isTaken(runStart + offset, runStart + offset + candidate.length)) continue;
       let shape = seen.get(candidate);
       if (shape === undefined) {
         shape = shapeConfidence(candidate, regions, check);

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { findIdentityNumbers } from './identity-numbers';
+import { countCode, findNumberRuns, type NumberRun } from './number-runs';
 import { isCardNumber } from './payment-cards';
 import { findPersonNames, warmNameModels } from './person-names';
 import { DEFAULT_PHONE_REGIONS, findPhoneNumbers } from './phone-numbers';
@@ -41,14 +42,20 @@ export interface Entity {
   confidence: number;
 }
 
+/** The IBAN checksum (mod 97 of the rearranged code), on the characters with the spaces left out. */
 function ibanValid(raw: string): boolean {
-  const iban = raw.replace(/\s+/g, '').toUpperCase();
-  if (iban.length < 15 || iban.length > 34) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  const codes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c !== 32) codes.push(c >= 97 && c <= 122 ? c - 32 : c);
+  }
+  if (codes.length < 15 || codes.length > 34) return false;
   let remainder = 0;
-  for (const ch of rearranged) {
-    const value = /[A-Z]/.test(ch) ? String(ch.charCodeAt(0) - 55) : ch;
-    for (const digit of value) remainder = (remainder * 10 + Number(digit)) % 97;
+  for (let k = 0; k < codes.length; k++) {
+    const c = codes[(k + 4) % codes.length] as number;
+    if (c >= 48 && c <= 57) remainder = (remainder * 10 + c - 48) % 97;
+    else if (c >= 65 && c <= 90) remainder = (remainder * 100 + c - 55) % 97;
+    else return false;
   }
   return remainder === 1;
 }
@@ -77,44 +84,82 @@ function ipv4Valid(raw: string): boolean {
   return true;
 }
 
-/** Shannon entropy in bits per character. */
-function entropy(text: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / text.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
-/** A long token mixing letters and digits with high entropy: an unknown kind of key or token. */
-function looksRandom(token: string): boolean {
-  if (token.length < 24) return false;
-  if (!/[a-z]/.test(token) || !/[A-Z]/.test(token) || !/\d/.test(token)) return false;
-  return entropy(token) >= 4;
-}
-
-/** Spans `[start, end)` of one detector's candidates, found in time linear in the text. */
-type Scan = (text: string) => Iterable<[number, number]>;
+const tokenCounts = new Int32Array(128);
 
 /**
- * A pattern's matches as spans (its capture group 1 when it has one). Every pattern here is
- * linear: no nested or overlapping quantifiers, no look-behind that scans back an unbounded way.
+ * A long token mixing lower case, upper case and digits with high entropy (at least 4 bits per
+ * character): an unknown kind of key or token. Tokens are ASCII, so the counts fit a small array.
  */
-function regexScan(pattern: RegExp): Scan {
-  return function* (text) {
-    for (const match of text.matchAll(pattern)) {
-      const span = match.indices?.[1] ?? match.indices?.[0];
-      if (span) yield span;
-      else yield [match.index ?? 0, (match.index ?? 0) + match[0].length];
+function looksRandom(token: string): boolean {
+  if (token.length < 24) return false;
+  let lower = false;
+  let upper = false;
+  let digit = false;
+  tokenCounts.fill(0);
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 128) return false;
+    tokenCounts[c] = (tokenCounts[c] as number) + 1;
+    if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 48 && c <= 57) digit = true;
+  }
+  if (!lower || !upper || !digit) return false;
+  let bits = 0;
+  for (let c = 0; c < 128; c++) {
+    const n = tokenCounts[c] as number;
+    if (n === 0) continue;
+    const p = n / token.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits >= 4;
+}
+
+/** What one look at the text found: the numeric detectors read only its number runs. */
+interface Scanned {
+  text: string;
+  runs: NumberRun[];
+}
+
+/** One detector's candidates, passed to `emit` as `[start, end)`, found in time linear in the text. */
+type Scan = (scanned: Scanned, emit: (start: number, end: number) => void) => void;
+
+/**
+ * A pattern's matches (its capture group 1 when it has one), over the whole text, or only when
+ * `hint` says the text can hold one. Every pattern here is linear: no nested or overlapping
+ * quantifiers, no look-behind that scans back an unbounded way.
+ */
+function regexScan(pattern: RegExp, hint?: (text: string) => boolean): Scan {
+  return ({ text }, emit) => {
+    if (hint && !hint(text)) return;
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+      const span = m.indices?.[1];
+      if (span) emit(span[0], span[1]);
+      else emit(m.index, m.index + m[0].length);
+      if (m[0].length === 0) pattern.lastIndex++;
+    }
+  };
+}
+
+/**
+ * A pattern of digits and separators, matched only inside the number runs that `wanted` picks (with
+ * one character either side, so that `\b` sees what it would in the whole text).
+ */
+function runScan(pattern: RegExp, wanted: (text: string, run: NumberRun) => boolean): Scan {
+  return ({ text, runs }, emit) => {
+    for (const run of runs) {
+      if (!wanted(text, run)) continue;
+      const from = Math.max(0, run.start - 1);
+      const piece = text.slice(from, Math.min(text.length, run.end + 1));
+      pattern.lastIndex = 0;
+      for (let m = pattern.exec(piece); m; m = pattern.exec(piece)) emit(from + m.index, from + m.index + m[0].length);
     }
   };
 }
 
 /** Private keys: each BEGIN paired with the next END, found with `indexOf` (never a lazy `[\s\S]+?` per BEGIN). */
-function* privateKeys(text: string): Iterable<[number, number]> {
+const privateKeys: Scan = ({ text }, emit) => {
   const begin = /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----/y;
   const end = /-----END [A-Z ]{0,40}PRIVATE KEY-----/y;
   let at = text.indexOf('-----BEGIN ');
@@ -128,23 +173,43 @@ function* privateKeys(text: string): Iterable<[number, number]> {
         close = text.indexOf('-----END ', close + 1);
       }
       if (close < 0) return; // No END anywhere after: no later BEGIN has one either.
-      yield [at, end.lastIndex];
+      emit(at, end.lastIndex);
       at = text.indexOf('-----BEGIN ', end.lastIndex);
     } else at = text.indexOf('-----BEGIN ', at + 1);
   }
-}
+};
 
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isWordChar = (c: number) => isAlnum(c) || c === 95;
 /** `A-Za-z0-9._%+-` */
 const isLocalChar = (c: number) => isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
 /** `A-Za-z0-9.-` */
 const isDomainChar = (c: number) => isAlnum(c) || c === 46 || c === 45;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** Whether `text[from, to)` is a domain: two labels or more of 1 to 63 characters, the last of two letters or more. */
+function domainValid(text: string, from: number, to: number): boolean {
+  let labels = 0;
+  let labelStart = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && text.charCodeAt(i) !== 46) continue;
+    const length = i - labelStart;
+    if (length === 0 || length > 63) return false;
+    labels++;
+    if (i === to) {
+      if (length < 2) return false;
+      for (let j = labelStart; j < to; j++) if (!isLetter(text.charCodeAt(j))) return false;
+    }
+    labelStart = i + 1;
+  }
+  return labels >= 2;
+}
 
 /**
  * Email addresses, grown outwards from each `@`: at most 64 characters of local part and 253 of
  * domain, stopping at the next `@`, so that each character is looked at a bounded number of times.
  */
-function* emails(text: string): Iterable<[number, number]> {
+const emails: Scan = ({ text }, emit) => {
   let at = text.indexOf('@');
   while (at >= 0) {
     let start = at;
@@ -155,27 +220,23 @@ function* emails(text: string): Iterable<[number, number]> {
       while (end < text.length && end - at <= 253 && isDomainChar(text.charCodeAt(end))) end++;
       // The domain ends at its last label of two or more letters.
       while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
-      const domain = text.slice(at + 1, end);
-      const labels = domain.split('.');
-      if (
-        labels.length >= 2 &&
-        labels.every((l) => l.length > 0 && l.length <= 63) &&
-        /^[A-Za-z]{2,}$/.test(labels.at(-1) as string) &&
-        !(start > 0 && /\w/.test(text[start - 1] as string))
-      )
-        yield [start, end];
+      if (domainValid(text, at + 1, end) && !(start > 0 && isWordChar(text.charCodeAt(start - 1)))) emit(start, end);
     }
-    at = text.indexOf('@', Math.max(end, at + 1));
+    // An `@` right after another has no local part: a run of them is passed over in one go.
+    let next = Math.max(end, at + 1);
+    while (text.charCodeAt(next) === 64 && text.charCodeAt(next - 1) === 64) next++;
+    at = text.indexOf('@', next);
   }
-}
+};
 
 const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const isWordAt = (text: string, at: number) => at >= 0 && at < text.length && isWordChar(text.charCodeAt(at));
 
 /**
  * IPv6 addresses: the run of hex digits and colons around each `:`; a run of at most 39
  * characters with two colons or more that stands alone is checked by Node's own parser.
  */
-function* ipv6(text: string): Iterable<[number, number]> {
+const ipv6: Scan = ({ text }, emit) => {
   const inRun = (c: number) => isHex(c) || c === 58;
   let colon = text.indexOf(':');
   while (colon >= 0) {
@@ -184,11 +245,52 @@ function* ipv6(text: string): Iterable<[number, number]> {
     let end = colon + 1;
     while (end < text.length && inRun(text.charCodeAt(end))) end++;
     // A longer run is no address; the next look starts after it, so each character is read twice at most.
-    const alone = !(start > 0 && /\w/.test(text[start - 1] as string)) && !(end < text.length && /\w/.test(text[end] as string));
-    if (alone && end - start >= 3 && end - start <= 39) yield [start, end];
+    if (!isWordAt(text, start - 1) && !isWordAt(text, end) && end - start >= 3 && end - start <= 39) emit(start, end);
     colon = text.indexOf(':', end);
   }
-}
+};
+
+/** Key prefixes of the providers whose key formats are known; a text with none of them skips that pattern. */
+const KEY_PREFIXES = ['sk-', 'axn_', 'AKIA', 'ASIA', 'gh', 'xox', 'AIza', 'glpat-', '_live_', '_test_', 'hf_'];
+const SECRET_WORD = /password|passwd|secret|token|api[_-]?key/i;
+
+/** Whether a run holds `count` characters `code` or more; a long run is not counted but read by the pattern. */
+const hasAtLeast = (text: string, run: NumberRun, code: number, count: number) =>
+  run.end - run.start > 64 || countCode(text, run.start, run.end, code, count) >= count;
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * IPv4 addresses: what `\b(?:\d{1,3}\.){3}\d{1,3}\b` matches, read off the dots of the number runs
+ * that hold three or more (a text full of addresses would otherwise cost a match object each).
+ */
+const dottedQuads: Scan = ({ text, runs }, emit) => {
+  for (const run of runs) {
+    if (run.end - run.start < 7 || !hasAtLeast(text, run, 46, 3)) continue;
+    // The run alone, so that looking for the next dot never reads past it.
+    const piece = text.slice(run.start, run.end);
+    let next = 0;
+    for (let dot = piece.indexOf('.'); dot >= 0; dot = piece.indexOf('.', Math.max(dot + 1, next))) {
+      // The first group: one to three digits before the dot, after a character that is no part of a word.
+      let p = dot;
+      while (p > next && dot - p < 4 && isDigit(piece.charCodeAt(p - 1))) p--;
+      if (p === dot || dot - p > 3 || isWordAt(text, run.start + p - 1)) continue;
+      let q = p;
+      let groups = 0;
+      for (;;) {
+        const group = q;
+        while (q < piece.length && q - group < 4 && isDigit(piece.charCodeAt(q))) q++;
+        if (q === group || q - group > 3) break;
+        if (++groups === 4 || piece.charCodeAt(q) !== 46) break;
+        q++;
+      }
+      if (groups === 4 && !isWordAt(text, run.start + q)) {
+        emit(run.start + p, run.start + q);
+        next = q;
+      }
+    }
+  }
+};
 
 interface Detector {
   type: EntityType;
@@ -197,51 +299,39 @@ interface Detector {
   accept?: (match: string) => boolean;
   /** Confidence of what it finds: 1 unless given. */
   confidence?: number;
+  /** Whether its matches may start or end with white space, to be trimmed: custom patterns. */
+  trim?: boolean;
 }
 
 const DETECTORS: Detector[] = [
   // Secrets first: they may contain what looks like other things.
-  { type: 'SECRET', scan: regexScan(/\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/g) }, // JWT
+  { type: 'SECRET', scan: regexScan(/\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}/g, (t) => t.includes('eyJ')) }, // JWT
   { type: 'SECRET', scan: privateKeys },
   {
     type: 'SECRET',
     scan: regexScan(
       /\b(?:sk-ant-[\w-]{20,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|axn_[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[\w-]{20,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|hf_[A-Za-z0-9]{30,})/g,
+      (t) => KEY_PREFIXES.some((p) => t.includes(p)),
     ),
   },
-  { type: 'SECRET', scan: regexScan(/(?:password|passwd|secret|token|api[_-]?key)\s{0,8}[:=]\s{0,8}["']?([^\s"',;]{8,})/dgi) },
+  {
+    type: 'SECRET',
+    scan: regexScan(/(?:password|passwd|secret|token|api[_-]?key)\s{0,8}[:=]\s{0,8}["']?([^\s"',;]{8,})/dgi, (t) => SECRET_WORD.test(t)),
+  },
   { type: 'SECRET', scan: regexScan(/\b[A-Za-z0-9+/_-]{24,}={0,2}/g), accept: looksRandom },
   { type: 'EMAIL', scan: emails },
   { type: 'IBAN', scan: regexScan(/\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g), accept: ibanValid },
-  { type: 'CARD', scan: regexScan(/\b(?:\d[ -]?){11,18}\d\b/g), accept: isCardNumber },
-  { type: 'SSN', scan: regexScan(/\b\d{3}-\d{2}-\d{4}\b/g), accept: ssnValid },
-  { type: 'IP', scan: regexScan(/\b(?:\d{1,3}\.){3}\d{1,3}\b/g), accept: ipv4Valid },
+  { type: 'CARD', scan: runScan(/\b(?:\d[ -]?){11,18}\d\b/g, (_text, r) => r.end - r.start >= 12), accept: isCardNumber },
+  {
+    type: 'SSN',
+    scan: runScan(/\b\d{3}-\d{2}-\d{4}\b/g, (t, r) => r.end - r.start >= 11 && hasAtLeast(t, r, 45, 2)),
+    accept: ssnValid,
+  },
+  { type: 'IP', scan: dottedQuads, accept: ipv4Valid },
   { type: 'IP', scan: ipv6, accept: (m) => (m.match(/:/g)?.length ?? 0) >= 2 && isIPv6(m) },
 ];
 
-/** How many digits `text` holds, counting no further than `enough`. */
-function countDigits(text: string, enough = Number.POSITIVE_INFINITY): number {
-  let n = 0;
-  for (let i = 0; i < text.length && n < enough; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) n++;
-  }
-  return n;
-}
-
 export { phoneChecksFor } from './phone-numbers';
-
-/**
- * A cheap first look: text without an `@`, a long digit run, a long unbroken token, an address-like
- * run or a secret's keyword cannot hold anything the detectors find, and most log fields are such.
- */
-const SENSITIVE_HINT =
-  /@|\d[\d\s().+-]{6,30}\d|[A-Za-z0-9_+/=]{20}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9a-fA-F]{1,4}::?[0-9a-fA-F]{1,4}:|\d{3}-\d{2}-\d{4}|\b[A-Z]{2}\d{2} ?[A-Z0-9]{4}|PRIVATE KEY/;
-const SECRET_WORD = /password|passwd|secret|token|api[_-]?key/i;
-
-export function mayHoldSensitive(text: string): boolean {
-  return SENSITIVE_HINT.test(text) || SECRET_WORD.test(text);
-}
 
 /** A capitalised word: what a name or a street address needs. */
 const CAPITALISED_WORD = /\p{Lu}[\p{Ll}\p{M}]/u;
@@ -271,6 +361,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     ...(options.custom ?? []).map((c) => ({
       type: c.name.toUpperCase().replace(/\W+/g, '_'),
       scan: regexScan(new RegExp(c.pattern, 'g')),
+      trim: true,
     })),
     ...DETECTORS.filter((d) => types.has(d.type)),
   ];
@@ -278,11 +369,6 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   // The name detector's models (about half a second, once per process) load now, not on the first text that needs them.
   if (types.has('NAME')) warmNameModels();
   const identities = ['PASSPORT', 'DRIVER_LICENSE', 'ROUTING_NUMBER', 'BANK_ACCOUNT'].some((t) => types.has(t));
-  // Custom patterns can match anything: with them every text is scanned.
-  const mayHoldAny =
-    options.custom && options.custom.length > 0
-      ? () => true
-      : (text: string) => mayHoldSensitive(text) || (words && CAPITALISED_WORD.test(text)) || (identities && IDENTITY_WORD.test(text));
   const find = (text: string): Entity[] => {
     const found: Entity[] = [];
     // Which characters an entity holds already: an overlap test costs the candidate's length, not the entities found.
@@ -291,27 +377,32 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       for (let i = start; i < end; i++) if (covered[i]) return true;
       return false;
     };
-    const take = (type: EntityType, start: number, end: number, confidence = 1) => {
+    const take = (type: EntityType, start: number, end: number, confidence = 1, value = text.slice(start, end)) => {
       covered.fill(1, start, end);
-      found.push({ type, start, end, value: text.slice(start, end), confidence });
+      found.push({ type, start, end, value, confidence });
     };
+    const scanned: Scanned = { text, runs: findNumberRuns(text) };
     for (const detector of detectors) {
-      for (const [from, to] of detector.scan(text)) {
-        const raw = text.slice(from, to);
-        const value = raw.trim();
-        if (!value) continue;
-        const start = from + raw.indexOf(value);
-        const end = start + value.length;
-        if (taken(start, end) || (detector.accept && !detector.accept(value))) continue;
-        take(detector.type, start, end, detector.confidence);
-      }
+      detector.scan(scanned, (from, to) => {
+        let start = from;
+        let end = to;
+        if (detector.trim) {
+          while (start < end && /\s/.test(text[start] as string)) start++;
+          while (end > start && /\s/.test(text[end - 1] as string)) end--;
+        }
+        if (start === end || taken(start, end)) return;
+        const value = text.slice(start, end);
+        if (detector.accept && !detector.accept(value)) return;
+        take(detector.type, start, end, detector.confidence, value);
+      });
     }
     if (identities && IDENTITY_WORD.test(text)) {
       for (const m of findIdentityNumbers(text))
         if (types.has(m.type) && !taken(m.start, m.end)) take(m.type, m.start, m.end, m.confidence);
     }
-    if (types.has('PHONE') && countDigits(text, 7) >= 7) {
-      for (const m of findPhoneNumbers(text, regions)) if (!taken(m.start, m.end)) take('PHONE', m.start, m.end, m.confidence);
+    if (types.has('PHONE')) {
+      for (const m of findPhoneNumbers(text, regions, { runs: scanned.runs, isTaken: taken }))
+        if (!taken(m.start, m.end)) take('PHONE', m.start, m.end, m.confidence);
     }
     if (words && CAPITALISED_WORD.test(text)) {
       // Addresses before names, so that a street's name is not taken for a person's.
@@ -320,25 +411,28 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (types.has('NAME'))
         for (const m of findPersonNames(text, taken)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
     }
+    // Each detector finds in text order: the list is a few sorted runs, which the sort merges.
     return found.sort((a, b) => a.start - b.start);
   };
   return {
-    find: (text) => (mayHoldAny(text) ? find(text) : []),
+    find,
     redact(text) {
-      const entities = mayHoldAny(text) ? find(text) : [];
+      const entities = find(text);
       if (entities.length === 0) return { text, entities };
-      const numbers = new Map<string, string>();
-      const perType = new Map<string, number>();
+      // Placeholders by type, then by value.
+      const placeholders = new Map<string, Map<string, string>>();
       let out = '';
       let at = 0;
       for (const e of entities) {
-        const key = `${e.type}\u0000${e.value}`;
-        let placeholder = numbers.get(key);
+        let ofType = placeholders.get(e.type);
+        if (!ofType) {
+          ofType = new Map();
+          placeholders.set(e.type, ofType);
+        }
+        let placeholder = ofType.get(e.value);
         if (!placeholder) {
-          const n = (perType.get(e.type) ?? 0) + 1;
-          perType.set(e.type, n);
-          placeholder = `<${e.type}_${n}>`;
-          numbers.set(key, placeholder);
+          placeholder = `<${e.type}_${ofType.size + 1}>`;
+          ofType.set(e.value, placeholder);
         }
         out += text.slice(at, e.start) + placeholder;
         at = e.end;
