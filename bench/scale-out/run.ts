@@ -6,7 +6,7 @@
  *   2. one replica on the same SQLite file with `REDIS_URL` (limits, the stream log, the cancel
  *      channel and the bus in a Redis of its own): 2 vs 1 is what the shared-state features cost;
  *   3. one replica on PostgreSQL (a fresh database) and Redis;
- *   4. two replicas on PostgreSQL (40 connections each) and Redis behind HAProxy sending requests round-robin.
+ *   4. two replicas on PostgreSQL and Redis behind HAProxy sending requests round-robin.
  *
  * Each is driven through `/v1/chat/completions` (API key, a `connections[]` model on the simulated
  * upstream, 256 tokens streamed as fast as it can) and through the web chat route (session cookie
@@ -19,12 +19,14 @@
  *
  *   npm run bench -- --only=scaleout [--quick]
  *
- * Needs PostgreSQL (`AXON_TEST_POSTGRES_URL`, 127.0.0.1:5432 by default), redis-server and haproxy.
+ * Needs PostgreSQL (`AXON_TEST_POSTGRES_URL`, 127.0.0.1:5432 by default), redis-server and haproxy
+ * (and psql, for the connections the replicas use during the big run).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { WebClient } from '../../server/src/testing/http-client';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/postgres';
 import { type ChildService, freePort, startRedisServer, waitForPort } from '../../server/src/testing/processes';
@@ -38,8 +40,12 @@ const ADMIN = { email: 'bench@example.com', password: 'bench password 1' };
 const QUESTION = 'Write 256 tokens.';
 const METRICS_TOKEN = 'scale-out-bench-metrics-token';
 const MESSAGES = [{ role: 'user', content: QUESTION }];
-/** A token of the web chat's UI message stream: `{"type":"text-delta","id":"text-0","delta":"tok0 "}`. */
-const UI_TOKEN_MARK = '"delta":"tok';
+/**
+ * A token of the web chat's UI message stream, where the text deltas that come while the stream log
+ * is busy are merged into one event: `{"type":"text-delta","id":"text-0","delta":"tok0 tok1 "}`
+ * (nothing else in the stream holds `tok`).
+ */
+const UI_TOKEN_MARK = 'tok';
 const TOKENS = 256;
 const quick = process.argv.includes('--quick');
 
@@ -78,13 +84,6 @@ const STREAM_LOG_COMMANDS = new Set([
  * once while the last of 1,000 are still being set up.
  */
 const SLOW = { tokens: 400, delayMs: 50 };
-/**
- * PostgreSQL connections per replica (`AXON_DATABASE_POOL_SIZE`) of setup 4; setup 3 keeps the
- * default 10, so that both fit in the server's 100 (`max_connections`). With 10, 500 answers
- * starting at once on a replica (each a few queries, then a heartbeat a second) wait longer than the
- * pool's 10 s connect timeout and some fail with 500.
- */
-const PG_POOL = '40';
 /**
  * The paced upstream: 256 tokens, one every 2 ms. Its answers arrive as a model's do, a token at a
  * time, where the fast upstream's arrive at once and every event of the answer queues for the stream
@@ -327,6 +326,7 @@ async function holdStreams(
   target: LoadTarget,
   count: number,
   proxy?: Proxy,
+  database?: TestDatabase,
 ): Promise<{
   result: LoadResult;
   idleMb: number;
@@ -338,6 +338,8 @@ async function holdStreams(
   /** V8 heap in use while (nearly) as many streams as at most were open, less before, in MB (the median of samples). */
   heapMb: number;
   fds: string;
+  /** The replicas' connections to `database` at most, open and running a query (sampled). */
+  pgConnections: string;
   seconds: number;
 }> {
   await sleep(1000);
@@ -368,6 +370,26 @@ async function holdStreams(
       () => undefined,
     );
   }, 250);
+  const pgPeak = { open: 0, busy: 0 };
+  let sampling = false;
+  const pgSampler = setInterval(() => {
+    if (!database || sampling) return;
+    sampling = true;
+    const sql =
+      "SELECT count(*), count(*) FILTER (WHERE state <> 'idle') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'axon'";
+    promisify(execFile)('psql', [database.url, '-AF,', '-tc', sql])
+      .then(
+        ({ stdout }) => {
+          const [open = 0, busy = 0] = stdout.trim().split(',').map(Number);
+          pgPeak.open = Math.max(pgPeak.open, open);
+          pgPeak.busy = Math.max(pgPeak.busy, busy);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        sampling = false;
+      });
+  }, 250);
   let peakSum = idle.reduce((a, b) => a + b, 0);
   const sampler = setInterval(() => {
     const now = setup.replicas.map((r) => rssMb(r.pid));
@@ -395,6 +417,7 @@ async function holdStreams(
   clearInterval(sampler);
   clearInterval(heapSampler);
   clearInterval(proxySampler);
+  clearInterval(pgSampler);
   const idleMb = idle.reduce((a, b) => a + b, 0);
   return {
     result,
@@ -412,6 +435,7 @@ async function holdStreams(
         50,
       ) - idleHeap,
     fds: [...fds.map((n, i) => `r${i + 1} ${n}`), ...(proxy ? [`haproxy ${proxyFds}`] : [])].join(', '),
+    pgConnections: database ? `${pgPeak.open} open, ${pgPeak.busy} busy` : '-',
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -519,10 +543,11 @@ export async function runScaleOut(): Promise<void> {
     databases.push(db4);
     const redis4 = await startRedisServer();
     redises.push(redis4);
+    // Every replica keeps the default pool (`databasePoolSize`): setups 3 and 4 hold three pools, within
+    // the server's 100 connections (`max_connections`); the big run below says how many they used.
     const replicaOf4 = () => ({
       AXON_DATA_DIR: tempDir(),
       AXON_DATABASE_URL: db4.url,
-      AXON_DATABASE_POOL_SIZE: PG_POOL,
       REDIS_URL: redis4.url,
     });
     const fourA = await startReplica('setup 4a', replicaOf4());
@@ -633,7 +658,7 @@ export async function runScaleOut(): Promise<void> {
       ['/v1', v1Target(s4, 'slow')],
     ] as const) {
       const before = await proxyStats(haproxy);
-      const held = await holdStreams(s4, target, BIG, haproxy);
+      const held = await holdStreams(s4, target, BIG, haproxy, db4);
       const after = await proxyStats(haproxy);
       const served = after
         .filter((row) => row.name.startsWith('replicas/r'))
@@ -660,6 +685,7 @@ export async function runScaleOut(): Promise<void> {
         'heap MB per open stream': held.heapMb / Math.max(1, held.peakOpen),
         'requests per replica': served,
         'peak fds': held.fds,
+        'PostgreSQL connections at most (both)': held.pgConnections,
       });
       if (r.firstError) console.error(`${BIG} streams, ${route}: first error: ${r.firstError}`);
       goals.push({

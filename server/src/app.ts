@@ -310,6 +310,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store,
     pipeline: deps.pipeline,
     streams: deps.streams,
+    blobs: deps.blobs,
     contextTokens: config.rag.contextTokens,
     embedder: deps.embedder,
     reranker: deps.reranker,

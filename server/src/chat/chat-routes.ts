@@ -21,7 +21,7 @@ import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
 import { INTERRUPTED_ANSWER_ERROR, type Store } from '../store';
-import { formatEventId, type StreamLog } from '../streams';
+import { createAnswerHeartbeats, createCoalescingWriter, formatEventId, type StreamLog } from '../streams';
 import { registerAnswerStreamRoutes } from './answer-stream-routes';
 import type { ChatPipeline } from './chat-pipeline';
 import { ConversationParams, NEW_CONVERSATION_TITLE } from './conversation-routes';
@@ -84,6 +84,13 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
   const { store, pipeline, streams, streamLog } = deps;
   const flushIntervalMs = deps.flushIntervalMs ?? 1000;
   const resumeGraceMs = deps.resumeGraceMs ?? 30_000;
+  // One heartbeat for every answer this replica writes: their texts in one statement each `flushIntervalMs`.
+  const heartbeats = createAnswerHeartbeats({
+    messages: store.messages,
+    intervalMs: flushIntervalMs,
+    onError: (error) => app.log.error({ err: error }, 'saving partial answers failed'),
+  });
+  app.addHook('onClose', () => heartbeats.stop());
 
   app.post('/api/conversations/:id/chat', async (request, reply) => {
     const { id } = parseInput(ConversationParams, request.params, 'params');
@@ -226,18 +233,46 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const stopListening = streamLog.onCancel(answer.id, () => controller.abort(new DOMException('Stopped', 'AbortError')));
     /** Since when nobody has read a resumable answer whose own client went away. */
     let unreadSince: number | undefined;
+    /** Set once the answer is written: nothing more to watch. */
+    let answerDone = false;
+    let readerCheck: NodeJS.Timeout | undefined;
+    /** From when its client went away, looks each `flushIntervalMs` whether someone reads the answer; stops it after the grace period unread. */
+    const watchReaders = () => {
+      if (readerCheck || answerDone) return;
+      let checking = false;
+      readerCheck = setInterval(() => {
+        if (checking || unreadSince === undefined || controller.signal.aborted) return;
+        checking = true;
+        streamLog
+          .info(answer.id)
+          .then(
+            (info) => {
+              if (info?.watched) unreadSince = Date.now();
+              else if (unreadSince !== undefined && Date.now() - unreadSince >= resumeGraceMs)
+                controller.abort(new DOMException('Nobody reads the answer', 'AbortError'));
+            },
+            (error: unknown) => request.log.error({ err: error }, 'looking for readers of the answer failed'),
+          )
+          .finally(() => {
+            checking = false;
+          });
+      }, flushIntervalMs);
+    };
     const sse = openSse(reply, {
       headers: { 'x-vercel-ai-ui-message-stream': 'v1' },
       keepAliveMs: 15_000,
       onClientClose: () => {
-        if (body.resumable) unreadSince = Date.now();
-        else controller.abort(new DOMException('The client closed the stream', 'AbortError'));
+        if (!body.resumable) controller.abort(new DOMException('The client closed the stream', 'AbortError'));
+        else {
+          unreadSince = Date.now();
+          watchReaders();
+        }
       },
     });
     if (leftEarly) controller.abort(new DOMException('The client closed the stream', 'AbortError'));
     // Every event goes through the stream log first, then to this client with its id (`Last-Event-ID`
     // on a reconnection names it). Appends run in order; so do the sends, each once its event is logged.
-    let delivered: Promise<void> = Promise.resolve();
+    // Text deltas that come while the log is busy are merged into one event.
     let logFailed = false;
     /**
      * Set when the log refused an event: another replica took this answer as interrupted (this one
@@ -245,16 +280,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
      * has seen exactly the text the log, and so the saved answer, holds.
      */
     let takenOver = false;
-    const send = (chunk: UIMessageChunk<AssistantMetadata>) => {
-      const data = JSON.stringify(chunk);
-      const appended = streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
-        // The answer still reaches this client; only resuming it elsewhere is lost.
-        if (!logFailed) request.log.error({ err: error }, 'writing the answer to the stream log failed');
-        logFailed = true;
-        return 'unlogged' as const;
-      });
-      delivered = delivered.then(async () => {
-        const seq = await appended;
+    const logWriter = createCoalescingWriter<UIMessageChunk<AssistantMetadata>, number | null | 'unlogged'>({
+      append: (data) =>
+        streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
+          // The answer still reaches this client; only resuming it elsewhere is lost.
+          if (!logFailed) request.log.error({ err: error }, 'writing the answer to the stream log failed');
+          logFailed = true;
+          return 'unlogged' as const;
+        }),
+      deliver: (data, seq) => {
         if (takenOver) return;
         if (seq === null) {
           takenOver = true;
@@ -263,8 +297,9 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           return;
         }
         sse.sendLine(data, seq === 'unlogged' ? undefined : formatEventId(answer.id, { epoch: ANSWER_EPOCH, seq }));
-      });
-    };
+      },
+    });
+    const send = (chunk: UIMessageChunk<AssistantMetadata>) => logWriter.push(chunk);
     send({ type: 'start', messageId: answer.id, messageMetadata: { messageId: answer.id, model: info.id, status: 'streaming' } });
     send({ type: 'start-step' });
     if (citations.length > 0)
@@ -296,20 +331,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       return keyPhraseTitle(asked, answered);
     };
     let text = '';
-    // Every heartbeat saves the text so far; a resumable answer nobody has read for the grace period is stopped.
-    let beating: Promise<void> = Promise.resolve();
-    const heartbeat = setInterval(() => {
-      beating = beating.then(async () => {
-        try {
-          await store.messages.heartbeat(answer.id, text);
-          if (unreadSince === undefined || controller.signal.aborted) return;
-          if ((await streamLog.info(answer.id))?.watched) unreadSince = Date.now();
-          else if (Date.now() - unreadSince >= resumeGraceMs) controller.abort(new DOMException('Nobody reads the answer', 'AbortError'));
-        } catch (error) {
-          request.log.error({ err: error }, 'saving partial answer failed');
-        }
-      });
-    }, flushIntervalMs);
+    // Every heartbeat of the replica saves the text so far.
+    const stopBeating = heartbeats.add(answer.id, () => text);
     try {
       const result = await traceModelCall(request.server.tracer, request.span, { model: info.id, provider: info.connection }, () =>
         pipeline.run({
@@ -324,9 +347,9 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           },
         }),
       );
-      clearInterval(heartbeat);
-      await beating;
-      await delivered;
+      // A beat still under way changes nothing once the answer is saved below (it only writes streaming answers).
+      stopBeating();
+      await logWriter.flush();
       // Taken as interrupted by another replica: it stays so, with all the text this one wrote.
       const status = takenOver ? 'error' : result.status;
       const error = takenOver ? INTERRUPTED_ANSWER_ERROR : result.error ? (result.error.detail ?? result.error.message) : null;
@@ -381,13 +404,15 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       }
       send({ type: 'finish-step' });
       send({ type: 'finish', messageMetadata: metadata });
-      await delivered;
+      await logWriter.flush();
       sse.send('[DONE]');
     } finally {
-      clearInterval(heartbeat);
+      stopBeating();
+      answerDone = true;
+      clearInterval(readerCheck);
       stopListening();
       untrack();
-      await delivered.catch(() => undefined);
+      await logWriter.flush().catch(() => undefined);
       sse.close();
       await streamLog.end(answer.id).catch((error: unknown) => request.log.error({ err: error }, 'ending the stream log failed'));
       releaseSlot();

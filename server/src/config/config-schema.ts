@@ -493,8 +493,11 @@ export const ConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'write it as postgres://user@host:port/database')
       .optional(),
-    /** Connections each replica keeps open to PostgreSQL at most (`AXON_DATABASE_POOL_SIZE`). */
-    databasePoolSize: z.coerce.number().int().min(2).max(200).default(10),
+    /**
+     * Connections each replica keeps open to PostgreSQL at most (`AXON_DATABASE_POOL_SIZE`). 20 holds
+     * about 500 web-chat answers streaming on a replica; replicas × this must fit the server's `max_connections`.
+     */
+    databasePoolSize: z.coerce.number().int().min(2).max(200).default(20),
     /** Prefix of every Redis key and channel Axon uses, so that installations can share one Redis (`AXON_REDIS_PREFIX`). */
     redisPrefix: z
       .string()

@@ -778,6 +778,45 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
         ]);
         expect((await s.messages.listByConversation(conversation.id)).map((m) => m.status)).toEqual(['error', 'error', 'complete']);
       });
+
+      it('saves many heartbeats at once: the texts given, liveness for all, nothing for answers that are not streaming', async () => {
+        const s = await fresh();
+        const user = await buildUser(s);
+        const conversation = await buildConversation(s, user.id);
+        const append = (content: string) =>
+          s.messages.append({ conversationId: conversation.id, role: 'assistant', content, status: 'streaming', model: 'm' });
+        const [changed, unchanged, finished, stale] = [await append(''), await append('kept'), await append(''), await append('')];
+        await s.messages.update(finished.id, { content: 'final', status: 'complete' });
+        await s.messages.heartbeatMany([]);
+        await s.messages.heartbeatMany([
+          { id: changed.id, content: 'größer – 東京 🚀 \u0000 text' },
+          { id: unchanged.id },
+          { id: finished.id, content: 'late' },
+          { id: 'no-such-answer', content: 'x' },
+        ]);
+        const saved = await s.messages.listByConversation(conversation.id);
+        expect(saved.map((m) => [m.status, m.content.replace('\u0000', '')])).toEqual([
+          ['streaming', 'größer – 東京 🚀  text'],
+          ['streaming', 'kept'],
+          ['complete', 'final'],
+          ['streaming', ''],
+        ]);
+        // Every answer in the batch counts as alive; the one left out does not.
+        const justAfterCreation = new Date(Date.parse(stale.createdAt) + 1).toISOString();
+        expect(await s.messages.markStale(justAfterCreation)).toEqual([{ id: stale.id, conversationId: conversation.id, content: '' }]);
+        // A batch of a few thousand answers is one call too.
+        const many = [];
+        for (let i = 0; i < 5; i++) many.push(await append(''));
+        await s.messages.heartbeatMany([
+          ...Array.from({ length: 3000 }, (_, i) => ({ id: `absent-${i}`, content: 'x' })),
+          ...many.map((m, i) => ({ id: m.id, content: `text ${i}` })),
+          { id: changed.id },
+          { id: unchanged.id },
+        ]);
+        const after = await s.messages.listByConversation(conversation.id);
+        expect(after.slice(-5).map((m) => m.content)).toEqual(many.map((_, i) => `text ${i}`));
+        expect(await s.messages.markStale(new Date(Date.parse(many.at(-1)?.createdAt ?? '') + 1).toISOString())).toEqual([]);
+      });
     });
 
     describe('feedback and preferences', () => {

@@ -271,6 +271,13 @@ export interface InterruptedAnswer {
   content: string;
 }
 
+/** One answer of `heartbeatMany`. */
+export interface AnswerHeartbeat {
+  id: string;
+  /** Its text so far; absent when unchanged since its last heartbeat (only its liveness is noted). */
+  content?: string | undefined;
+}
+
 /** What an answer interrupted by a stopped server says (its `error`). */
 export const INTERRUPTED_ANSWER_ERROR = 'The server stopped while this answer was being written';
 
@@ -291,6 +298,12 @@ export interface MessageRepository {
    * while it streams). Does nothing to an answer that is no longer `streaming`.
    */
   heartbeat(id: string, content: string): Promise<void>;
+  /**
+   * Heartbeats of many streaming answers in one statement (a replica's every answer, every second or
+   * so): each gets its `content` saved when given (its text changed) and is noted alive. Answers no
+   * longer `streaming`, or unknown, are left alone.
+   */
+  heartbeatMany(entries: ReadonlyArray<AnswerHeartbeat>): Promise<void>;
   /**
    * Marks the answers still `streaming` whose writer gave no heartbeat since `heartbeatBefore` (an
    * ISO time; an answer without one counts from its creation) as `error`, keeping their text, and

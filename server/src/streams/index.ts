@@ -1,3 +1,5 @@
+export { type CoalescableChunk, type CoalescingWriter, createCoalescingWriter } from './coalescing-writer';
+export { type AnswerHeartbeats, createAnswerHeartbeats } from './heartbeats';
 export { createMemoryStreamLog } from './memory-stream-log';
 export { createRedisStreamLog, type RedisStreamLogOptions } from './redis-stream-log';
 export { createStaleAnswerSweeper, type StaleAnswerSweeper, textOfStream } from './stale-answer-sweeper';

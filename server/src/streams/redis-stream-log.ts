@@ -46,26 +46,38 @@ return 1
 `;
 
 /**
- * Adds an event (ARGV: max length, id, data) unless the log was ended: 1 when added, 0 when refused.
- * Checking the top entry in the same script is what makes a writer whose log was ended elsewhere
- * get every later event refused, also those it had already sent.
+ * Adds an event (ARGV: max length, epoch, data) after the log's last one: resolves with its sequence
+ * number, or 0 when refused (a newer epoch owns the log, or this epoch's log was ended). An event of
+ * a newer epoch than the log's starts the log over. Deciding from the top entry in the same script is
+ * what makes a writer whose log was ended elsewhere get every later event refused, also those it had
+ * already sent, and what lets a writer send its events without first asking where the log stands.
  */
 const APPEND_SCRIPT = `
+local epoch = tonumber(ARGV[2])
+local seq = 1
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last > 0 and last[1][2][1] == 'end' then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[2], 'd', ARGV[3])
-return 1
+if #last > 0 then
+  local id = last[1][1]
+  local dash = string.find(id, '-', 1, true)
+  local top = tonumber(string.sub(id, 1, dash - 1))
+  if top > epoch then return 0 end
+  if top == epoch then
+    if last[1][2][1] == 'end' then return 0 end
+    seq = tonumber(string.sub(id, dash + 1)) + 1
+  else
+    redis.call('XTRIM', KEYS[1], 'MINID', epoch .. '-0')
+  end
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], epoch .. '-' .. seq, 'd', ARGV[3])
+return seq
 `;
 
 type AppendingRedis = Redis & {
-  axonStreamAppend(key: string, maxEvents: string, id: string, data: string): Promise<number>;
+  axonStreamAppend(key: string, maxEvents: string, epoch: string, data: string): Promise<number>;
 };
 
 interface Writer {
   epoch: number;
-  seq: number;
-  /** Settles once the writer knows where the log stands; false when a newer epoch owns it. */
-  ready: Promise<boolean>;
   /** The last append, so that `end` comes after every event. */
   last: Promise<unknown>;
   expireAfter: number;
@@ -98,22 +110,6 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const lastEntry = async (messageId: string): Promise<RawEntry | undefined> =>
     (await redis.xrevrange(logKey(messageId), '+', '-', 'COUNT', 1))[0] as RawEntry | undefined;
 
-  const startWriter = (messageId: string, epoch: number): Writer => {
-    const writer: Writer = { epoch, seq: 0, ready: Promise.resolve(true), last: Promise.resolve(), expireAfter: 0 };
-    writer.ready = (async () => {
-      const last = await lastEntry(messageId);
-      if (!last) return true;
-      const at = positionOf(last[0]);
-      // A newer epoch owns the log, or this epoch's log was ended.
-      if (at.epoch > epoch || (at.epoch === epoch && isEnd(last[1]))) return false;
-      if (at.epoch === epoch) writer.seq = at.seq;
-      // A new epoch: the earlier epochs' events go.
-      else await redis.xtrim(logKey(messageId), 'MINID', `${epoch}-0`);
-      return true;
-    })();
-    return writer;
-  };
-
   const fireCancel = (messageId: string) => {
     for (const handler of [...(cancelHandlers.get(messageId) ?? [])]) handler();
   };
@@ -141,34 +137,23 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       let writer = writers.get(messageId);
       if (writer && epoch < writer.epoch) return Promise.resolve(null);
       if (!writer || epoch > writer.epoch) {
-        writer = startWriter(messageId, epoch);
+        writer = { epoch, last: Promise.resolve(), expireAfter: 0 };
         writers.set(messageId, writer);
       }
       const current = writer;
-      // Every append waits for the same `ready`, so the callbacks run (and the XADDs are sent) in call order.
-      const appended = current.ready.then(async (owned) => {
-        if (!owned || current.refused) return null;
-        const seq = ++current.seq;
-        const key = logKey(messageId);
-        const added = appender.axonStreamAppend(key, String(maxEvents), `${epoch}-${seq}`, data);
-        if (Date.now() >= current.expireAfter) {
-          current.expireAfter = Date.now() + Math.min(30_000, (idleSeconds * 1000) / 4);
-          redis.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
-        }
-        try {
-          if ((await added) === 0) {
-            current.refused = true;
-            return null;
-          }
-        } catch (error) {
-          // Another replica moved the log to a newer epoch, or ended it: this writer is superseded.
-          if (/equal or smaller than the target stream top item/i.test(String(error))) {
-            current.refused = true;
-            return null;
-          }
-          throw error;
-        }
-        return seq;
+      if (current.refused) return Promise.resolve(null);
+      // Sent at once, in call order on one connection: Redis numbers the events in the order they come.
+      const key = logKey(messageId);
+      const added = appender.axonStreamAppend(key, String(maxEvents), String(epoch), data);
+      if (Date.now() >= current.expireAfter) {
+        current.expireAfter = Date.now() + Math.min(30_000, (idleSeconds * 1000) / 4);
+        redis.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
+      }
+      const appended = added.then((seq) => {
+        if (seq > 0) return seq;
+        // Another replica moved the log to a newer epoch, or ended it: this writer is superseded.
+        current.refused = true;
+        return null;
       });
       current.last = appended.catch(() => undefined);
       return appended;

@@ -53,14 +53,18 @@ export function createStaleAnswerSweeper(options: StaleAnswerSweeperOptions): St
     const marked = await options.messages.markStale(new Date(now() - options.staleAfterMs).toISOString());
     for (const answer of marked) {
       try {
-        // Ended first: a writer that is alive after all (it stalled) has every later event refused,
-        // so the text read next is all that any client was sent.
-        await options.log.end(answer.id);
-        const streamed = await textOfStream(options.log, answer.id);
-        if (streamed.length > answer.content.length && streamed.startsWith(answer.content)) {
+        const keepLonger = async (streamed: string) => {
+          if (streamed.length <= answer.content.length || !streamed.startsWith(answer.content)) return;
           await options.messages.update(answer.id, { content: streamed });
           answer.content = streamed;
-        }
+        };
+        // Saved before the log ends, so that its readers, who finish then and read the answer from the
+        // store, find all of it.
+        await keepLonger(await textOfStream(options.log, answer.id));
+        // A writer that is alive after all (it stalled) has every event refused from now on, so the
+        // text read next is all that any client was sent.
+        await options.log.end(answer.id);
+        await keepLonger(await textOfStream(options.log, answer.id));
       } catch (error) {
         options.onError?.(error);
       }

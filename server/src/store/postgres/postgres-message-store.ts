@@ -100,6 +100,21 @@ export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: (
       ]);
     },
 
+    async heartbeatMany(entries) {
+      if (entries.length === 0) return;
+      // One statement whatever the number of answers: their ids and texts as two arrays (a NULL text keeps the saved one).
+      await pool.query(
+        `UPDATE messages AS m SET content = COALESCE(beat.content, m.content), heartbeat_at = $1
+         FROM unnest($2::text[], $3::text[]) AS beat(id, content)
+         WHERE m.id = beat.id AND m.status = 'streaming'`,
+        [
+          now().toISOString(),
+          entries.map((entry) => entry.id),
+          entries.map((entry) => (entry.content === undefined ? null : storableText(entry.content))),
+        ],
+      );
+    },
+
     async markStale(heartbeatBefore) {
       // One UPDATE: replicas sweeping at once each get the rows they changed, never the same one.
       const { rows } = await pool.query(

@@ -206,6 +206,7 @@ export function openSqliteStore({
       "UPDATE messages SET status = 'error', error = 'The server stopped while this answer was being written' WHERE status = 'streaming'",
     ),
     msgHeartbeat: db.prepare("UPDATE messages SET content = ?, heartbeat_at = ? WHERE id = ? AND status = 'streaming'"),
+    msgTouch: db.prepare("UPDATE messages SET heartbeat_at = ? WHERE id = ? AND status = 'streaming'"),
     msgMarkStale: db.prepare(
       `UPDATE messages SET status = 'error', error = ?
        WHERE status = 'streaming' AND COALESCE(heartbeat_at, created_at) < ?
@@ -505,6 +506,16 @@ export function openSqliteStore({
       },
       async heartbeat(id, content) {
         q.msgHeartbeat.run(content, iso(), id);
+      },
+      async heartbeatMany(entries) {
+        if (entries.length === 0) return;
+        const at = iso();
+        db.transaction(() => {
+          for (const { id, content } of entries) {
+            if (content === undefined) q.msgTouch.run(at, id);
+            else q.msgHeartbeat.run(content, at, id);
+          }
+        })();
       },
       async markStale(heartbeatBefore) {
         const rows = q.msgMarkStale.all(INTERRUPTED_ANSWER_ERROR, heartbeatBefore) as Row[];
