@@ -137,7 +137,8 @@ export function describeJobQueueContract(name: string, make: () => Promise<JobQu
       child.stdout.on('data', (d) => (output += String(d)));
       child.stderr.on('data', (d) => (output += String(d)));
       try {
-        await until(() => output.includes('started '), 15_000, `the worker process to take the job (it said: ${output})`);
+        // A fresh process transpiles its sources first: on a busy machine that alone takes seconds.
+        await until(() => output.includes('started '), 45_000, `the worker process to take the job (it said: ${output})`);
       } finally {
         child.kill('SIGKILL');
       }
@@ -150,6 +151,6 @@ export function describeJobQueueContract(name: string, make: () => Promise<JobQu
       await rescuer.idle();
       expect(runs.map((r) => r.job.data)).toEqual([job]);
       expect(failures).toEqual([]);
-    });
+    }, 70_000);
   });
 }

@@ -136,7 +136,8 @@ describe('BullMQ after crashes', () => {
         let output = '';
         child.stdout.on('data', (d) => (output += String(d)));
         try {
-          await until(() => output.includes('started '), 15_000, 'a worker process to take the job');
+          // A fresh process transpiles its sources first: on a busy machine that alone takes seconds.
+          await until(() => output.includes('started '), 45_000, 'a worker process to take the job');
         } finally {
           child.kill('SIGKILL');
         }
@@ -159,5 +160,5 @@ describe('BullMQ after crashes', () => {
       await connection.quit();
       await admin.quit();
     }
-  });
+  }, 120_000);
 });
