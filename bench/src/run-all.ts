@@ -5,10 +5,17 @@ import { runRagBenchmark } from '../rag/run';
 import { runRedactionBenchmark } from '../redaction/run';
 import { runScaleOut } from '../scale-out/run';
 import { runSoak } from '../soak/run';
+import { runFleetRouting } from './fleet-routing/run';
+import { runSemanticCacheBenchmark } from './semantic-cache/run';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (!only || only === 'gateway') await runGatewayOverhead();
 if (!only || only === 'rag') await runRagBenchmark();
+// Simulated vLLM replicas behind random, round-robin, least-outstanding and prefix-aware routing (3–4 minutes).
+if (!only || only === 'fleet') await runFleetRouting();
+// Loads 300 MB of word vectors first (about 6 s); `--embeddings-url=… --embeddings-model=…` uses an
+// OpenAI-compatible embeddings endpoint instead.
+if (!only || only === 'semantic-cache') await runSemanticCacheBenchmark();
 if (!only || only === 'redaction') await runRedactionBenchmark({ quick: process.argv.includes('--quick') });
 // PostgreSQL with pgvector (PGlite) beside SQLite at 10k and 100k chunks; loading 100k into PGlite
 // takes many minutes: only when asked for.

@@ -124,6 +124,8 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   const stats = { open: 0, clientAborts: 0, completions: 0, embeddingCalls: 0 };
   const embeddingDimensions = options.embeddingDimensions ?? 64;
   let counter = 0;
+  // Ids differ between upstreams, as real providers' do (a response id names one answer anywhere).
+  const idPrefix = `${process.pid.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}-`;
   const responsesApi = createSimulatedResponsesApi({ models, behaviour, stats });
   const messagesApi = createSimulatedMessagesApi({ models, behaviour, stats });
 
@@ -218,7 +220,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
     const finishReason = limit !== undefined && limit < available ? 'length' : 'stop';
     const promptTokens = JSON.stringify(body.messages ?? []).length >> 2;
     const usage = { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens };
-    const id = `chatcmpl-sim${++counter}`;
+    const id = `chatcmpl-sim${idPrefix}${++counter}`;
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
@@ -299,7 +301,7 @@ export async function startSimulatedUpstream(options: SimulatedUpstreamOptions =
   function richCompletion(res: ServerResponse, body: Record<string, unknown>, answer: SimulatedAnswer) {
     const model = String(body.model);
     const n = typeof body.n === 'number' ? body.n : 1;
-    const id = `chatcmpl-sim${++counter}`;
+    const id = `chatcmpl-sim${idPrefix}${++counter}`;
     const created = Math.floor(Date.now() / 1000);
     const content = answer.content ?? null;
     const calls = (answer.toolCalls ?? []).map((call, i) => ({ id: `call_sim${counter}_${i}`, type: 'function', function: call }));

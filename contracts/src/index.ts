@@ -634,3 +634,4 @@ export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 export * from './agents';
 export * from './chat-habits';
 export * from './conversation-sharing';
+export * from './model-ops';

@@ -16,7 +16,7 @@ import type { AuthService } from './auth/auth-service';
 import type { Sso } from './auth/oidc-sso';
 import { can } from './auth/permissions';
 import type { BlobStore } from './blobs/blob-store';
-import type { ChatPipeline } from './chat/chat-pipeline';
+import { type CallerModels, type ChatPipeline, combineCallerModels } from './chat/chat-pipeline';
 import { registerChatRoutes } from './chat/chat-routes';
 import { registerConversationRoutes } from './chat/conversation-routes';
 import { registerConversationSharingRoutes } from './chat/conversation-sharing-routes';
@@ -29,6 +29,9 @@ import { registerGatewayRoutes } from './gateway/gateway-routes';
 import { registerResponsesRoutes } from './gateway/responses-routes';
 import type { ActiveStreams } from './http/active-streams';
 import type { RateLimits } from './limits/rate-limits';
+import { registerFeedbackV1Routes } from './modelops/feedback-v1-routes';
+import type { ModelOps } from './modelops/model-ops';
+import { type DescribeDeployment, registerDeploymentRoutes } from './modelops/registry/deployment-routes';
 import { registerAuditRoutes } from './observability/audit-routes';
 import { createMetrics, type Metrics } from './observability/metrics';
 import type { PromptLog } from './observability/prompt-log';
@@ -72,6 +75,19 @@ export interface AppDeps {
   redactor: Redactor;
   promptLog: PromptLog;
   prompts: PromptStore;
+  /**
+   * Model aliases' admin API (`/api/deployments`): how a version's model is checked (the catalog's
+   * `resolve` when not given), the live figures of a deployment, and who is told of a changed alias.
+   */
+  deployments?:
+    | {
+        checkModel?: ((modelId: string) => Promise<void>) | undefined;
+        describe?: DescribeDeployment | undefined;
+        onChange?: ((alias: string) => void) | undefined;
+      }
+    | undefined;
+  /** Model aliases served as models, with their experiments' figures and feedback (absent: none). */
+  modelOps?: ModelOps | undefined;
   /** Agents, their tools and MCP servers (absent: no agent routes, no `agent/…` models). */
   agents?: Agents | undefined;
   /** Identity providers for single sign-on (none configured: an empty list). */
@@ -291,7 +307,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     localAccounts: config.localAccounts,
   });
   registerConversationSharingRoutes(app, { store });
-  registerConversationRoutes(app, { store, models: deps.models, prompts: deps.prompts, callerModels: deps.agents?.callerModels });
+  const callerModels = [deps.agents?.callerModels, deps.modelOps?.aliases].filter((c): c is CallerModels => c !== undefined);
+  registerConversationRoutes(app, {
+    store,
+    models: deps.models,
+    prompts: deps.prompts,
+    callerModels: callerModels.length > 0 ? combineCallerModels(...callerModels) : undefined,
+  });
   if (deps.agents)
     registerAgentRoutes(app, {
       store,
@@ -303,8 +325,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   registerAuditRoutes(app, { store, promptLog: deps.promptLog, orgs: deps.orgs });
   registerPromptRoutes(app, { prompts: deps.prompts, store });
+  registerDeploymentRoutes(app, {
+    store,
+    checkModel:
+      deps.deployments?.checkModel ??
+      (async (modelId) => {
+        await deps.models.resolve(modelId);
+      }),
+    resolvePrompt: (orgId, ref) => deps.prompts.resolve(orgId, ref),
+    describe: deps.deployments?.describe,
+    onChange: deps.deployments?.onChange,
+  });
   registerUsageRoutes(app, { usage: deps.usage, store });
-  registerFeedbackRoutes(app, { store });
+  registerFeedbackRoutes(app, { store, modelOps: deps.modelOps });
+  if (deps.modelOps) registerFeedbackV1Routes(app, { modelOps: deps.modelOps });
   registerPreferencesRoutes(app, { store });
   registerChatRoutes(app, {
     store,
@@ -320,6 +354,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streamLog: deps.streamLog,
     flushIntervalMs: config.streams.heartbeatMs,
     resumeGraceMs: config.streams.resumeGraceMs,
+    modelOps: deps.modelOps,
   });
   registerSearchRoutes(app, { store, embedder: deps.embedder, reranker: deps.reranker });
   registerCollectionRoutes(app, {
@@ -328,6 +363,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     blobs: deps.blobs,
     maxFilesPerUpload: config.rag.maxFilesPerUpload,
     maxFileBytes: config.rag.maxUploadMb * 1_048_576,
+    onDocumentChanged: deps.modelOps
+      ? (collectionId) => void deps.modelOps?.cache.bumpCollection(collectionId).catch(() => undefined)
+      : undefined,
   });
   registerGatewayRoutes(app, {
     pipeline: deps.pipeline,
@@ -343,6 +381,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     orgs: deps.orgs,
     guardrail: config.redaction.guardrail ? deps.redactor : undefined,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    modelOps: deps.modelOps,
   });
   registerAnthropicMessagesRoutes(app, {
     ...deps,

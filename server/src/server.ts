@@ -9,7 +9,7 @@ import { createJwtVerifier } from './auth/jwt-verifier';
 import { createSso } from './auth/oidc-sso';
 import { createDataDirBlobStore } from './blobs/data-dir-blob-store';
 import { sharedBlobStore } from './blobs/open-blob-store';
-import { createChatPipeline } from './chat/chat-pipeline';
+import { combineCallerModels, createChatPipeline } from './chat/chat-pipeline';
 import { type Config, ConfigError } from './config';
 import { AppError } from './errors';
 import { createActiveStreams } from './http/active-streams';
@@ -17,7 +17,11 @@ import { createMemoryInvalidationBus, createRedisInvalidationBus } from './inval
 import type { JobQueue } from './jobs/job-queue';
 import type { IngestJobData } from './jobs/table-job-queue';
 import { createRateLimits } from './limits/rate-limits';
+import { aliasAwareCatalog } from './modelops/alias-models';
+import { createModelOps, type ModelOps } from './modelops/model-ops';
+import { syncConfiguredAliases } from './modelops/registry/sync-config';
 import { createLogger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
 import { createPromptLog, type PromptLog } from './observability/prompt-log';
 import { createTracing } from './observability/tracing';
 import { createUsageLedger } from './observability/usage-ledger';
@@ -42,6 +46,8 @@ export interface AxonServer {
   streamLog: StreamLog;
   /** Looks for answers whose server died while writing them. */
   sweeper: StaleAnswerSweeper;
+  /** Model aliases, their experiments' figures and the rollout controller. */
+  modelOps: ModelOps;
   /** Listens on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
   /** Stops accepting, lets streams finish up to the grace period, then stops and saves them. */
@@ -100,6 +106,14 @@ export async function createServer(config: Config, options: CreateServerOptions 
     if (interrupted > 0) logger.warn({ count: interrupted }, 'answers interrupted by the last stop were marked as failed');
   }
   await store.sessions.deleteExpired(new Date());
+  // The file's model aliases: new versions added, changed policies put. A version edited in the file
+  // instead of appended refuses the start, before anything else is running.
+  const aliasSync = await syncConfiguredAliases(store, config.aliases, store.audit).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const syncedAliases = [...new Set([...aliasSync.created, ...aliasSync.versionsAdded.map((v) => v.alias), ...aliasSync.policiesPut])];
+  if (syncedAliases.length > 0) logger.info(aliasSync, 'model aliases synced from the configuration');
 
   // What replicas share besides the database. ioredis and BullMQ are loaded only with REDIS_URL: one
   // connection for limits, stream logs and announcing changes, the bus's subscriber, and the job
@@ -116,6 +130,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
         onError: onBusError,
       })
     : createMemoryInvalidationBus({ onError: onBusError });
+  // Replicas still running the previous configuration drop what they cached of the aliases it changed.
+  for (const alias of syncedAliases) bus.publish('model-aliases', alias);
   const queueRedis = config.redisUrl && ioredis ? new ioredis.Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined;
   let ingestQueue: JobQueue<IngestJobData> | undefined;
   if (queueRedis) {
@@ -186,9 +202,37 @@ export async function createServer(config: Config, options: CreateServerOptions 
   const embedder = createEmbedderFromConfig(config);
   const reranker = createRerankerFromConfig(config);
   const prompts = createPromptStore(store.prompts);
+  // Model aliases are served beside the catalog's models; their figures are shared through Redis.
+  const priceOf = (model: string, input: number, output: number) => {
+    const price = config.prices[model];
+    return price ? (input * price.input + output * price.output) / 1_000_000 : 0;
+  };
+  const metrics = createMetrics({ activeStreams: () => streams.size });
+  const modelOps = createModelOps({
+    registry: store.modelRegistry,
+    metricsRegistry: metrics.registry,
+    embed: embedder ? (texts) => embedder.embed(texts) : undefined,
+    catalog: models,
+    bus,
+    redis: redis ? { connection: redis, prefix: config.redisPrefix } : undefined,
+    controlIntervalMs: config.modelOps.controlIntervalMs,
+    cost: priceOf,
+    onError: (error, what) => logger.warn({ err: error }, `model operations: ${what} failed`),
+    onControl: (change) => {
+      logger.info({ alias: change.alias, action: change.action, reason: change.reason }, 'a rollout changed');
+      void store.audit
+        .append({
+          actorId: null,
+          action: `deployment.${change.action}`,
+          target: `alias:${change.alias}`,
+          details: { reason: change.reason, state: change.state },
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'auditing a rollout change failed'));
+    },
+  });
   const agents = createAgentsFromConfig(config, {
     store,
-    models,
+    models: aliasAwareCatalog(models, modelOps.aliases),
     prompts,
     embedder,
     logger,
@@ -196,8 +240,20 @@ export async function createServer(config: Config, options: CreateServerOptions 
     blobs: sharedBlobs,
     bus,
   });
-  const pipeline = createChatPipeline({ models, upstreamTimeoutMs: config.upstreamTimeoutMs, callerModels: agents.callerModels });
-  const ingestion = createIngestionService({
+  const pipeline = createChatPipeline({
+    models,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    callerModels: combineCallerModels(agents.callerModels, modelOps.aliases),
+  });
+  // A collection's documents changed: answers cached from it are not served again.
+  const collectionChanged = (collectionId: string) =>
+    void modelOps.cache
+      .bumpCollection(collectionId)
+      .catch((error: unknown) => logger.warn({ err: error }, 'invalidating cached answers failed'));
+  const indexing = createIngestionService({
+    onProgress: (document) => {
+      if (document.status === 'ready') collectionChanged(document.collectionId);
+    },
     embedder,
     store,
     blobs,
@@ -209,6 +265,13 @@ export async function createServer(config: Config, options: CreateServerOptions 
     logger,
     pollMs: 2000,
   });
+  const ingestion: typeof indexing = {
+    ...indexing,
+    async deleteDocument(document) {
+      await indexing.deleteDocument(document);
+      collectionChanged(document.collectionId);
+    },
+  };
   await ingestion.start();
   // Build the in-memory search indexes now rather than on the first question.
   await store.searchIndex.warm();
@@ -266,11 +329,20 @@ export async function createServer(config: Config, options: CreateServerOptions 
     redactor: guardrailRedactor,
     promptLog,
     prompts,
+    deployments: {
+      checkModel: async (modelId) => {
+        await models.resolve(modelId);
+      },
+      onChange: (alias) => bus.publish('model-aliases', alias),
+      describe: (alias) => modelOps.describe(alias),
+    },
+    modelOps,
     agents,
     sso: createSso(config.sso),
     orgs,
     usage,
     tracer: tracing.tracer,
+    metrics,
     isReady: () => ready,
     ...(options.onRoute ? { onRoute: options.onRoute } : {}),
   });
@@ -285,6 +357,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     promptLog,
     streamLog,
     sweeper,
+    modelOps,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
       void models.list();
@@ -308,6 +381,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await ingestion.stop();
         await queueRedis?.quit().catch(() => undefined);
         await agents.close();
+        await modelOps.close();
         await bus.close();
         await sweeper.stop();
         // Before the limits, which close the Redis client the stream log uses.

@@ -13,6 +13,7 @@ import {
   Moon,
   MoreVertical,
   Plug,
+  Rocket,
   ScrollText,
   Sun,
   Users,
@@ -52,6 +53,7 @@ function allPages(permissions: Set<string>): Array<PageLink & { when: boolean }>
   return [
     { to: '/prompts', label: 'Prompt templates', icon: FileCode2, when: permissions.has('prompts:manage') },
     { to: '/agents', label: 'Agents', icon: Bot, when: permissions.has('agents:manage') },
+    { to: '/deployments', label: 'Deployments', icon: Rocket, when: permissions.has('models:manage') },
     { to: '/tools', label: 'Tools and MCP servers', icon: Plug, when: permissions.has('tools:manage') },
     { to: '/admin', label: 'Users and keys', icon: Users, when: permissions.has('users:manage') },
     { to: '/organisation', label: 'Organisation and limits', icon: Building2, when: permissions.has('users:manage') },

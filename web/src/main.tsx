@@ -12,6 +12,7 @@ import { AuditPage } from './pages/audit-page';
 import { ChatPage } from './pages/chat-page';
 import { CollectionPage } from './pages/collection-page';
 import { CollectionsPage } from './pages/collections-page';
+import { DeploymentsPage } from './pages/deployments-page';
 import { OrganisationPage } from './pages/organisation-page';
 import { PromptLogPage } from './pages/prompt-log-page';
 import { PromptsPage } from './pages/prompts-page';
@@ -44,6 +45,7 @@ const router = createBrowserRouter([
       { path: '/audit', element: <AuditPage /> },
       { path: '/prompts', element: <PromptsPage /> },
       { path: '/agents', element: <AgentsPage /> },
+      { path: '/deployments', element: <DeploymentsPage /> },
       { path: '/tools', element: <ToolsPage /> },
       { path: '/usage', element: <UsagePage /> },
       { path: '/admin', element: <AdminPage /> },

@@ -189,6 +189,19 @@ export interface CallerModels {
   resolve(modelId: string, request: FastifyRequest | undefined): Promise<ResolvedModel>;
 }
 
+/** Several kinds of caller models (agents, model aliases) as one: the first that owns an id resolves it. */
+export function combineCallerModels(...sources: CallerModels[]): CallerModels {
+  return {
+    owns: (id) => sources.some((s) => s.owns(id)),
+    list: async (request) => (await Promise.all(sources.map((s) => s.list(request)))).flat(),
+    resolve: (id, request) => {
+      const source = sources.find((s) => s.owns(id));
+      if (!source) throw new Error(`no caller models own ${id}`);
+      return source.resolve(id, request);
+    },
+  };
+}
+
 export interface ChatPipelineRequest {
   /** Namespaced model id; the default model when absent. */
   modelId?: string | undefined;

@@ -13,6 +13,7 @@ import { openSse } from '../http/sse';
 import { countedUsage } from '../limits/counted-usage';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
+import type { ModelOps } from '../modelops/model-ops';
 import { traceModelCall } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
@@ -20,7 +21,7 @@ import { addHighlights } from '../rag/cite/locate-cited-sentences';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
-import { INTERRUPTED_ANSWER_ERROR, type Store } from '../store';
+import { HOME_ORG_ID, INTERRUPTED_ANSWER_ERROR, type Store } from '../store';
 import { createAnswerHeartbeats, createCoalescingWriter, formatEventId, type StreamLog } from '../streams';
 import { registerAnswerStreamRoutes } from './answer-stream-routes';
 import type { ChatPipeline } from './chat-pipeline';
@@ -53,6 +54,8 @@ export interface ChatRoutesDeps {
   resumeGraceMs?: number;
   /** How a new conversation is titled after its first answer (default `auto`). */
   titles?: ConversationTitles | undefined;
+  /** Model aliases' outcomes, for their experiments. */
+  modelOps?: ModelOps | undefined;
 }
 
 /** Answers are generated once under their id: one epoch. (A writer that starts one over would take the next.) */
@@ -195,10 +198,12 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const images = vision ? await readAttachedImages(history, { store, userId: user.id, blobs: deps.blobs }) : new Map();
     const prompt = conversationPrompt(history, images);
     if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
-    if (conversation.prompt) {
-      // The conversation's template (its active version, variables at their defaults): its system
+    // The conversation's template, else the alias version's (the installation's, like the alias).
+    const templateRef = conversation.prompt ?? resolved.served?.version.prompt;
+    if (templateRef) {
+      // The template (its active version unless pinned, variables at their defaults): its system
       // prompt first, its message template around the question.
-      const { version } = await deps.prompts.resolve(user.orgId, conversation.prompt);
+      const { version } = await deps.prompts.resolve(conversation.prompt ? user.orgId : HOME_ORG_ID, templateRef);
       const rendered = await renderTemplate(version, {}, question);
       const last = prompt.at(-1);
       if (last?.role === 'user')
@@ -212,9 +217,18 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
     // The web chat's fast client sends text only: a prompt with images goes through the provider's full client.
     const model = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
+    // The conversation's own settings, else an alias version's.
+    const versionParams = resolved.served?.version.params ?? {};
+    const temperature = conversation.temperature ?? versionParams.temperature;
+    const maxOutputTokens = conversation.maxTokens ?? versionParams.max_tokens;
     const settings = {
-      ...(conversation.temperature !== null ? { temperature: conversation.temperature } : {}),
-      ...(conversation.maxTokens !== null ? { maxOutputTokens: conversation.maxTokens } : {}),
+      ...(temperature !== undefined && temperature !== null ? { temperature } : {}),
+      ...(maxOutputTokens !== undefined && maxOutputTokens !== null ? { maxOutputTokens } : {}),
+      ...(versionParams.top_p !== undefined ? { topP: versionParams.top_p } : {}),
+      ...(versionParams.presence_penalty !== undefined ? { presencePenalty: versionParams.presence_penalty } : {}),
+      ...(versionParams.frequency_penalty !== undefined ? { frequencyPenalty: versionParams.frequency_penalty } : {}),
+      ...(versionParams.seed !== undefined ? { seed: versionParams.seed } : {}),
+      ...(versionParams.stop !== undefined ? { stopSequences: [versionParams.stop].flat() } : {}),
     };
 
     const answer = await store.messages.append({
@@ -383,6 +397,20 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         timing: result.timing,
         failure: result.failure?.kind,
       });
+      if (resolved.served && deps.modelOps) {
+        const servedModel = resolved.served.version.model;
+        deps.modelOps.report(
+          resolved.served,
+          {
+            ok: status !== 'error',
+            ttftMs: result.timing.ttftMs ?? null,
+            totalMs: result.timing.totalMs ?? null,
+            costUsd: request.server.usage.cost(servedModel, counted.inputTokens ?? 0, counted.outputTokens ?? 0),
+            outputChars: result.text.length,
+          },
+          { responseId: answer.id, orgId: user.orgId, userId: user.id },
+        );
+      }
       send({ type: 'text-end', id: 'text-0' });
       const metadata: AssistantMetadata = {
         messageId: answer.id,

@@ -5,6 +5,7 @@ import { can } from '../auth/permissions';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
+import type { ModelOps } from '../modelops/model-ops';
 import type { Store } from '../store';
 
 const MessageParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -20,7 +21,7 @@ const FeedbackPeriod = z.strictObject({
  * Thumbs up or down on answers (the person's own, in their conversations), the dashboard's view of
  * them for `usage:read`, with a JSON Lines export for model experiments.
  */
-export function registerFeedbackRoutes(app: FastifyInstance, { store }: { store: Store }): void {
+export function registerFeedbackRoutes(app: FastifyInstance, { store, modelOps }: { store: Store; modelOps?: ModelOps | undefined }): void {
   app.put('/api/messages/:id/feedback', async (request): Promise<MessageFeedback> => {
     const { id } = parseInput(MessageParams, request.params, 'params');
     const body = parseInput(SetFeedbackSchema, request.body, 'body');
@@ -33,13 +34,20 @@ export function registerFeedbackRoutes(app: FastifyInstance, { store }: { store:
       comment: body.comment ? body.comment : null,
     });
     if (!saved) throw new AppError('not_found', { detail: 'No such answer in your conversations' });
+    // An answer of a model alias counts for its version in the alias's experiment.
+    modelOps
+      ?.feedback(id, user.id, body.value, saved.comment)
+      .catch((error) => request.log.error({ err: error }, 'counting feedback for an alias failed'));
     return saved;
   });
 
   app.delete('/api/messages/:id/feedback', async (request, reply) => {
     const { id } = parseInput(MessageParams, request.params, 'params');
-    if (!(await store.feedback.clear(id, requirePrincipal(request).user.id)))
-      throw new AppError('not_found', { detail: 'No feedback of yours on this answer' });
+    const { user } = requirePrincipal(request);
+    if (!(await store.feedback.clear(id, user.id))) throw new AppError('not_found', { detail: 'No feedback of yours on this answer' });
+    modelOps
+      ?.feedback(id, user.id, null, null)
+      .catch((error) => request.log.error({ err: error }, 'counting feedback for an alias failed'));
     return reply.status(204).send();
   });
 

@@ -1,6 +1,14 @@
-import { RoleSchema } from '@axon/contracts';
+import {
+  AliasNameSchema,
+  CachePolicySchema,
+  ModelVersionInputSchema,
+  RoleSchema,
+  ShadowPolicySchema,
+  TrafficPolicySchema,
+} from '@axon/contracts';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
+import { missingVersions } from '../modelops/registry/versions-named-by';
 import { DEFAULT_PHONE_REGIONS } from '../redaction/phone-numbers';
 import { ENTITY_TYPES } from '../redaction/redact';
 
@@ -130,6 +138,24 @@ const SsoProviderSchema = z.strictObject({
   ...ClaimMappingFields,
 });
 export type SsoProviderConfig = z.infer<typeof SsoProviderSchema>;
+
+/** A model alias declared in the file; at every start the file's policies win over changes made through the API. */
+const ConfiguredAliasSchema = z.strictObject({
+  /** What the alias is for, shown on the deployments page. */
+  description: z.string().max(300).optional(),
+  /**
+   * The alias's versions in order: the first entry is version 1, the second version 2… Versions are
+   * immutable: change one by appending a new entry, never by editing an entry that was deployed.
+   */
+  versions: z.array(ModelVersionInputSchema).min(1),
+  /** How requests are split among the versions (`{ type: fixed, version: 1 }`, weighted, canary or ab). */
+  policy: TrafficPolicySchema,
+  /** A share of requests mirrored to a version whose answers are never returned. */
+  shadow: ShadowPolicySchema.optional(),
+  /** Cached answers: exact, and semantic above a similarity threshold. */
+  cache: CachePolicySchema.optional(),
+});
+export type ConfiguredAlias = z.infer<typeof ConfiguredAliasSchema>;
 
 export const ConfigSchema = z
   .strictObject({
@@ -579,6 +605,26 @@ export const ConfigSchema = z
       }),
     /** OpenAI-compatible servers, declared in the config file. */
     connections: z.array(CompatibleConnectionSchema).default([]),
+    /**
+     * Model aliases by name (`support-chat: { versions: [...], policy: ... }`): what `/v1` callers and
+     * the web chat name instead of a model, synced into the store at start (new versions added,
+     * policies put when they changed).
+     */
+    aliases: z.record(AliasNameSchema, ConfiguredAliasSchema).default({}),
+    modelOps: z
+      .strictObject({
+        /**
+         * How often canaries and A/B tests are judged on their figures, in ms: a canary advances,
+         * promotes or rolls back, a significant test stops (`AXON_ROLLOUT_INTERVAL_MS`; 0: never).
+         */
+        controlIntervalMs: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(60 * 60_000)
+          .default(10_000),
+      })
+      .default({ controlIntervalMs: 10_000 }),
     /** Values of the environment variables that connections name in `apiKeyEnv` (filled by `loadConfig`). @internal */
     secrets: z.record(z.string(), z.string()).optional(),
   })
@@ -595,6 +641,18 @@ export const ConfigSchema = z
           message: 'use https (or set allowHttp for a provider on loopback)',
         });
     });
+    for (const [name, alias] of Object.entries(config.aliases)) {
+      const missing = missingVersions(
+        alias,
+        alias.versions.map((_, i) => i + 1),
+      );
+      if (missing.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aliases', name, 'policy'],
+          message: `names version ${missing.join(', ')}, but the alias declares ${alias.versions.length}: add it under versions`,
+        });
+    }
     const reserved = new Set(['local', 'openai', 'anthropic', 'azure']);
     const seen = new Set<string>();
     if (config.rerank) {

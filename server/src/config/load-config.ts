@@ -52,6 +52,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AXON_INGEST_STALL_CHECK_MS: 'ingestQueue.stallCheckMs',
   AXON_STREAM_RESUME_GRACE_MS: 'streams.resumeGraceMs',
   AXON_STREAM_HEARTBEAT_MS: 'streams.heartbeatMs',
+  AXON_ROLLOUT_INTERVAL_MS: 'modelOps.controlIntervalMs',
   AXON_STREAM_STALE_AFTER_MS: 'streams.staleAfterMs',
   AXON_STREAM_MAX_EVENTS: 'streams.maxEvents',
   AXON_STREAM_KEEP_SECONDS: 'streams.keepSeconds',

@@ -4,8 +4,10 @@ import type { ActiveStreams } from '../http/active-streams';
 import { logRequest, observeModelCall } from '../http/log-request';
 import { requirePrincipal } from '../http/require-principal';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
+import type { ModelOps } from '../modelops/model-ops';
 import type { PromptLog } from '../observability/prompt-log';
 import { traceModelCall } from '../observability/tracing';
+import type { AliasServing } from '../providers';
 import type { OrgSettings } from '../tenancy/org-settings';
 import type { RelayOutcome } from './openai-chat-relay';
 
@@ -14,6 +16,8 @@ export interface GatewayCallDeps {
   streams: ActiveStreams;
   promptLog: PromptLog;
   orgs: OrgSettings;
+  /** Where answers of model aliases report their outcome. */
+  modelOps?: ModelOps | undefined;
 }
 
 export interface GatewayCallInput {
@@ -28,6 +32,8 @@ export interface GatewayCallInput {
   temperature?: number | undefined;
   /** The caller's prompt as text, for the prompt log. */
   promptText: () => string;
+  /** The alias version serving the call, when the caller named an alias. */
+  served?: AliasServing | undefined;
 }
 
 /** One model call through the gateway, whatever its wire format: what `run` needs, and the taps it reports to. */
@@ -91,7 +97,21 @@ export async function runGatewayCall(
     };
     settleLater(request, admission, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
     cleanUp();
-    const observation = { model: input.info.id, outcome: outcome.status, usage, timing: outcome.timing, failure: outcome.failure?.kind };
+    // An alias's answers are counted and priced as its version's model's.
+    const model = input.served?.version.model ?? input.info.id;
+    const observation = { model, outcome: outcome.status, usage, timing: outcome.timing, failure: outcome.failure?.kind };
+    if (input.served && deps.modelOps)
+      deps.modelOps.report(
+        input.served,
+        {
+          ok: outcome.status !== 'error',
+          ttftMs: outcome.timing.ttftMs,
+          totalMs: outcome.timing.totalMs,
+          costUsd: request.server.usage?.cost(model, usage.inputTokens ?? 0, usage.outputTokens ?? 0) ?? 0,
+          outputChars: outcome.chars,
+        },
+        { responseId: outcome.responseId, orgId: principal.user.orgId, userId: principal.user.id },
+      );
     if (input.stream) logRequest(request, 200, observation);
     else observeModelCall(request, observation);
     if (logMode !== 'off')

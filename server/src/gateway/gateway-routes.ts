@@ -10,6 +10,9 @@ import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import type { RateLimits } from '../limits/rate-limits';
+import { chunksToCompletion, chunksToSse, completionToChunks } from '../modelops/cache/completion-to-chunks';
+import { type CacheRequest, permissionKeyOf } from '../modelops/cache/response-cache';
+import type { ModelOps } from '../modelops/model-ops';
 import type { PromptLog } from '../observability/prompt-log';
 import { inSpan } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
@@ -19,11 +22,11 @@ import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
 import type { Redactor } from '../redaction/redact';
-import type { Store } from '../store';
+import { HOME_ORG_ID, type Store } from '../store';
 import type { OrgSettings } from '../tenancy/org-settings';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
 import { runGatewayCall } from './gateway-call';
-import { relayOpenAIChat } from './openai-chat-relay';
+import { type RelayOutcome, relayOpenAIChat } from './openai-chat-relay';
 import { contentText, runTranslatedChat, toCallOptions, toLanguageModelPrompt } from './openai-chat-translation';
 import { callUpstream, readBody } from './upstream-call';
 
@@ -47,6 +50,8 @@ export interface GatewayRoutesDeps {
   /** Upper bound of one translated model call, in ms. */
   upstreamTimeoutMs: number;
   now?: () => number;
+  /** Model aliases' outcomes and feedback. */
+  modelOps?: ModelOps | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -123,7 +128,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId } = await pipeline.resolveModel(body.model, request);
+    const { info, connection, upstreamId, served } = await pipeline.resolveModel(body.model, request);
     const relay = connection.wire?.wire === 'openai' ? connection.wire : undefined;
     checkCapabilities(body, info, !relay);
     const principal = requirePrincipal(request);
@@ -131,16 +136,29 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
     // What goes upstream: the caller's body as sent, less Axon's own fields, with Axon's edits.
     const { collections: _collections, filters: _filters, ...forwarded } = body as ChatCompletionRequest & Json;
+    // An alias version's generation parameters, where the caller set none of their own.
+    if (served) {
+      for (const [key, value] of Object.entries(served.version.params)) {
+        if (value === undefined || forwarded[key] !== undefined) continue;
+        if (key === 'max_tokens' && forwarded.max_completion_tokens !== undefined) continue;
+        forwarded[key] = value;
+      }
+    }
     let messages: Json[] = body.messages.map((m) => ({ ...m }));
     const system: string[] = [];
 
     // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"),
     // else the one the API key is bound to: its system prompt goes first, its message template wraps
-    // the last user message, and the other metadata entries are its variables (consumed here).
+    // the last user message, and the other metadata entries are its variables (consumed here). An
+    // alias version's template (the installation's, like the alias) applies when none is named.
     const promptHeader = request.headers['x-axon-prompt'];
-    const promptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
+    const ownPromptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
+    const promptRef = ownPromptRef ?? served?.version.prompt;
+    /** The template version applied (`name@version`), and the collections read, for the response cache's key. */
+    let templateRef: string | undefined;
     if (promptRef) {
-      const { version } = await deps.prompts.resolve(principal.user.orgId, promptRef);
+      const { template, version } = await deps.prompts.resolve(ownPromptRef ? principal.user.orgId : HOME_ORG_ID, promptRef);
+      templateRef = `${template.name}@${version.version}`;
       const { prompt: _ref, ...variables } = body.metadata ?? {};
       const lastUser = messages.map((m) => m.role).lastIndexOf('user');
       const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
@@ -162,9 +180,12 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
             .filter(Boolean)
         : []);
     let citations: Citation[] = [];
+    let collectionIds: string[] = [];
+    let readableIds: string[] = [];
     if (requested.length > 0) {
       const userId = principal.user.id;
       const readable = await deps.store.collections.listForUser(userId);
+      readableIds = readable.map((c) => c.id);
       const ids = requested.map((ref) => {
         const found =
           readable.find((c) => c.id === ref) ??
@@ -173,6 +194,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         if (!found) throw new AppError('not_found', { detail: `No such collection: ${ref}` });
         return found.id;
       });
+      collectionIds = ids;
       const question = [...body.messages].reverse().find((m) => m.role === 'user');
       citations = await inSpan(request.server.tracer, 'retrieve', { 'axon.collections': ids.length }, request.span, async (span) => {
         const found = await retrievePassages(deps.store, {
@@ -194,6 +216,47 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     if (system.length > 0) messages = [...system.map((content) => ({ role: 'system', content })), ...messages];
     (forwarded as Json).messages = messages;
 
+    // The response cache, for aliases that turn it on: a hit is answered without a model call.
+    const cache = served?.cache && deps.modelOps?.cache ? { store: deps.modelOps.cache, policy: served.cache } : undefined;
+    let cacheRequest: CacheRequest | undefined;
+    if (cache && served) {
+      const cacheControl = String(request.headers['cache-control'] ?? '').toLowerCase();
+      const users = body.messages.filter((m) => m.role === 'user');
+      const singleTurn =
+        users.length === 1 && body.messages.every((m) => m.role === 'user' || m.role === 'system' || m.role === 'developer');
+      cacheRequest = {
+        body: forwarded,
+        modelVersion: `${served.assignment.alias}@${served.assignment.version}`,
+        templateRef,
+        collectionIds,
+        orgId: principal.user.orgId,
+        permissionKey: permissionKeyOf(readableIds, principal.user.role),
+        policy: cache.policy,
+        semanticText: singleTurn && collectionIds.length === 0 ? contentText(users[0]?.content) : undefined,
+        noStore: /\bno-store\b/.test(cacheControl),
+        noCache: /\bno-cache\b/.test(cacheControl),
+      };
+      const hit = await cache.store.lookup(cacheRequest).catch((error: unknown) => {
+        request.log.warn({ err: error }, 'the response cache could not be read; answering without it');
+        return undefined;
+      });
+      if (hit) {
+        reply.header('x-axon-cache', 'hit').header('x-axon-cache-match', hit.match);
+        reply.header('age', String(Math.max(0, Math.floor((Date.now() - hit.createdAt) / 1000))));
+        if (!stream) return reply.type('application/json').send(hit.completion);
+        reply.hijack();
+        reply.raw.writeHead(200, {
+          ...(reply.getHeaders() as Record<string, string>),
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+        });
+        reply.raw.end(chunksToSse(completionToChunks(hit.completion, { includeUsage: body.stream_options?.include_usage === true })));
+        return reply;
+      }
+      reply.header('x-axon-cache', 'miss');
+    }
+
+    const promptTextOf = () => body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n');
     await runGatewayCall(
       request,
       reply,
@@ -206,26 +269,55 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
           estimatePromptTokens(
             messages.map((m) => ({ role: 'user', content: [{ type: 'text', text: contentText(m.content) }] })) as LanguageModelV3Prompt,
           ),
-        maxOutputTokens: body.max_completion_tokens ?? body.max_tokens ?? 0,
-        temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
-        promptText: () => body.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n'),
+        maxOutputTokens: Number(forwarded.max_completion_tokens ?? forwarded.max_tokens ?? 0) || 0,
+        temperature: typeof forwarded.temperature === 'number' ? forwarded.temperature : undefined,
+        promptText: promptTextOf,
+        served,
       },
       async (call) => {
         const withCitations = requested.length > 0 ? citations : undefined;
+        // A share of an alias's requests is mirrored to its shadow version once the answer is complete.
+        const shadowVersion = served?.assignment.shadowVersion;
+        const keep = cacheRequest && cache && !cacheRequest.noStore ? { request: cacheRequest, store: cache.store } : undefined;
+        const onDone =
+          (shadowVersion || keep) && deps.modelOps
+            ? (outcome: RelayOutcome) => {
+                call.done(outcome);
+                if (keep && outcome.status === 'complete') {
+                  const completion = outcome.completion ?? (outcome.chunks ? chunksToCompletion(outcome.chunks) : undefined);
+                  if (completion)
+                    void keep.store
+                      .store(keep.request, { completion, createdAt: Date.now() })
+                      .catch((error: unknown) => request.log.warn({ err: error }, 'keeping an answer in the response cache failed'));
+                }
+                const ops = deps.modelOps;
+                if (!shadowVersion) return;
+                if (outcome.status !== 'complete' || !ops) return;
+                void ops.aliases.get(served.assignment.alias).then((alias) => {
+                  if (!alias) return;
+                  const model = served.version.model;
+                  const costUsd = request.server.usage.cost(model, outcome.usage.inputTokens ?? 0, outcome.usage.outputTokens ?? 0);
+                  ops.shadow.mirror(alias, served.assignment.revision, shadowVersion, forwarded, {
+                    text: outcome.text,
+                    totalMs: outcome.timing.totalMs,
+                    costUsd,
+                  });
+                });
+              }
+            : call.done;
+        const captureChars = call.keepsText || shadowVersion ? undefined : 0;
         if (relay) {
-          await relayOpenAIChat(
-            reply,
-            {
-              target: relay,
-              body: forwarded,
-              upstreamModel: upstreamId,
-              stream,
-              signal: call.signal,
-              citations: withCitations,
-              captureChars: call.keepsText ? undefined : 0,
-            },
-            call.done,
-          );
+          const common = {
+            body: forwarded,
+            stream,
+            signal: call.signal,
+            citations: withCitations,
+            captureChars,
+            collect: keep !== undefined,
+          };
+          // An alias's version goes through its endpoints' breakers and retries, then its fallbacks.
+          const routing = served && deps.modelOps ? await deps.modelOps.routing.routingFor(served.version, promptTextOf) : undefined;
+          await relayOpenAIChat(reply, routing ? { ...common, routing } : { ...common, target: relay, upstreamModel: upstreamId }, onDone);
           return;
         }
         await runTranslatedChat(
@@ -240,7 +332,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
             timeoutMs: deps.upstreamTimeoutMs,
             citations: withCitations,
           },
-          call.done,
+          onDone,
         );
       },
     );

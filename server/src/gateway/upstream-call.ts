@@ -32,6 +32,17 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/**
+ * The upstream's stream ended before its answer began: no content or tool-call delta, no finish
+ * reason, no `[DONE]`. Nothing was passed on, so another try may answer instead.
+ */
+export class UpstreamEarlyEndError extends Error {
+  constructor() {
+    super('The model provider closed the stream before the answer began');
+    this.name = 'UpstreamEarlyEndError';
+  }
+}
+
 export const flatHeaders = (headers: IncomingHttpHeaders): Record<string, string> =>
   Object.fromEntries(Object.entries(headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v]])));
 

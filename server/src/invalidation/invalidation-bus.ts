@@ -8,8 +8,16 @@ import { randomUUID } from 'node:crypto';
  * - `models`: the connections' model listings;
  * - `dataset-files`: a dataset file replaced or deleted (key: its file), dropped from local caches;
  * - `tool-approvals`: a tool call's approval decided (key: the approval id), to wake the run waiting on it.
+ * - `model-aliases`: a model alias's versions or policy changed (key: the alias).
  */
-export type InvalidationTopic = 'org-settings' | 'api-keys' | 'mcp-servers' | 'models' | 'dataset-files' | 'tool-approvals';
+export type InvalidationTopic =
+  | 'org-settings'
+  | 'api-keys'
+  | 'mcp-servers'
+  | 'models'
+  | 'dataset-files'
+  | 'tool-approvals'
+  | 'model-aliases';
 
 /** Told of a message: the key that changed, or undefined when everything of the topic may have. */
 export type InvalidationListener = (key: string | undefined) => void;

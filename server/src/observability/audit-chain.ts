@@ -55,7 +55,18 @@ export type AuditAction =
   | 'tools.fetch_allow_list_changed'
   | 'conversation.shared'
   | 'conversation.share_revoked'
-  | 'conversation.exported';
+  | 'conversation.exported'
+  | 'deployment.create'
+  | 'deployment.version'
+  | 'deployment.policy'
+  | 'deployment.rollback'
+  | 'deployment.promote'
+  | 'deployment.pause'
+  | 'deployment.resume'
+  | 'deployment.delete'
+  | 'deployment.start'
+  | 'deployment.advance'
+  | 'deployment.stop';
 
 export interface AuditEventInput {
   action: AuditAction;

@@ -1,6 +1,7 @@
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import type { ModelInfo } from '@axon/contracts';
+import type { CachePolicy, ModelInfo, ModelVersion } from '@axon/contracts';
 import { AppError } from '../errors';
+import type { Assignment } from '../modelops/types';
 import type { ModelConnection } from './model-connections';
 
 export interface ResolvedModel {
@@ -10,6 +11,16 @@ export interface ResolvedModel {
   connection: ModelConnection;
   /** The model's id at the upstream (without the connection prefix). */
   upstreamId: string;
+  /** When the id named a model alias: the version and experiment arm that serve this request. */
+  served?: AliasServing | undefined;
+}
+
+/** The alias version a request was given, with what the call sites apply and report. */
+export interface AliasServing {
+  assignment: Assignment;
+  version: ModelVersion;
+  /** The alias's response cache, when it turns one on. */
+  cache?: CachePolicy | undefined;
 }
 
 /** Every model Axon offers, across connections. */

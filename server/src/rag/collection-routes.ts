@@ -49,6 +49,8 @@ export interface CollectionRoutesDeps {
   blobs: BlobStore;
   maxFilesPerUpload: number;
   maxFileBytes: number;
+  /** Told when a document's date or metadata is edited (cached answers drawn from its collection are dropped). */
+  onDocumentChanged?: ((collectionId: string) => void) | undefined;
 }
 
 const publicDocument = ({ sha256: _hash, chars: _chars, createdBy: _by, ...document }: DocumentRecord) => document;
@@ -242,11 +244,12 @@ export function registerCollectionRoutes(app: FastifyInstance, deps: CollectionR
   app.patch('/api/documents/:id', async (request) => {
     const { id } = parseInput(IdParams, request.params, 'params');
     const patch = parseInput(UpdateDocumentSchema, request.body, 'body');
-    await requireDocument(id, requirePrincipal(request).user.id, 'editor');
+    const document = await requireDocument(id, requirePrincipal(request).user.id, 'editor');
     await store.documents.describe(id, {
       ...(patch.date !== undefined ? { date: { value: patch.date, source: 'manual' as const } } : {}),
       ...(patch.metadata ? { metadata: patch.metadata } : {}),
     });
+    deps.onDocumentChanged?.(document.collectionId);
     await recordAudit(store, request, { action: 'document.updated', target: `document:${id}`, details: patch });
     return publicDocument((await store.documents.get(id)) as DocumentRecord);
   });

@@ -104,6 +104,18 @@ const MATRIX: Record<string, MatrixRow> = {
   'POST /api/prompts/:id/versions': row('prompts:manage', 'D O D A D A A D', { target: 'prompt', body: { system: 'Be kind.' } }),
   'POST /api/prompts/:id/activate': row('prompts:manage', 'D O D A D A A D', { target: 'prompt', body: { version: 1 } }),
   'POST /api/prompts/:id/render': row('chat', 'D O A A D A D A', { target: 'prompt' }),
+  // Aliases are installation-wide: another organisation's admin reads them but changes none. The
+  // `:alias` left unfilled is not a valid name, so allowed callers get 400 and nothing changes.
+  'GET /api/deployments': row('models:manage', 'D A D A D A A D'),
+  'POST /api/deployments': row('models:manage', 'D D D A D A A D'),
+  'GET /api/deployments/:alias': row('models:manage', 'D A D A D A A D'),
+  'PUT /api/deployments/:alias': row('models:manage', 'D D D A D A A D'),
+  'DELETE /api/deployments/:alias': row('models:manage', 'D D D A D A A D'),
+  'POST /api/deployments/:alias/versions': row('models:manage', 'D D D A D A A D'),
+  'POST /api/deployments/:alias/rollback': row('models:manage', 'D D D A D A A D'),
+  'POST /api/deployments/:alias/promote': row('models:manage', 'D D D A D A A D'),
+  'POST /api/deployments/:alias/pause': row('models:manage', 'D D D A D A A D'),
+  'POST /api/deployments/:alias/resume': row('models:manage', 'D D D A D A A D'),
   'GET /api/collections': row('chat', 'D A A A D A D A'),
   'POST /api/collections': row('chat', 'D A A A D A D A'),
   'GET /api/collections/:id': row('chat', 'D O A A D A D A', { target: 'collection' }),
@@ -142,6 +154,8 @@ const MATRIX: Record<string, MatrixRow> = {
   'GET /v1/models/*': row('chat', 'D A A A D A D A', { target: 'model' }),
   'POST /v1/chat/completions': row('chat', 'D A A A D A D A'),
   'POST /v1/embeddings': row('chat', 'D A A A D A D D'),
+  // An unknown response id: allowed callers get 404 (no answer of an alias was served to them).
+  'POST /v1/feedback': row('chat', 'D A A A D A D A', { body: { response_id: 'chatcmpl-none', value: 'up' } }),
   'POST /v1/messages': row('chat', 'D A A A D A D A'),
   'POST /v1/responses': row('chat', 'D A A A D A D A'),
   'GET /v1/responses/:id': row('chat', 'D A A A D A D A', { target: 'unknown' }),

@@ -21,6 +21,7 @@ import type {
   Usage,
   User,
 } from '@axon/contracts';
+import type { ModelRegistryRepository } from '../modelops/types';
 import type { AuditEvent, AuditEventInput } from '../observability/audit-chain';
 import type { AgentRepository, DatasetRepository, McpServerRepository, ToolApprovalRepository } from './agent-store';
 import type { CollectionRepository, DocumentRepository, IngestJobRepository, SearchIndex } from './rag-store';
@@ -391,6 +392,8 @@ export interface Store {
   prompts: PromptRepository;
   usage: UsageRepository;
   promptLog: PromptLogRepository;
+  /** Model aliases and their immutable versions (installation-wide), and which version served a response. */
+  modelRegistry: ModelRegistryRepository;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

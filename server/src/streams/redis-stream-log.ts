@@ -11,10 +11,7 @@ import {
 } from './stream-log';
 
 export interface RedisStreamLogOptions extends Partial<StreamLogLimits> {
-  /**
-   * Commands go through it; appends, blocking reads and the cancel subscription use duplicates of
-   * it. It is not closed by `close()`.
-   */
+  /** Commands go through it; blocking reads and the cancel subscription use duplicates of it. It is not closed by `close()`. */
   redis: Redis;
   /** Put before every key and channel, so that deployments (and tests) can share one Redis. */
   prefix?: string;
@@ -102,19 +99,8 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   const cancelKey = (messageId: string) => `${prefix}stream-cancel:${messageId}`;
   const cancelChannel = `${prefix}stream-cancel`;
 
-  // Appends go through a connection of their own that sends those of one event-loop turn, of every
-  // answer this replica writes, in one write (ioredis's auto-pipelining): under load, far fewer
-  // system calls here and in Redis. The idle expiry goes with them, so that it follows the first event.
-  let appendConnection: AppendingRedis | undefined;
-  const appender = (): AppendingRedis => {
-    if (!appendConnection) {
-      const connection = redis.duplicate({ enableAutoPipelining: true });
-      connection.on('error', (error) => onError?.(error));
-      connection.defineCommand('axonStreamAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT });
-      appendConnection = connection as AppendingRedis;
-    }
-    return appendConnection;
-  };
+  if (!('axonStreamAppend' in redis)) redis.defineCommand('axonStreamAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT });
+  const appender = redis as AppendingRedis;
   const writers = new Map<string, Writer>();
   const readerConnections = new Set<Redis>();
   const cancelHandlers = new Map<string, Set<() => void>>();
@@ -158,11 +144,10 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       if (current.refused) return Promise.resolve(null);
       // Sent at once, in call order on one connection: Redis numbers the events in the order they come.
       const key = logKey(messageId);
-      const connection = appender();
-      const added = connection.axonStreamAppend(key, String(maxEvents), String(epoch), data);
+      const added = appender.axonStreamAppend(key, String(maxEvents), String(epoch), data);
       if (Date.now() >= current.expireAfter) {
         current.expireAfter = Date.now() + Math.min(30_000, (idleSeconds * 1000) / 4);
-        connection.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
+        redis.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
       }
       const appended = added.then((seq) => {
         if (seq > 0) return seq;
@@ -299,9 +284,6 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       writers.clear();
       subscriber?.disconnect();
       subscriber = undefined;
-      // Appends already sent are let through.
-      await appendConnection?.quit().catch(() => undefined);
-      appendConnection = undefined;
     },
   };
 }

@@ -28,6 +28,8 @@ export interface TestServerOptions {
   upstreamEnv?: (upstreamUrl: string) => Record<string, string>;
   /** Told of every route as the app registers it. */
   onRoute?: (route: RouteOptions) => void;
+  /** OpenAI-compatible connections besides `sim` (other simulated upstreams). */
+  moreConnections?: Array<{ name: string; baseURL: string }>;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       dataDir,
       webDir: options.webDir ?? join(dataDir, 'no-web'),
       logLevel: 'info',
-      connections: [{ name: 'sim', baseURL: upstream.url }],
+      connections: [{ name: 'sim', baseURL: upstream.url }, ...(options.moreConnections ?? [])],
       // Tests see the first question as the title unless they ask for made titles.
       conversationTitles: 'first-message',
       ...options.overrides,

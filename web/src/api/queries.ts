@@ -1,4 +1,5 @@
 import type {
+  AliasInput,
   ApiKey,
   ApiKeyScope,
   AuditEvent,
@@ -8,8 +9,12 @@ import type {
   ConversationPage,
   ConversationWithMessages,
   CreatedApiKey,
+  DeploymentStatus,
   DocumentInfo,
+  ModelAlias,
   ModelList,
+  ModelVersion,
+  ModelVersionInput,
   PromptTemplate,
   SessionInfo,
 } from '@axon/contracts';
@@ -229,4 +234,61 @@ export function useAuditEvents(action: string) {
 
 export function useAuditVerdict() {
   return useQuery({ queryKey: ['audit-verify'], queryFn: () => api<AuditVerdict>('GET', '/api/admin/audit/verify') });
+}
+
+/** The organisation's model aliases, each with its versions, traffic policy and rollout state. */
+export function useDeployments() {
+  return useQuery({ queryKey: ['deployments'], queryFn: () => api<{ aliases: ModelAlias[] }>('GET', '/api/deployments') });
+}
+
+/** One alias with its live per-arm figures, refreshed every few seconds while the tab is visible. */
+export function useDeployment(alias: string | undefined) {
+  return useQuery({
+    queryKey: ['deployment', alias],
+    queryFn: () => api<DeploymentStatus>('GET', `/api/deployments/${encodeURIComponent(alias ?? '')}`),
+    enabled: Boolean(alias),
+    refetchInterval: 3000,
+    retry: false,
+  });
+}
+
+/** Every change to an alias refreshes the list and the alias's status. */
+function useDeploymentMutation<TInput, TOutput>(request: (input: TInput) => Promise<TOutput>) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: request,
+    onSuccess: () =>
+      Promise.all([client.invalidateQueries({ queryKey: ['deployments'] }), client.invalidateQueries({ queryKey: ['deployment'] })]),
+  });
+}
+
+const aliasPath = (alias: string) => `/api/deployments/${encodeURIComponent(alias)}`;
+
+export function useCreateDeployment() {
+  return useDeploymentMutation((input: { name: string; description?: string; version: ModelVersionInput }) =>
+    api<ModelAlias>('POST', '/api/deployments', input),
+  );
+}
+
+/** Sets an alias's description and policies (fixed, weighted, canary, A/B; shadow; cache). */
+export function useUpdateDeployment(alias: string) {
+  return useDeploymentMutation((input: AliasInput) => api<ModelAlias>('PUT', aliasPath(alias), input));
+}
+
+export function useAddDeploymentVersion(alias: string) {
+  return useDeploymentMutation((input: ModelVersionInput) => api<ModelVersion>('POST', `${aliasPath(alias)}/versions`, input));
+}
+
+/** Promotes (a version, or the canary's candidate / the A/B leader), rolls back to a version, pauses or resumes. */
+export function useDeploymentAction(alias: string) {
+  return useDeploymentMutation(
+    (action: { kind: 'promote'; version?: number } | { kind: 'rollback'; version: number } | { kind: 'pause' | 'resume' }) => {
+      const { kind, ...body } = action;
+      return api<ModelAlias>('POST', `${aliasPath(alias)}/${kind}`, body);
+    },
+  );
+}
+
+export function useDeleteDeployment() {
+  return useDeploymentMutation((alias: string) => api<void>('DELETE', aliasPath(alias)));
 }

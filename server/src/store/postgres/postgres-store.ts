@@ -8,6 +8,7 @@ import { createPostgresAuditRepository } from './postgres-audit-store';
 import { createPostgresConversationRepository } from './postgres-conversation-store';
 import { createPostgresFeedbackRepository, createPostgresPreferencesRepository } from './postgres-feedback-store';
 import { createPostgresMessageRepository } from './postgres-message-store';
+import { createPostgresModelRegistryRepository } from './postgres-model-registry-store';
 import { createPostgresOrgRepositories } from './postgres-org-store';
 import { createPostgresRagRepositories, detectVectorSupport, type PostgresRagOptions } from './postgres-rag-store';
 import { createPostgresResponseRepository } from './postgres-response-store';
@@ -72,6 +73,7 @@ export async function openPostgresStore({
     ...createPostgresRagRepositories(pool, { ...search, vectors, now }),
     ...createPostgresAgentRepositories(pool, clock),
     ...services,
+    modelRegistry: createPostgresModelRegistryRepository(pool, clock),
     async ping() {
       await pool.query('SELECT 1');
     },

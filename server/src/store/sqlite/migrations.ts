@@ -629,4 +629,51 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE UNIQUE INDEX conversation_shares_live ON conversation_shares(conversation_id) WHERE revoked_at IS NULL;
     `,
   },
+  {
+    version: 22,
+    name: 'model aliases, their immutable versions, and the version that served each response',
+    sql: `
+      -- An installation-wide name for a model; policy, shadow, cache and state are JSON. The revision
+      -- is bumped at every change of policy.
+      CREATE TABLE model_aliases (
+        name TEXT PRIMARY KEY,
+        description TEXT,
+        policy TEXT NOT NULL,
+        shadow TEXT,
+        cache TEXT,
+        source TEXT NOT NULL CHECK (source IN ('config', 'api')),
+        revision INTEGER NOT NULL,
+        state TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE model_versions (
+        alias TEXT NOT NULL REFERENCES model_aliases(name) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        PRIMARY KEY (alias, version)
+      );
+      CREATE TRIGGER model_versions_immutable BEFORE UPDATE ON model_versions
+      BEGIN
+        SELECT RAISE(ABORT, 'model versions are immutable');
+      END;
+      -- Which alias, version and arm answered a response, so that feedback on it counts for that arm.
+      CREATE TABLE model_served_responses (
+        response_id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        arm TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        -- The served user's thumbs (up/down) on it, and what they wrote.
+        feedback TEXT CHECK (feedback IN ('up', 'down')),
+        feedback_comment TEXT,
+        feedback_at TEXT
+      );
+      CREATE INDEX model_served_responses_created ON model_served_responses(created_at);
+    `,
+  },
 ];

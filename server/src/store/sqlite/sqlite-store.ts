@@ -26,6 +26,7 @@ import {
 } from './sqlite-agent-store';
 import { createSqliteAuditRepository } from './sqlite-audit-store';
 import { createSqliteFeedbackRepository, createSqlitePreferencesRepository } from './sqlite-feedback-store';
+import { createSqliteModelRegistryRepository } from './sqlite-model-registry-store';
 import { createSqliteOrgRepositories, HOME_ORG_ID } from './sqlite-org-store';
 import { createSqliteRagRepositories } from './sqlite-rag-store';
 import { createSqliteResponseRepository } from './sqlite-response-store';
@@ -241,6 +242,7 @@ export function openSqliteStore({
     prompts: createSqlitePromptRepository(db, now),
     usage,
     promptLog,
+    modelRegistry: createSqliteModelRegistryRepository(db, now),
     users: {
       ...accounts.users,
       async create({ email, passwordHash, role, orgId }) {

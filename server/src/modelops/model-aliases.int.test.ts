@@ -1,0 +1,335 @@
+import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuthService } from '../auth/auth-service';
+import { startTestServer, type TestServer } from '../testing/test-server';
+
+// Two upstreams: `sim` serves the stable versions, `cand` the candidates, so which version served
+// a request is seen in which upstream received it.
+let t: TestServer;
+let cand: SimulatedUpstream;
+let client: OpenAI;
+let clientKey: string;
+let otherKey: string;
+let otherOrgKey: string;
+let ownerId: string;
+
+const canary = {
+  type: 'canary',
+  stable: 1,
+  candidate: 2,
+  steps: [50, 100],
+  minSamples: 10,
+  stepSeconds: 0,
+  thresholds: { errorRate: 0.2, ttftP95Ms: 60_000, negativeFeedbackRate: 0.5 },
+  sticky: 'request',
+};
+const versions = [
+  { model: 'sim/sim-1', params: { temperature: 0.1 } },
+  { model: 'cand/sim-1', params: { temperature: 0.9 } },
+];
+
+beforeAll(async () => {
+  cand = await startSimulatedUpstream({ models: ['sim-1'], record: true });
+  t = await startTestServer({
+    overrides: {
+      'localModel.wordDelayMs': 0,
+      'modelOps.controlIntervalMs': 0,
+      aliases: {
+        'chat-canary': { versions, policy: canary },
+        'chat-healthy': { versions, policy: canary },
+        'chat-ab': {
+          versions,
+          policy: {
+            type: 'ab',
+            variants: [
+              { name: 'a', version: 1, weight: 1 },
+              { name: 'b', version: 2, weight: 1 },
+            ],
+            sticky: 'conversation',
+            metric: 'feedback',
+            delta: 0.05,
+            minSamples: 10,
+          },
+        },
+        'chat-shadow': { versions, policy: { type: 'fixed', version: 1 }, shadow: { version: 2, share: 1 } },
+        'chat-cached': { versions, policy: { type: 'fixed', version: 1 }, cache: { exact: true, ttlSeconds: 600 } },
+        'chat-fallback': {
+          versions: [{ model: 'cand/sim-1', fallbacks: ['sim/sim-1'] }],
+          policy: { type: 'fixed', version: 1 },
+        },
+        'chat-pool': {
+          versions: [
+            {
+              model: 'sim/sim-1',
+              endpoints: [{ connection: 'cand' }, { connection: 'sim' }],
+              balance: 'least-outstanding',
+            },
+          ],
+          policy: { type: 'fixed', version: 1 },
+        },
+      },
+    },
+    moreConnections: [{ name: 'cand', baseURL: cand.url }],
+  });
+  const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
+  const user = await auth.createUser({ email: 'dev@example.com', password: 'dev password 1', role: 'member' });
+  clientKey = (await auth.createApiKey(user.id, 'sdk')).key;
+  client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: clientKey, maxRetries: 0 });
+  const someoneElse = await auth.createUser({ email: 'else@example.com', password: 'dev password 1', role: 'member' });
+  otherKey = (await auth.createApiKey(someoneElse.id, 'sdk')).key;
+  const acme = await t.server.store.organizations.create({ slug: 'acme', name: 'Acme', limits: {}, promptLogMode: null });
+  const outsider = await auth.createUser({ email: 'out@example.com', password: 'dev password 1', role: 'member', orgId: acme.id });
+  otherOrgKey = (await auth.createApiKey(outsider.id, 'sdk')).key;
+  ownerId = user.id;
+});
+afterAll(async () => {
+  await t?.close();
+  await cand?.close();
+});
+beforeEach(() => {
+  t.upstream.set({ mode: 'ok', tokens: 4, tokenDelayMs: 0 });
+  cand.set({ mode: 'ok', tokens: 4, tokenDelayMs: 0 });
+});
+
+const ask = (model: string, conversation?: string) =>
+  client.chat.completions.create(
+    { model, messages: [{ role: 'user', content: 'hello' }] },
+    conversation ? { headers: { 'x-axon-conversation': conversation } } : {},
+  );
+
+/** Asks n times; resolves with how many answers failed. */
+async function askMany(model: string, n: number): Promise<number> {
+  let failed = 0;
+  for (let i = 0; i < n; i++) await ask(model).catch(() => failed++);
+  return failed;
+}
+
+const alias = (name: string) => t.server.store.modelRegistry.getAlias(name);
+/** The live figures of an alias, as the deployments page reads them. */
+async function describe_(name: string) {
+  const found = await alias(name);
+  if (!found) throw new Error(`no alias ${name}`);
+  return t.server.modelOps.describe(found);
+}
+/** The temperature the candidate's upstream was last sent. */
+const lastTemperature = () => (cand.requests.at(-1)?.body as { temperature?: number } | undefined)?.temperature;
+
+describe('model aliases through /v1', () => {
+  it('are listed as models, and a version can be pinned', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining(['chat-canary', 'chat-ab', 'sim/sim-1']));
+    const before = cand.requests.length;
+    const pinned = await ask('chat-canary@2');
+    expect(pinned.choices[0]?.message.content).toBeTruthy();
+    expect(cand.requests.length).toBe(before + 1);
+    // The version's parameters go with it; the caller's own win.
+    expect(lastTemperature()).toBe(0.9);
+    await client.chat.completions.create({ model: 'chat-canary@2', messages: [{ role: 'user', content: 'hi' }], temperature: 0.3 });
+    expect(lastTemperature()).toBe(0.3);
+    await expect(ask('chat-canary@9')).rejects.toMatchObject({ status: 404 });
+    await expect(ask('no-such-alias')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('roll a canary back on its own when its error rate crosses the threshold', async () => {
+    cand.set({ mode: 'fail-500' });
+    const failed = await askMany('chat-canary', 40);
+    // About half went to the failing candidate (50 % at the first step), and failed.
+    expect(failed).toBeGreaterThan(5);
+    expect(failed).toBeLessThan(35);
+    const changes = await t.server.modelOps.control();
+    expect(changes.map((c) => [c.alias, c.action])).toContainEqual(['chat-canary', 'rollback']);
+    const after = await alias('chat-canary');
+    expect(after?.policy).toEqual({ type: 'fixed', version: 1 });
+    expect(after?.state?.status).toBe('rolled-back');
+    expect(after?.state?.reason).toMatch(/error rate/);
+    // From now on nothing reaches the candidate.
+    const before = cand.requests.length;
+    expect(await askMany('chat-canary', 10)).toBe(0);
+    expect(cand.requests.length).toBe(before);
+    const audit = await t.server.store.audit.list({ limit: 50 });
+    expect(audit.some((e) => e.action === 'deployment.rollback' && e.target === 'alias:chat-canary')).toBe(true);
+  });
+
+  it('promote a healthy canary step by step', async () => {
+    expect(await askMany('chat-healthy', 30)).toBe(0);
+    const first = await t.server.modelOps.control();
+    expect(first.find((c) => c.alias === 'chat-healthy')?.action).toBe('advance');
+    expect((await alias('chat-healthy'))?.state?.step).toBe(1);
+    expect(await askMany('chat-healthy', 20)).toBe(0);
+    const second = await t.server.modelOps.control();
+    expect(second.find((c) => c.alias === 'chat-healthy')?.action).toBe('promote');
+    const promoted = await alias('chat-healthy');
+    expect(promoted?.policy).toEqual({ type: 'fixed', version: 2 });
+    expect(promoted?.state?.status).toBe('promoted');
+  });
+
+  it('keep a conversation on its A/B variant, and stop the test at a significant winner from /v1/feedback', async () => {
+    const variantOf = async (conversation: string) => {
+      const before = cand.requests.length;
+      const answer = await ask('chat-ab', conversation);
+      return { id: answer.id, variant: cand.requests.length > before ? 'b' : 'a' };
+    };
+    // Sticky: every turn of a conversation has the same variant.
+    for (const conversation of ['c-1', 'c-2', 'c-3', 'c-4']) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) seen.add((await variantOf(conversation)).variant);
+      expect(seen.size).toBe(1);
+    }
+    // Feedback: b's answers are liked, a's are not.
+    let rated = 0;
+    for (let i = 0; i < 400 && rated < 120; i++) {
+      const { id, variant } = await variantOf(`ab-${i}`);
+      const response = await fetch(`${t.url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ response_id: id, value: variant === 'b' ? 'up' : 'down' }),
+      });
+      expect(response.status).toBe(200);
+      rated++;
+    }
+    const status = await describe_('chat-ab');
+    expect(status.report?.significant).toBe(true);
+    expect(status.report?.leader).toBe('b');
+    await t.server.modelOps.control();
+    const stopped = await alias('chat-ab');
+    expect(stopped?.state).toMatchObject({ status: 'stopped', winner: 'b' });
+    // Everyone gets the winner now.
+    const before = cand.requests.length;
+    await ask('chat-ab', 'after-the-test');
+    expect(cand.requests.length).toBe(before + 1);
+  });
+
+  it('take feedback only from the person an answer served, and only for answers of aliases', async () => {
+    const answer = await ask('chat-ab', 'mine');
+    const post = (key: string, body: unknown) =>
+      fetch(`${t.url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post(otherKey, { response_id: answer.id, value: 'up' })).status).toBe(404);
+    const plain = await client.chat.completions.create({ model: 'sim/sim-1', messages: [{ role: 'user', content: 'hi' }] });
+    const refused = await post(clientKey, { response_id: plain.id, value: 'up' });
+    expect(refused.status).toBe(404);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/model alias/);
+    const invalid = await post(clientKey, { response_id: answer.id, value: 'great' });
+    expect(invalid.status).toBe(400);
+    expect((await post(clientKey, { response_id: answer.id, value: null })).status).toBe(200);
+  });
+
+  it('mirror shadow traffic to the candidate without ever returning its answer', async () => {
+    cand.set({ content: 'the shadow answer' });
+    const before = cand.requests.length;
+    for (let i = 0; i < 5; i++) {
+      const answer = await ask('chat-shadow');
+      expect(answer.choices[0]?.message.content).not.toContain('shadow');
+    }
+    const stream = await client.chat.completions.create({
+      model: 'chat-shadow',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).not.toContain('shadow');
+    await t.server.modelOps.shadow.idle();
+    expect(cand.requests.length).toBe(before + 6);
+    const status = await describe_('chat-shadow');
+    expect(status.shadow?.requests).toBe(6);
+    expect(status.shadow?.meanSimilarity).toBeLessThan(0.5);
+  });
+});
+
+/** One `/v1/chat/completions` call over plain HTTP, with its headers. */
+async function complete(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const response = await fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, cache: response.headers.get('x-axon-cache'), text: await response.text() };
+}
+
+describe('the response cache of an alias', () => {
+  it('answers the same request again without a model call, streamed or not, and honours no-store and no-cache', async () => {
+    t.upstream.set({ content: 'the cached answer' });
+    const body = { model: 'chat-cached', messages: [{ role: 'user', content: 'what is cached?' }] };
+    const first = await complete(clientKey, body);
+    expect(first).toMatchObject({ status: 200, cache: 'miss' });
+    t.upstream.set({ content: 'a fresh answer' });
+    const calls = t.upstream.stats.completions;
+    const second = await complete(clientKey, body);
+    expect(second.cache).toBe('hit');
+    expect(JSON.parse(second.text).choices[0].message.content).toBe('the cached answer');
+    const streamed = await complete(clientKey, { ...body, stream: true });
+    expect(streamed.cache).toBe('hit');
+    const deltas = streamed.text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.content ?? '')
+      .join('');
+    expect(deltas).toBe('the cached answer');
+    expect(t.upstream.stats.completions).toBe(calls);
+    // no-cache asks the model again (and keeps the new answer); no-store neither reads nor keeps.
+    const revalidated = await complete(clientKey, body, { 'cache-control': 'no-cache' });
+    expect(JSON.parse(revalidated.text).choices[0].message.content).toBe('a fresh answer');
+    t.upstream.set({ content: 'not kept' });
+    const unstored = await complete(clientKey, body, { 'cache-control': 'no-store' });
+    expect(JSON.parse(unstored.text).choices[0].message.content).toBe('not kept');
+    expect(JSON.parse((await complete(clientKey, body)).text).choices[0].message.content).toBe('a fresh answer');
+  });
+
+  it("never gives another organisation's answer, and forgets answers drawn from a collection that changed", async () => {
+    t.upstream.set({ content: 'for one organisation' });
+    const body = { model: 'chat-cached', messages: [{ role: 'user', content: 'whose answer?' }] };
+    expect((await complete(clientKey, body)).cache).toBe('miss');
+    expect((await complete(clientKey, body)).cache).toBe('hit');
+    expect((await complete(otherOrgKey, body)).cache).toBe('miss');
+
+    const collection = await t.server.store.collections.create({ ownerId, name: 'cache-notes' });
+    const added = await t.server.ingestion.addFile({
+      collectionId: collection.id,
+      userId: ownerId,
+      name: 'notes.txt',
+      bytes: new TextEncoder().encode('The cache keeps answers for ten minutes.'),
+    });
+    await t.server.ingestion.idle();
+    const grounded = {
+      ...body,
+      messages: [{ role: 'user', content: 'how long does the cache keep answers?' }],
+      collections: [collection.id],
+    };
+    expect((await complete(clientKey, grounded)).cache).toBe('miss');
+    expect((await complete(clientKey, grounded)).cache).toBe('hit');
+    if (!('document' in added)) throw new Error('the upload failed');
+    const document = await t.server.store.documents.get(added.document.id);
+    if (!document) throw new Error('no document');
+    await t.server.ingestion.deleteDocument(document);
+    expect((await complete(clientKey, grounded)).cache).toBe('miss');
+  });
+});
+
+describe('endpoints and fallbacks of an alias version', () => {
+  it('follows the fallback chain before the first token when the version fails', async () => {
+    cand.set({ mode: 'fail-500' });
+    t.upstream.set({ content: 'from the fallback' });
+    const answer = await ask('chat-fallback');
+    expect(answer.choices[0]?.message.content).toBe('from the fallback');
+    const stream = await client.chat.completions.create({
+      model: 'chat-fallback',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('from the fallback');
+  });
+
+  it('serves every request from the endpoints that work while one fails', async () => {
+    cand.set({ mode: 'fail-500' });
+    expect(await askMany('chat-pool', 20)).toBe(0);
+    cand.set({ mode: 'ok' });
+  });
+});

@@ -1,0 +1,152 @@
+import type { DeploymentStatus, FeedbackValue, ModelAlias } from '@axon/contracts';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { InvalidationBus } from '../invalidation/invalidation-bus';
+import type { AliasServing, ModelCatalog } from '../providers';
+import { type AliasModels, createAliasModels } from './alias-models';
+import { type AliasRouting, createAliasRouting } from './alias-routing';
+import { createBalanceMetrics } from './balance/balance-metrics';
+import { createMemoryResponseCache } from './cache/memory-response-cache';
+import { createRedisResponseCache } from './cache/redis-response-cache';
+import type { EmbedTexts, ResponseCache } from './cache/response-cache';
+import { createShadowRunner, type ShadowRunner } from './shadow-runner';
+import { createMemoryArmMetrics, createRedisArmMetrics } from './traffic/arm-metrics';
+import { type ControllerChange, createCanaryController } from './traffic/canary-controller';
+import { experimentReport } from './traffic/glr';
+import { createMemoryShadowStats, createRedisShadowStats } from './traffic/shadow';
+import type { ArmMetricsStore, CallOutcome, ModelRegistryRepository } from './types';
+
+/**
+ * Model operations as the request path sees them: aliases served as models, and what a served
+ * answer reports back — its outcome and its feedback — to the figures the canary controller and
+ * the A/B test read. The figures live in Redis with `REDIS_URL`, so every replica's requests count.
+ */
+export interface ModelOps {
+  aliases: AliasModels;
+  metrics: ArmMetricsStore;
+  shadow: ShadowRunner;
+  /** Alias versions' endpoint pools and fallback chains. */
+  routing: AliasRouting;
+  /** Answers kept for aliases that turn caching on (memory, or Redis with `REDIS_URL`). */
+  cache: ResponseCache;
+  /** The live figures of an alias's current revision, for the deployments page. */
+  describe(alias: ModelAlias): Promise<Omit<DeploymentStatus, 'alias'>>;
+  /** Looks at running canaries and A/B tests once (the timer does this every `controlIntervalMs`). */
+  control(): Promise<ControllerChange[]>;
+  /** Records how an alias's answer went, and which version and arm served it (for feedback by response id). */
+  report(served: AliasServing, outcome: CallOutcome, who: { responseId?: string | undefined; orgId: string; userId: string }): void;
+  /**
+   * Keeps and counts a person's feedback on an answer an alias served (null: withdrawn); false for
+   * answers of plain models and answers that served someone else.
+   */
+  feedback(responseId: string, userId: string, value: FeedbackValue | null, comment: string | null): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createModelOps(deps: {
+  registry: ModelRegistryRepository;
+  catalog: ModelCatalog;
+  bus?: InvalidationBus | undefined;
+  redis?: { connection: Redis; prefix: string } | undefined;
+  /** How often the canary controller looks at the figures, in ms (0: never, for tests that tick by hand). */
+  controlIntervalMs: number;
+  /** Prices answers (shadows' included) by model id. */
+  cost: (model: string, inputTokens: number, outputTokens: number) => number;
+  onError: (error: unknown, what: string) => void;
+  /** Told of every change the controller makes (promotion, rollback, a test stopped), for the audit trail. */
+  onControl?: (change: ControllerChange) => void;
+  /** Where pools and the cache report (the process's Prometheus registry). */
+  metricsRegistry?: Registry | undefined;
+  /** Embeds questions for the semantic cache (the configured embedder); without it, exact hits only. */
+  embed?: EmbedTexts | undefined;
+}): ModelOps {
+  const metrics = deps.redis
+    ? createRedisArmMetrics({ redis: deps.redis.connection, prefix: deps.redis.prefix })
+    : createMemoryArmMetrics();
+  const aliases = createAliasModels({ registry: deps.registry, catalog: deps.catalog, bus: deps.bus });
+  const routing = createAliasRouting({
+    catalog: deps.catalog,
+    aliases,
+    metrics: deps.metricsRegistry ? createBalanceMetrics(deps.metricsRegistry) : undefined,
+  });
+  const cache = deps.redis
+    ? createRedisResponseCache({
+        redis: deps.redis.connection,
+        prefix: `${deps.redis.prefix}:cache`,
+        embed: deps.embed,
+        registry: deps.metricsRegistry,
+      })
+    : createMemoryResponseCache({ maxEntries: 10_000, embed: deps.embed, registry: deps.metricsRegistry });
+  const shadowStats = deps.redis
+    ? createRedisShadowStats({ redis: deps.redis.connection, prefix: deps.redis.prefix })
+    : createMemoryShadowStats();
+  const shadow = createShadowRunner({
+    catalog: deps.catalog,
+    stats: shadowStats,
+    cost: deps.cost,
+    onError: (error) => deps.onError(error, 'a shadow request'),
+  });
+  const controller = createCanaryController({
+    registry: deps.registry,
+    metrics,
+    intervalMs: deps.controlIntervalMs,
+    onChange: (alias, change) => {
+      deps.bus?.publish('model-aliases', alias);
+      deps.onControl?.(change);
+    },
+    onError: (error, alias) => deps.onError(error, `controlling the rollout of ${alias}`),
+  });
+  if (deps.controlIntervalMs > 0) controller.start();
+
+  return {
+    aliases,
+    metrics,
+    shadow,
+    routing,
+    cache,
+    async describe(alias) {
+      const arms = await metrics.snapshot(alias.name, alias.revision);
+      return {
+        arms,
+        report: alias.policy.type === 'ab' ? experimentReport(alias.policy, arms) : null,
+        shadow: alias.shadow ? await shadowStats.summary(alias.name, alias.revision, alias.shadow.version) : null,
+      };
+    },
+    control: () => controller.tick(),
+    report(served, outcome, who) {
+      const { assignment } = served;
+      if (assignment.arm === 'pinned') return;
+      metrics
+        .record(assignment.alias, assignment.revision, assignment.arm, assignment.version, outcome)
+        .catch((error) => deps.onError(error, 'recording an alias outcome'));
+      if (who.responseId)
+        deps.registry
+          .recordServed({
+            responseId: who.responseId,
+            orgId: who.orgId,
+            userId: who.userId,
+            alias: assignment.alias,
+            version: assignment.version,
+            revision: assignment.revision,
+            arm: assignment.arm,
+          })
+          .catch((error) => deps.onError(error, 'recording which version served an answer'));
+    },
+    async feedback(responseId, userId, value, comment) {
+      const served = await deps.registry.servedBy(responseId);
+      if (!served || served.userId !== userId) return false;
+      const changed = await deps.registry.setServedFeedback(responseId, userId, value, comment);
+      if (!changed) return false;
+      // A vote taken back leaves the figures as they were: the rate reads votes given, not votes kept.
+      if (value && value !== changed.previous)
+        await metrics.recordFeedback(served.alias, served.revision, served.arm, served.version, value, changed.previous ?? undefined);
+      return true;
+    },
+    async close() {
+      controller.stop();
+      routing.close();
+      await shadow.idle();
+      await Promise.all([metrics.close(), shadowStats.close()]);
+    },
+  };
+}
