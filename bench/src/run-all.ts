@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one after the other. `--quick` runs shorter rounds.
 import { runGatewayOverhead } from '../gateway-overhead/run';
+import { runModelOpsOverhead } from '../modelops/run';
 import { runPgvectorBenchmark } from '../pgvector/run';
 import { runRagBenchmark } from '../rag/run';
 import { runRedactionBenchmark } from '../redaction/run';
@@ -10,6 +11,8 @@ import { runSemanticCacheBenchmark } from './semantic-cache/run';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (!only || only === 'gateway') await runGatewayOverhead();
+// An alias (three weighted versions, endpoint pools, the exact cache) vs the plain model id at concurrency 1 (about a minute).
+if (!only || only === 'modelops') await runModelOpsOverhead();
 if (!only || only === 'rag') await runRagBenchmark();
 // Simulated vLLM replicas behind random, round-robin, least-outstanding and prefix-aware routing (3–4 minutes).
 if (!only || only === 'fleet') await runFleetRouting();

@@ -346,6 +346,11 @@ export const ApiKeySchema = z.object({
   expiresAt: z.string().nullable(),
   /** The prompt template every request of this key uses, unless the request names another. */
   prompt: z.string().nullable(),
+  /**
+   * The model the key pins: a catalog model or alias used when a request names none, or an alias
+   * version (`chat-default@3`) also used when a request names that alias without a version.
+   */
+  model: z.string().nullable(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -360,6 +365,8 @@ export const CreateApiKeySchema = z.strictObject({
   /** Days until the key stops working (null: never). */
   expiresInDays: z.number().int().min(1).max(3650).nullable().default(null),
   prompt: TemplateNameSchema.nullable().default(null),
+  /** Must name a model or alias offered to the key's owner (an alias version must exist). */
+  model: z.string().trim().min(1).max(200).nullable().default(null),
 });
 export type CreateApiKey = z.infer<typeof CreateApiKeySchema>;
 export const CreatedApiKeySchema = z.object({ apiKey: ApiKeySchema, key: z.string() });

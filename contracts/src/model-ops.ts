@@ -166,6 +166,11 @@ export const RolloutStateSchema = z.object({
   /** An A/B test's winner once it stopped. */
   winner: z.string().nullable().default(null),
   /**
+   * The policy a verdict (promote, roll back) replaced: a start whose configuration still says that
+   * policy leaves the verdict alone instead of running the rollout again.
+   */
+  decidedFrom: TrafficPolicySchema.optional(),
+  /**
    * A canary candidate's counts when the current step began: the figures are kept per revision,
    * so a step is judged on the requests it served (the figures minus these).
    */

@@ -29,6 +29,7 @@ import { registerGatewayRoutes } from './gateway/gateway-routes';
 import { registerResponsesRoutes } from './gateway/responses-routes';
 import type { ActiveStreams } from './http/active-streams';
 import type { RateLimits } from './limits/rate-limits';
+import { aliasAwareCatalog } from './modelops/alias-models';
 import { registerFeedbackV1Routes } from './modelops/feedback-v1-routes';
 import type { ModelOps } from './modelops/model-ops';
 import { type DescribeDeployment, registerDeploymentRoutes } from './modelops/registry/deployment-routes';
@@ -297,6 +298,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sso: deps.sso,
     publicUrl: config.publicUrl,
     templateExists: async (orgId, name) => (await deps.prompts.get(orgId, name)) !== undefined,
+    resolveModel: (id, request) => deps.pipeline.resolveModel(id, request),
   });
   registerOrgRoutes(app, { store, auth, orgs: deps.orgs, config });
   registerAccountRoutes(app, {
@@ -317,7 +319,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.agents)
     registerAgentRoutes(app, {
       store,
-      models: deps.models,
+      // An agent may plan with a model alias, pinned (`summarizer@2`) or not.
+      models: deps.modelOps ? aliasAwareCatalog(deps.models, deps.modelOps.aliases) : deps.models,
       prompts: deps.prompts,
       mcp: deps.agents.mcp,
       approvalSignals: deps.agents.approvalSignals,

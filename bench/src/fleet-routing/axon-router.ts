@@ -17,7 +17,7 @@ const AXON = join(ROOT, 'server/bin/axon.mjs');
 const ALIAS = 'fleet-chat';
 
 /** The pool's strategy for each policy; round-robin is not one of the pool's. */
-const STRATEGY: Partial<Record<RoutingPolicy, BalanceStrategy>> = {
+export const AXON_STRATEGY: Partial<Record<RoutingPolicy, BalanceStrategy>> = {
   random: 'weighted',
   'least-loaded': 'least-outstanding',
   prefix: 'prefix',
@@ -54,8 +54,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startAxonRouter(replicaBaseURLs: string[], policy: RoutingPolicy, _opts: PolicyOptions): Promise<FleetRouter> {
-  const strategy = STRATEGY[policy];
+export async function startAxonRouter(replicaBaseURLs: string[], policy: RoutingPolicy, opts: PolicyOptions): Promise<FleetRouter> {
+  const strategy = AXON_STRATEGY[policy];
   if (!strategy) throw new Error(`Axon's endpoint pool has no ${policy} strategy`);
   const dataDir = mkdtempSync(join(tmpdir(), 'axon-fleet-'));
   const connections = replicaBaseURLs.map((baseURL, i) => ({ name: `fleet-${i}`, baseURL, models: [{ id: 'sim-llama' }] }));
@@ -63,7 +63,22 @@ export async function startAxonRouter(replicaBaseURLs: string[], policy: Routing
     connections,
     aliases: {
       [ALIAS]: {
-        versions: [{ model: 'fleet-0/sim-llama', endpoints: connections.map((c) => ({ connection: c.name })), balance: strategy }],
+        versions: [
+          {
+            model: 'fleet-0/sim-llama',
+            endpoints: connections.map((c) => ({ connection: c.name })),
+            balance: strategy,
+            // The same thresholds as the benchmark's own router runs with.
+            ...(strategy === 'prefix' && (opts.minMatchBlocks !== undefined || opts.imbalanceThreshold !== undefined)
+              ? {
+                  prefixRouting: {
+                    ...(opts.minMatchBlocks !== undefined ? { minMatchBlocks: opts.minMatchBlocks } : {}),
+                    ...(opts.imbalanceThreshold !== undefined ? { imbalanceThreshold: opts.imbalanceThreshold } : {}),
+                  },
+                }
+              : {}),
+          },
+        ],
         policy: { type: 'fixed', version: 1 },
       },
     },

@@ -10,14 +10,14 @@
  * `--via=router` (the default) routes in a small proxy inside the benchmark that runs the same
  * picker objects as Axon's endpoint pool. `--via=axon` starts Axon per row instead, with one
  * connection per replica and an alias whose version lists them as endpoints (`weighted` for
- * random, `least-outstanding`, `prefix`); round-robin, not a pool strategy, and the capacity
- * measurement stay in the benchmark's router. It stops with what is missing until the endpoint
- * pool serves aliases in the gateway.
+ * random, `least-outstanding`, `prefix` with the same `prefixRouting` thresholds); round-robin,
+ * not a pool strategy, and the capacity measurement stay in the benchmark's router. The column
+ * `routed by` says which served a row. `--loads=0.9` runs only the given shares of capacity.
  */
 import { countTokens } from 'gpt-tokenizer';
 import { percentile } from '../load';
 import { printTable } from '../processes';
-import { axonFleetRoutingMissing, startAxonRouter } from './axon-router';
+import { AXON_STRATEGY, axonFleetRoutingMissing, startAxonRouter } from './axon-router';
 import { type FleetRouter, type PolicyOptions, type RoutingPolicy, startFleetRouter } from './fleet-router';
 import { type SimulatedVllm, type SimulatedVllmOptions, startSimulatedVllm } from './simulated-vllm';
 import {
@@ -42,7 +42,13 @@ const REPLICA: SimulatedVllmOptions = {
 const CHAT: ConversationWorkloadOptions = { tenants: 4, systemWords: 400, userWords: 250, turns: 6, openConversations: 48, seed: 42 };
 const UNIQUE_WORDS = 1000;
 const POLICIES: RoutingPolicy[] = ['random', 'round-robin', 'least-loaded', 'prefix'];
-const LOADS = [0.5, 0.9, 1.1];
+/** Shares of capacity offered; `--loads=0.9,1.1` runs only those. */
+const LOADS = process.argv
+  .find((a) => a.startsWith('--loads='))
+  ?.slice(8)
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0) ?? [0.5, 0.9, 1.1];
 
 interface Timing {
   durationMs: number;
@@ -146,8 +152,11 @@ export async function runFleetRouting(): Promise<void> {
   }
   // Round-robin is not a strategy of Axon's pool: with --via=axon it (and so the capacity
   // measurement) still runs in the benchmark's router.
+  const throughAxon = (policy: RoutingPolicy) => via === 'axon' && AXON_STRATEGY[policy] !== undefined;
   const factory: RouterFactory = (urls, policy, opts) =>
-    via === 'axon' && policy !== 'round-robin' ? startAxonRouter(urls, policy, opts) : startFleetRouter(urls, policy, opts);
+    throughAxon(policy) ? startAxonRouter(urls, policy, opts) : startFleetRouter(urls, policy, opts);
+  /** Who picked the replicas of a row: Axon's endpoint pool (with its strategy) or the benchmark's router. */
+  const routedBy = (policy: RoutingPolicy) => (throughAxon(policy) ? `axon, ${AXON_STRATEGY[policy]}` : 'bench router');
   const timing: Timing = quick
     ? { durationMs: 4_000, warmupMs: 1_000, drainMs: 10_000, capacityMs: 5_000 }
     : { durationMs: 7_000, warmupMs: 2_000, drainMs: 15_000, capacityMs: 7_000 };
@@ -178,7 +187,7 @@ export async function runFleetRouting(): Promise<void> {
     for (const policy of POLICIES) {
       const rate = Math.round(load * capacity * 10) / 10;
       const row = summarize(policy, rate, [await measureRow(factory, policy, prefixOptions, chat, rate, timing, 7)], timing);
-      rows.push({ load: `${Math.round(load * 100)} %`, ...row });
+      rows.push({ load: `${Math.round(load * 100)} %`, 'routed by': routedBy(policy), ...row });
     }
   }
   printTable(rows);
@@ -207,7 +216,12 @@ export async function runFleetRouting(): Promise<void> {
       rounds[policy].push(await measureRow(factory, policy, prefixOptions, unique, uniqueRate, timing, seed));
     }
   }
-  const uniqueRows = (['least-loaded', 'prefix'] as const).map((policy) => summarize(policy, uniqueRate, rounds[policy], timing));
+  const uniqueRows = (['least-loaded', 'prefix'] as const).map(
+    (policy): Record<string, string | number> => ({
+      'routed by': routedBy(policy),
+      ...summarize(policy, uniqueRate, rounds[policy], timing),
+    }),
+  );
   printTable(uniqueRows);
   const [least, prefix] = uniqueRows.map((r) => Number(r['TTFT p90 ms'])) as [number, number];
   console.log(`p90 TTFT, prefix-aware vs least outstanding: ${(((prefix - least) / least) * 100).toFixed(1)} % (target within 10 %)`);

@@ -22,6 +22,8 @@ export interface AuthRoutesDeps {
   secureCookies: 'auto' | 'always' | 'never';
   /** Whether the organisation has a prompt template of that name (keys may be bound to one). */
   templateExists: (orgId: string, name: string) => Promise<boolean>;
+  /** Resolves a model id as `/v1` would for the caller (keys may pin one); throws `model_not_found` when none is offered. */
+  resolveModel: (id: string, request: FastifyRequest) => Promise<unknown>;
   /** Sign-in with email and password; off when only single sign-on is allowed. */
   localAccounts: boolean;
   /** Identity providers people may sign in through. */
@@ -132,6 +134,14 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
         detail: `No prompt template "${options.prompt}"`,
         errors: [{ path: 'body.prompt', message: 'no such template in your organisation' }],
       });
+    if (options.model)
+      await deps.resolveModel(options.model, request).catch((error: unknown) => {
+        if (!AppError.isInstance(error) || error.code !== 'model_not_found') throw error;
+        throw new AppError('validation_failed', {
+          detail: error.detail ?? `No model '${options.model}' is offered here.`,
+          errors: [{ path: 'body.model', message: 'no such model or alias version offered to you' }],
+        });
+      });
     const created = await auth.createApiKey(user.id, name, options);
     request.log.info({ apiKeyId: created.apiKey.id }, 'api key created');
     await recordAudit(store, request, {
@@ -144,6 +154,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
         tpm: options.tpm,
         expiresAt: created.apiKey.expiresAt,
         prompt: options.prompt,
+        model: options.model,
       },
     });
     return reply.status(201).send(created);

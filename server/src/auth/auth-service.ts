@@ -13,8 +13,8 @@ export interface Principal {
   user: User;
   via: 'session' | 'api_key' | 'jwt';
   apiKeyId?: string;
-  /** For API keys: what the key may be used for, and its own limits. */
-  apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null; prompt: string | null };
+  /** For API keys: what the key may be used for, its own limits, and the template and model it is bound to. */
+  apiKey?: { id: string; scopes: ApiKeyScope[]; rpm: number | null; tpm: number | null; prompt: string | null; model: string | null };
   /** For sessions: the token writes must echo in `x-csrf-token`. */
   csrfToken?: string;
   sessionTokenHash?: string;
@@ -65,7 +65,14 @@ export interface AuthService {
   createApiKey(
     userId: string,
     name: string,
-    options?: { scopes?: ApiKeyScope[]; rpm?: number | null; tpm?: number | null; expiresInDays?: number | null; prompt?: string | null },
+    options?: {
+      scopes?: ApiKeyScope[];
+      rpm?: number | null;
+      tpm?: number | null;
+      expiresInDays?: number | null;
+      prompt?: string | null;
+      model?: string | null;
+    },
   ): Promise<CreatedApiKey>;
   /** Forgets cached API key lookups here and on every replica (after a key is revoked or an account changes). */
   forgetKeys(): void;
@@ -193,8 +200,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
           lastTouched.set(found.key.id, at);
           await store.apiKeys.touch(found.key.id, new Date(at));
         }
-        const { id, scopes, rpm, tpm, prompt } = found.key;
-        return { user: found.user, via: 'api_key', apiKeyId: id, apiKey: { id, scopes, rpm, tpm, prompt } };
+        const { id, scopes, rpm, tpm, prompt, model } = found.key;
+        return { user: found.user, via: 'api_key', apiKeyId: id, apiKey: { id, scopes, rpm, tpm, prompt, model } };
       }
       if (sessionToken) {
         const tokenHash = hashToken(sessionToken);
@@ -260,6 +267,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         tpm: options.tpm ?? null,
         expiresAt: options.expiresInDays ? new Date(now().getTime() + options.expiresInDays * 86_400_000).toISOString() : null,
         prompt: options.prompt ?? null,
+        model: options.model ?? null,
       });
       const { userId: _owner, ...apiKey } = record;
       return { apiKey, key };

@@ -6,6 +6,7 @@ import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { modelForKey } from '../modelops/key-pinned-model';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
 import type { Redactor } from '../redaction/redact';
@@ -142,7 +143,10 @@ function anthropicHeaders(request: FastifyRequest): Record<string, string> {
 export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: AnthropicMessagesRoutesDeps): void {
   app.post('/v1/messages', async (request, reply) => {
     const body = parseInput(MessagesRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model, request);
+    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(
+      modelForKey(body.model, request.principal?.apiKey?.model),
+      request,
+    );
     const passThrough = connection.wire?.wire === 'anthropic' ? connection.wire : undefined;
     checkCapabilities(body, info);
     const stream = body.stream === true;

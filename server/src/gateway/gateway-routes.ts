@@ -12,6 +12,7 @@ import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens
 import type { RateLimits } from '../limits/rate-limits';
 import { chunksToCompletion, chunksToSse, completionToChunks } from '../modelops/cache/completion-to-chunks';
 import { type CacheRequest, permissionKeyOf } from '../modelops/cache/response-cache';
+import { modelForKey } from '../modelops/key-pinned-model';
 import type { ModelOps } from '../modelops/model-ops';
 import type { PromptLog } from '../observability/prompt-log';
 import { inSpan } from '../observability/tracing';
@@ -128,7 +129,11 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseInput(ChatCompletionRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId, served } = await pipeline.resolveModel(body.model, request);
+    // The API key's pinned model, where the request names none or names the pinned alias without a version.
+    const { info, connection, upstreamId, served } = await pipeline.resolveModel(
+      modelForKey(body.model, request.principal?.apiKey?.model),
+      request,
+    );
     const relay = connection.wire?.wire === 'openai' ? connection.wire : undefined;
     checkCapabilities(body, info, !relay);
     const principal = requirePrincipal(request);

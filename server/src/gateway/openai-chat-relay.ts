@@ -23,9 +23,12 @@ export interface RelayOutcome {
   candidate?: string | undefined;
   /** For a routed call: upstream calls made, retries and fallbacks included. */
   attempts?: number | undefined;
-  /** With `collect`: the JSON answer as the caller got it, or the stream's chunks, for the response cache. */
+  /**
+   * With `collect`: the JSON answer as the caller got it, or the stream's chunks as the JSON texts
+   * of their events (read only when the answer is stored), for the response cache.
+   */
   completion?: Record<string, unknown> | undefined;
-  chunks?: Array<Record<string, unknown>> | undefined;
+  chunks?: string[] | undefined;
 }
 
 /** One upstream a routed call may be sent to. */
@@ -232,8 +235,9 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
 
       let carry = '';
       let sawDone = false;
-      // Every chunk, parsed, when the answer is to be cached (a try that failed keeps none of its own).
-      const collected: Array<Record<string, unknown>> | undefined = input.collect ? [] : undefined;
+      // Every chunk's text when the answer is to be cached (a try that failed keeps none of its own);
+      // parsed only once the answer is complete, not on the way to the caller.
+      const collected: string[] | undefined = input.collect ? [] : undefined;
       outcome.chunks = collected;
       let ended = false;
       // The response id is the stream's first `"id":` (the first chunk's own): looked for until found.
@@ -264,13 +268,7 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
           sawDone = true;
           return true;
         }
-        if (collected) {
-          try {
-            collected.push(JSON.parse(data));
-          } catch {
-            // Not a chunk: not part of the answer to keep.
-          }
-        }
+        collected?.push(data);
         if (capture === 0) {
           // Nothing kept: a plain content delta needs no parse, only its length (escapes count as characters).
           const length = plainContentDeltaLength(data);

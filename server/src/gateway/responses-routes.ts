@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { modelForKey } from '../modelops/key-pinned-model';
 import { inSpan } from '../observability/tracing';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
@@ -118,7 +119,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         detail: 'item_reference items are not available through Axon; send the items themselves, or name previous_response_id.',
         errors: [{ path: `body.input.${reference}`, message: 'not supported' }],
       });
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(body.model, request);
+    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(modelForKey(body.model, principal.apiKey?.model), request);
     const relay = connection.wire?.wire === 'openai' && connection.wire.responses ? connection.wire : undefined;
 
     // The thread this request continues: the caller's own response, or nothing is sent at all.

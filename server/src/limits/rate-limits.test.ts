@@ -200,7 +200,7 @@ describe('tokens per minute', () => {
   const principal = (tpm: number | null = null, userId = 'u1'): Principal => ({
     user: { id: userId, email: `${userId}@example.com`, role: 'member', orgId: 'org_default', createdAt: '' },
     via: 'api_key',
-    apiKey: { id: 'k1', scopes: ['chat'], rpm: null, tpm, prompt: null },
+    apiKey: { id: 'k1', scopes: ['chat'], rpm: null, tpm, prompt: null, model: null },
   });
 
   it('counts the estimate before the call and settles it with the provider’s usage after', async () => {

@@ -1,7 +1,9 @@
 import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
+import type { ModelList } from '@axon/contracts';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthService } from '../auth/auth-service';
+import { WebClient } from '../testing/http-client';
 import { startTestServer, type TestServer } from '../testing/test-server';
 
 // Two upstreams: `sim` serves the stable versions, `cand` the candidates, so which version served
@@ -13,6 +15,8 @@ let clientKey: string;
 let otherKey: string;
 let otherOrgKey: string;
 let ownerId: string;
+let authService: ReturnType<typeof createAuthService>;
+const auth = () => authService;
 
 const canary = {
   type: 'canary',
@@ -73,6 +77,7 @@ beforeAll(async () => {
     moreConnections: [{ name: 'cand', baseURL: cand.url }],
   });
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
+  authService = auth;
   const user = await auth.createUser({ email: 'dev@example.com', password: 'dev password 1', role: 'member' });
   clientKey = (await auth.createApiKey(user.id, 'sdk')).key;
   client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: clientKey, maxRetries: 0 });
@@ -281,6 +286,31 @@ describe('the response cache of an alias', () => {
     expect(JSON.parse((await complete(clientKey, body)).text).choices[0].message.content).toBe('a fresh answer');
   });
 
+  it('keeps an answer that was streamed, and gives it again whole or streamed', async () => {
+    t.upstream.set({ content: 'streamed "once", kept' });
+    const body = { model: 'chat-cached', messages: [{ role: 'user', content: 'what is kept from a stream?' }] };
+    const streamed = await complete(clientKey, { ...body, stream: true });
+    expect(streamed).toMatchObject({ status: 200, cache: 'miss' });
+    t.upstream.set({ content: 'not asked for' });
+    const calls = t.upstream.stats.completions;
+    // Kept as the stream ended, before the caller could ask again.
+    const whole = await complete(clientKey, body);
+    expect(whole.cache).toBe('hit');
+    expect(JSON.parse(whole.text)).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { content: 'streamed "once", kept' } }],
+    });
+    const replayed = await complete(clientKey, { ...body, stream: true });
+    expect(replayed.cache).toBe('hit');
+    const deltas = replayed.text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.content ?? '')
+      .join('');
+    expect(deltas).toBe('streamed "once", kept');
+    expect(t.upstream.stats.completions).toBe(calls);
+  });
+
   it("never gives another organisation's answer, and forgets answers drawn from a collection that changed", async () => {
     t.upstream.set({ content: 'for one organisation' });
     const body = { model: 'chat-cached', messages: [{ role: 'user', content: 'whose answer?' }] };
@@ -303,6 +333,10 @@ describe('the response cache of an alias', () => {
     };
     expect((await complete(clientKey, grounded)).cache).toBe('miss');
     expect((await complete(clientKey, grounded)).cache).toBe('hit');
+    // A member of the organisation who may not read the collection gets no answer drawn from it.
+    const refused = await complete(otherKey, grounded);
+    expect(refused.status).toBe(404);
+    expect(refused.text).not.toContain('for one organisation');
     if (!('document' in added)) throw new Error('the upload failed');
     const document = await t.server.store.documents.get(added.document.id);
     if (!document) throw new Error('no document');
@@ -331,5 +365,38 @@ describe('endpoints and fallbacks of an alias version', () => {
     cand.set({ mode: 'fail-500' });
     expect(await askMany('chat-pool', 20)).toBe(0);
     cand.set({ mode: 'ok' });
+  });
+});
+
+describe('model aliases in the web chat', () => {
+  it('are offered in the model picker, answer a conversation, and count its thumbs for their variant', async () => {
+    const web = new WebClient(t.url);
+    await auth().createUser({ email: 'web@example.com', password: 'web password 1', role: 'member' });
+    await web.login('web@example.com', 'web password 1');
+    const { body: list } = await web.json<ModelList>('GET', '/api/models');
+    expect(list.models.map((m) => m.id)).toEqual(expect.arrayContaining(['chat-ab', 'chat-cached']));
+    const conversation = (await web.json<{ id: string }>('POST', '/api/conversations', { model: 'chat-pool' })).body;
+    const turn = await web.request('POST', `/api/conversations/${conversation.id}/chat`, {
+      trigger: 'submit-message',
+      message: { id: 'u1', text: 'hello' },
+    });
+    expect(turn.status).toBe(200);
+    await turn.text();
+    const { body: thread } = await web.json<{ messages: Array<{ id: string; role: string; status: string; model: string | null }> }>(
+      'GET',
+      `/api/conversations/${conversation.id}`,
+    );
+    const answer = thread.messages.find((m) => m.role === 'assistant');
+    expect(answer).toMatchObject({ status: 'complete', model: 'chat-pool' });
+    const before = (await describe_('chat-pool')).arms.find((a) => a.arm === 'v1');
+    const rated = await web.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'up' });
+    expect(rated.status).toBe(200);
+    await expect
+      .poll(async () => (await describe_('chat-pool')).arms.find((a) => a.arm === 'v1')?.thumbsUp)
+      .toBe((before?.thumbsUp ?? 0) + 1);
+    // Changing one's mind moves the vote; it is not counted twice.
+    await web.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'down' });
+    await expect.poll(async () => (await describe_('chat-pool')).arms.find((a) => a.arm === 'v1')?.thumbsDown).toBe(1);
+    expect((await describe_('chat-pool')).arms.find((a) => a.arm === 'v1')?.thumbsUp).toBe(before?.thumbsUp ?? 0);
   });
 });

@@ -10,11 +10,17 @@ import { createMemoryResponseCache } from './cache/memory-response-cache';
 import { createRedisResponseCache } from './cache/redis-response-cache';
 import type { EmbedTexts, ResponseCache } from './cache/response-cache';
 import { createShadowRunner, type ShadowRunner } from './shadow-runner';
-import { createMemoryArmMetrics, createRedisArmMetrics } from './traffic/arm-metrics';
+import { ARM_METRICS_TTL_SECONDS, createMemoryArmMetrics, createRedisArmMetrics } from './traffic/arm-metrics';
 import { type ControllerChange, createCanaryController } from './traffic/canary-controller';
 import { experimentReport } from './traffic/glr';
 import { createMemoryShadowStats, createRedisShadowStats } from './traffic/shadow';
-import type { ArmMetricsStore, CallOutcome, ModelRegistryRepository } from './types';
+import type { ArmMetricsStore, CallOutcome, ModelRegistryRepository, ServedResponse } from './types';
+
+/** Served answers are written at most this long after they were reported, or once this many wait. */
+const SERVED_BATCH = { waitMs: 200, size: 256 };
+
+/** How long the version that served an answer is remembered (its feedback still counts): the arm figures' 30 days. */
+const SERVED_RETENTION_MS = ARM_METRICS_TTL_SECONDS * 1000;
 
 /**
  * Model operations as the request path sees them: aliases served as models, and what a served
@@ -97,6 +103,47 @@ export function createModelOps(deps: {
     onError: (error, alias) => deps.onError(error, `controlling the rollout of ${alias}`),
   });
   if (deps.controlIntervalMs > 0) controller.start();
+  // Which version served an answer is kept for its feedback as long as the figures it counts for.
+  const pruneServed = () =>
+    deps.registry.pruneServed(new Date(Date.now() - SERVED_RETENTION_MS)).catch((error) => deps.onError(error, 'pruning served responses'));
+  void pruneServed();
+  const pruning = setInterval(pruneServed, 3_600_000);
+  pruning.unref();
+
+  // Which version served an answer is written after the answer has gone out, in batches, not on
+  // its way: with SQLite each insert is synchronous and would hold up the next request. Feedback
+  // on an answer writes what is pending first.
+  let unwritten: ServedResponse[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let written: Promise<void> = Promise.resolve();
+  const flushServed = (): void => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (unwritten.length === 0) return;
+    const batch = unwritten;
+    unwritten = [];
+    written = written.then(async () => {
+      for (const served of batch)
+        await deps.registry.recordServed(served).catch((error) => deps.onError(error, 'recording which version served an answer'));
+    });
+  };
+  const writeServed = (served: ServedResponse): void => {
+    unwritten.push(served);
+    if (unwritten.length >= SERVED_BATCH.size) flushServed();
+    else if (!flushTimer) {
+      flushTimer = setTimeout(flushServed, SERVED_BATCH.waitMs);
+      flushTimer.unref();
+    }
+  };
+  /** Resolves once every answer reported so far is in the registry. */
+  const servedWritten = async (): Promise<void> => {
+    flushServed();
+    let waited: Promise<void>;
+    do {
+      waited = written;
+      await waited;
+    } while (waited !== written);
+  };
 
   return {
     aliases,
@@ -120,19 +167,18 @@ export function createModelOps(deps: {
         .record(assignment.alias, assignment.revision, assignment.arm, assignment.version, outcome)
         .catch((error) => deps.onError(error, 'recording an alias outcome'));
       if (who.responseId)
-        deps.registry
-          .recordServed({
-            responseId: who.responseId,
-            orgId: who.orgId,
-            userId: who.userId,
-            alias: assignment.alias,
-            version: assignment.version,
-            revision: assignment.revision,
-            arm: assignment.arm,
-          })
-          .catch((error) => deps.onError(error, 'recording which version served an answer'));
+        writeServed({
+          responseId: who.responseId,
+          orgId: who.orgId,
+          userId: who.userId,
+          alias: assignment.alias,
+          version: assignment.version,
+          revision: assignment.revision,
+          arm: assignment.arm,
+        });
     },
     async feedback(responseId, userId, value, comment) {
+      await servedWritten();
       const served = await deps.registry.servedBy(responseId);
       if (!served || served.userId !== userId) return false;
       const changed = await deps.registry.setServedFeedback(responseId, userId, value, comment);
@@ -143,8 +189,10 @@ export function createModelOps(deps: {
       return true;
     },
     async close() {
+      clearInterval(pruning);
       controller.stop();
       routing.close();
+      await servedWritten();
       await shadow.idle();
       await Promise.all([metrics.close(), shadowStats.close()]);
     },

@@ -118,7 +118,7 @@ const PLAIN_TAIL = /\}(?:,"logprobs":null)?,"finish_reason":null\}\](\}$)?/y;
  * short chunk for a string it does not hold, or `startsWith` at an offset, costs several times
  * more, and this runs for every event of every stream.
  */
-function plainContentSpan(data: string): [number, number] | undefined {
+export function plainContentSpan(data: string): [number, number] | undefined {
   // The first object inside the chunk is the first choice (no error or usage object before it),
   // and the delta, holding only content, is the first thing in it.
   const head = data.indexOf('{', 1) - HEAD_BEFORE_BRACE;

@@ -197,6 +197,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           tpm: null,
           expiresAt: null,
           prompt: null,
+          model: null,
         });
         const reset = unique('reset');
         await store.passwordResets.create({ tokenHash: reset, userId: user.id, createdBy: admin.id, expiresAt: day(10) });
@@ -238,6 +239,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           tpm: null,
           expiresAt: null,
           prompt: null,
+          model: null,
         });
         const reset = unique('reset');
         await store.passwordResets.create({ tokenHash: reset, userId: user.id, createdBy: null, expiresAt: day(10) });
@@ -406,6 +408,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           tpm: 1000,
           expiresAt: day(30).toISOString(),
           prompt: 'support',
+          model: 'chat-default@3',
         });
         expect(key).toEqual({
           id: expect.any(String),
@@ -417,6 +420,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           tpm: 1000,
           expiresAt: day(30).toISOString(),
           prompt: 'support',
+          model: 'chat-default@3',
           createdAt: expect.stringMatching(ISO),
           lastUsedAt: null,
           revokedAt: null,
@@ -446,6 +450,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
             tpm: null,
             expiresAt: null,
             prompt: null,
+            model: null,
           });
         const first = await make(user.id, 'first');
         const second = await make(user.id, 'second');

@@ -152,6 +152,7 @@ export interface ApiKeyRepository {
     tpm: number | null;
     expiresAt: string | null;
     prompt: string | null;
+    model: string | null;
   }): Promise<ApiKeyRecord>;
   /** The unrevoked key with this hash and its owner, unless the owner is disabled. */
   findActiveByHash(keyHash: string): Promise<{ key: ApiKeyRecord; user: User } | undefined>;

@@ -135,8 +135,13 @@ export function useApiKeys() {
 export function useCreateApiKey() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (input: { name: string; scopes?: ApiKeyScope[]; expiresInDays?: number | null; prompt?: string | null }) =>
-      api<CreatedApiKey>('POST', '/api/keys', input),
+    mutationFn: (input: {
+      name: string;
+      scopes?: ApiKeyScope[];
+      expiresInDays?: number | null;
+      prompt?: string | null;
+      model?: string | null;
+    }) => api<CreatedApiKey>('POST', '/api/keys', input),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.apiKeys }),
   });
 }

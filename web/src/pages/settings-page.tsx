@@ -18,6 +18,7 @@ export function SettingsPage() {
   const [scopes, setScopes] = useState<ApiKeyScope[]>(['chat', 'embeddings']);
   const [expiresInDays, setExpiresInDays] = useState<number | null>(null);
   const [prompt, setPrompt] = useState('');
+  const [model, setModel] = useState('');
   const templates = usePromptTemplates();
   const isAdmin = useSession().data?.user?.role === 'admin';
   const [shown, setShown] = useState<string | undefined>();
@@ -25,7 +26,7 @@ export function SettingsPage() {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate(
-      { name: name.trim(), scopes, expiresInDays, prompt: prompt || null },
+      { name: name.trim(), scopes, expiresInDays, prompt: prompt || null, model: model.trim() || null },
       {
         onSuccess: (created) => {
           setShown(created.key);
@@ -100,6 +101,13 @@ export function SettingsPage() {
             </select>
           </label>
         )}
+        <TextField
+          label="Model"
+          maxLength={200}
+          value={model}
+          onChange={(e) => setModel(e.target.value)}
+          placeholder="default, or e.g. chat-default@3"
+        />
         <Button type="submit" variant="primary" disabled={create.isPending || !name.trim() || scopes.length === 0}>
           Create key
         </Button>
@@ -149,6 +157,7 @@ export function SettingsPage() {
                 <td className="py-2 pr-3 text-xs">
                   {key.scopes.join(', ')}
                   {key.prompt ? ` · template ${key.prompt}` : ''}
+                  {key.model ? ` · model ${key.model}` : ''}
                 </td>
                 <td className="py-2 pr-3">{new Date(key.createdAt).toLocaleDateString()}</td>
                 <td className="py-2 pr-3">{key.expiresAt ? new Date(key.expiresAt).toLocaleDateString() : 'never'}</td>

@@ -85,4 +85,27 @@ describe('completionToChunks', () => {
     const plain = chunksToCompletion(completionToChunks(completion, { includeUsage: true }));
     expect(plain.choices).toEqual(completion.choices);
   });
+
+  it('puts a stream kept as its events’ JSON texts back together, plain content deltas included', () => {
+    const head = '"id":"chatcmpl-7","object":"chat.completion.chunk","created":1760000001,"model":"sim-1"';
+    const events = [
+      `{${head},"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+      `{${head},"choices":[{"index":0,"delta":{"content":"Rates \\"held\\" "},"logprobs":null,"finish_reason":null}]}`,
+      `{${head},"choices":[{"index":0,"delta":{"content":"at 5%."},"logprobs":null,"finish_reason":null}]}`,
+      'not json',
+      `{${head},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`,
+      `{${head},"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`,
+    ];
+    expect(chunksToCompletion(events)).toEqual({
+      id: 'chatcmpl-7',
+      object: 'chat.completion',
+      created: 1_760_000_001,
+      model: 'sim-1',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Rates "held" at 5%.' }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    });
+    // A first event that is a plain delta still gives the completion its id and model.
+    const fromPlain = chunksToCompletion(events.slice(1));
+    expect(fromPlain).toMatchObject({ id: 'chatcmpl-7', model: 'sim-1', choices: [{ message: { content: 'Rates "held" at 5%.' } }] });
+  });
 });

@@ -4,6 +4,8 @@
  * chunks is put back together into one object to be stored.
  */
 
+import { plainContentSpan } from '../../providers/openai-chat-model';
+
 type Json = Record<string, unknown>;
 
 interface CompletionChoice {
@@ -88,8 +90,55 @@ interface ChunkChoice {
   finish_reason?: string | null;
 }
 
-/** The `chat.completion` a list of chunks amounts to (to store an answer that was streamed). */
-export function chunksToCompletion(chunks: Json[]): Json {
+/** Parses a kept event's JSON text; undefined for text that is not a JSON object. */
+function parseChunk(data: string): Json | undefined {
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return parsed && typeof parsed === 'object' ? (parsed as Json) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The chunks as objects, from objects or from the JSON texts the relay kept. A run of plain content
+ * deltas (nearly every chunk) becomes one chunk: their JSON string bodies, escapes and all, joined
+ * and parsed once, since a parse per chunk costs more than the rest of storing the answer.
+ */
+function chunkObjects(kept: ReadonlyArray<Json | string>): Json[] {
+  const chunks: Json[] = [];
+  let run: string[] = [];
+  const endRun = () => {
+    if (run.length === 0) return;
+    chunks.push({ choices: [{ index: 0, delta: { content: JSON.parse(`"${run.join('')}"`) as string } }] });
+    run = [];
+  };
+  for (const data of kept) {
+    if (typeof data !== 'string') {
+      endRun();
+      chunks.push(data);
+      continue;
+    }
+    // The first chunk is read whole: the completion's id, model and time are its.
+    const span = chunks.length > 0 ? plainContentSpan(data) : undefined;
+    if (span) {
+      run.push(data.slice(span[0] + 1, span[1] - 1));
+      continue;
+    }
+    endRun();
+    const chunk = parseChunk(data);
+    if (chunk) chunks.push(chunk);
+  }
+  endRun();
+  return chunks;
+}
+
+/**
+ * The `chat.completion` a list of chunks amounts to (to store an answer that was streamed), as
+ * objects or as the JSON texts of their events.
+ */
+export function chunksToCompletion(kept: ReadonlyArray<Json | string>): Json {
+  const chunks = chunkObjects(kept);
   const first = chunks[0] ?? {};
   const byIndex = new Map<
     number,

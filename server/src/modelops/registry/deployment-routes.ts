@@ -105,6 +105,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, deps: DeploymentR
       step: 0,
       stepStartedAt: now().toISOString(),
       winner: alias.state?.winner ?? null,
+      // A configured alias keeps the verdict over restarts while its file still says the policy decided.
+      decidedFrom: alias.state?.decidedFrom ?? alias.policy,
     });
     return put;
   };

@@ -78,6 +78,36 @@ describe('syncing the configuration’s aliases at start', () => {
     expect((await actions()).map(([action]) => action)).toContain('deployment.policy');
   });
 
+  it('keeps a verdict on the configured rollout over restarts, until the file says something else', async () => {
+    const canary = { type: 'canary', stable: 1, candidate: 2 };
+    const file = configured({ support: { versions: [V1, V2], policy: canary } });
+    await syncConfiguredAliases(store, file, store.audit);
+    const running = await store.modelRegistry.getAlias('support');
+    if (!running) throw new Error('no alias');
+    // The controller rolled the canary back: the policy is fixed at the stable version.
+    const put = await store.modelRegistry.putAlias('support', { policy: { type: 'fixed', version: 1 } }, 'config');
+    await store.modelRegistry.setState('support', put.revision, {
+      status: 'rolled-back',
+      step: 0,
+      stepStartedAt: new Date().toISOString(),
+      reason: 'error rate 12 % > 5 %',
+      winner: null,
+      decidedFrom: running.policy,
+    });
+    expect(await syncConfiguredAliases(store, file, store.audit)).toEqual({ created: [], versionsAdded: [], policiesPut: [] });
+    expect(await store.modelRegistry.getAlias('support')).toMatchObject({
+      policy: { type: 'fixed', version: 1 },
+      state: { status: 'rolled-back' },
+    });
+    // A new rollout in the file starts.
+    const next = configured({ support: { versions: [V1, V2], policy: { ...canary, steps: [10, 100] } } });
+    expect((await syncConfiguredAliases(store, next, store.audit)).policiesPut).toEqual(['support']);
+    expect(await store.modelRegistry.getAlias('support')).toMatchObject({
+      policy: { type: 'canary', steps: [10, 100] },
+      state: { status: 'running' },
+    });
+  });
+
   it('refuses to start when a deployed version was edited in the file, naming the alias and version, and writes nothing', async () => {
     await syncConfiguredAliases(store, configured({ support: { versions: [V1, V2], policy: { type: 'fixed', version: 1 } } }), store.audit);
     const edited = configured({

@@ -40,12 +40,17 @@ function aliasInputOf(alias: ConfiguredAlias): AliasInput {
   };
 }
 
-/** Whether the stored alias already says what the file does (stored policies read with today's schema). */
+/**
+ * Whether the stored alias already says what the file does (stored policies read with today's
+ * schema), or says what a verdict made of the file's policy (a canary promoted or rolled back, a
+ * version fixed by hand): the file has not changed since, so the verdict stands.
+ */
 function sameAsStored(stored: ModelAlias, wanted: AliasInput): boolean {
+  const decided = stored.state?.decidedFrom !== undefined && sameJson(TrafficPolicySchema.parse(stored.state.decidedFrom), wanted.policy);
   return (
-    stored.source === 'config' &&
+    (stored.source === 'config' || decided) &&
     (stored.description ?? null) === (wanted.description ?? null) &&
-    sameJson(TrafficPolicySchema.parse(stored.policy), wanted.policy) &&
+    (decided || sameJson(TrafficPolicySchema.parse(stored.policy), wanted.policy)) &&
     sameJson(stored.shadow && ShadowPolicySchema.parse(stored.shadow), wanted.shadow) &&
     sameJson(stored.cache && CachePolicySchema.parse(stored.cache), wanted.cache)
   );

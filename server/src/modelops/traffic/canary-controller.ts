@@ -89,7 +89,7 @@ export function createCanaryController(deps: {
       alias.source,
     );
     // putAlias bumped the revision and reset the state; the verdict stays visible under the new one.
-    await deps.registry.setState(alias.name, put.revision, decision.state);
+    await deps.registry.setState(alias.name, put.revision, { ...decision.state, decidedFrom: policy });
     return { alias: alias.name, action: decision.action, state: decision.state, reason: decision.reason };
   }
 

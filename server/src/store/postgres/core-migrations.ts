@@ -277,4 +277,13 @@ export const CORE_MIGRATIONS: PgMigration[] = [
       ALTER TABLE messages ADD COLUMN heartbeat_at TIMESTAMPTZ;
     `,
   },
+  {
+    version: 7,
+    name: 'the model an API key pins',
+    sql: `
+      -- A catalog model or alias used when a request names none; an alias version (name@3) also
+      -- replaces that alias named without a version.
+      ALTER TABLE api_keys ADD COLUMN model TEXT;
+    `,
+  },
 ];

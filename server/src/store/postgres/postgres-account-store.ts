@@ -45,6 +45,7 @@ const toApiKey = (row: Row): ApiKeyRecord => ({
   tpm: (row.tpm as number | null) ?? null,
   expiresAt: isoOrNull(row.expires_at),
   prompt: (row.prompt as string | null) ?? null,
+  model: (row.model as string | null) ?? null,
   createdAt: isoOf(row.created_at),
   lastUsedAt: isoOrNull(row.last_used_at),
   revokedAt: isoOrNull(row.revoked_at),
@@ -268,11 +269,11 @@ export function createPostgresAccountRepositories(
     },
 
     apiKeys: {
-      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt }) {
+      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt, model }) {
         const { rows } = await sql.query(
-          `INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, prompt, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-          [randomUUID(), userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt, iso()],
+          `INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, prompt, model, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+          [randomUUID(), userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt, model, iso()],
         );
         return toApiKey(rows[0] as Row);
       },

@@ -676,4 +676,13 @@ export const SQLITE_MIGRATIONS: Array<{
       CREATE INDEX model_served_responses_created ON model_served_responses(created_at);
     `,
   },
+  {
+    version: 23,
+    name: 'the model an API key pins',
+    sql: `
+      -- A catalog model or alias used when a request names none; an alias version (name@3) also
+      -- replaces that alias named without a version.
+      ALTER TABLE api_keys ADD COLUMN model TEXT;
+    `,
+  },
 ];

@@ -59,6 +59,7 @@ const toApiKey = (row: Row): ApiKeyRecord => ({
   tpm: (row.tpm as number | null) ?? null,
   expiresAt: (row.expires_at as string | null) ?? null,
   prompt: (row.prompt as string | null) ?? null,
+  model: (row.model as string | null) ?? null,
   createdAt: row.created_at as string,
   lastUsedAt: (row.last_used_at as string | null) ?? null,
   revokedAt: (row.revoked_at as string | null) ?? null,
@@ -174,7 +175,7 @@ export function openSqliteStore({
     sessionDelete: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     sessionDeleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     keyInsert: db.prepare(
-      'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, prompt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, rpm, tpm, expires_at, prompt, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     keyByHash: db.prepare(
       `SELECT k.*, u.email AS u_email, u.role AS u_role, u.org_id AS u_org_id, u.created_at AS u_created_at
@@ -318,11 +319,11 @@ export function openSqliteStore({
       },
     },
     apiKeys: {
-      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt }) {
+      async create({ userId, name, prefix, keyHash, scopes, rpm, tpm, expiresAt, prompt, model }) {
         const id = randomUUID();
         const createdAt = iso();
-        q.keyInsert.run(id, userId, name, prefix, keyHash, scopes.join(','), rpm, tpm, expiresAt, prompt, createdAt);
-        return { id, userId, name, prefix, scopes, rpm, tpm, expiresAt, prompt, createdAt, lastUsedAt: null, revokedAt: null };
+        q.keyInsert.run(id, userId, name, prefix, keyHash, scopes.join(','), rpm, tpm, expiresAt, prompt, model, createdAt);
+        return { id, userId, name, prefix, scopes, rpm, tpm, expiresAt, prompt, model, createdAt, lastUsedAt: null, revokedAt: null };
       },
       async findActiveByHash(keyHash) {
         const row = q.keyByHash.get(keyHash) as Row | undefined;
