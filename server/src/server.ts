@@ -251,9 +251,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       .bumpCollection(collectionId)
       .catch((error: unknown) => logger.warn({ err: error }, 'invalidating cached answers failed'));
   const indexing = createIngestionService({
-    onProgress: (document) => {
-      if (document.status === 'ready') collectionChanged(document.collectionId);
-    },
+    onIndexed: collectionChanged,
     embedder,
     store,
     blobs,

@@ -337,6 +337,16 @@ describe('the response cache of an alias', () => {
     const refused = await complete(otherKey, grounded);
     expect(refused.status).toBe(404);
     expect(refused.text).not.toContain('for one organisation');
+    // A document indexed into it, then one deleted from it: each time the cached answer is dropped.
+    await t.server.ingestion.addFile({
+      collectionId: collection.id,
+      userId: ownerId,
+      name: 'more-notes.txt',
+      bytes: new TextEncoder().encode('Answers older than ten minutes are asked again.'),
+    });
+    await t.server.ingestion.idle();
+    expect((await complete(clientKey, grounded)).cache).toBe('miss');
+    expect((await complete(clientKey, grounded)).cache).toBe('hit');
     if (!('document' in added)) throw new Error('the upload failed');
     const document = await t.server.store.documents.get(added.document.id);
     if (!document) throw new Error('no document');

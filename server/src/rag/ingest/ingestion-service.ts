@@ -44,6 +44,8 @@ export interface IngestionOptions {
   embedder?: Embedder | undefined;
   /** Called whenever a document's status changes. */
   onProgress?: (document: DocumentRecord) => void;
+  /** Called when a document of the collection has been indexed (what search finds in it changed). */
+  onIndexed?: (collectionId: string) => void;
   /** How often the default queue looks for jobs queued by another process (the CLI); 0 never looks. */
   pollMs?: number;
 }
@@ -134,6 +136,7 @@ export function createIngestionService(options: IngestionOptions): IngestionServ
         }
       }
       await setStatus(document.id, 'ready', { chunkCount: chunks.length });
+      options.onIndexed?.(document.collectionId);
       logger.info({ documentId: document.id, chunks: chunks.length, pages: parsed.pages }, 'document indexed');
     } catch (error) {
       if (error instanceof ParseError) {
