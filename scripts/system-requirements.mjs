@@ -3,7 +3,7 @@
 // is missing with apt (as .ci/run does) and starts PostgreSQL and Redis on loopback when they are not
 // running; elsewhere it says exactly what to install and start.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** The programs the test suite runs, the Debian package of each, and how to get it elsewhere. */
@@ -61,6 +61,52 @@ function listening(port) {
   return spawnSync(process.execPath, ['-e', probe], { timeout: 5000 }).status === 0;
 }
 
+/** The lines that let user postgres sign in from loopback without a password (the tests' databases). */
+const LOOPBACK_TRUST = ['host all postgres 127.0.0.1/32 trust', 'host all postgres ::1/128 trust'];
+const TRUST_MARK = '# Axon test suite: user postgres from loopback without a password';
+
+/**
+ * `pg_hba.conf` with the loopback trust lines first (rules are read top down), once; the text as it
+ * was when they are there already.
+ */
+export function withLoopbackTrust(hba) {
+  if (hba.includes(TRUST_MARK)) return hba;
+  return `${TRUST_MARK}\n${LOOPBACK_TRUST.join('\n')}\n${hba}`;
+}
+
+function postgresSignsIn() {
+  const probe = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-w', '-d', 'postgres', '-Atc', 'select 1'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return { ok: probe.status === 0, error: (probe.stderr ?? '').trim() };
+}
+
+/**
+ * The tests sign in as user postgres on 127.0.0.1 without a password. Debian's package asks for one
+ * on TCP: on Debian as root, the loopback trust lines are added to the cluster's pg_hba.conf (and
+ * the cluster reloaded), saying so; elsewhere the error says what to set.
+ */
+function ensurePostgresLogin() {
+  const first = postgresSignsIn();
+  if (first.ok) return true;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
+  const hbaFile = versions.length > 0 ? `/etc/postgresql/${versions[0]}/main/pg_hba.conf` : undefined;
+  if (root && hbaFile && existsSync(hbaFile)) {
+    process.stdout.write(
+      `PostgreSQL refused user postgres on 127.0.0.1 (${first.error}); letting it sign in from loopback without a password in ${hbaFile}\n`,
+    );
+    writeFileSync(hbaFile, withLoopbackTrust(readFileSync(hbaFile, 'utf8')));
+    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', versions[0], 'main', 'reload'], { stdio: 'inherit' });
+    if (postgresSignsIn().ok) return true;
+  }
+  process.stdout.write(
+    `The tests sign in to PostgreSQL as user postgres on 127.0.0.1:5432 without a password, which it refused (${first.error}). Add "${LOOPBACK_TRUST[0]}" first in pg_hba.conf and reload, or set AXON_TEST_POSTGRES_URL to a URL that signs in.\n`,
+  );
+  return false;
+}
+
 /** Starts PostgreSQL and Redis on loopback when they are not listening; false (after saying why) if one cannot be. */
 export function ensureServices() {
   for (const service of SERVICES) {
@@ -75,7 +121,7 @@ export function ensureServices() {
       return false;
     }
   }
-  return true;
+  return process.env.AXON_TEST_POSTGRES_URL ? true : ensurePostgresLogin();
 }
 
 function onPath(program, path = process.env.PATH ?? '') {

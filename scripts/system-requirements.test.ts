@@ -4,12 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain script without type declarations
-import { machineFacts, planSystemRequirements } from './system-requirements.mjs';
+import { machineFacts, planSystemRequirements, withLoopbackTrust } from './system-requirements.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const nothing = { present: () => false };
 
 describe('what npm test needs outside npm', () => {
+  it("lets user postgres sign in from loopback without a password, first in Debian's pg_hba.conf, once", () => {
+    const debian = [
+      'local   all             postgres                                peer',
+      'host    all             all             127.0.0.1/32            scram-sha-256',
+      'host    all             all             ::1/128                 scram-sha-256',
+    ].join('\n');
+    const trusted = withLoopbackTrust(debian);
+    const rules = trusted.split('\n').filter((line: string) => line && !line.startsWith('#'));
+    // Rules are read top down: the trust lines must come before Debian's scram-sha-256 ones.
+    expect(rules.slice(0, 2)).toEqual(['host all postgres 127.0.0.1/32 trust', 'host all postgres ::1/128 trust']);
+    expect(trusted.endsWith(debian)).toBe(true);
+    expect(withLoopbackTrust(trusted)).toBe(trusted);
+  });
+
   it('installs the missing programs with apt on Debian as root', () => {
     const plan = planSystemRequirements({ ...nothing, debian: true, apt: true, root: true });
     expect(plan.install).toEqual(['chromium', 'redis-server', 'postgresql', 'haproxy']);
