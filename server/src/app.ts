@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type Agents, registerAgentRoutes } from './agents';
 import { registerAccountRoutes } from './auth/account-routes';
@@ -153,7 +153,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
     },
   });
-  await app.register(fastifyHelmet, {
+  // Helmet's headers on every response, its middleware made once (the Fastify plugin builds it again
+  // for each request, parsing the policy every time).
+  const secureHeaders = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -171,6 +173,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     crossOriginEmbedderPolicy: false,
   });
+  app.addHook('onRequest', (request, reply, done) =>
+    secureHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)),
+  );
 
   // A file over the size limit is reported by the upload route (file by file), not thrown.
   await app.register(fastifyMultipart, {

@@ -200,3 +200,20 @@ describe('9. CSV exports escape formulas', () => {
     expect(row).toEqual({ a: "'=1+1", b: "'+1", c: "'-1", d: "'@SUM(A1)", e: "'\tx", f: "'\rx", g: 'plain', h: '-5' });
   });
 });
+
+describe('10. every response carries the security headers', () => {
+  it('sends the content security policy without inline code, and the other headers, on API routes and errors alike', async () => {
+    for (const path of ['/healthz', '/api/no-such-route', '/v1/models']) {
+      const response = await fetch(`${t.url}${path}`);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toMatch(/style-src 'self'(;|$)/);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+});
