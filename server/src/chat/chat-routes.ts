@@ -14,9 +14,11 @@ import { countedUsage } from '../limits/counted-usage';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { ModelOps } from '../modelops/model-ops';
+import { createEndpointModels, createRoutedLanguageModel } from '../modelops/routed-language-model';
 import { traceModelCall } from '../observability/tracing';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
+import { chatCompletionsBody } from '../providers/openai-chat-model';
 import { addHighlights } from '../rag/cite/locate-cited-sentences';
 import type { Embedder } from '../rag/embed/embedder';
 import { attachmentPassages, groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
@@ -78,6 +80,18 @@ export function conversationPrompt(
     );
 }
 
+/** A prompt as text (`role: text` lines), for an endpoint pool balancing by prefix. */
+function promptText(prompt: LanguageModelV3Prompt): string {
+  return prompt
+    .map((m) => {
+      if (typeof m.content === 'string') return `${m.role}: ${m.content}`;
+      let text = '';
+      for (const part of m.content) if (part.type === 'text') text += part.text;
+      return `${m.role}: ${text}`;
+    })
+    .join('\n');
+}
+
 /**
  * `POST /api/conversations/:id/chat`: one chat turn of the web app, streamed as the AI SDK's UI
  * message stream (what `useChat` reads). The history comes from the store; the answer is saved as
@@ -95,6 +109,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
   });
   app.addHook('onClose', () => heartbeats.stop());
 
+  const endpointModels = createEndpointModels();
   app.post('/api/conversations/:id/chat', async (request, reply) => {
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const body = parseInput(ChatTurnRequestSchema, request.body, 'body');
@@ -216,7 +231,13 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       .filter(Boolean);
     prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
     // The web chat's fast client sends text only: a prompt with images goes through the provider's full client.
-    const model = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
+    const direct = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
+    // An alias version's call goes through its endpoints' breakers and retries, then its fallbacks, as on /v1.
+    const routing =
+      resolved.served && deps.modelOps
+        ? await deps.modelOps.routing.routingFor(resolved.served.version, () => promptText(prompt))
+        : undefined;
+    const model = routing ? createRoutedLanguageModel(routing, direct, (to) => endpointModels(to, { full: images.size > 0 })) : direct;
     // The conversation's own settings, else an alias version's.
     const versionParams = resolved.served?.version.params ?? {};
     const temperature = conversation.temperature ?? versionParams.temperature;
@@ -410,6 +431,19 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
           },
           { responseId: answer.id, orgId: user.orgId, userId: user.id },
         );
+        // A share of an alias's answers is mirrored to its shadow version once complete; its answer goes nowhere.
+        const { served } = resolved;
+        const ops = deps.modelOps;
+        if (served.assignment.shadowVersion && status === 'complete')
+          void ops.aliases.get(served.assignment.alias).then((alias) => {
+            if (!alias || !served.assignment.shadowVersion) return;
+            const { model: _model, ...body } = chatCompletionsBody('', { prompt, ...settings }, false);
+            ops.shadow.mirror(alias, served.assignment.revision, served.assignment.shadowVersion, body, {
+              text: result.text,
+              totalMs: result.timing.totalMs ?? null,
+              costUsd: request.server.usage.cost(servedModel, counted.inputTokens ?? 0, counted.outputTokens ?? 0),
+            });
+          });
       }
       send({ type: 'text-end', id: 'text-0' });
       const metadata: AssistantMetadata = {

@@ -104,7 +104,7 @@ export async function relayAnthropicMessages(
     } catch (error) {
       return failBeforeAnswer(error);
     }
-    let json: { content?: Array<Record<string, unknown>>; stop_reason?: string | null; usage?: AnthropicUsageJson };
+    let json: { id?: unknown; content?: Array<Record<string, unknown>>; stop_reason?: string | null; usage?: AnthropicUsageJson };
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch (error) {
@@ -115,6 +115,7 @@ export async function relayAnthropicMessages(
       else if (block?.type === 'tool_use') take(JSON.stringify(block.input ?? {}));
     }
     outcome.finishReason = json?.stop_reason ?? null;
+    if (typeof json?.id === 'string') outcome.responseId = json.id;
     readUsage(json?.usage);
     finish('complete');
     // The upstream's bytes, as it sent them.
@@ -155,7 +156,7 @@ export async function relayAnthropicMessages(
   const tap = (data: string) => {
     let event: {
       type?: string;
-      message?: { usage?: AnthropicUsageJson };
+      message?: { id?: unknown; usage?: AnthropicUsageJson };
       content_block?: { type?: string; name?: unknown };
       delta?: { type?: string; text?: unknown; partial_json?: unknown; stop_reason?: string | null };
       usage?: AnthropicUsageJson;
@@ -169,6 +170,7 @@ export async function relayAnthropicMessages(
     if (!event || typeof event !== 'object') return;
     switch (event.type) {
       case 'message_start':
+        if (typeof event.message?.id === 'string') outcome.responseId = event.message.id;
         readUsage(event.message?.usage);
         break;
       case 'content_block_start':

@@ -4,11 +4,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatPipeline } from '../chat/chat-pipeline';
 import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
-import { requirePrincipal } from '../http/require-principal';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { applyVersionParams, fillCallOptions } from '../modelops/alias-models';
 import { modelForKey } from '../modelops/key-pinned-model';
 import type { PromptStore } from '../prompts/prompt-store';
 import { renderTemplate } from '../prompts/render-template';
+import type { AliasServing } from '../providers';
 import type { Redactor } from '../redaction/redact';
 import { relayAnthropicMessages } from './anthropic-messages-relay';
 import { type ContentBlock, type MessagesRequest, MessagesRequestSchema } from './anthropic-messages-schema';
@@ -20,7 +21,7 @@ import {
   toMessagesCallOptions,
   toMessagesPrompt,
 } from './anthropic-messages-translation';
-import { type GatewayCallDeps, runGatewayCall } from './gateway-call';
+import { type GatewayCallDeps, requestTemplate, runGatewayCall, templateMetadata } from './gateway-call';
 
 export interface AnthropicMessagesRoutesDeps extends GatewayCallDeps {
   pipeline: ChatPipeline;
@@ -85,29 +86,24 @@ function replaceText(content: Message['content'], text: string): Message['conten
 }
 
 /**
- * A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"),
- * else the one the API key is bound to: its system prompt goes before the caller's, its message
- * template wraps the last user message's text, and the other `metadata` entries (but `user_id`,
- * Anthropic's own) are its variables, consumed here; undeclared ones go on.
+ * A prompt template (the caller's: `metadata.prompt`, `X-Axon-Prompt` or the API key's; else the
+ * alias version's): its system prompt goes before the caller's, its message template wraps the
+ * last user message's text, and the other `metadata` entries (but `user_id`, Anthropic's own) are
+ * its variables, consumed here; undeclared ones go on.
  */
 async function applyTemplate(
   request: FastifyRequest,
   prompts: PromptStore,
   forwarded: Json & { messages: Message[]; system?: MessagesRequest['system'] },
+  served: AliasServing | undefined,
 ): Promise<void> {
-  const principal = requirePrincipal(request);
   const metadata = (forwarded.metadata ?? {}) as Json;
-  const header = request.headers['x-axon-prompt'];
-  const ref =
-    (typeof metadata.prompt === 'string' ? metadata.prompt : undefined) ??
-    (typeof header === 'string' ? header : undefined) ??
-    principal.apiKey?.prompt;
-  if (!ref) return;
-  const { version } = await prompts.resolve(principal.user.orgId, ref);
-  const { prompt: _ref, user_id: userId, ...variables } = metadata;
+  const template = await requestTemplate(request, prompts, metadata.prompt, served);
+  if (!template) return;
+  const { variables, rest } = templateMetadata(template.version, metadata, ['user_id']);
   const last = lastUserWithText(forwarded.messages);
   const target = forwarded.messages[last];
-  const rendered = await renderTemplate(version, variables, target ? blocksText(target.content) : '');
+  const rendered = await renderTemplate(template.version, variables, target ? blocksText(target.content) : '');
   if (target)
     forwarded.messages = forwarded.messages.map((m, i) => (i === last ? { ...m, content: replaceText(m.content, rendered.message) } : m));
   if (rendered.system.trim()) {
@@ -117,10 +113,7 @@ async function applyTemplate(
         ? rendered.system
         : [{ type: 'text', text: rendered.system }, ...(typeof system === 'string' ? [{ type: 'text', text: system }] : system)];
   }
-  const declared = new Set(version.variables.map((v) => v.name));
-  const rest = Object.fromEntries(Object.entries(variables).filter(([k]) => !declared.has(k)));
-  const kept = { ...(userId !== undefined ? { user_id: userId } : {}), ...rest };
-  if (Object.keys(kept).length > 0) forwarded.metadata = kept;
+  if (rest) forwarded.metadata = rest;
   else delete forwarded.metadata;
 }
 
@@ -143,7 +136,7 @@ function anthropicHeaders(request: FastifyRequest): Record<string, string> {
 export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: AnthropicMessagesRoutesDeps): void {
   app.post('/v1/messages', async (request, reply) => {
     const body = parseInput(MessagesRequestSchema, request.body, 'body');
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(
+    const { info, connection, upstreamId, served } = await deps.pipeline.resolveModel(
       modelForKey(body.model, request.principal?.apiKey?.model),
       request,
     );
@@ -151,19 +144,28 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
     checkCapabilities(body, info);
     const stream = body.stream === true;
 
-    // What goes to the model: the caller's body as sent, with Axon's edits.
+    // What goes to the model: the caller's body as sent, with Axon's edits: an alias version's
+    // parameters where the caller set none (`max_tokens` is the caller's, always), and a template.
     const forwarded: Json & { messages: Message[]; system?: MessagesRequest['system'] } = { ...body };
-    await applyTemplate(request, deps.prompts, forwarded);
+    if (served) applyVersionParams(forwarded, served.version.params, 'messages');
+    await applyTemplate(request, deps.prompts, forwarded, served);
     const guardrail = deps.guardrail;
     if (guardrail) {
       const redact = (text: string) => guardrail.redact(text).text;
       forwarded.messages = forwarded.messages.map((m) => ({ ...m, content: editContent(m.content, redact) }));
       if (forwarded.system !== undefined) forwarded.system = editContent(forwarded.system, redact);
     }
+    const callOptionsOf = () => {
+      const options = toMessagesCallOptions(forwarded, toMessagesPrompt(forwarded.system, forwarded.messages));
+      // The version's parameters the Messages API has no field for (penalties, seed) reach the model here.
+      return served ? fillCallOptions(options, served.version.params) : options;
+    };
     // Translated requests are checked before anything is counted or sent.
-    const translated = passThrough ? undefined : toMessagesCallOptions(forwarded, toMessagesPrompt(forwarded.system, forwarded.messages));
+    const translated = passThrough ? undefined : callOptionsOf();
 
     const systemText = (system: MessagesRequest['system']) => (system === undefined ? '' : messageText(system));
+    const sentText = () =>
+      [systemText(forwarded.system), ...forwarded.messages.map((m) => `${m.role}: ${messageText(m.content)}`)].join('\n');
     await runGatewayCall(
       request,
       reply,
@@ -181,12 +183,15 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
             })),
           ] as LanguageModelV3Prompt),
         maxOutputTokens: body.max_tokens,
-        temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
+        temperature: typeof forwarded.temperature === 'number' ? forwarded.temperature : undefined,
         promptText: () =>
           [
             ...(body.system !== undefined ? [`system: ${systemText(body.system)}`] : []),
             ...body.messages.map((m) => `${m.role}: ${messageText(m.content)}`),
           ].join('\n'),
+        served,
+        // A share of an alias's requests is mirrored to its shadow version once the answer is complete.
+        shadow: () => ({ callOptions: translated ?? callOptionsOf() }),
       },
       async (call) => {
         if (passThrough) {
@@ -204,10 +209,13 @@ export function registerAnthropicMessagesRoutes(app: FastifyInstance, deps: Anth
           );
           return;
         }
+        // An alias version on OpenAI's wire goes through its endpoints' breakers and retries, then its fallbacks.
+        const direct = connection.fullLanguageModel(upstreamId);
+        const model = served && deps.modelOps ? await deps.modelOps.routing.languageModelFor(served.version, sentText, direct) : direct;
         await runTranslatedMessages(
           reply,
           {
-            model: connection.fullLanguageModel(upstreamId),
+            model,
             modelId: info.id,
             callOptions: translated as NonNullable<typeof translated>,
             stream,

@@ -343,6 +343,7 @@ export async function runTranslatedMessages(
   }, input.timeoutMs);
   const outcome: RelayOutcome = {
     status: 'error',
+    responseId: id,
     text: '',
     chars: 0,
     finishReason: null,

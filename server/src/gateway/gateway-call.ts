@@ -1,15 +1,66 @@
-import type { ModelInfo } from '@axon/contracts';
+import type { ModelInfo, PromptTemplateVersion } from '@axon/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveStreams } from '../http/active-streams';
 import { logRequest, observeModelCall } from '../http/log-request';
 import { requirePrincipal } from '../http/require-principal';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { ModelOps } from '../modelops/model-ops';
+import type { ShadowRequest } from '../modelops/shadow-runner';
 import type { PromptLog } from '../observability/prompt-log';
 import { traceModelCall } from '../observability/tracing';
+import type { PromptStore } from '../prompts/prompt-store';
 import type { AliasServing } from '../providers';
+import { HOME_ORG_ID } from '../store';
 import type { OrgSettings } from '../tenancy/org-settings';
 import type { RelayOutcome } from './openai-chat-relay';
+
+/**
+ * The prompt template a gateway request is rendered with: the one the caller names (`metadataPrompt`,
+ * from the body's `metadata.prompt`, else the `X-Axon-Prompt` header, else the API key's own;
+ * "name" or "name@version", of the caller's organisation), else its alias version's (the
+ * installation's, like the alias). `ref` is the version applied, `name@version`.
+ */
+export async function requestTemplate(
+  request: FastifyRequest,
+  prompts: PromptStore,
+  metadataPrompt: unknown,
+  served: AliasServing | undefined,
+): Promise<{ version: PromptTemplateVersion; ref: string } | undefined> {
+  const principal = requirePrincipal(request);
+  const header = request.headers['x-axon-prompt'];
+  const own =
+    (typeof metadataPrompt === 'string' ? metadataPrompt : undefined) ??
+    (typeof header === 'string' ? header : undefined) ??
+    principal.apiKey?.prompt;
+  const ref = own ?? served?.version.prompt;
+  if (!ref) return undefined;
+  const { template, version } = await prompts.resolve(own ? principal.user.orgId : HOME_ORG_ID, ref);
+  return { version, ref: `${template.name}@${version.version}` };
+}
+
+/**
+ * A request's metadata split for a template: its variables (every entry but `prompt` and the
+ * wire's own `keep` keys), and what goes on upstream (the `keep` keys and the entries the template
+ * does not declare; undefined when nothing is left).
+ */
+export function templateMetadata<V>(
+  version: PromptTemplateVersion,
+  metadata: Record<string, V> | null | undefined,
+  keep: readonly string[] = [],
+): { variables: Record<string, V>; rest: Record<string, V> | undefined } {
+  const variables: Record<string, V> = {};
+  const rest: Record<string, V> = {};
+  const declared = new Set(version.variables.map((v) => v.name));
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    if (key === 'prompt') continue;
+    if (keep.includes(key)) rest[key] = value;
+    else {
+      variables[key] = value;
+      if (!declared.has(key)) rest[key] = value;
+    }
+  }
+  return { variables, rest: Object.keys(rest).length > 0 ? rest : undefined };
+}
 
 export interface GatewayCallDeps {
   limits: RateLimits;
@@ -34,6 +85,11 @@ export interface GatewayCallInput {
   promptText: () => string;
   /** The alias version serving the call, when the caller named an alias. */
   served?: AliasServing | undefined;
+  /**
+   * What a completed answer mirrors to the alias's shadow version, when its assignment drew one
+   * (made only then): the chat completions body sent, or the translated call options.
+   */
+  shadow?: (() => ShadowRequest) | undefined;
 }
 
 /** One model call through the gateway, whatever its wire format: what `run` needs, and the taps it reports to. */
@@ -42,7 +98,7 @@ export interface GatewayCall {
   signal: AbortSignal;
   /** Reports how the call ended: settles limits, records usage, metrics, the prompt log and the log line. */
   done(outcome: RelayOutcome): void;
-  /** Whether the answer's text is kept (for the prompt log); when not, only its length is needed. */
+  /** Whether the answer's text is kept (for the prompt log, or to compare a shadow's with); when not, only its length is needed. */
   keepsText: boolean;
 }
 
@@ -86,6 +142,8 @@ export async function runGatewayCall(
     untrack();
   };
   const logMode = (await deps.orgs.get(principal.user.orgId))?.promptLogMode ?? deps.promptLog.mode;
+  /** Whether the answer is compared with a shadow's once complete. */
+  const mirrors = input.shadow !== undefined && input.served?.assignment.shadowVersion !== undefined;
   let final: RelayOutcome | undefined;
   const done = (outcome: RelayOutcome) => {
     if (final) return;
@@ -100,18 +158,27 @@ export async function runGatewayCall(
     // An alias's answers are counted and priced as its version's model's.
     const model = input.served?.version.model ?? input.info.id;
     const observation = { model, outcome: outcome.status, usage, timing: outcome.timing, failure: outcome.failure?.kind };
-    if (input.served && deps.modelOps)
+    if (input.served && deps.modelOps) {
+      const costUsd = request.server.usage?.cost(model, usage.inputTokens ?? 0, usage.outputTokens ?? 0) ?? 0;
       deps.modelOps.report(
         input.served,
         {
           ok: outcome.status !== 'error',
           ttftMs: outcome.timing.ttftMs,
           totalMs: outcome.timing.totalMs,
-          costUsd: request.server.usage?.cost(model, usage.inputTokens ?? 0, usage.outputTokens ?? 0) ?? 0,
+          costUsd,
           outputChars: outcome.chars,
         },
         { responseId: outcome.responseId, orgId: principal.user.orgId, userId: principal.user.id },
       );
+      if (mirrors && input.shadow && outcome.status === 'complete') {
+        try {
+          deps.modelOps.mirrorShadow(input.served, input.shadow(), { text: outcome.text, totalMs: outcome.timing.totalMs, costUsd });
+        } catch (error) {
+          request.log.warn({ err: error }, 'a shadow request could not be made');
+        }
+      }
+    }
     if (input.stream) logRequest(request, 200, observation);
     else observeModelCall(request, observation);
     if (logMode !== 'off')
@@ -139,7 +206,7 @@ export async function runGatewayCall(
   };
   try {
     await traceModelCall(request.server.tracer, request.span, modelCall, async () => {
-      await run({ signal: controller.signal, done, keepsText: logMode !== 'off' });
+      await run({ signal: controller.signal, done, keepsText: logMode !== 'off' || mirrors });
       return {
         usage: final?.usage ?? { inputTokens: null, outputTokens: null },
         status: final?.status ?? 'error',

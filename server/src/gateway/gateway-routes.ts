@@ -10,6 +10,7 @@ import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
 import type { RateLimits } from '../limits/rate-limits';
+import { applyVersionParams } from '../modelops/alias-models';
 import { chunksToCompletion, chunksToSse, completionToChunks } from '../modelops/cache/completion-to-chunks';
 import { type CacheRequest, permissionKeyOf } from '../modelops/cache/response-cache';
 import { modelForKey } from '../modelops/key-pinned-model';
@@ -23,10 +24,10 @@ import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Reranker } from '../rag/search/rerank';
 import type { Redactor } from '../redaction/redact';
-import { HOME_ORG_ID, type Store } from '../store';
+import type { Store } from '../store';
 import type { OrgSettings } from '../tenancy/org-settings';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema } from './chat-completions-schema';
-import { runGatewayCall } from './gateway-call';
+import { requestTemplate, runGatewayCall, templateMetadata } from './gateway-call';
 import { type RelayOutcome, relayOpenAIChat } from './openai-chat-relay';
 import { contentText, runTranslatedChat, toCallOptions, toLanguageModelPrompt } from './openai-chat-translation';
 import { callUpstream, readBody } from './upstream-call';
@@ -142,36 +143,23 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     // What goes upstream: the caller's body as sent, less Axon's own fields, with Axon's edits.
     const { collections: _collections, filters: _filters, ...forwarded } = body as ChatCompletionRequest & Json;
     // An alias version's generation parameters, where the caller set none of their own.
-    if (served) {
-      for (const [key, value] of Object.entries(served.version.params)) {
-        if (value === undefined || forwarded[key] !== undefined) continue;
-        if (key === 'max_tokens' && forwarded.max_completion_tokens !== undefined) continue;
-        forwarded[key] = value;
-      }
-    }
+    if (served) applyVersionParams(forwarded, served.version.params, 'chat');
     let messages: Json[] = body.messages.map((m) => ({ ...m }));
     const system: string[] = [];
 
-    // A prompt template, named in `metadata.prompt` or `X-Axon-Prompt` ("name" or "name@version"),
-    // else the one the API key is bound to: its system prompt goes first, its message template wraps
-    // the last user message, and the other metadata entries are its variables (consumed here). An
-    // alias version's template (the installation's, like the alias) applies when none is named.
-    const promptHeader = request.headers['x-axon-prompt'];
-    const ownPromptRef = body.metadata?.prompt ?? (typeof promptHeader === 'string' ? promptHeader : undefined) ?? principal.apiKey?.prompt;
-    const promptRef = ownPromptRef ?? served?.version.prompt;
+    // A prompt template (the caller's, else the alias version's): its system prompt goes first, its
+    // message template wraps the last user message, and the other metadata entries are its
+    // variables (consumed here).
+    const template = await requestTemplate(request, deps.prompts, body.metadata?.prompt, served);
     /** The template version applied (`name@version`), and the collections read, for the response cache's key. */
-    let templateRef: string | undefined;
-    if (promptRef) {
-      const { template, version } = await deps.prompts.resolve(ownPromptRef ? principal.user.orgId : HOME_ORG_ID, promptRef);
-      templateRef = `${template.name}@${version.version}`;
-      const { prompt: _ref, ...variables } = body.metadata ?? {};
+    const templateRef = template?.ref;
+    if (template) {
+      const { variables, rest } = templateMetadata(template.version, body.metadata);
       const lastUser = messages.map((m) => m.role).lastIndexOf('user');
-      const rendered = await renderTemplate(version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
+      const rendered = await renderTemplate(template.version, variables, lastUser >= 0 ? contentText(messages[lastUser]?.content) : '');
       messages = messages.map((m, i) => (i === lastUser ? { ...m, content: rendered.message } : m));
       if (rendered.system.trim()) system.push(rendered.system);
-      const declared = new Set(version.variables.map((v) => v.name));
-      const rest = Object.fromEntries(Object.entries(variables).filter(([k]) => !declared.has(k)));
-      if (Object.keys(rest).length > 0) forwarded.metadata = rest;
+      if (rest) forwarded.metadata = rest;
       else delete forwarded.metadata;
     }
 
@@ -278,39 +266,24 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
         temperature: typeof forwarded.temperature === 'number' ? forwarded.temperature : undefined,
         promptText: promptTextOf,
         served,
+        // A share of an alias's requests is mirrored to its shadow version once the answer is complete.
+        shadow: () => ({ body: forwarded }),
       },
       async (call) => {
         const withCitations = requested.length > 0 ? citations : undefined;
-        // A share of an alias's requests is mirrored to its shadow version once the answer is complete.
-        const shadowVersion = served?.assignment.shadowVersion;
         const keep = cacheRequest && cache && !cacheRequest.noStore ? { request: cacheRequest, store: cache.store } : undefined;
-        const onDone =
-          (shadowVersion || keep) && deps.modelOps
-            ? (outcome: RelayOutcome) => {
-                call.done(outcome);
-                if (keep && outcome.status === 'complete') {
-                  const completion = outcome.completion ?? (outcome.chunks ? chunksToCompletion(outcome.chunks) : undefined);
-                  if (completion)
-                    void keep.store
-                      .store(keep.request, { completion, createdAt: Date.now() })
-                      .catch((error: unknown) => request.log.warn({ err: error }, 'keeping an answer in the response cache failed'));
-                }
-                const ops = deps.modelOps;
-                if (!shadowVersion) return;
-                if (outcome.status !== 'complete' || !ops) return;
-                void ops.aliases.get(served.assignment.alias).then((alias) => {
-                  if (!alias) return;
-                  const model = served.version.model;
-                  const costUsd = request.server.usage.cost(model, outcome.usage.inputTokens ?? 0, outcome.usage.outputTokens ?? 0);
-                  ops.shadow.mirror(alias, served.assignment.revision, shadowVersion, forwarded, {
-                    text: outcome.text,
-                    totalMs: outcome.timing.totalMs,
-                    costUsd,
-                  });
-                });
-              }
-            : call.done;
-        const captureChars = call.keepsText || shadowVersion ? undefined : 0;
+        const onDone = keep
+          ? (outcome: RelayOutcome) => {
+              call.done(outcome);
+              if (outcome.status !== 'complete') return;
+              const completion = outcome.completion ?? (outcome.chunks ? chunksToCompletion(outcome.chunks) : undefined);
+              if (completion)
+                void keep.store
+                  .store(keep.request, { completion, createdAt: Date.now() })
+                  .catch((error: unknown) => request.log.warn({ err: error }, 'keeping an answer in the response cache failed'));
+            }
+          : call.done;
+        const captureChars = call.keepsText ? undefined : 0;
         if (relay) {
           const common = {
             body: forwarded,

@@ -118,7 +118,10 @@ export async function relayResponses(
           : error,
       );
     }
-    if (typeof json.id === 'string') await input.onResponseId?.(json.id);
+    if (typeof json.id === 'string') {
+      outcome.responseId = json.id;
+      await input.onResponseId?.(json.id);
+    }
     take(outputText(json));
     readFinal(json);
     finish(json.status === 'failed' ? 'error' : 'complete');
@@ -187,6 +190,7 @@ export async function relayResponses(
       finalType = type;
       if (event.response) readFinal(event.response);
     } else if (type === 'response.created' && typeof event.response?.id === 'string') {
+      outcome.responseId = event.response.id;
       const recorded = input.onResponseId?.(event.response.id);
       if (recorded) return recorded;
     }

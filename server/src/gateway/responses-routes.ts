@@ -7,13 +7,16 @@ import { AppError } from '../errors';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { estimatePromptTokens } from '../limits/estimate-tokens';
+import { applyVersionParams, fillCallOptions } from '../modelops/alias-models';
 import { modelForKey } from '../modelops/key-pinned-model';
 import { inSpan } from '../observability/tracing';
+import type { PromptStore } from '../prompts/prompt-store';
+import { renderTemplate } from '../prompts/render-template';
 import type { Embedder } from '../rag/embed/embedder';
 import { groundedSystemPrompt, retrievePassages } from '../rag/retrieve-passages';
 import type { Redactor } from '../redaction/redact';
 import type { GatewayResponseRecord, ResponseOwner, Store } from '../store';
-import { type GatewayCallDeps, runGatewayCall } from './gateway-call';
+import { type GatewayCallDeps, requestTemplate, runGatewayCall, templateMetadata } from './gateway-call';
 import { relayResponses } from './responses-relay';
 import { type ResponsesRequest, ResponsesRequestSchema } from './responses-schema';
 import {
@@ -30,6 +33,7 @@ import {
 export interface ResponsesRoutesDeps extends GatewayCallDeps {
   pipeline: ChatPipeline;
   store: Store;
+  prompts: PromptStore;
   /** Tokens of retrieved passages a prompt may hold. */
   contextTokens: number;
   embedder?: Embedder | undefined;
@@ -43,6 +47,8 @@ export interface ResponsesRoutesDeps extends GatewayCallDeps {
 }
 
 type Json = Record<string, unknown>;
+
+const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -75,6 +81,24 @@ function editItemText(item: Json, edit: (text: string) => string): Json {
     };
   if (item.type === 'function_call_output' && typeof item.output === 'string') return { ...item, output: edit(item.output) };
   return item;
+}
+
+/** The last user message item that holds text (what a template wraps), or -1. */
+const lastUserWithText = (items: Json[]) =>
+  items.findLastIndex(
+    (item) =>
+      (item.type ?? 'message') === 'message' &&
+      item.role === 'user' &&
+      (typeof item.content === 'string' ||
+        (Array.isArray(item.content) && item.content.some((p) => (p as Json | null)?.type === 'input_text'))),
+  );
+
+/** A message item's text replaced by `text`: a string stays a string; in parts, the first text part takes it and the others go. */
+function replaceItemText(item: Json, text: string): Json {
+  if (!Array.isArray(item.content)) return { ...item, content: text };
+  const parts = item.content as Json[];
+  const first = parts.findIndex((p) => p?.type === 'input_text');
+  return { ...item, content: parts.flatMap((p, i) => (i === first ? [{ ...p, text }] : p?.type === 'input_text' ? [] : [p])) };
 }
 
 const notFound = (id: string) =>
@@ -119,7 +143,10 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         detail: 'item_reference items are not available through Axon; send the items themselves, or name previous_response_id.',
         errors: [{ path: `body.input.${reference}`, message: 'not supported' }],
       });
-    const { info, connection, upstreamId } = await deps.pipeline.resolveModel(modelForKey(body.model, principal.apiKey?.model), request);
+    const { info, connection, upstreamId, served } = await deps.pipeline.resolveModel(
+      modelForKey(body.model, principal.apiKey?.model),
+      request,
+    );
     const relay = connection.wire?.wire === 'openai' && connection.wire.responses ? connection.wire : undefined;
 
     // The thread this request continues: the caller's own response, or nothing is sent at all.
@@ -138,6 +165,28 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
     }
     checkCapabilities(body, [...history, ...items], info);
     pruneNowAndThen(request.log);
+
+    // What goes to the model: the caller's body, less Axon's own fields, with an alias version's
+    // parameters where the caller set none (`max_tokens` as `max_output_tokens`).
+    const { collections: _collections, ...callerBody } = body as ResponsesRequest & Json;
+    if (served) applyVersionParams(callerBody, served.version.params, 'responses');
+    let instructions = body.instructions ?? undefined;
+    /** The items as the caller sent them: passages are retrieved for their question, not the template's wording. */
+    const asked = items;
+    // A prompt template (the caller's: `metadata.prompt`, `X-Axon-Prompt` or the API key's; else the
+    // alias version's): its system prompt goes before the instructions, its message template wraps
+    // the last user message's text, and the other metadata entries are its variables (consumed here).
+    const template = await requestTemplate(request, deps.prompts, body.metadata?.prompt, served);
+    if (template) {
+      const { variables, rest } = templateMetadata(template.version, body.metadata);
+      const last = lastUserWithText(items);
+      const target = items[last];
+      const rendered = await renderTemplate(template.version, variables, target ? responsesContentText(target.content) : '');
+      if (target) items = items.map((item, i) => (i === last ? replaceItemText(item, rendered.message) : item));
+      if (rendered.system.trim()) instructions = instructions ? `${rendered.system}\n\n${instructions}` : rendered.system;
+      if (rest) callerBody.metadata = rest;
+      else delete callerBody.metadata;
+    }
 
     // Axon's edits: passages retrieved from the caller's collections go before the instructions,
     // and with the guardrail on, personal data is redacted out of what leaves.
@@ -162,7 +211,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         if (!found) throw new AppError('not_found', { detail: `No such collection: ${ref}` });
         return found.id;
       });
-      const question = [...items].reverse().find((item) => (item.type ?? 'message') === 'message' && item.role === 'user');
+      const question = [...asked].reverse().find((item) => (item.type ?? 'message') === 'message' && item.role === 'user');
       citations = await inSpan(request.server.tracer, 'retrieve', { 'axon.collections': ids.length }, request.span, async (span) => {
         const found = await retrievePassages(deps.store, {
           embedder: deps.embedder,
@@ -175,7 +224,6 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         return found;
       });
     }
-    let instructions = body.instructions ?? undefined;
     const guardrail = deps.guardrail;
     if (guardrail) {
       items = items.map((item) => editItemText(item, (text) => guardrail.redact(text).text));
@@ -184,27 +232,39 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
     const grounded = citations.length > 0 ? groundedSystemPrompt(citations) : undefined;
     const stream = body.stream === true;
     const keep = body.store !== false;
-    const { collections: _collections, ...callerBody } = body as ResponsesRequest & Json;
 
     const promptText = () =>
       [instructions ? `instructions: ${instructions}` : '', ...items.map((item) => `${String(item.role ?? item.type)}: ${itemText(item)}`)]
         .filter(Boolean)
         .join('\n');
+    // The request as the AI SDK's seam takes it: what a translated request runs, and what a shadow is sent.
+    const promptOf = () =>
+      toResponsesPrompt(
+        [grounded, instructions].filter((text): text is string => typeof text === 'string'),
+        [...history, ...items],
+        history.length,
+      );
+    const callOptionsOf = (prompt = promptOf()) => {
+      const options = toResponsesCallOptions(callerBody, prompt);
+      // The version's parameters the Responses API has no field for (stop, penalties, seed) reach the model here.
+      return served ? fillCallOptions(options, served.version.params) : options;
+    };
     const common = {
       info,
       route: '/v1/responses',
       stream,
-      maxOutputTokens: body.max_output_tokens ?? 0,
-      temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
+      maxOutputTokens: num(callerBody.max_output_tokens) ?? 0,
+      temperature: num(callerBody.temperature),
       promptText,
+      served,
     };
 
     if (relay) {
       // The caller's body as sent, with only Axon's edits: a thread Axon kept goes along as items.
       const forwarded: Json = { ...callerBody };
-      if (guardrail || previous?.kind === 'translated') forwarded.input = [...history, ...items];
+      if (guardrail || template || previous?.kind === 'translated') forwarded.input = [...history, ...items];
       if (previous?.kind === 'translated') delete forwarded.previous_response_id;
-      if (guardrail && instructions !== undefined) forwarded.instructions = instructions;
+      if ((guardrail || template) && instructions !== undefined) forwarded.instructions = instructions;
       if (grounded) forwarded.instructions = instructions ? `${grounded}\n\n${instructions}` : grounded;
       await runGatewayCall(
         request,
@@ -212,6 +272,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
         deps,
         {
           ...common,
+          // A response kept upstream continues a thread Axon cannot see whole: such a request is not mirrored.
+          shadow: previous?.kind === 'relayed' ? undefined : () => ({ callOptions: callOptionsOf() }),
           estimateInputTokens: () =>
             estimatePromptTokens([
               { role: 'user', content: [{ type: 'text', text: `${grounded ?? ''}${promptText()}${history.map(itemText).join('\n')}` }] },
@@ -249,48 +311,56 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
       return reply;
     }
 
-    const prompt = toResponsesPrompt(
-      [grounded, instructions].filter((text): text is string => typeof text === 'string'),
-      [...history, ...items],
-      history.length,
-    );
     const id = newItemId('resp');
-    await runGatewayCall(request, reply, deps, { ...common, estimateInputTokens: () => estimatePromptTokens(prompt) }, async (call) => {
-      await runTranslatedResponse(
-        reply,
-        {
-          model: connection.fullLanguageModel(upstreamId),
-          modelId: info.id,
-          id,
-          callOptions: toResponsesCallOptions(callerBody, prompt),
-          echo: { ...echoedFields(callerBody), ...(requested.length > 0 ? { citations } : {}) },
-          stream,
-          signal: call.signal,
-          timeoutMs: deps.upstreamTimeoutMs,
-          onFinished: keep
-            ? async (response, output) => {
-                try {
-                  await responses.save({
-                    id,
-                    owner,
-                    kind: 'translated',
-                    model: info.id,
-                    connection: connection.name,
-                    previousId: previous?.id ?? null,
-                    inputItems: items,
-                    outputItems: output,
-                    response,
-                    expiresAt: expiresAt(),
-                  });
-                } catch (error) {
-                  request.log.error({ err: error }, 'keeping a response failed');
+    // Checked before anything is counted or sent.
+    const prompt = promptOf();
+    const callOptions = callOptionsOf(prompt);
+    const shadow = () => ({ callOptions });
+    await runGatewayCall(
+      request,
+      reply,
+      deps,
+      { ...common, estimateInputTokens: () => estimatePromptTokens(prompt), shadow },
+      async (call) => {
+        // An alias version on OpenAI's wire goes through its endpoints' breakers and retries, then its fallbacks.
+        const direct = connection.fullLanguageModel(upstreamId);
+        const model = served && deps.modelOps ? await deps.modelOps.routing.languageModelFor(served.version, promptText, direct) : direct;
+        await runTranslatedResponse(
+          reply,
+          {
+            model,
+            modelId: info.id,
+            id,
+            callOptions,
+            echo: { ...echoedFields(callerBody), ...(requested.length > 0 ? { citations } : {}) },
+            stream,
+            signal: call.signal,
+            timeoutMs: deps.upstreamTimeoutMs,
+            onFinished: keep
+              ? async (response, output) => {
+                  try {
+                    await responses.save({
+                      id,
+                      owner,
+                      kind: 'translated',
+                      model: info.id,
+                      connection: connection.name,
+                      previousId: previous?.id ?? null,
+                      inputItems: items,
+                      outputItems: output,
+                      response,
+                      expiresAt: expiresAt(),
+                    });
+                  } catch (error) {
+                    request.log.error({ err: error }, 'keeping a response failed');
+                  }
                 }
-              }
-            : undefined,
-        },
-        call.done,
-      );
-    });
+              : undefined,
+          },
+          call.done,
+        );
+      },
+    );
     return reply;
   });
 

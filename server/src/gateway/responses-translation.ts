@@ -311,6 +311,7 @@ export async function runTranslatedResponse(
   }, input.timeoutMs);
   const outcome: RelayOutcome = {
     status: 'error',
+    responseId: input.id,
     text: '',
     chars: 0,
     finishReason: null,

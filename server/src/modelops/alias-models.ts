@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ModelAlias, ModelInfo, TrafficPolicy } from '@axon/contracts';
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { GenerationParams, ModelAlias, ModelInfo, TrafficPolicy } from '@axon/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { CallerModels } from '../chat/chat-pipeline';
 import { AppError } from '../errors';
@@ -154,6 +155,56 @@ export function createAliasModels(deps: {
       return { ...resolved, info: { ...resolved.info, id }, served: { assignment, version, cache: alias.cache } };
     },
   };
+}
+
+/** Where each wire carries a version's generation parameters; a parameter a wire lacks is left out of its body. */
+const PARAM_FIELDS: Record<'chat' | 'messages' | 'responses', Partial<Record<keyof GenerationParams, string>>> = {
+  chat: {
+    temperature: 'temperature',
+    top_p: 'top_p',
+    max_tokens: 'max_tokens',
+    presence_penalty: 'presence_penalty',
+    frequency_penalty: 'frequency_penalty',
+    seed: 'seed',
+    stop: 'stop',
+  },
+  messages: { temperature: 'temperature', top_p: 'top_p', max_tokens: 'max_tokens', stop: 'stop_sequences' },
+  responses: { temperature: 'temperature', top_p: 'top_p', max_tokens: 'max_output_tokens' },
+};
+
+/**
+ * Writes an alias version's generation parameters into a request body of a wire (`chat`:
+ * `/v1/chat/completions`, `messages`: `/v1/messages`, `responses`: `/v1/responses`), under that
+ * wire's names, where the caller set none of their own: the caller's values win. On chat
+ * completions `max_tokens` is not added when the caller sent `max_completion_tokens`.
+ */
+export function applyVersionParams(body: Record<string, unknown>, params: GenerationParams, wire: keyof typeof PARAM_FIELDS): void {
+  const fields = PARAM_FIELDS[wire];
+  for (const [key, value] of Object.entries(params) as Array<[keyof GenerationParams, unknown]>) {
+    const field = fields[key];
+    if (!field || value === undefined || body[field] !== undefined) continue;
+    if (wire === 'chat' && key === 'max_tokens' && body.max_completion_tokens !== undefined) continue;
+    body[field] = key === 'stop' && wire === 'messages' && typeof value === 'string' ? [value] : value;
+  }
+}
+
+/**
+ * Fills the call options of a translated request with an alias version's generation parameters
+ * where they hold none, the caller's (from the body) winning: also those the caller's wire has no
+ * field for (penalties and seed on `/v1/messages` and `/v1/responses`, stop sequences on the latter).
+ */
+export function fillCallOptions<O extends Omit<LanguageModelV3CallOptions, 'abortSignal'>>(options: O, params: GenerationParams): O {
+  const stop = params.stop === undefined ? undefined : Array.isArray(params.stop) ? params.stop : [params.stop];
+  const filled: O = { ...options };
+  filled.temperature ??= params.temperature;
+  filled.topP ??= params.top_p;
+  filled.maxOutputTokens ??= params.max_tokens;
+  filled.presencePenalty ??= params.presence_penalty;
+  filled.frequencyPenalty ??= params.frequency_penalty;
+  filled.seed ??= params.seed;
+  if (stop && !filled.stopSequences?.length) filled.stopSequences = stop;
+  for (const key of Object.keys(filled) as Array<keyof O>) if (filled[key] === undefined) delete filled[key];
+  return filled;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { ModelVersion } from '@axon/contracts';
 import type { RelayRouting } from '../gateway/openai-chat-relay';
 import type { ModelCatalog } from '../providers';
@@ -5,6 +6,7 @@ import type { AliasModels } from './alias-models';
 import { createEndpointPool } from './balance/endpoint-pool';
 import { createFallbackRouting, type FallbackCandidate } from './balance/relay-with-fallbacks';
 import type { BalanceMetrics, EndpointPool, EndpointSpecResolved, PrefixPicker } from './balance/types';
+import { createEndpointModels, createRoutedLanguageModel } from './routed-language-model';
 
 /** How endpoints are judged: a breaker opens after 5 failures in 30 s and lets a trial through 15 s later. */
 const BREAKER = { failures: 5, windowMs: 30_000, cooldownMs: 15_000 };
@@ -20,6 +22,13 @@ export interface AliasRouting {
    * is not on OpenAI's wire (Axon translates those, through one target).
    */
   routingFor(version: ModelVersion & { alias: string }, promptText: () => string): Promise<RelayRouting | undefined>;
+  /**
+   * The language model a translated request of an alias version runs on (`/v1/messages` and
+   * `/v1/responses` through the AI SDK's seam): one that sends each call through `routingFor`'s
+   * endpoints, breakers, retries and fallbacks with each endpoint's full client, or `direct` (the
+   * model's own client) when the version's model is not on OpenAI's wire.
+   */
+  languageModelFor(version: ModelVersion & { alias: string }, promptText: () => string, direct: LanguageModelV3): Promise<LanguageModelV3>;
   /** Ends the pools' health checks. */
   close(): void;
 }
@@ -123,14 +132,22 @@ export function createAliasRouting(deps: {
     return pool ? { pool, label: ref } : undefined;
   }
 
+  async function routingFor(version: ModelVersion & { alias: string }, promptText: () => string): Promise<RelayRouting | undefined> {
+    const label = `${version.alias}@${version.version}`;
+    const primary = await poolFor(label, version);
+    if (!primary) return undefined;
+    const fallbacks = await Promise.all(version.fallbacks.map((ref) => fallbackCandidate(ref).catch(() => undefined)));
+    const candidates = [{ pool: primary, label }, ...fallbacks.filter((c): c is FallbackCandidate => c !== undefined)];
+    return createFallbackRouting(candidates, { promptText });
+  }
+
+  const endpointModels = createEndpointModels();
+
   return {
-    async routingFor(version, promptText) {
-      const label = `${version.alias}@${version.version}`;
-      const primary = await poolFor(label, version);
-      if (!primary) return undefined;
-      const fallbacks = await Promise.all(version.fallbacks.map((ref) => fallbackCandidate(ref).catch(() => undefined)));
-      const candidates = [{ pool: primary, label }, ...fallbacks.filter((c): c is FallbackCandidate => c !== undefined)];
-      return createFallbackRouting(candidates, { promptText });
+    routingFor,
+    async languageModelFor(version, promptText, direct) {
+      const routing = await routingFor(version, promptText);
+      return routing ? createRoutedLanguageModel(routing, direct, (to) => endpointModels(to, { full: true })) : direct;
     },
     close() {
       for (const pool of pools.values())

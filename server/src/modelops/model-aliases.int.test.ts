@@ -1,8 +1,10 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
-import type { ModelList } from '@axon/contracts';
+import type { DeploymentStatus, ModelList } from '@axon/contracts';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthService } from '../auth/auth-service';
+import { HOME_ORG_ID } from '../store';
 import { WebClient } from '../testing/http-client';
 import { startTestServer, type TestServer } from '../testing/test-server';
 
@@ -15,6 +17,9 @@ let clientKey: string;
 let otherKey: string;
 let otherOrgKey: string;
 let ownerId: string;
+let anthropic: Anthropic;
+/** An admin's key, for the deployments API. */
+let opsKey: string;
 let authService: ReturnType<typeof createAuthService>;
 const auth = () => authService;
 
@@ -32,6 +37,21 @@ const versions = [
   { model: 'sim/sim-1', params: { temperature: 0.1 } },
   { model: 'cand/sim-1', params: { temperature: 0.9 } },
 ];
+// For /v1/messages and /v1/responses: a template on both versions, and parameters the candidate's
+// upstream must receive under chat completions' names (some have no field on those wires).
+const routeVersions = [
+  { model: 'sim/sim-1', params: { temperature: 0.1 }, prompt: 'route-tone@1' },
+  {
+    model: 'cand/sim-1',
+    params: { temperature: 0.9, top_p: 0.5, seed: 7, max_tokens: 99, presence_penalty: 0.25, stop: ['<|halt|>'] },
+    prompt: 'route-tone@1',
+  },
+];
+const shadowed = {
+  versions: [{ model: 'sim/sim-1' }, { model: 'cand/sim-1', params: { temperature: 0.7 } }],
+  policy: { type: 'fixed', version: 1 },
+  shadow: { version: 2, share: 1 },
+};
 
 beforeAll(async () => {
   cand = await startSimulatedUpstream({ models: ['sim-1'], record: true });
@@ -62,6 +82,8 @@ beforeAll(async () => {
           versions: [{ model: 'cand/sim-1', fallbacks: ['sim/sim-1'] }],
           policy: { type: 'fixed', version: 1 },
         },
+        'chat-pause': { versions: [{ model: 'cand/sim-1', fallbacks: ['sim/sim-1'] }], policy: { type: 'fixed', version: 1 } },
+        'chat-pause-only': { versions: [{ model: 'cand/sim-1' }], policy: { type: 'fixed', version: 1 } },
         'chat-pool': {
           versions: [
             {
@@ -72,9 +94,36 @@ beforeAll(async () => {
           ],
           policy: { type: 'fixed', version: 1 },
         },
+        'msg-canary': { versions: routeVersions, policy: { ...canary, minSamples: 10_000, sticky: 'conversation' } },
+        'resp-split': {
+          versions: routeVersions,
+          policy: {
+            type: 'weighted',
+            split: [
+              { version: 1, weight: 1 },
+              { version: 2, weight: 1 },
+            ],
+            sticky: 'conversation',
+          },
+        },
+        'msg-fallback': { versions: [{ model: 'cand/sim-1', fallbacks: ['sim/sim-1'] }], policy: { type: 'fixed', version: 1 } },
+        'resp-fallback': { versions: [{ model: 'cand/sim-1', fallbacks: ['sim/sim-1'] }], policy: { type: 'fixed', version: 1 } },
+        'msg-shadow': shadowed,
+        'resp-shadow': shadowed,
       },
+      prices: { 'sim/sim-1': { input: 1, output: 2 }, 'cand/sim-1': { input: 1, output: 2 } },
     },
     moreConnections: [{ name: 'cand', baseURL: cand.url }],
+  });
+  // The template the routes' aliases name, in the first organisation (an alias's templates are the installation's).
+  await t.server.store.prompts.create(HOME_ORG_ID, {
+    name: 'route-tone',
+    description: '',
+    system: 'Answer as the support desk.',
+    message: 'Question: {{ input }}',
+    variables: [],
+    note: '',
+    createdBy: null,
   });
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
   authService = auth;
@@ -87,6 +136,9 @@ beforeAll(async () => {
   const outsider = await auth.createUser({ email: 'out@example.com', password: 'dev password 1', role: 'member', orgId: acme.id });
   otherOrgKey = (await auth.createApiKey(outsider.id, 'sdk')).key;
   ownerId = user.id;
+  anthropic = new Anthropic({ baseURL: t.url, apiKey: clientKey, maxRetries: 0 });
+  const operator = await auth.createUser({ email: 'ops@example.com', password: 'ops password 1', role: 'admin' });
+  opsKey = (await auth.createApiKey(operator.id, 'deployments', { scopes: ['admin'] })).key;
 });
 afterAll(async () => {
   await t?.close();
@@ -376,6 +428,44 @@ describe('endpoints and fallbacks of an alias version', () => {
     expect(await askMany('chat-pool', 20)).toBe(0);
     cand.set({ mode: 'ok' });
   });
+
+  it('skips an endpoint that answered 429 with Retry-After until that time, then calls it again', async () => {
+    const completions = () => cand.requests.filter((r) => r.url.endsWith('/chat/completions')).length;
+    // The simulated upstream's 429 says `Retry-After: 1`.
+    cand.set({ mode: 'fail-429' });
+    t.upstream.set({ content: 'from the fallback' });
+    const before = completions();
+    expect((await ask('chat-pause')).choices[0]?.message.content).toBe('from the fallback');
+    expect(completions()).toBe(before + 1);
+    cand.set({ mode: 'ok' });
+    // Paused: the version's endpoint is passed over, straight to the fallback.
+    expect((await ask('chat-pause')).choices[0]?.message.content).toBe('from the fallback');
+    expect(completions()).toBe(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await ask('chat-pause')).choices[0]?.message.content).toBe('tok0 tok1 tok2 tok3 ');
+    expect(completions()).toBe(before + 2);
+  });
+
+  it('answers 429 with Retry-After and an OpenAI error when every endpoint is paused', async () => {
+    const completions = () => cand.requests.filter((r) => r.url.endsWith('/chat/completions')).length;
+    cand.set({ mode: 'fail-429' });
+    const before = completions();
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chat-pause-only', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(await response.json()).toEqual({
+        error: { message: expect.stringContaining('try again in 1 s'), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' },
+      });
+    }
+    // The second request found the endpoint paused and sent nothing.
+    expect(completions()).toBe(before + 1);
+    await expect(ask('chat-pause-only')).rejects.toMatchObject({ status: 429 });
+  });
 });
 
 describe('model aliases in the web chat', () => {
@@ -408,5 +498,198 @@ describe('model aliases in the web chat', () => {
     await web.json('PUT', `/api/messages/${answer?.id}/feedback`, { value: 'down' });
     await expect.poll(async () => (await describe_('chat-pool')).arms.find((a) => a.arm === 'v1')?.thumbsDown).toBe(1);
     expect((await describe_('chat-pool')).arms.find((a) => a.arm === 'v1')?.thumbsUp).toBe(before?.thumbsUp ?? 0);
+  });
+});
+
+/** An alias's live figures through the deployments API, as the deployments page reads them. */
+async function figures(name: string): Promise<DeploymentStatus> {
+  const response = await fetch(`${t.url}/api/deployments/${name}`, { headers: { authorization: `Bearer ${opsKey}` } });
+  expect(response.status).toBe(200);
+  return (await response.json()) as DeploymentStatus;
+}
+/** Requests (and errors) counted per arm. */
+const counted = async (name: string) =>
+  Object.fromEntries((await figures(name)).arms.map((a) => [a.arm, { requests: a.requests, errors: a.errors }]));
+
+type Sent = { messages: Array<{ role: string; content: unknown }> } & Record<string, unknown>;
+/** What an upstream was last sent. */
+const lastSent = (upstream: SimulatedUpstream) => upstream.requests.at(-1)?.body as Sent;
+
+/**
+ * Asks `ask` three times in each of ten conversations; checks every conversation stays on one
+ * version, each version's request carries its parameters and template, and both versions served.
+ * Resolves with how many requests each upstream served.
+ */
+async function stickyConversations(ask: (conversation: string) => Promise<string>, route: string) {
+  const served = { sim: 0, cand: 0 };
+  for (let c = 0; c < 10; c++) {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const before = cand.requests.length;
+      expect(await ask(`${route}-${c}`)).toBeTruthy();
+      const onCandidate = cand.requests.length > before;
+      seen.add(onCandidate ? 'cand' : 'sim');
+      served[onCandidate ? 'cand' : 'sim']++;
+      const sent = lastSent(onCandidate ? cand : t.upstream);
+      // The version's template: its system prompt first, its message around the caller's.
+      expect(sent.messages[0]).toMatchObject({ role: 'system', content: 'Answer as the support desk.' });
+      expect(JSON.stringify(sent.messages.at(-1)?.content)).toContain('Question: hello');
+      if (onCandidate) expect(sent).toMatchObject({ temperature: 0.9, top_p: 0.5, seed: 7, presence_penalty: 0.25, stop: ['<|halt|>'] });
+      else {
+        expect(sent.temperature).toBe(0.1);
+        expect(sent.seed).toBeUndefined();
+      }
+    }
+    expect(seen.size).toBe(1);
+  }
+  expect(served.sim).toBeGreaterThan(0);
+  expect(served.cand).toBeGreaterThan(0);
+  return served;
+}
+
+describe('model aliases through /v1/messages and /v1/responses', () => {
+  beforeEach(() => t.server.modelOps.shadow.idle());
+
+  it('/v1/messages: a canary sticks per conversation, carries its version, and counts for its arm', async () => {
+    const served = await stickyConversations(async (conversation) => {
+      const reply = await anthropic.messages.create(
+        { model: 'msg-canary', max_tokens: 256, messages: [{ role: 'user', content: 'hello' }] },
+        { headers: { 'x-axon-conversation': conversation } },
+      );
+      return reply.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    }, 'msg');
+    // max_tokens is the caller's on this wire, always.
+    expect(lastSent(cand).max_tokens).toBe(256);
+    // The caller's own values win over the version's.
+    const before = cand.requests.length;
+    let asked = 0;
+    for (; cand.requests.length === before && asked < 10; asked++)
+      await anthropic.messages.create(
+        {
+          model: 'msg-canary',
+          max_tokens: 64,
+          messages: [{ role: 'user', content: 'hello' }],
+          // A sampling setting older models take (this SDK's types no longer list it).
+          ...({ temperature: 0.3 } as object),
+        },
+        { headers: { 'x-axon-conversation': `msg-${asked}` } },
+      );
+    expect(lastSent(cand)).toMatchObject({ temperature: 0.3, max_tokens: 64 });
+    // Every request counts for the arm that served it.
+    await expect
+      .poll(() => counted('msg-canary'))
+      .toEqual({ stable: { requests: served.sim + asked - 1, errors: 0 }, candidate: { requests: served.cand + 1, errors: 0 } });
+    const status = await figures('msg-canary');
+    const stable = status.arms.find((a) => a.arm === 'stable');
+    const candidate = status.arms.find((a) => a.arm === 'candidate');
+    expect(stable?.ttftP50Ms).not.toBeNull();
+    expect(candidate?.ttftP50Ms).not.toBeNull();
+    expect(candidate?.costUsd).toBeGreaterThan(0);
+    expect(stable?.costUsd).toBeGreaterThan(0);
+  });
+
+  it('/v1/responses: a weighted split sticks per conversation, carries its version, and counts for its arm', async () => {
+    const served = await stickyConversations(async (conversation) => {
+      const response = await client.responses.create(
+        { model: 'resp-split', input: 'hello' },
+        { headers: { 'x-axon-conversation': conversation } },
+      );
+      return response.output_text;
+    }, 'resp');
+    // The version's max_tokens, as the wire's max_output_tokens, where the caller set none; the caller's wins.
+    expect(lastSent(cand).max_tokens).toBe(99);
+    const before = cand.requests.length;
+    let asked = 0;
+    for (; cand.requests.length === before && asked < 10; asked++)
+      await client.responses.create(
+        { model: 'resp-split', input: 'hello', max_output_tokens: 50, temperature: 0.3 },
+        { headers: { 'x-axon-conversation': `resp-${asked}` } },
+      );
+    expect(lastSent(cand)).toMatchObject({ max_tokens: 50, temperature: 0.3, seed: 7 });
+    await expect
+      .poll(() => counted('resp-split'))
+      .toEqual({ v1: { requests: served.sim + asked - 1, errors: 0 }, v2: { requests: served.cand + 1, errors: 0 } });
+    for (const arm of (await figures('resp-split')).arms) {
+      expect(arm.ttftP50Ms).not.toBeNull();
+      expect(arm.costUsd).toBeGreaterThan(0);
+    }
+  });
+
+  it('fall back to the fallback version when the primary fails before the first token, streamed or not', async () => {
+    cand.set({ mode: 'fail-500' });
+    t.upstream.set({ content: 'from the fallback' });
+    const message = await anthropic.messages.create({
+      model: 'msg-fallback',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(message.content).toEqual([{ type: 'text', text: 'from the fallback' }]);
+    const streamed = await anthropic.messages
+      .stream({ model: 'msg-fallback', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage();
+    expect(streamed.content).toEqual([{ type: 'text', text: 'from the fallback' }]);
+
+    const response = await client.responses.create({ model: 'resp-fallback', input: 'hi' });
+    expect(response.output_text).toBe('from the fallback');
+    const stream = await client.responses.create({ model: 'resp-fallback', input: 'hi', stream: true });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(text).toBe('from the fallback');
+    // Each answered request counts once for the alias's arm, as a success.
+    await expect.poll(() => counted('msg-fallback')).toEqual({ v1: { requests: 2, errors: 0 } });
+    await expect.poll(() => counted('resp-fallback')).toEqual({ v1: { requests: 2, errors: 0 } });
+    // Their ids take feedback for the arm.
+    for (const [id, name] of [
+      [message.id, 'msg-fallback'],
+      [response.id, 'resp-fallback'],
+    ]) {
+      const rated = await fetch(`${t.url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ response_id: id, value: 'up' }),
+      });
+      expect(rated.status).toBe(200);
+      await expect.poll(async () => (await figures(name as string)).arms[0]?.thumbsUp).toBe(1);
+    }
+  });
+
+  it('count a failed answer as an error of its arm', async () => {
+    cand.set({ mode: 'fail-500' });
+    t.upstream.set({ mode: 'fail-500' });
+    await expect(
+      anthropic.messages.create({ model: 'msg-fallback', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toMatchObject({ status: 502 });
+    await expect(client.responses.create({ model: 'resp-fallback', input: 'hi' })).rejects.toMatchObject({ status: 502 });
+    await expect.poll(() => counted('msg-fallback')).toEqual({ v1: { requests: 3, errors: 1 } });
+    await expect.poll(() => counted('resp-fallback')).toEqual({ v1: { requests: 3, errors: 1 } });
+  });
+
+  it('mirror shadow traffic to the shadow version with its parameters, never returning its answer', async () => {
+    cand.set({ content: 'the shadow answer' });
+    const before = cand.requests.length;
+    const message = await anthropic.messages.create({ model: 'msg-shadow', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    expect(JSON.stringify(message.content)).not.toContain('shadow');
+    const streamed = await anthropic.messages
+      .stream({ model: 'msg-shadow', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage();
+    expect(JSON.stringify(streamed.content)).not.toContain('shadow');
+    await t.server.modelOps.shadow.idle();
+    expect(cand.requests.length).toBe(before + 2);
+    expect(lastSent(cand)).toMatchObject({ temperature: 0.7, max_tokens: 64 });
+    expect(lastSent(cand).messages.at(-1)).toMatchObject({ role: 'user' });
+
+    const response = await client.responses.create({ model: 'resp-shadow', input: 'hi' });
+    expect(response.output_text).not.toContain('shadow');
+    const stream = await client.responses.create({ model: 'resp-shadow', input: 'hi', stream: true });
+    for await (const event of stream) if (event.type === 'response.output_text.delta') expect(event.delta).not.toContain('shadow');
+    await t.server.modelOps.shadow.idle();
+    expect(cand.requests.length).toBe(before + 4);
+    expect(lastSent(cand).temperature).toBe(0.7);
+
+    for (const name of ['msg-shadow', 'resp-shadow']) {
+      const status = await figures(name);
+      expect(status.shadow?.requests).toBe(2);
+      expect(status.shadow?.meanSimilarity).toBeLessThan(0.5);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { createBalanceMetrics } from './balance/balance-metrics';
 import { createMemoryResponseCache } from './cache/memory-response-cache';
 import { createRedisResponseCache } from './cache/redis-response-cache';
 import type { EmbedTexts, ResponseCache } from './cache/response-cache';
-import { createShadowRunner, type ShadowRunner } from './shadow-runner';
+import { createShadowRunner, type ServedAnswer, type ShadowRequest, type ShadowRunner } from './shadow-runner';
 import { ARM_METRICS_TTL_SECONDS, createMemoryArmMetrics, createRedisArmMetrics } from './traffic/arm-metrics';
 import { type ControllerChange, createCanaryController } from './traffic/canary-controller';
 import { experimentReport } from './traffic/glr';
@@ -41,6 +41,11 @@ export interface ModelOps {
   control(): Promise<ControllerChange[]>;
   /** Records how an alias's answer went, and which version and arm served it (for feedback by response id). */
   report(served: AliasServing, outcome: CallOutcome, who: { responseId?: string | undefined; orgId: string; userId: string }): void;
+  /**
+   * Mirrors a completed answer's request to the alias's shadow version when its assignment drew
+   * one (in the background; the shadow's answer is only compared). Nothing for other requests.
+   */
+  mirrorShadow(served: AliasServing, request: ShadowRequest, answer: ServedAnswer): void;
   /**
    * Keeps and counts a person's feedback on an answer an alias served (null: withdrawn); false for
    * answers of plain models and answers that served someone else.
@@ -176,6 +181,17 @@ export function createModelOps(deps: {
           revision: assignment.revision,
           arm: assignment.arm,
         });
+    },
+    mirrorShadow(served, request, answer) {
+      const { assignment } = served;
+      const shadowVersion = assignment.shadowVersion;
+      if (shadowVersion === undefined || assignment.arm === 'pinned') return;
+      void aliases
+        .get(assignment.alias)
+        .then((alias) => {
+          if (alias) shadow.mirrorRequest(alias, assignment.revision, shadowVersion, request, answer);
+        })
+        .catch((error) => deps.onError(error, 'a shadow request'));
     },
     async feedback(responseId, userId, value, comment) {
       await servedWritten();

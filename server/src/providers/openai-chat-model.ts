@@ -40,7 +40,8 @@ function promptToMessages(prompt: LanguageModelV3Prompt): OpenAIMessage[] {
   return messages;
 }
 
-function requestBody(modelId: string, options: LanguageModelV3CallOptions, stream: boolean): Record<string, unknown> {
+/** The chat completions request for a call of the AI SDK's model spec (text parts only). */
+export function chatCompletionsBody(modelId: string, options: LanguageModelV3CallOptions, stream: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = { model: modelId, messages: promptToMessages(options.prompt) };
   if (options.maxOutputTokens !== undefined) body.max_tokens = options.maxOutputTokens;
   if (options.temperature !== undefined) body.temperature = options.temperature;
@@ -228,7 +229,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
     supportedUrls: {},
 
     async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
-      const res = await post(requestBody(modelId, options, false), options.abortSignal);
+      const res = await post(chatCompletionsBody(modelId, options, false), options.abortSignal);
       const body = JSON.parse(await readAll(res)) as {
         choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
         usage?: OpenAIUsage;
@@ -247,7 +248,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
 
     async doStream(options) {
       const signal = options.abortSignal;
-      const res = await post(requestBody(modelId, options, true), signal);
+      const res = await post(chatCompletionsBody(modelId, options, true), signal);
       res.setEncoding('utf8');
       let buffer = '';
       let started = false;
