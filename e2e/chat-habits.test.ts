@@ -63,7 +63,7 @@ describe('feedback on answers', () => {
     await page.goto(`${t.url}/usage`);
     const section = page.getByTestId('feedback-section');
     await section.getByTestId('feedback-row').first().waitFor();
-    expect(await section.getByTestId('feedback-row').first().innerText()).toMatch(/sim\/sim-1\s+0\s+1\s+0%/);
+    expect(await section.getByTestId('feedback-row').first().innerText()).toMatch(/sim\/sim-1\s+web\s+0\s+1\s+0%/);
     expect(await section.getByTestId('feedback-comment').first().innerText()).toContain('It did not mention coupons.');
     expect(await section.getByTestId('feedback-comment').first().innerText()).toContain('admin@example.com');
   });

@@ -27,11 +27,19 @@ export const SetFeedbackSchema = z.strictObject({
 });
 export type SetFeedback = z.infer<typeof SetFeedbackSchema>;
 
+/** Where feedback came from: the web chat's thumbs, or a program's `POST /v1/feedback`. */
+export const FeedbackSourceSchema = z.enum(['web', 'api']);
+export type FeedbackSource = z.infer<typeof FeedbackSourceSchema>;
+
 /** One answer's feedback as the usage dashboard lists it (and as model experiments read it). */
 export const FeedbackEventSchema = z.object({
+  /** The web chat answer's message id, or the `/v1` response id (`chatcmpl-…`) the feedback named. */
   messageId: z.string(),
-  conversationId: z.string(),
+  /** The web chat conversation; null for feedback through `/v1`. */
+  conversationId: z.string().nullable(),
+  /** The answer's model: a catalog id or a model alias (through `/v1`, always the alias). */
   model: z.string().nullable(),
+  source: FeedbackSourceSchema,
   userId: z.string(),
   userEmail: z.string().nullable(),
   orgId: z.string(),
@@ -47,7 +55,8 @@ export const FeedbackSummarySchema = z.object({
   from: z.string(),
   to: z.string(),
   totals: z.object({ up: z.number().int(), down: z.number().int() }),
-  byModel: z.array(z.object({ model: z.string(), up: z.number().int(), down: z.number().int() })),
+  /** Per model and source, the most rated first. */
+  byModel: z.array(z.object({ model: z.string(), source: FeedbackSourceSchema, up: z.number().int(), down: z.number().int() })),
   /** Newest first, at most 50. */
   recent: z.array(FeedbackEventSchema),
 });

@@ -8,7 +8,12 @@ let admin: WebClient;
 let member: WebClient;
 
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({
+    overrides: {
+      'modelOps.controlIntervalMs': 0,
+      aliases: { 'rated-chat': { versions: [{ model: 'sim/sim-1' }], policy: { type: 'fixed', version: 1 } } },
+    },
+  });
   admin = new WebClient(t.url);
   await admin.setup('admin@example.com', 'admin password 1');
   expect(
@@ -73,14 +78,15 @@ describe('feedback on answers', () => {
     expect(status).toBe(200);
     expect(body.totals).toEqual({ up: 1, down: 2 });
     expect(body.byModel).toEqual([
-      { model: 'sim/sim-2', up: 0, down: 2 },
-      { model: 'sim/sim-1', up: 1, down: 0 },
+      { model: 'sim/sim-2', source: 'web', up: 0, down: 2 },
+      { model: 'sim/sim-1', source: 'web', up: 1, down: 0 },
     ]);
     const wrong = body.recent.find((r) => r.comment === 'Wrong date');
     expect(wrong).toMatchObject({
       messageId: two.messages[1]?.id,
       conversationId: two.id,
       model: 'sim/sim-2',
+      source: 'web',
       userEmail: 'm@example.com',
       value: 'down',
     });
@@ -100,7 +106,19 @@ describe('feedback on answers', () => {
     expect(rows).toHaveLength(3);
     expect(rows.map((r) => r.value)).toEqual(['up', 'down', 'down']);
     expect(Object.keys(rows[0] ?? {}).sort()).toEqual(
-      ['comment', 'conversationId', 'createdAt', 'messageId', 'model', 'orgId', 'updatedAt', 'userEmail', 'userId', 'value'].sort(),
+      [
+        'comment',
+        'conversationId',
+        'createdAt',
+        'messageId',
+        'model',
+        'orgId',
+        'source',
+        'updatedAt',
+        'userEmail',
+        'userId',
+        'value',
+      ].sort(),
     );
 
     // Members neither read nor export it; other organisations' feedback needs orgs:manage.
@@ -117,5 +135,64 @@ describe('feedback on answers', () => {
     expect((await member.request('DELETE', `/api/conversations/${c.id}`)).status).toBe(204);
     const after = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
     expect(after.recent.some((r) => r.comment === 'temporary')).toBe(false);
+  });
+
+  it('counts feedback sent through POST /v1/feedback beside the web chat’s, as source api, with its comment, and exports it', async () => {
+    const before = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
+    const key = (await member.json<{ key: string }>('POST', '/api/keys', { name: 'rater', scopes: ['chat'] })).body.key;
+    t.upstream.set({ mode: 'ok', tokenDelayMs: 0, content: 'Coupons are interest.' });
+    const completion = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'rated-chat', messages: [{ role: 'user', content: 'What is a coupon?' }] }),
+    });
+    expect(completion.status).toBe(200);
+    const { id } = (await completion.json()) as { id: string };
+    const rate = (body: unknown) =>
+      fetch(`${t.url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await expect.poll(async () => (await rate({ response_id: id, value: 'up' })).status).toBe(200);
+    expect((await rate({ response_id: id, value: 'down', comment: 'Says nothing of dates' })).status).toBe(200);
+    // The same alias in the web chat: its thumbs count once, as the web chat's.
+    const web = await answered(member, 'rated-chat', 'A coupon is a payment.');
+    await member.json('PUT', `/api/messages/${web.messages[1]?.id}/feedback`, { value: 'up', comment: 'Good enough' });
+
+    const { body } = await admin.json<FeedbackSummary>('GET', '/api/admin/feedback');
+    expect(body.totals).toEqual({ up: before.totals.up + 1, down: before.totals.down + 1 });
+    expect(body.byModel.filter((r) => r.model === 'rated-chat')).toEqual([
+      { model: 'rated-chat', source: 'api', up: 0, down: 1 },
+      { model: 'rated-chat', source: 'web', up: 1, down: 0 },
+    ]);
+    expect(body.recent.find((r) => r.messageId === id)).toEqual({
+      messageId: id,
+      conversationId: null,
+      model: 'rated-chat',
+      source: 'api',
+      userId: expect.any(String),
+      userEmail: 'm@example.com',
+      orgId: 'org_default',
+      value: 'down',
+      comment: 'Says nothing of dates',
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    expect(body.recent.find((r) => r.messageId === web.messages[1]?.id)).toMatchObject({ source: 'web', comment: 'Good enough' });
+
+    const exported = (await (await admin.request('GET', '/api/admin/feedback/export')).text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FeedbackEvent);
+    expect(exported.filter((r) => r.model === 'rated-chat').map((r) => [r.source, r.value, r.comment])).toEqual([
+      ['api', 'down', 'Says nothing of dates'],
+      ['web', 'up', 'Good enough'],
+    ]);
+
+    // Withdrawn through /v1, it leaves the dashboard.
+    expect((await rate({ response_id: id, value: null })).status).toBe(200);
+    const withdrawn = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
+    expect(withdrawn.byModel.filter((r) => r.model === 'rated-chat').map((r) => r.source)).toEqual(['web']);
   });
 });

@@ -898,6 +898,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           messageId: last,
           conversationId: expect.any(String),
           model: 'sim/b',
+          source: 'web',
           userId: bob.id,
           userEmail: bob.email,
           orgId: org.id,
@@ -913,6 +914,62 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
         expect((await store.feedback.summary({ ...range, to: range.from })).totals).toEqual({ up: 0, down: 0 });
         const everywhere = await store.feedback.summary({ ...range, orgId: null });
         expect(everywhere.totals.up).toBeGreaterThanOrEqual(3);
+      });
+
+      it('counts feedback a program gave on a response of a model alias as source api, and a web chat answer’s once', async () => {
+        const org = await buildOrg(store);
+        const ann = await buildUser(store, { orgId: org.id });
+        const range = { from: day(1).toISOString(), to: day(9).toISOString(), orgId: org.id };
+        const served = (responseId: string) =>
+          store.modelRegistry.recordServed({
+            responseId,
+            orgId: org.id,
+            userId: ann.id,
+            alias: 'rated',
+            version: 1,
+            revision: 1,
+            arm: 'v1',
+          });
+        const responseId = `chatcmpl-${org.id}`;
+        await served(responseId);
+        await served(`chatcmpl-unrated-${org.id}`);
+        expect(await store.modelRegistry.setServedFeedback(responseId, ann.id, 'down', 'Too vague')).toEqual({ previous: null });
+        // A web chat answer of the alias is served under its message id, and its feedback kept in both places.
+        const { answer } = await answerIn(store, ann.id, 'rated');
+        await served(answer.id);
+        await store.feedback.set({ messageId: answer.id, userId: ann.id, orgId: org.id, value: 'up', comment: null });
+        await store.modelRegistry.setServedFeedback(answer.id, ann.id, 'up', null);
+
+        const summary = await store.feedback.summary(range);
+        expect(summary.totals).toEqual({ up: 1, down: 1 });
+        expect(summary.byModel).toEqual([
+          { model: 'rated', source: 'api', up: 0, down: 1 },
+          { model: 'rated', source: 'web', up: 1, down: 0 },
+        ]);
+        expect(summary.recent.map((e) => e.source)).toEqual(['web', 'api']);
+        expect(summary.recent[1]).toEqual({
+          messageId: responseId,
+          conversationId: null,
+          model: 'rated',
+          source: 'api',
+          userId: ann.id,
+          userEmail: ann.email,
+          orgId: org.id,
+          value: 'down',
+          comment: 'Too vague',
+          createdAt: expect.stringMatching(ISO),
+          updatedAt: expect.stringMatching(ISO),
+        });
+        const events = [];
+        for await (const event of store.feedback.events(range)) events.push(event);
+        expect(events.map((e) => [e.source, e.messageId])).toEqual([
+          ['api', responseId],
+          ['web', answer.id],
+        ]);
+        expect((await store.feedback.summary({ ...range, orgId: HOME_ORG_ID })).recent.some((e) => e.messageId === responseId)).toBe(false);
+
+        await store.modelRegistry.setServedFeedback(responseId, ann.id, null, null);
+        expect((await store.feedback.summary(range)).byModel).toEqual([{ model: 'rated', source: 'web', up: 1, down: 0 }]);
       });
 
       it('forgets feedback on answers that are deleted', async () => {

@@ -1,11 +1,14 @@
-import type { FeedbackSummary } from '@axon/contracts';
+import type { FeedbackSource, FeedbackSummary } from '@axon/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Download, ThumbsDown, ThumbsUp } from 'lucide-react';
 import { api, describeError } from '../api/api-client';
 
+/** Where the feedback came from, in words: the web chat's thumbs or a program's `POST /v1/feedback`. */
+const SOURCE_LABEL: Record<FeedbackSource, string> = { web: 'web', api: 'api' };
+
 const share = (up: number, down: number) => (up + down === 0 ? '—' : `${Math.round((up / (up + down)) * 100)}%`);
 
-/** Thumbs up and down on answers over the dashboard's period: per model, and the latest with their comments. */
+/** Thumbs up and down on answers over the dashboard's period, from the web chat and from `POST /v1/feedback`: per model and source, and the latest with their comments. */
 export function FeedbackSection({ query }: { query: string }) {
   const feedback = useQuery({
     queryKey: ['feedback', query],
@@ -44,7 +47,7 @@ export function FeedbackSection({ query }: { query: string }) {
             <caption className="sr-only">Feedback by model</caption>
             <thead className="text-xs text-zinc-600 dark:text-zinc-400">
               <tr>
-                {['Model', 'Good', 'Bad', 'Positive'].map((h) => (
+                {['Model', 'Source', 'Good', 'Bad', 'Positive'].map((h) => (
                   <th key={h} className="py-1 pr-3 font-medium">
                     {h}
                   </th>
@@ -53,8 +56,13 @@ export function FeedbackSection({ query }: { query: string }) {
             </thead>
             <tbody>
               {data.byModel.map((r) => (
-                <tr key={r.model} data-testid="feedback-row" className="border-t border-zinc-100 tabular-nums dark:border-zinc-800">
+                <tr
+                  key={`${r.model} ${r.source}`}
+                  data-testid="feedback-row"
+                  className="border-t border-zinc-100 tabular-nums dark:border-zinc-800"
+                >
                   <td className="py-1.5 pr-3">{r.model}</td>
+                  <td className="py-1.5 pr-3">{SOURCE_LABEL[r.source]}</td>
                   <td className="py-1.5 pr-3">{r.up}</td>
                   <td className="py-1.5 pr-3">{r.down}</td>
                   <td className="py-1.5 pr-3">{share(r.up, r.down)}</td>
@@ -81,6 +89,7 @@ export function FeedbackSection({ query }: { query: string }) {
                     )}
                     {r.model ?? 'unknown model'}
                   </span>
+                  <span className="mr-2 text-xs text-zinc-600 dark:text-zinc-400">{SOURCE_LABEL[r.source]}</span>
                   <span>{r.comment}</span>
                   <span className="ml-2 text-xs text-zinc-600 dark:text-zinc-400">
                     {r.userEmail ?? r.userId} · {new Date(r.updatedAt).toLocaleString()}

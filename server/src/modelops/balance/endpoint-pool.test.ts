@@ -1,9 +1,11 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { classifyProviderError } from '../../errors';
 import { type BalancedGateway, loopbackTarget, startBalancedGateway } from '../../testing/balanced-gateway';
 import { type FaultyUpstream, type FaultyUpstreamOptions, startFaultyUpstream } from '../../testing/faulty-upstream';
 import { createBalanceMetrics } from './balance-metrics';
 import { createEndpointPool } from './endpoint-pool';
+import { MAX_REQUESTED_PAUSE_MS, readRequestedPause } from './retryable-failure';
 import type { EndpointPool, EndpointPoolOptions } from './types';
 
 /** A seeded generator in [0, 1) (mulberry32), so that random choices repeat from run to run. */
@@ -274,5 +276,133 @@ describe('createEndpointPool: strategies', () => {
     await first.ended;
     const third = await p.serve(async (e) => ({ id: e.id, ended: Promise.resolve() }), { signal });
     expect(third.id).toBe('a');
+  });
+});
+
+/** An upstream's HTTP error as `callUpstream` rejects with it: status and headers. */
+const httpError = (statusCode: number, responseHeaders: Record<string, string> = {}) =>
+  Object.assign(new Error(`HTTP ${statusCode}`), { name: 'UpstreamHttpError', statusCode, responseHeaders, responseBody: '' });
+
+describe('createEndpointPool: pauses asked for with Retry-After', () => {
+  /** A pool over fake endpoints (nothing is sent over the network), on a clock the test moves. */
+  function pausingPool(ids: string[], options: Partial<EndpointPoolOptions> = {}) {
+    const clock = { ms: 1_000_000 };
+    const created = createEndpointPool({
+      endpoints: ids.map((id) => ({ id, target: loopbackTarget('http://127.0.0.1:9/v1'), upstreamModel: 'sim-1', weight: 1 })),
+      strategy: 'weighted',
+      random: () => 0,
+      // One counted failure would open a breaker for a minute: a pause must not count.
+      breaker: { failures: 1, windowMs: 60_000, cooldownMs: 60_000 },
+      retry: { attempts: 3, baseMs: 1, maxMs: 2 },
+      now: () => clock.ms,
+      ...options,
+    });
+    cleanups.push(() => created.stop());
+    const calls: string[] = [];
+    /** Serves one call; `fail` says how an endpoint answers (nothing: it serves). */
+    const serve = (fail: (id: string) => Error | undefined = () => undefined) =>
+      created.serve(
+        async (endpoint) => {
+          calls.push(endpoint.id);
+          const error = fail(endpoint.id);
+          if (error) throw error;
+          return { id: endpoint.id, ended: Promise.resolve() };
+        },
+        { signal: new AbortController().signal },
+      );
+    return { pool: created, clock, calls, serve };
+  }
+
+  it('skips an endpoint for the pause its 429 asked for, on the retry and on later calls, and calls it again once the pause ends', async () => {
+    const { pool: p, clock, calls, serve } = pausingPool(['a', 'b']);
+    const first = await serve((id) => (id === 'a' ? httpError(429, { 'retry-after': '2' }) : undefined));
+    expect(first.id).toBe('b');
+    expect(p.usable()).toBe(true);
+    expect(p.pausedFor()).toBe(0);
+    // a would be the weighted choice (random 0), but it is paused for 2 s.
+    for (let i = 0; i < 3; i++) expect((await serve()).id).toBe('b');
+    clock.ms += 1999;
+    expect((await serve()).id).toBe('b');
+    clock.ms += 1;
+    // The pause is over; the 429 did not open a's breaker.
+    expect((await serve()).id).toBe('a');
+    expect(calls).toEqual(['a', 'b', 'b', 'b', 'b', 'b', 'a']);
+  });
+
+  it('honours a 503’s Retry-After as an HTTP date, and does not pause for a 500’s', async () => {
+    const { clock, calls, serve } = pausingPool(['a', 'b'], { breaker: { failures: 5, windowMs: 60_000, cooldownMs: 60_000 } });
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    await serve((id) => (id === 'a' ? httpError(503, { 'Retry-After': date }) : undefined));
+    clock.ms += 20_000;
+    expect((await serve()).id).toBe('b');
+    clock.ms += 11_000;
+    await serve((id) => (id === 'a' ? httpError(500, { 'retry-after': '30' }) : undefined));
+    expect((await serve()).id).toBe('a');
+    expect(calls).toEqual(['a', 'b', 'b', 'a', 'b', 'a']);
+  });
+
+  it('when every endpoint is paused, refuses without calling any, with the time until the first pause ends', async () => {
+    const { pool: p, clock, calls, serve } = pausingPool(['a', 'b']);
+    const pauses: Record<string, Error> = {
+      a: httpError(429, { 'retry-after': '3' }),
+      b: httpError(429, { 'retry-after-ms': '1500' }),
+    };
+    const refused = await serve((id) => pauses[id]).catch((error: unknown) => error);
+    // No backoff and no third try once both asked for a pause.
+    expect(calls).toEqual(['a', 'b']);
+    expect(refused).toMatchObject({ name: 'EndpointsPausedError', statusCode: 429, retryAfterMs: 1500 });
+    expect(classifyProviderError(refused)).toMatchObject({ kind: 'rate', upstreamStatus: 429, retryAfterMs: 1500 });
+    expect(p.usable()).toBe(false);
+
+    clock.ms += 1000;
+    await expect(serve()).rejects.toMatchObject({ name: 'EndpointsPausedError', retryAfterMs: 500 });
+    expect(calls).toEqual(['a', 'b']);
+    expect(p.pausedFor()).toBe(500);
+    clock.ms += 500;
+    expect((await serve()).id).toBe('b');
+  });
+
+  it('keeps a paused endpoint out even when the others are broken: the least bad is never a paused one', async () => {
+    const { calls, serve } = pausingPool(['a', 'b'], { retry: { attempts: 1, baseMs: 1, maxMs: 1 } });
+    await serve((id) => (id === 'a' ? httpError(429, { 'retry-after': '60' }) : undefined)).catch(() => undefined);
+    // b fails once: its breaker opens (one failure), so nothing is usable; b is still called rather than a.
+    await serve(() => httpError(502)).catch(() => undefined);
+    expect((await serve()).id).toBe('b');
+    expect(calls).toEqual(['a', 'b', 'b']);
+  });
+});
+
+describe('readRequestedPause', () => {
+  it('reads retry-after-ms, Retry-After in seconds or as a date, and OpenAI’s reset of the exhausted limit, at most 5 minutes', () => {
+    expect(readRequestedPause(httpError(429, { 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250);
+    expect(readRequestedPause(httpError(429, { 'retry-after': '1.5' }))).toBe(1500);
+    const date = readRequestedPause(httpError(503, { 'retry-after': new Date(Date.now() + 10_000).toUTCString() })) as number;
+    expect(date).toBeGreaterThan(8000);
+    expect(date).toBeLessThanOrEqual(10_000);
+    expect(
+      readRequestedPause(
+        httpError(429, {
+          'x-ratelimit-remaining-requests': '12',
+          'x-ratelimit-reset-requests': '120ms',
+          'x-ratelimit-remaining-tokens': '0',
+          'x-ratelimit-reset-tokens': '6m0s',
+        }),
+      ),
+    ).toBe(MAX_REQUESTED_PAUSE_MS);
+    expect(readRequestedPause(httpError(429, { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m2.5s' }))).toBe(62_500);
+    expect(readRequestedPause(httpError(429, { 'x-ratelimit-reset-requests': '20ms', 'x-ratelimit-reset-tokens': '1s' }))).toBe(1000);
+    expect(readRequestedPause(httpError(429, { 'retry-after': '86400' }))).toBe(MAX_REQUESTED_PAUSE_MS);
+    // The AI SDK's APICallError carries the same members.
+    expect(readRequestedPause({ name: 'AI_APICallError', statusCode: 429, responseHeaders: { 'retry-after': '2' } })).toBe(2000);
+  });
+
+  it('reads nothing for other statuses, no header, a pause in the past or a value it cannot parse', () => {
+    expect(readRequestedPause(httpError(500, { 'retry-after': '5' }))).toBeUndefined();
+    expect(readRequestedPause(httpError(400, { 'retry-after': '5' }))).toBeUndefined();
+    expect(readRequestedPause(httpError(429))).toBeUndefined();
+    expect(readRequestedPause(httpError(429, { 'retry-after': '0' }))).toBeUndefined();
+    expect(readRequestedPause(httpError(429, { 'retry-after': new Date(Date.now() - 5000).toUTCString() }))).toBeUndefined();
+    expect(readRequestedPause(httpError(429, { 'retry-after': 'soon', 'x-ratelimit-reset-tokens': 'later' }))).toBeUndefined();
+    expect(readRequestedPause(new Error('ECONNRESET'))).toBeUndefined();
   });
 });

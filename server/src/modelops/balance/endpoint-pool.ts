@@ -1,8 +1,9 @@
 import { type CircuitBreakerPolicy, CircuitState, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { classifyProviderError } from '../../errors';
+import { EndpointsPausedError, isEndpointsPausedError } from './endpoints-paused-error';
 import { FailureWindowBreaker } from './failure-window-breaker';
 import { probeEndpoint } from './probe-endpoint';
-import { isRetryableBeforeFirstToken } from './retryable-failure';
+import { isRetryableBeforeFirstToken, readRequestedPause } from './retryable-failure';
 import type { EndpointPool, EndpointPoolOptions, EndpointSpecResolved, EndpointView, PoolEndpoint, StartedCall } from './types';
 
 interface Member {
@@ -17,17 +18,26 @@ interface Member {
   sampledAt: number;
   healthy: boolean;
   probing: boolean;
+  /** Until when (`now`) it is not called: the pause its upstream asked for with `Retry-After`; 0 for none. */
+  pausedUntil: number;
 }
 
 const DEFAULT_ALPHA = 0.3;
 const DEFAULT_FORGET_MS = 60_000;
+
+/** Failures a breaker counts: those another try may not have, except a pause the endpoint asked for, which is honoured instead. */
+const countsForBreaker = (error: unknown) => isRetryableBeforeFirstToken(error) && readRequestedPause(error) === undefined;
+
+/** Failures retried within the pool: not `EndpointsPausedError`, which says no endpoint is left to try. */
+const retriedInPool = (error: unknown) => isRetryableBeforeFirstToken(error) && !isEndpointsPausedError(error);
 
 /**
  * The endpoints of one model version behind one seam: a strategy chooses among the usable ones,
  * each has a cockatiel circuit breaker (`FailureWindowBreaker`: N failures within a window, a
  * trial call after the cooldown), optional active health checks take dead ones out and put them
  * back, and a cockatiel retry policy with decorrelated-jitter backoff tries again, elsewhere when
- * it can, while a failure before the first token is one another try may not have.
+ * it can, while a failure before the first token is one another try may not have. An endpoint
+ * that answers 429 or 503 with `Retry-After` (`readRequestedPause`) is not called until then.
  */
 export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
   const { strategy, breaker: breakerOptions, retry: retryOptions, metrics } = options;
@@ -44,7 +54,7 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
   const forgetMs = options.latency?.forgetMs ?? DEFAULT_FORGET_MS;
 
   const members: Member[] = options.endpoints.map((spec) => {
-    const breaker = circuitBreaker(handleWhen(isRetryableBeforeFirstToken), {
+    const breaker = circuitBreaker(handleWhen(countsForBreaker), {
       halfOpenAfter: breakerOptions.cooldownMs,
       breaker: new FailureWindowBreaker({ failures: breakerOptions.failures, windowMs: breakerOptions.windowMs, now }),
     });
@@ -58,6 +68,7 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
       sampledAt: 0,
       healthy: true,
       probing: false,
+      pausedUntil: 0,
     };
     breaker.onBreak(() => {
       member.openedAt = Date.now();
@@ -71,7 +82,7 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
     return member;
   });
 
-  const retryPolicy = retry(handleWhen(isRetryableBeforeFirstToken), {
+  const retryPolicy = retry(handleWhen(retriedInPool), {
     maxAttempts: retryOptions.attempts - 1,
     // cockatiel's default generator is decorrelated jitter.
     backoff: new ExponentialBackoff({ initialDelay: retryOptions.baseMs, maxDelay: retryOptions.maxMs }),
@@ -85,7 +96,18 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
     return true;
   };
   const full = (m: Member) => m.spec.maxConcurrent !== undefined && m.outstanding >= m.spec.maxConcurrent;
-  const usable = (m: Member) => m.healthy && !full(m) && !breakerOut(m);
+  /** Its upstream asked for a pause that has not ended at `at`: it is not called at all, not even as the least bad. */
+  const paused = (m: Member, at: number) => m.pausedUntil > at;
+  const usable = (m: Member, at: number) => m.healthy && !full(m) && !breakerOut(m) && !paused(m, at);
+  /** Ms until the first paused endpoint may be called again, when every one is paused; 0 when one may be called now. */
+  const pausedFor = (at: number): number => {
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const m of members) {
+      if (!paused(m, at)) return 0;
+      soonest = Math.min(soonest, m.pausedUntil - at);
+    }
+    return soonest;
+  };
   const view = (m: Member): EndpointView => ({
     id: m.spec.id,
     weight: m.spec.weight,
@@ -144,11 +166,16 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
     return pool.find((m) => m.spec.id === chosen.id) ?? byOutstanding(pool);
   };
 
-  /** When no endpoint is usable: the one closest to usable (full, then unhealthy, then broken), untried first. */
-  const leastBad = (tried: ReadonlySet<string>): Member => {
+  /** When no endpoint is usable: the one closest to usable (full, then unhealthy, then broken), untried first; never a paused one. */
+  const leastBad = (tried: ReadonlySet<string>, at: number): Member | undefined => {
     const badness = (m: Member) => (breakerOut(m) ? 4 : 0) + (m.healthy ? 0 : 2) + (full(m) ? 1 : 0);
-    let best = members[0] as Member;
+    let best: Member | undefined;
     for (const m of members) {
+      if (paused(m, at)) continue;
+      if (!best) {
+        best = m;
+        continue;
+      }
       const d = badness(m) - badness(best);
       if (d < 0) best = m;
       else if (d === 0) {
@@ -160,10 +187,12 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
     return best;
   };
 
-  const choose = (tried: ReadonlySet<string>, promptText: () => string): Member => {
-    let pool = members.filter((m) => usable(m) && !tried.has(m.spec.id));
-    if (pool.length === 0) pool = members.filter(usable);
-    if (pool.length === 0) return leastBad(tried);
+  /** The endpoint for the next try; undefined when every one is paused. */
+  const choose = (tried: ReadonlySet<string>, promptText: () => string): Member | undefined => {
+    const at = now();
+    let pool = members.filter((m) => usable(m, at) && !tried.has(m.spec.id));
+    if (pool.length === 0) pool = members.filter((m) => usable(m, at));
+    if (pool.length === 0) return leastBad(tried, at);
     if (pool.length === 1) return pool[0] as Member;
     switch (strategy) {
       case 'weighted':
@@ -223,6 +252,7 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
       return retryPolicy.execute(async () => {
         if (signal.aborted) throw signal.reason;
         const member = choose(tried, promptOnce);
+        if (!member) throw new EndpointsPausedError(pausedFor(now()));
         tried.add(member.spec.id);
         // The least bad endpoint may be one whose breaker refuses calls: it is called past the breaker.
         const bypass = breakerOut(member);
@@ -233,7 +263,16 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
           started = bypass ? await send(member.endpoint) : await member.breaker.execute(() => send(member.endpoint));
         } catch (error) {
           setOutstanding(member, -1);
-          if (!signal.aborted) metrics?.failed(name, member.spec.id, failureKind(error));
+          if (signal.aborted) throw error;
+          metrics?.failed(name, member.spec.id, failureKind(error));
+          const pause = readRequestedPause(error);
+          if (pause !== undefined) {
+            const at = now();
+            member.pausedUntil = Math.max(member.pausedUntil, at + pause);
+            // Nothing is left to try before a pause ends: no backoff and no further try here.
+            const left = pausedFor(at);
+            if (left > 0) throw new EndpointsPausedError(left, { cause: error });
+          }
           throw error;
         }
         const at = now();
@@ -243,7 +282,11 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
         return started;
       }, signal);
     },
-    usable: () => members.some(usable),
+    usable() {
+      const at = now();
+      return members.some((m) => usable(m, at));
+    },
+    pausedFor: () => pausedFor(now()),
     views: () => members.map(view),
     stop() {
       stopped = true;

@@ -1,12 +1,14 @@
 import type { AddressInfo } from 'node:net';
+import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RelayOutcome, relayOpenAIChat } from '../../gateway/openai-chat-relay';
+import { classifyProviderError, toAppError } from '../../errors';
+import { type RelayOutcome, type RelayStarted, type RelayTarget, relayOpenAIChat } from '../../gateway/openai-chat-relay';
 import { type BalancedGateway, loopbackTarget, startBalancedGateway } from '../../testing/balanced-gateway';
 import { type FaultyUpstream, type FaultyUpstreamOptions, startFaultyUpstream } from '../../testing/faulty-upstream';
 import { readSseEvents } from '../../testing/sse-events';
 import { createEndpointPool } from './endpoint-pool';
-import type { FallbackCandidate } from './relay-with-fallbacks';
+import { createFallbackRouting, type FallbackCandidate } from './relay-with-fallbacks';
 import type { EndpointPool, EndpointPoolOptions } from './types';
 
 const cleanups: Array<() => unknown> = [];
@@ -198,6 +200,103 @@ describe('relayWithFallbacks: the fallback chain', () => {
     expect(result.json?.error).toMatchObject({ code: 'upstream_error' });
     expect(gw.outcomes[0]).toMatchObject({ status: 'error', candidate: 'fallback', endpoint: 'c', attempts: 4 });
     expect(gw.outcomes[0]?.text).toBe('');
+  });
+});
+
+describe('relayWithFallbacks: pauses asked for with Retry-After', () => {
+  /** An OpenAI-wire upstream that answers 429 with `Retry-After: 1` until set to `ok`. */
+  async function rateLimited(): Promise<SimulatedUpstream> {
+    const upstream = await startSimulatedUpstream({ models: ['sim-1'], record: true, behaviour: { mode: 'fail-429', tokens: 3 } });
+    cleanups.push(() => upstream.close());
+    return upstream;
+  }
+  const completions = (upstream: SimulatedUpstream) => upstream.requests.filter((r) => r.url.endsWith('/chat/completions')).length;
+
+  it('passes over a version whose endpoint asked for a pause, to the fallback, until the pause ends', async () => {
+    const limited = await rateLimited();
+    const [c] = await upstreams({ name: 'c' });
+    const clock = { ms: 5000 };
+    const primary = pool([{ url: limited.url } as FaultyUpstream], { now: () => clock.ms });
+    const gw = await gateway([
+      { pool: primary, label: 'primary' },
+      { pool: pool([c] as FaultyUpstream[], { ids: ['c'] }), label: 'fallback' },
+    ]);
+
+    const first = await gw.chat();
+    expect(first.text).toBe('Hello there from the upstream');
+    // a's 429 paused it, so the pool did not try it again: the fallback answered.
+    expect(completions(limited)).toBe(1);
+    limited.set({ mode: 'ok' });
+    const second = await gw.chat();
+    expect(second.status).toBe(200);
+    expect(completions(limited)).toBe(1);
+    clock.ms += 1000;
+    const third = await gw.chat();
+    expect(third.text).toBe('tok0 tok1 tok2 ');
+    expect(completions(limited)).toBe(2);
+    expect(gw.outcomes.map((o) => [o.candidate, o.endpoint, o.attempts])).toEqual([
+      ['fallback', 'c', 2],
+      ['fallback', 'c', 1],
+      ['primary', 'a', 1],
+    ]);
+  });
+
+  it('answers 429 when the only endpoint asked for a pause, and does not call it again meanwhile', async () => {
+    const limited = await rateLimited();
+    const clock = { ms: 5000 };
+    const gw = await gateway([{ pool: pool([{ url: limited.url } as FaultyUpstream], { now: () => clock.ms }), label: 'v' }]);
+    for (let i = 0; i < 2; i++) {
+      const refused = await gw.chat({ stream: i === 0 });
+      expect(refused.status).toBe(429);
+      expect(refused.json?.error).toMatchObject({ code: 'upstream_rate_limited', upstream: { type: 'rate_limit_error' } });
+    }
+    expect(completions(limited)).toBe(1);
+    expect(gw.outcomes.map((o) => [o.status, o.failure?.kind, o.failure?.retryAfterMs])).toEqual([
+      ['error', 'rate', 1000],
+      ['error', 'rate', 1000],
+    ]);
+  });
+
+  it('fails with the soonest pause of all the candidates when every endpoint of every one is paused', async () => {
+    const clock = { ms: 5000 };
+    const fakePool = (id: string) => {
+      const created = createEndpointPool({
+        endpoints: [{ id, target: loopbackTarget('http://127.0.0.1:9/v1'), upstreamModel: 'sim-1', weight: 1 }],
+        strategy: 'weighted',
+        breaker: { failures: 5, windowMs: 60_000, cooldownMs: 60_000 },
+        retry: { attempts: 3, baseMs: 1, maxMs: 2 },
+        now: () => clock.ms,
+      });
+      cleanups.push(() => created.stop());
+      return created;
+    };
+    const routing = createFallbackRouting([
+      { pool: fakePool('a'), label: 'support@2' },
+      { pool: fakePool('b'), label: 'support@1' },
+    ]);
+    const pauses: Record<string, Record<string, string>> = { a: { 'retry-after': '5' }, b: { 'retry-after-ms': '1500' } };
+    const calls: string[] = [];
+    const failing = async (to: RelayTarget): Promise<RelayStarted> => {
+      calls.push(to.endpoint);
+      throw Object.assign(new Error('HTTP 429'), { statusCode: 429, responseHeaders: pauses[to.endpoint], responseBody: '' });
+    };
+    const signal = new AbortController().signal;
+
+    const refused = await routing.run(failing, signal).catch((error: unknown) => error);
+    expect(calls).toEqual(['a', 'b']);
+    const appError = toAppError(classifyProviderError(refused));
+    expect(appError).toMatchObject({ code: 'upstream_rate_limited', status: 429, retryAfterMs: 1500 });
+
+    clock.ms += 1000;
+    await expect(routing.run(failing, signal)).rejects.toMatchObject({ name: 'EndpointsPausedError', retryAfterMs: 500 });
+    expect(calls).toEqual(['a', 'b']);
+    clock.ms += 500;
+    await routing.run(async (to) => {
+      calls.push(to.endpoint);
+      return { ended: Promise.resolve(undefined) };
+    }, signal);
+    // a is paused for 3.5 s more: the fallback's endpoint serves.
+    expect(calls).toEqual(['a', 'b', 'b']);
   });
 });
 

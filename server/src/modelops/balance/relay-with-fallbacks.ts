@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../errors';
 import { type RelayOutcome, type RelayRouting, relayOpenAIChat } from '../../gateway/openai-chat-relay';
+import { EndpointsPausedError } from './endpoints-paused-error';
 import { isRetryableBeforeFirstToken } from './retryable-failure';
 import type { EndpointPool } from './types';
 
@@ -18,7 +19,9 @@ export interface FallbackCandidate {
  * the next one when a pool is exhausted by failures another try may not have (before the first
  * token). A pool with no usable endpoint is passed over while a later one has some; when none has,
  * each is tried all the same, in order. A failure that no other try would change (a 400, an abort)
- * ends the call at once.
+ * ends the call at once. An endpoint paused by its `Retry-After` is not called: when every endpoint
+ * of every candidate is, the call fails with `EndpointsPausedError` (a 429 whose `Retry-After` is
+ * the time until the first pause ends).
  */
 export function createFallbackRouting(candidates: readonly FallbackCandidate[], options: { promptText?: () => string } = {}): RelayRouting {
   if (candidates.length === 0) throw new Error('A fallback chain needs at least one candidate');
@@ -46,6 +49,10 @@ export function createFallbackRouting(candidates: readonly FallbackCandidate[], 
           if (signal.aborted || !isRetryableBeforeFirstToken(error)) throw error;
         }
       }
+      // Every endpoint of every candidate is paused: the caller may try again when the first pause ends.
+      let soonest = Number.POSITIVE_INFINITY;
+      for (const candidate of candidates) soonest = Math.min(soonest, candidate.pool.pausedFor());
+      if (soonest > 0 && Number.isFinite(soonest)) throw new EndpointsPausedError(soonest, { cause: lastError });
       throw lastError ?? new AppError('upstream_error', { detail: 'No model endpoint could be tried' });
     },
   };

@@ -74,8 +74,11 @@ export interface EndpointPool {
    * Sends `send` to an endpoint the strategy chooses among those usable (breaker not open, healthy,
    * below `maxConcurrent`; the least bad one when none is), and, while it fails in a way another
    * try may not (`isRetryableBeforeFirstToken`), again after a jittered backoff, on an endpoint not
-   * tried yet when there is one, up to `retry.attempts` tries. `send` resolves once the endpoint
-   * has started answering; rejects with the last failure.
+   * tried yet when there is one, up to `retry.attempts` tries. An endpoint that failed with a
+   * pause it asked for (`Retry-After` on a 429 or 503, at most 5 minutes) is not called again
+   * until the pause ends, by this call's retries or any other. `send` resolves once the endpoint
+   * has started answering; rejects with the last failure, or with `EndpointsPausedError` (a 429
+   * with the time until the first pause ends) when every endpoint is paused.
    */
   serve<T extends StartedCall>(
     send: (endpoint: PoolEndpoint) => Promise<T>,
@@ -83,6 +86,8 @@ export interface EndpointPool {
   ): Promise<T>;
   /** Whether some endpoint may be used now (a fallback chain skips a pool that has none). */
   usable(): boolean;
+  /** Milliseconds until the first of its endpoints may be called again when every one is paused (`Retry-After`); 0 when one may be called now. */
+  pausedFor(): number;
   /** Each endpoint's state, in the configured order. */
   views(): EndpointView[];
   /** Ends the health checks. */

@@ -12,8 +12,9 @@ const toValue = (n: unknown): FeedbackValue => (Number(n) === 1 ? 'up' : 'down')
 
 const toEvent = (row: Row): FeedbackEvent => ({
   messageId: row.message_id as string,
-  conversationId: row.conversation_id as string,
+  conversationId: (row.conversation_id as string | null) ?? null,
   model: (row.model as string | null) ?? null,
+  source: row.source === 'api' ? 'api' : 'web',
   userId: row.user_id as string,
   userEmail: (row.email as string | null) ?? null,
   orgId: row.org_id as string,
@@ -22,6 +23,22 @@ const toEvent = (row: Row): FeedbackEvent => ({
   createdAt: isoOf(row.created_at),
   updatedAt: isoOf(row.updated_at),
 });
+
+/**
+ * Feedback of both sources as one relation `f`: the web chat's thumbs (`message_feedback`), and
+ * programs' through `POST /v1/feedback`, kept on the response a model alias served
+ * (`model_served_responses`). A web chat answer of an alias has a served row too, keyed by its
+ * message id; its feedback is the web chat's, so that row is left out.
+ */
+const ALL_FEEDBACK = `(
+  SELECT message_id, user_id, org_id, conversation_id, model, value::int AS value, comment, created_at, updated_at, 'web'::text AS source
+  FROM message_feedback
+  UNION ALL
+  SELECT s.response_id, s.user_id, s.org_id, NULL, s.alias, CASE s.feedback WHEN 'up' THEN 1 ELSE -1 END, s.feedback_comment,
+    s.feedback_at, s.feedback_at, 'api'
+  FROM model_served_responses s
+  WHERE s.feedback IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = s.response_id)
+) f`;
 
 interface Period {
   from: string;
@@ -76,14 +93,19 @@ export function createPostgresFeedbackRepository(pool: pg.Pool, { now }: { now: 
     async summary(range) {
       const counts = createParams();
       const { rows: models } = await pool.query(
-        `SELECT COALESCE(f.model, '(unknown)') AS model, count(*) FILTER (WHERE f.value = 1) AS up, count(*) FILTER (WHERE f.value = -1) AS down
-         FROM message_feedback f WHERE ${inPeriod(range, counts)} GROUP BY 1 ORDER BY count(*) DESC, 1`,
+        `SELECT COALESCE(f.model, '(unknown)') AS model, f.source, count(*) FILTER (WHERE f.value = 1) AS up, count(*) FILTER (WHERE f.value = -1) AS down
+         FROM ${ALL_FEEDBACK} WHERE ${inPeriod(range, counts)} GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2`,
         counts.values,
       );
-      const byModel = models.map((r) => ({ model: r.model as string, up: Number(r.up), down: Number(r.down) }));
+      const byModel = models.map((r) => ({
+        model: r.model as string,
+        source: r.source === 'api' ? ('api' as const) : ('web' as const),
+        up: Number(r.up),
+        down: Number(r.down),
+      }));
       const latest = createParams();
       const { rows: recent } = await pool.query(
-        `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+        `SELECT f.*, u.email FROM ${ALL_FEEDBACK} LEFT JOIN users u ON u.id = f.user_id
          WHERE ${inPeriod(range, latest)} ORDER BY f.updated_at DESC, f.message_id DESC LIMIT 50`,
         latest.values,
       );
@@ -102,7 +124,7 @@ export function createPostgresFeedbackRepository(pool: pg.Pool, { now }: { now: 
           );
         }
         const { rows } = await pool.query(
-          `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+          `SELECT f.*, u.email FROM ${ALL_FEEDBACK} LEFT JOIN users u ON u.id = f.user_id
            WHERE ${where.join(' AND ')} ORDER BY f.updated_at, f.message_id, f.user_id LIMIT ${params.add(PAGE_SIZE)}`,
           params.values,
         );

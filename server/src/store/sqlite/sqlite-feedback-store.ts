@@ -8,8 +8,9 @@ const toValue = (n: unknown): FeedbackValue => (n === 1 ? 'up' : 'down');
 
 const toEvent = (row: Row): FeedbackEvent => ({
   messageId: row.message_id as string,
-  conversationId: row.conversation_id as string,
+  conversationId: (row.conversation_id as string | null) ?? null,
   model: (row.model as string | null) ?? null,
+  source: row.source === 'api' ? 'api' : 'web',
   userId: row.user_id as string,
   userEmail: (row.email as string | null) ?? null,
   orgId: row.org_id as string,
@@ -18,6 +19,22 @@ const toEvent = (row: Row): FeedbackEvent => ({
   createdAt: row.created_at as string,
   updatedAt: row.updated_at as string,
 });
+
+/**
+ * Feedback of both sources as one relation `f`: the web chat's thumbs (`message_feedback`), and
+ * programs' through `POST /v1/feedback`, kept on the response a model alias served
+ * (`model_served_responses`). A web chat answer of an alias has a served row too, keyed by its
+ * message id; its feedback is the web chat's, so that row is left out.
+ */
+const ALL_FEEDBACK = `(
+  SELECT message_id, user_id, org_id, conversation_id, model, value, comment, created_at, updated_at, 'web' AS source
+  FROM message_feedback
+  UNION ALL
+  SELECT s.response_id, s.user_id, s.org_id, NULL, s.alias, CASE s.feedback WHEN 'up' THEN 1 ELSE -1 END, s.feedback_comment,
+    s.feedback_at, s.feedback_at, 'api'
+  FROM model_served_responses s
+  WHERE s.feedback IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = s.response_id)
+) f`;
 
 /** Feedback on answers: one row per answer and person, replaced when they change their mind. */
 export function createSqliteFeedbackRepository(db: Database.Database, now: () => Date): FeedbackRepository {
@@ -65,15 +82,20 @@ export function createSqliteFeedbackRepository(db: Database.Database, now: () =>
       const byModel = (
         db
           .prepare(
-            `SELECT COALESCE(f.model, '(unknown)') AS model, SUM(f.value = 1) AS up, SUM(f.value = -1) AS down
-             FROM message_feedback f WHERE ${where} GROUP BY 1 ORDER BY COUNT(*) DESC, 1`,
+            `SELECT COALESCE(f.model, '(unknown)') AS model, f.source, SUM(f.value = 1) AS up, SUM(f.value = -1) AS down
+             FROM ${ALL_FEEDBACK} WHERE ${where} GROUP BY 1, 2 ORDER BY COUNT(*) DESC, 1, 2`,
           )
           .all(...params) as Row[]
-      ).map((r) => ({ model: r.model as string, up: Number(r.up), down: Number(r.down) }));
+      ).map((r) => ({
+        model: r.model as string,
+        source: r.source === 'api' ? ('api' as const) : ('web' as const),
+        up: Number(r.up),
+        down: Number(r.down),
+      }));
       const recent = (
         db
           .prepare(
-            `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+            `SELECT f.*, u.email FROM ${ALL_FEEDBACK} LEFT JOIN users u ON u.id = f.user_id
              WHERE ${where} ORDER BY f.updated_at DESC, f.message_id DESC LIMIT 50`,
           )
           .all(...params) as Row[]
@@ -84,7 +106,7 @@ export function createSqliteFeedbackRepository(db: Database.Database, now: () =>
     async *events(range) {
       // A page at a time: no statement stays open while the reader awaits (the connection is shared).
       const page = db.prepare(
-        `SELECT f.*, u.email FROM message_feedback f LEFT JOIN users u ON u.id = f.user_id
+        `SELECT f.*, u.email FROM ${ALL_FEEDBACK} LEFT JOIN users u ON u.id = f.user_id
          WHERE ${inPeriod(range.orgId)} AND (f.updated_at, f.message_id, f.user_id) > (?, ?, ?)
          ORDER BY f.updated_at, f.message_id, f.user_id LIMIT 1000`,
       );
