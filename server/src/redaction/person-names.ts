@@ -145,27 +145,33 @@ const BEFORE_PHRASES = new Set([
   'jag heter',
 ]);
 
-/** The last word and the last two words before `at` (lower case), read backwards over at most 40 characters. */
-function wordsBefore(text: string, at: number): [string, string] {
+/** ` ,:\t`: what comes between a word and the name after it. */
+const isGap = (c: number) => c === 32 || c === 44 || c === 58 || c === 9;
+/** What a word holds: anything up to ` \t\n`. */
+const isInWord = (c: number) => c !== 32 && c !== 9 && c !== 10;
+/** The longest word and phrase of {@link BEFORE_WORDS} and {@link BEFORE_PHRASES}: a longer one is none of them, unread. */
+const LONGEST_BEFORE_WORD = Math.max(...[...BEFORE_WORDS].map((w) => w.length));
+const LONGEST_BEFORE_PHRASE = Math.max(...[...BEFORE_PHRASES].map((w) => w.length));
+
+/**
+ * Whether the words just before `at` announce a name (`Dear`, `my name is`, `signed by`): the last
+ * word and the last two words, read backwards over at most 40 characters, compared in lower case.
+ */
+function nameAnnouncedBefore(text: string, at: number): boolean {
   let i = at;
   const limit = Math.max(0, at - 40);
-  // ` ,:\t` before the word; the word up to ` \t\n`.
-  const gap = (c: number) => c === 32 || c === 44 || c === 58 || c === 9;
-  const inWord = (c: number) => c !== 32 && c !== 9 && c !== 10;
-  while (i > limit && gap(text.charCodeAt(i - 1))) i--;
+  while (i > limit && isGap(text.charCodeAt(i - 1))) i--;
   let end = i;
-  while (i > limit && inWord(text.charCodeAt(i - 1))) i--;
+  while (i > limit && isInWord(text.charCodeAt(i - 1))) i--;
+  const lastLength = end - i;
+  if (lastLength > LONGEST_BEFORE_PHRASE) return false;
   const last = text.slice(i, end).toLowerCase();
+  if (lastLength <= LONGEST_BEFORE_WORD && BEFORE_WORDS.has(last)) return true;
   while (i > limit && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) i--;
   end = i;
-  while (i > limit && inWord(text.charCodeAt(i - 1))) i--;
-  return [last, `${text.slice(i, end).toLowerCase()} ${last}`];
-}
-
-/** Whether the words just before `at` announce a name (`Dear`, `my name is`, `signed by`). */
-function nameAnnouncedBefore(text: string, at: number): boolean {
-  const [last, lastTwo] = wordsBefore(text, at);
-  return BEFORE_WORDS.has(last) || BEFORE_PHRASES.has(lastTwo);
+  while (i > limit && isInWord(text.charCodeAt(i - 1))) i--;
+  if (end - i + 1 + lastLength > LONGEST_BEFORE_PHRASE) return false;
+  return BEFORE_PHRASES.has(`${text.slice(i, end).toLowerCase()} ${last}`);
 }
 /** Words before a name that say less: they count for runs of two words or more. */
 const BEFORE_WEAK = /\b(?:by|from|with|to|for|and|or|at)\s$/i;
@@ -185,6 +191,7 @@ const OTHER_TAGS = new Set([
 
 /** Capitalised words: a capital letter, then letters, marks, apostrophes, hyphens or a closing dot. */
 const CAPITALISED = /\p{Lu}[\p{L}\p{M}'’-]*\.?/gu;
+const UPPER_CASE = /\p{Lu}/u;
 
 interface Token {
   text: string;
@@ -196,6 +203,24 @@ export interface NameMatch {
   start: number;
   end: number;
   confidence: number;
+}
+
+/**
+ * Whether a run is worth a closer look: not inside what another detector took, at most eight
+ * words (a longer run is a heading or a list of capitalised words), and a run of one word only
+ * with a word before or after it that announces a name.
+ */
+function worthALook(text: string, run: Token[], isTaken: (start: number, end: number) => boolean): boolean {
+  if (run.length > 8 || isTaken((run[0] as Token).start, (run.at(-1) as Token).end)) return false;
+  if (run.length > 1) return true;
+  const only = run[0] as Token;
+  // Acronyms and one letter alone are never a name.
+  if (only.text.length < 2 || only.text === only.text.toUpperCase()) return false;
+  return (
+    HONORIFIC_BEFORE.test(text.slice(Math.max(0, only.start - 8), only.start)) ||
+    nameAnnouncedBefore(text, only.start) ||
+    AFTER.test(text.slice(only.end, only.end + 24))
+  );
 }
 
 /** Whether `text[at]` begins a sentence: the text's start, or after `.`, `!`, `?`, `:`, a newline or a quote. */
@@ -221,15 +246,42 @@ function sentenceAround(text: string, start: number, end: number): [number, numb
 }
 
 /** Names in `text`. */
-export function findPersonNames(text: string, isTaken: (start: number, end: number) => boolean = () => false): NameMatch[] {
+export function findPersonNames(
+  text: string,
+  isTaken: (start: number, end: number) => boolean = () => false,
+  /** The characters other detectors took (1 for each), when known: they are passed over without a look. */
+  covered?: Uint8Array,
+): NameMatch[] {
   // Runs of capitalised words joined by single spaces, particles or initials.
   const runs: Token[][] = [];
   let current: Token[] = [];
   let previousEnd = -1;
-  CAPITALISED.lastIndex = 0;
-  for (let m = CAPITALISED.exec(text); m; m = CAPITALISED.exec(text)) {
-    const start = m.index;
+  const length = text.length;
+  let from = 0;
+  for (;;) {
+    // What other detectors took is passed over in one go, not word by word; a capital in it ends the run below.
+    let passedTaken = false;
+    if (covered) {
+      for (; from < length && covered[from]; from++) {
+        const c = text.charCodeAt(from);
+        if ((c >= 65 && c <= 90) || (c >= 128 && UPPER_CASE.test(text[from] as string))) passedTaken = true;
+      }
+    }
     // A word another detector holds (a street's name) ends the run and is no name.
+    if (passedTaken) {
+      if (current.length > 0) runs.push(current);
+      current = [];
+      previousEnd = -1;
+    }
+    CAPITALISED.lastIndex = from;
+    const m = from < length ? CAPITALISED.exec(text) : null;
+    if (!m) break;
+    const start = m.index;
+    from = start + m[0].length;
+    if (covered?.[start]) {
+      from = start;
+      continue;
+    }
     if (isTaken(start, start + 1)) {
       if (current.length > 0) runs.push(current);
       current = [];
@@ -265,23 +317,10 @@ export function findPersonNames(text: string, isTaken: (start: number, end: numb
     previousEnd = token.end;
   }
   if (current.length > 0) runs.push(current);
-  // Runs worth a closer look: not inside what another detector took, at most eight words (a longer
-  // run is a heading or a list of capitalised words), and a run of one word only with a word
-  // before or after it that announces a name.
-  const candidates = runs.filter((run) => {
-    if (run.length > 8 || isTaken((run[0] as Token).start, (run.at(-1) as Token).end)) return false;
-    if (run.length > 1) return true;
-    const only = run[0] as Token;
-    // Acronyms and one letter alone are never a name.
-    if (only.text.length < 2 || only.text === only.text.toUpperCase()) return false;
-    return (
-      HONORIFIC_BEFORE.test(text.slice(Math.max(0, only.start - 8), only.start)) ||
-      nameAnnouncedBefore(text, only.start) ||
-      AFTER.test(text.slice(only.end, only.end + 24))
-    );
-  });
-  runs.length = 0;
-  runs.push(...candidates);
+  // The runs worth a closer look, kept in place.
+  let kept = 0;
+  for (const run of runs) if (worthALook(text, run, isTaken)) runs[kept++] = run;
+  runs.length = kept;
   if (runs.length === 0) return [];
 
   const { lexicon, tag, inVocabulary } = loadModels();

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { EVAL_SETS } from './eval-set/eval-sets';
 import { evaluateRedaction, evaluateRedactionReport, type RedactionScore } from './evaluate-redaction';
 import { HELD_OUT_TEXTS, labelledExamples } from './labelled-set';
+import { findPersonNames } from './person-names';
 import { createRedactor, ENTITY_TYPES } from './redact';
 import { parseRedactionDataset } from './redaction-dataset';
+import { findStreetAddresses } from './street-addresses';
 
 const redactor = createRedactor();
 
@@ -17,6 +19,22 @@ describe('redaction', () => {
     expect(redactor.find('4111 1111 1111 1112').map((e) => e.type)).not.toContain('CARD');
     expect(redactor.find('GB00 WEST 1234 5698 7654 32').map((e) => e.type)).not.toContain('IBAN');
     expect(redactor.find('666-12-3456')).toEqual([]);
+  });
+
+  it('passes over what other detectors took: no house number and no name is read inside it', () => {
+    const text = 'Ask Anna Berg at Main Street 12 Carl Jones today, or call 7 Rue de la Paix.';
+    const covered = new Uint8Array(text.length);
+    const at = text.indexOf('Main Street 12');
+    covered.fill(1, at, at + 14);
+    const taken = (start: number, end: number) => covered.subarray(start, end).includes(1);
+    const slices = (found: Array<{ start: number; end: number }>) => found.map((m) => text.slice(m.start, m.end));
+    expect(slices(findStreetAddresses(text))).toEqual(['Main Street 12', '7 Rue de la Paix']);
+    expect(slices(findStreetAddresses(text, covered))).toEqual(['7 Rue de la Paix']);
+    // The covered span ends the run of capitalised words around it, as a taken word does.
+    const names = slices(findPersonNames(text, taken, covered));
+    expect(names).toEqual(expect.arrayContaining(['Anna Berg', 'Carl Jones']));
+    expect(names.filter((n) => n.includes('Main') || n.includes('Street'))).toEqual([]);
+    expect(findPersonNames(text, taken, covered)).toEqual(findPersonNames(text, taken));
   });
 
   it('takes custom patterns', () => {

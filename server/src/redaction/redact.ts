@@ -382,19 +382,23 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       found.push({ type, start, end, value, confidence });
     };
     const scanned: Scanned = { text, runs: findNumberRuns(text) };
-    for (const detector of detectors) {
-      detector.scan(scanned, (from, to) => {
-        let start = from;
-        let end = to;
-        if (detector.trim) {
-          while (start < end && /\s/.test(text[start] as string)) start++;
-          while (end > start && /\s/.test(text[end - 1] as string)) end--;
-        }
-        if (start === end || taken(start, end)) return;
-        const value = text.slice(start, end);
-        if (detector.accept && !detector.accept(value)) return;
-        take(detector.type, start, end, detector.confidence, value);
-      });
+    // One callback for every detector (the one scanning now is `detector`), not a new one per detector.
+    let detector = detectors[0] as Detector;
+    const emit = (from: number, to: number) => {
+      let start = from;
+      let end = to;
+      if (detector.trim) {
+        while (start < end && /\s/.test(text[start] as string)) start++;
+        while (end > start && /\s/.test(text[end - 1] as string)) end--;
+      }
+      if (start === end || taken(start, end)) return;
+      const value = text.slice(start, end);
+      if (detector.accept && !detector.accept(value)) return;
+      take(detector.type, start, end, detector.confidence, value);
+    };
+    for (const d of detectors) {
+      detector = d;
+      d.scan(scanned, emit);
     }
     if (identities && IDENTITY_WORD.test(text)) {
       for (const m of findIdentityNumbers(text))
@@ -406,10 +410,20 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     }
     if (words && CAPITALISED_WORD.test(text)) {
       // Addresses before names, so that a street's name is not taken for a person's.
-      if (types.has('ADDRESS'))
-        for (const m of findStreetAddresses(text)) if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
-      if (types.has('NAME'))
-        for (const m of findPersonNames(text, taken)) if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
+      if (types.has('ADDRESS')) {
+        const addresses = findStreetAddresses(text, covered);
+        for (let i = 0; i < addresses.length; i++) {
+          const m = addresses[i] as (typeof addresses)[number];
+          if (!taken(m.start, m.end)) take('ADDRESS', m.start, m.end, m.confidence);
+        }
+      }
+      if (types.has('NAME')) {
+        const names = findPersonNames(text, taken, covered);
+        for (let i = 0; i < names.length; i++) {
+          const m = names[i] as (typeof names)[number];
+          if (!taken(m.start, m.end)) take('NAME', m.start, m.end, m.confidence);
+        }
+      }
     }
     // Each detector finds in text order: the list is a few sorted runs, which the sort merges.
     return found.sort((a, b) => a.start - b.start);
@@ -418,26 +432,32 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     find,
     redact(text) {
       const entities = find(text);
-      if (entities.length === 0) return { text, entities };
-      // Placeholders by type, then by value.
-      const placeholders = new Map<string, Map<string, string>>();
-      let out = '';
-      let at = 0;
-      for (const e of entities) {
-        let ofType = placeholders.get(e.type);
-        if (!ofType) {
-          ofType = new Map();
-          placeholders.set(e.type, ofType);
-        }
-        let placeholder = ofType.get(e.value);
-        if (!placeholder) {
-          placeholder = `<${e.type}_${ofType.size + 1}>`;
-          ofType.set(e.value, placeholder);
-        }
-        out += text.slice(at, e.start) + placeholder;
-        at = e.end;
-      }
-      return { text: out + text.slice(at), entities };
+      return { text: entities.length === 0 ? text : withPlaceholders(text, entities), entities };
     },
   };
+}
+
+/**
+ * `text` with each entity replaced by its placeholder: by type, then by value, numbered in order of
+ * first appearance. A function of the module, not of each redactor, so that the engine optimises it once.
+ */
+function withPlaceholders(text: string, entities: Entity[]): string {
+  const placeholders = new Map<string, Map<string, string>>();
+  let out = '';
+  let at = 0;
+  for (const e of entities) {
+    let ofType = placeholders.get(e.type);
+    if (!ofType) {
+      ofType = new Map();
+      placeholders.set(e.type, ofType);
+    }
+    let placeholder = ofType.get(e.value);
+    if (!placeholder) {
+      placeholder = `<${e.type}_${ofType.size + 1}>`;
+      ofType.set(e.value, placeholder);
+    }
+    out += text.slice(at, e.start) + placeholder;
+    at = e.end;
+  }
+  return out + text.slice(at);
 }

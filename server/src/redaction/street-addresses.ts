@@ -260,13 +260,26 @@ function isStreetCompound(word: string): boolean {
 }
 /** A word of a street's name: capitalised, elided (`d'Orsel`), an initial, or an ordinal (`2nd`, `20`). */
 const isNameWord = (word: string) => isCapitalised(word) || ELIDED.test(word) || ORDINAL.test(word);
-const endsSentence = (word: string) => /[.!?]$/.test(word) && !INITIAL.test(word) && !/\.\.\.$/.test(word);
+/** Whether a word ends a sentence: a final `.`, `!` or `?`, but not an initial (`J.`) or an ellipsis. */
+function endsSentence(word: string): boolean {
+  const c = word.charCodeAt(word.length - 1);
+  if (c === 33 || c === 63) return true;
+  if (c !== 46) return false;
+  return !(word.length <= 3 && INITIAL.test(word)) && !word.endsWith('...');
+}
 /** A street-type word shortened with a dot (`Str.`, `ul.`, `Jln.`, `наб.`), not a full word that ends a sentence (`Street.`). */
 const isAbbreviation = (word: Word) =>
   word.text.endsWith('.') &&
   ((word.key.length <= 4 && (AFTER_NAME.has(word.key) || BEFORE_NAME.has(word.key)) && !LOWER_CASE_PREFIX_WORDS.has(word.key)) ||
     word.key.endsWith('str'));
-const hasPunctuation = (word: string) => /[,;:!?)(]$/.test(word) || endsSentence(word);
+/** Whether a word ends in `,`, `;`, `:`, `)`, `(` or ends a sentence. */
+function hasPunctuation(word: string): boolean {
+  const c = word.charCodeAt(word.length - 1);
+  return c === 44 || c === 59 || c === 58 || c === 41 || c === 40 || endsSentence(word);
+}
+
+/** A word of two characters or more in capitals. */
+const shouting = (word: Word) => word.text.length > 1 && word.text === word.text.toUpperCase();
 
 interface Word {
   text: string;
@@ -607,7 +620,11 @@ function houseNumberEnd(text: string, at: number): number {
 const NUMBER_AFTER_SPACE = /[\s\u00a0](?:\d|s\/n)/g;
 
 /** Street addresses in `text`. */
-export function findStreetAddresses(text: string): AddressMatch[] {
+export function findStreetAddresses(
+  text: string,
+  /** The characters other detectors took (1 for each), when known: a number among them (a phone's, a card's) is no house number, and is not read. */
+  covered?: Uint8Array,
+): AddressMatch[] {
   const found: AddressMatch[] = [];
   let lastEnd = -1;
   if (PO_BOX_HINT.test(text)) {
@@ -618,13 +635,23 @@ export function findStreetAddresses(text: string): AddressMatch[] {
   }
   let windows = addressChecksFor(text);
   // A number at the text's start: the text is read as if a space came before it.
-  if (/^(?:\d|s\/n)/.test(text)) return findStreetAddresses(` ${text}`).map((m) => ({ ...m, start: m.start - 1, end: m.end - 1 }));
+  if (/^(?:\d|s\/n)/.test(text)) {
+    let shifted: Uint8Array | undefined;
+    if (covered) {
+      shifted = new Uint8Array(text.length + 1);
+      shifted.set(covered.subarray(0, text.length), 1);
+    }
+    return findStreetAddresses(` ${text}`, shifted).map((m) => ({ ...m, start: m.start - 1, end: m.end - 1 }));
+  }
   const length = text.length;
   NUMBER_AFTER_SPACE.lastIndex = 0;
-  for (let m = NUMBER_AFTER_SPACE.exec(text); m; m = NUMBER_AFTER_SPACE.exec(text)) {
-    // `s/n` (sin número) stands for the number in Spanish addresses.
-    const sinNumero = m[0].endsWith('s/n');
-    const numStart = m.index + m[0].length - (sinNumero ? 3 : 1);
+  // `test`, not `exec`: where the match ends tells all, without a match array per number.
+  while (NUMBER_AFTER_SPACE.test(text)) {
+    const matchEnd = NUMBER_AFTER_SPACE.lastIndex;
+    // `s/n` (sin número) stands for the number in Spanish addresses: the match ends in `n`, not a digit.
+    const sinNumero = text.charCodeAt(matchEnd - 1) === 110;
+    const numStart = matchEnd - (sinNumero ? 3 : 1);
+    if (covered?.[numStart]) continue;
     let numEnd = sinNumero ? numStart + 3 + (text.charCodeAt(numStart + 3) === 46 ? 1 : 0) : houseNumberEnd(text, numStart);
     if (numEnd < 0 || (sinNumero && /[\p{L}\p{N}]/u.test(text[numStart + 3] ?? ''))) continue;
     if (numStart < lastEnd) continue;
@@ -646,10 +673,9 @@ export function findStreetAddresses(text: string): AddressMatch[] {
     // capitalised word, a street-type word, a house-number word or a district in parentheses
     // before the number, or a capitalised word or a particle (`3494 van den Berg Crossroad`) after it.
     const near = wordBeforeIt ? wordBefore(text, numStart, Math.max(0, numStart - 40)) : undefined;
-    // A word in capitals (`GB82 WEST 1234`, `IBAN`) counts only as a street-type word (`MAIN ST 5`).
-    const shouting = (word: Word) => word.text.length > 1 && word.text === word.text.toUpperCase();
     const beforeCounts =
       near !== undefined &&
+      // A word in capitals (`GB82 WEST 1234`, `IBAN`) counts only as a street-type word (`MAIN ST 5`).
       ((isCapitalised(near.text) && (!shouting(near) || isAfterName(near.key) || isStreetCompound(near.text))) ||
         near.text.endsWith(')') ||
         LOWER_CASE_TYPES.has(near.key) ||
