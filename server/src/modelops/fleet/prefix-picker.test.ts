@@ -132,6 +132,39 @@ describe('createPrefixAwarePicker', () => {
     expect(picker.pick(endpoints, { promptText: prompt }).id).toBe('r0');
   });
 
+  it("does not take the pool's requests that ended after a read for other clients' load", async () => {
+    const endpoints = buildEndpoints(2);
+    const [r0, r1] = endpoints as [EndpointView, EndpointView];
+    let clock = 1_000;
+    let queue = 0;
+    const scraper = createVllmMetricsScraper({
+      targets: [{ id: 'r0', baseURL: 'http://r0.test:8000/v1' }],
+      now: () => clock,
+      fetch: async () => new Response(`vllm:num_requests_waiting 0\nvllm:num_requests_running ${queue}\n`),
+    });
+    const picker = createPrefixAwarePicker({
+      metrics: scraper,
+      minMatchBlocks: 2,
+      imbalanceThreshold: 4,
+      random: () => 0,
+      now: () => clock,
+    });
+    // The pool sends r0 its sixth request; the replica is read while it runs all six, nobody else's.
+    r0.outstanding = 5;
+    r1.outstanding = 6;
+    // Prompts sharing nothing: the least loaded replica gets each.
+    expect(picker.pick(endpoints, { promptText: `user: ${words('first', 60)}\n` }).id).toBe('r0');
+    r0.outstanding = 6;
+    clock = 1_010;
+    queue = 6;
+    await scraper.scrapeOnce();
+    // Three of them end before the next pick; r1 still holds four. The read's six were the pool's own.
+    clock = 1_020;
+    r0.outstanding = 3;
+    r1.outstanding = 4;
+    expect(picker.pick(endpoints, { promptText: `user: ${words('second', 60)}\n` }).id).toBe('r0');
+  });
+
   it('prefers healthy replicas, and weighs load per unit of weight', () => {
     const endpoints = buildEndpoints(2);
     const [r0, r1] = endpoints as [EndpointView, EndpointView];

@@ -39,6 +39,8 @@ export interface PrefixAwarePickerOptions {
   tokenize?: (text: string, maxTokens: number) => number[];
   /** Breaks ties between equally loaded replicas; Math.random by default. */
   random?: () => number;
+  /** The metrics scraper's clock (`requestedAt`, `scrapedAt`); Date.now by default. */
+  now?: () => number;
 }
 
 export interface PrefixAwarePicker extends PrefixPicker {
@@ -132,27 +134,69 @@ export function createPrefixAwarePicker(opts: PrefixAwarePickerOptions = {}): Pr
     return n;
   }
 
-  /** Per endpoint, the pool's count when the picker first saw the latest figures (see loadOf). */
-  const countAtScrape = new Map<string, { scrapedAt: number; outstanding: number }>();
+  const now = opts.now ?? Date.now;
+  /** Per endpoint, the requests of other clients in the latest figures (see loadOf). */
+  const othersAtScrape = new Map<string, { scrapedAt: number; others: number }>();
+  /**
+   * Per endpoint, the pool's count just after each pick (the chosen one's with its new request),
+   * oldest first, from the last pick before the latest figures were asked for. Between picks the
+   * count only falls, so the highest of these since the last pick before a moment bounds the
+   * count at that moment.
+   */
+  const countsAfterPicks = new Map<string, Array<{ at: number; count: number }>>();
+  const MAX_COUNTS_KEPT = 1024;
+
+  /** The highest the pool's count can have been while the figures were taken; forgets counts no later read needs. */
+  function poolCountWhileRead(endpoint: EndpointView, requestedAt: number): number {
+    let highest = endpoint.outstanding;
+    const counts = countsAfterPicks.get(endpoint.id);
+    if (!counts) return highest;
+    let from = 0;
+    for (let i = counts.length - 1; i >= 0; i--)
+      if ((counts[i] as { at: number }).at <= requestedAt) {
+        from = i;
+        break;
+      }
+    counts.splice(0, from);
+    for (const { count } of counts) highest = Math.max(highest, count);
+    return highest;
+  }
 
   /**
    * Requests waiting plus running, per unit of weight. The pool's count is current but sees only
    * this process's requests; the replica's queue counts everyone's but is up to a scrape old (a
    * second), and balancing on it alone sends a burst to whichever replica looked idle then. So the
    * load is the pool's count now plus what the replica held beyond the pool's count when it was
-   * read: the other clients' requests.
+   * read: the other clients' requests. The replica's figures are taken at some moment of the read,
+   * not known exactly, and the pool's requests to it may have ended since: the pool's count is
+   * taken at its highest during the read, or those ended requests would pass for other clients'
+   * until the next read.
    */
   function loadOf(endpoint: EndpointView): number {
     const weight = endpoint.weight > 0 ? endpoint.weight : 1;
     const metrics = opts.metrics?.current(endpoint.id);
     if (!metrics) return endpoint.outstanding / weight;
-    let seen = countAtScrape.get(endpoint.id);
+    let seen = othersAtScrape.get(endpoint.id);
     if (!seen || seen.scrapedAt !== metrics.scrapedAt) {
-      seen = { scrapedAt: metrics.scrapedAt, outstanding: endpoint.outstanding };
-      countAtScrape.set(endpoint.id, seen);
+      const others = Math.max(0, metrics.waiting + metrics.running - poolCountWhileRead(endpoint, metrics.requestedAt));
+      seen = { scrapedAt: metrics.scrapedAt, others };
+      othersAtScrape.set(endpoint.id, seen);
     }
-    const others = Math.max(0, metrics.waiting + metrics.running - seen.outstanding);
-    return (endpoint.outstanding + others) / weight;
+    return (endpoint.outstanding + seen.others) / weight;
+  }
+
+  function notePick(pool: EndpointView[], chosen: EndpointView): void {
+    if (!opts.metrics) return;
+    const at = now();
+    for (const c of pool) {
+      let counts = countsAfterPicks.get(c.id);
+      if (!counts) {
+        counts = [];
+        countsAfterPicks.set(c.id, counts);
+      }
+      counts.push({ at, count: c.outstanding + (c === chosen ? 1 : 0) });
+      if (counts.length > MAX_COUNTS_KEPT) counts.shift();
+    }
   }
 
   function leastLoaded(candidates: EndpointView[], loads: Map<EndpointView, number>): EndpointView {
@@ -201,11 +245,13 @@ export function createPrefixAwarePicker(opts: PrefixAwarePickerOptions = {}): Pr
         sent.set(chosen.id, lru);
       }
       lru.touch(hashes);
+      notePick(pool, chosen);
       return chosen;
     },
     forget(endpointId) {
       sent.delete(endpointId);
-      countAtScrape.delete(endpointId);
+      othersAtScrape.delete(endpointId);
+      countsAfterPicks.delete(endpointId);
     },
     matchBlocks(endpointId, promptText) {
       return matchLength(endpointId, blocksOf(promptText));

@@ -30,6 +30,7 @@ describe('readReplicaMetrics', () => {
       prefixCacheHits: 9000,
       prefixCacheQueries: 12000,
       scrapedAt: 5,
+      requestedAt: 5,
     });
   });
 

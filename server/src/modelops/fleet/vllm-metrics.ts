@@ -18,6 +18,11 @@ export interface ReplicaMetrics {
   prefixCacheQueries: number | null;
   /** When these figures were read (ms since the epoch, the scraper's clock). */
   scrapedAt: number;
+  /**
+   * When the read was sent (the scraper's clock): the replica took its figures at some moment
+   * between this and `scrapedAt`.
+   */
+  requestedAt: number;
 }
 
 /** The picker's view of replica metrics: only figures fresh enough to act on. */
@@ -76,7 +81,7 @@ const WANTED = new Set([...WAITING, ...RUNNING, ...KV_USAGE, ...PREFIX_HITS, ...
  * SGLang server). A replica serving several models or engines exposes one series per label set:
  * counts are summed, the KV cache usage is the fullest one's.
  */
-export function readReplicaMetrics(text: string, scrapedAt: number): ReplicaMetrics | undefined {
+export function readReplicaMetrics(text: string, scrapedAt: number, requestedAt = scrapedAt): ReplicaMetrics | undefined {
   const byName = new Map<string, number[]>();
   for (const sample of parsePrometheusText(text, WANTED)) {
     if (!Number.isFinite(sample.value)) continue;
@@ -103,6 +108,7 @@ export function readReplicaMetrics(text: string, scrapedAt: number): ReplicaMetr
     prefixCacheHits: sum(first(PREFIX_HITS)),
     prefixCacheQueries: sum(first(PREFIX_QUERIES)),
     scrapedAt,
+    requestedAt,
   };
 }
 
@@ -122,6 +128,7 @@ export function createVllmMetricsScraper(opts: VllmMetricsScraperOptions): VllmM
     // A replica slower to answer than the interval is not asked again until it has answered.
     if (inFlight.has(target.id)) return;
     inFlight.add(target.id);
+    const requestedAt = now();
     try {
       const res = await fetchFn(metricsUrlFor(target.baseURL), {
         signal: AbortSignal.timeout(timeoutMs),
@@ -131,7 +138,7 @@ export function createVllmMetricsScraper(opts: VllmMetricsScraperOptions): VllmM
         await res.body?.cancel();
         return;
       }
-      const metrics = readReplicaMetrics(await res.text(), now());
+      const metrics = readReplicaMetrics(await res.text(), now(), requestedAt);
       if (metrics && targets.some((t) => t.id === target.id)) latest.set(target.id, metrics);
     } catch {
       // Unreachable or slow: its figures go stale and the picker uses the pool's counts.
