@@ -1,6 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthService } from '../server/src/auth/auth-service';
 import { startTestServer, type TestServer } from '../server/src/testing/test-server';
 import { launchBrowser, setUpFirstAdmin, WEB_DIST } from './browser';
 
@@ -181,6 +182,94 @@ describe.each(SCREENS)('no serious or critical accessibility violations at $widt
       await context.close();
     }
   }, 120_000);
+});
+
+describe('no serious or critical accessibility violations with panels open and on the pages outside the app', () => {
+  it('with the chat settings, the feedback comment form, the conversation menu and the share dialog open', async () => {
+    const page = await admin.newPage();
+    try {
+      await page.goto(`${t.url}/c/${conversationId}`);
+      const answer = page.locator('[data-testid="assistant-message"][data-status="complete"]').last();
+      await answer.waitFor();
+      const found: string[] = [];
+      const check = async (name: string) => {
+        for (const violation of await seriousViolations(page)) found.push(`${name}: ${violation}`);
+      };
+
+      await page.getByRole('button', { name: 'Chat settings' }).click();
+      const settings = page.getByRole('dialog', { name: 'Chat settings' });
+      await settings.waitFor();
+      await check('chat settings');
+      await page.keyboard.press('Escape');
+      await settings.waitFor({ state: 'detached' });
+
+      await answer.getByRole('button', { name: 'Good answer' }).click();
+      const form = page.getByRole('form', { name: 'Feedback comment' });
+      await form.waitFor();
+      await check('feedback comment');
+      await form.getByRole('button', { name: 'Skip' }).click();
+      await form.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'More actions for Rates' }).click();
+      const menu = page.getByRole('menu', { name: 'Actions for Rates' });
+      await menu.waitFor();
+      await check('conversation menu');
+      await menu.getByRole('menuitem', { name: 'Share…' }).click();
+      const share = page.getByRole('dialog', { name: 'Share “Rates”' });
+      await share.getByRole('textbox', { name: 'Link to this conversation' }).waitFor();
+      await check('share dialog');
+      await page.keyboard.press('Escape');
+      expect(found).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('on the reset-password page, the not-allowed page and the page of a shared conversation that is not available', async () => {
+    const auth = createAuthService({ store: t.server.store, sessionTtlMs: 60_000 });
+    await auth.createUser({ email: 'member@example.com', password: 'member password 1', role: 'member' });
+    const member = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    try {
+      const page = await member.newPage();
+      const found: string[] = [];
+      const check = async (name: string) => {
+        for (const violation of await seriousViolations(page)) found.push(`${name}: ${violation}`);
+      };
+      await page.goto(t.url);
+      await page.getByLabel('Email').fill('member@example.com');
+      await page.getByLabel('Password').fill('member password 1');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'How can I help?' }).waitFor();
+      await page.goto(`${t.url}/admin`);
+      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+      await check('not allowed');
+      await page.goto(`${t.url}/shared/${'x'.repeat(32)}`);
+      await page.getByRole('heading', { name: 'This shared conversation is not available' }).waitFor();
+      await check('shared conversation not available');
+
+      const adminPage = await admin.newPage();
+      const { csrfToken } = (await (await adminPage.request.get(`${t.url}/api/auth/session`)).json()) as { csrfToken: string };
+      const memberId = (await t.server.store.users.findByEmail('member@example.com'))?.id;
+      const reset = await adminPage.request.post(`${t.url}/api/admin/users/${memberId}/password-reset`, {
+        headers: { 'x-csrf-token': csrfToken },
+      });
+      expect(reset.ok()).toBe(true);
+      await adminPage.close();
+      const { url } = (await reset.json()) as { url: string };
+      const strangerContext = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      try {
+        const stranger = await strangerContext.newPage();
+        await stranger.goto(url);
+        await stranger.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+        for (const violation of await seriousViolations(stranger)) found.push(`reset password: ${violation}`);
+      } finally {
+        await strangerContext.close();
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await member.close();
+    }
+  });
 });
 
 describe('the keyboard-shortcut sheet', () => {

@@ -15,7 +15,8 @@ let key: string;
 let client: OpenAI;
 
 beforeAll(async () => {
-  t = await startTestServer({ overrides: { 'localModel.wordDelayMs': 0 } });
+  // The default model is the second one the upstream lists, so that falling back to the first shows.
+  t = await startTestServer({ overrides: { 'localModel.wordDelayMs': 0, defaultModel: 'sim/sim-2' } });
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
   const user = await auth.createUser({ email: 'agent@example.com', password: 'agent password 1', role: 'member' });
   key = (await auth.createApiKey(user.id, 'agents')).key;
@@ -241,6 +242,9 @@ describe('the openai SDK', () => {
       body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(response.status).toBe(200);
+    // The answer names the upstream's id, as for a request that names the model.
+    expect(((await response.json()) as { model: string }).model).toBe('sim-2');
+    expect(lastSent().model).toBe('sim-2');
   });
 
   it('lists what each model can do', async () => {

@@ -148,13 +148,27 @@ export async function runGatewayCall(
   const done = (outcome: RelayOutcome) => {
     if (final) return;
     final = outcome;
+    cleanUp();
+    // A stream stopped by the client (or cut off) ends before the provider's usage: the prompt's
+    // tokens are then estimated, unless a limit already did. (A non-streamed answer's observation
+    // must be in place before its response ends, so it is recorded at once.)
+    if (input.stream && outcome.usage.inputTokens === null && estimatedInput === undefined)
+      void estimateInput().then(
+        () => record(outcome),
+        (error) => {
+          request.log.warn({ err: error }, 'estimating the prompt tokens failed');
+          record(outcome);
+        },
+      );
+    else record(outcome);
+  };
+  const record = (outcome: RelayOutcome) => {
     const usage = {
       inputTokens: outcome.usage.inputTokens ?? estimatedInput ?? null,
       outputTokens:
         outcome.usage.outputTokens ?? (outcome.chars > 0 ? Math.ceil(outcome.chars / 4) : outcome.status === 'complete' ? 0 : null),
     };
     settleLater(request, admission, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
-    cleanUp();
     // An alias's answers are counted and priced as its version's model's.
     const model = input.served?.version.model ?? input.info.id;
     const observation = { model, outcome: outcome.status, usage, timing: outcome.timing, failure: outcome.failure?.kind };

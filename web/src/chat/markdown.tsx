@@ -7,6 +7,7 @@ import rehypeKatex from 'rehype-katex';
 import rehypeSanitize from 'rehype-sanitize';
 import remarkGfm from 'remark-gfm';
 import remarkMath from 'remark-math';
+import { rehypeFocusableDisplayMath } from './focusable-display-math';
 import { convertMathDelimiters } from './math-delimiters';
 import { rehypeMathParseErrors } from './math-parse-errors';
 import { mathSanitizeSchema } from './math-sanitize-schema';
@@ -72,7 +73,10 @@ const components: Components = {
           <span>{language}</span>
           <CopyButton text={textOf(children)} label="Copy code" />
         </div>
-        <pre className="overflow-x-auto p-3 text-sm">{children}</pre>
+        {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a long line scrolls it sideways, which the keyboard must be able to do too (axe's scrollable-region-focusable). */}
+        <pre tabIndex={0} className="overflow-x-auto p-3 text-sm">
+          {children}
+        </pre>
       </div>
     );
   },
@@ -135,6 +139,7 @@ export const Markdown = memo(function Markdown({
         [rehypeMathParseErrors, KATEX_OPTIONS],
         [rehypeKatex, KATEX_OPTIONS],
         [rehypeSanitize, mathSanitizeSchema],
+        rehypeFocusableDisplayMath,
         [rehypeHighlight, { detect: false }],
       ]}
       components={withCitations}

@@ -10,7 +10,9 @@ describe('math in rendered answers', () => {
     const html = render('Inline $\\frac{a}{b}$ and\n\n$$\n\\sqrt{x^2}\n$$\n');
     expect(html).toContain('<span class="katex"><math');
     expect(html).toContain('<mfrac><mi>a</mi><mi>b</mi></mfrac>');
-    expect(html).toMatch(/<span class="katex"><math display="block">/);
+    // Display math scrolls in its own box when wide, so it takes keyboard focus; inline math does not.
+    expect(html).toMatch(/<span class="katex"><math display="block" tabindex="0">/);
+    expect(html).not.toMatch(/<math(?! display="block")[^>]*tabindex/);
     expect(html).toContain('<msqrt>');
   });
 

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeError } from '../api/api-client';
 import { useAuditEvents, useAuditVerdict } from '../api/queries';
 import { Button } from '../ui/button';
+import { ScrollBox } from '../ui/scroll-box';
 import { describeAuditDetails } from './describe-audit-details';
 
 const ACTIONS = [
@@ -37,7 +38,7 @@ export function AuditPage() {
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
-    <main className="mx-auto h-full w-full max-w-5xl overflow-y-auto p-6">
+    <main className="mx-auto h-full w-full max-w-5xl overflow-y-auto p-4 sm:p-6">
       <div className="mb-4 flex flex-wrap items-center gap-3">
         <h1 className="flex-1 text-xl font-semibold">Audit trail</h1>
         <select
@@ -76,35 +77,37 @@ export function AuditPage() {
         </p>
       )}
       {events.isError && <p role="alert">{describeError(events.error).message}</p>}
-      <table className="w-full text-left text-sm">
-        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-          <tr>
-            <th className="py-1 pr-3 font-medium">When</th>
-            <th className="py-1 pr-3 font-medium">Who</th>
-            <th className="py-1 pr-3 font-medium">Action</th>
-            <th className="py-1 pr-3 font-medium">Target</th>
-            <th className="py-1 pr-3 font-medium">From</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((e) => (
-            <tr key={e.id} data-testid="audit-row" className="border-t border-zinc-100 align-top dark:border-zinc-800">
-              <td className="py-1.5 pr-3 whitespace-nowrap tabular-nums">{new Date(e.at).toLocaleString()}</td>
-              <td className="py-1.5 pr-3">{e.actorEmail ?? '—'}</td>
-              <td className="py-1.5 pr-3 font-mono text-xs">{e.action}</td>
-              <td className="py-1.5 pr-3 text-xs text-zinc-700 dark:text-zinc-300" data-testid="audit-target">
-                {e.target && <span className="block font-mono">{e.target}</span>}
-                {describeAuditDetails(e.details).map((d) => (
-                  <span key={d.label} className="mr-3 inline-block">
-                    <span className="text-zinc-600 dark:text-zinc-400">{d.label}:</span> {d.text}
-                  </span>
-                ))}
-              </td>
-              <td className="py-1.5 pr-3 text-xs text-zinc-500 dark:text-zinc-400">{e.ip ?? ''}</td>
+      <ScrollBox label="Audit events">
+        <table className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+            <tr>
+              <th className="py-1 pr-3 font-medium">When</th>
+              <th className="py-1 pr-3 font-medium">Who</th>
+              <th className="py-1 pr-3 font-medium">Action</th>
+              <th className="py-1 pr-3 font-medium">Target</th>
+              <th className="py-1 pr-3 font-medium">From</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((e) => (
+              <tr key={e.id} data-testid="audit-row" className="border-t border-zinc-100 align-top dark:border-zinc-800">
+                <td className="py-1.5 pr-3 whitespace-nowrap tabular-nums">{new Date(e.at).toLocaleString()}</td>
+                <td className="py-1.5 pr-3">{e.actorEmail ?? '—'}</td>
+                <td className="py-1.5 pr-3 font-mono text-xs">{e.action}</td>
+                <td className="py-1.5 pr-3 text-xs text-zinc-700 dark:text-zinc-300" data-testid="audit-target">
+                  {e.target && <span className="block font-mono">{e.target}</span>}
+                  {describeAuditDetails(e.details).map((d) => (
+                    <span key={d.label} className="mr-3 inline-block">
+                      <span className="text-zinc-600 dark:text-zinc-400">{d.label}:</span> {d.text}
+                    </span>
+                  ))}
+                </td>
+                <td className="py-1.5 pr-3 text-xs text-zinc-500 dark:text-zinc-400">{e.ip ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ScrollBox>
       {events.hasNextPage && (
         <Button variant="secondary" className="mt-4" onClick={() => void events.fetchNextPage()} disabled={events.isFetchingNextPage}>
           Load older events

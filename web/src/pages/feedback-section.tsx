@@ -2,6 +2,7 @@ import type { FeedbackSource, FeedbackSummary } from '@axon/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { Download, ThumbsDown, ThumbsUp } from 'lucide-react';
 import { api, describeError } from '../api/api-client';
+import { ScrollBox } from '../ui/scroll-box';
 
 /** Where the feedback came from, in words: the web chat's thumbs or a program's `POST /v1/feedback`. */
 const SOURCE_LABEL: Record<FeedbackSource, string> = { web: 'web', api: 'api' };
@@ -43,33 +44,35 @@ export function FeedbackSection({ query }: { query: string }) {
             </span>
             <span>{share(data.totals.up, data.totals.down)} positive</span>
           </p>
-          <table className="mb-4 w-full text-left text-sm">
-            <caption className="sr-only">Feedback by model</caption>
-            <thead className="text-xs text-zinc-600 dark:text-zinc-400">
-              <tr>
-                {['Model', 'Source', 'Good', 'Bad', 'Positive'].map((h) => (
-                  <th key={h} className="py-1 pr-3 font-medium">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {data.byModel.map((r) => (
-                <tr
-                  key={`${r.model} ${r.source}`}
-                  data-testid="feedback-row"
-                  className="border-t border-zinc-100 tabular-nums dark:border-zinc-800"
-                >
-                  <td className="py-1.5 pr-3">{r.model}</td>
-                  <td className="py-1.5 pr-3">{SOURCE_LABEL[r.source]}</td>
-                  <td className="py-1.5 pr-3">{r.up}</td>
-                  <td className="py-1.5 pr-3">{r.down}</td>
-                  <td className="py-1.5 pr-3">{share(r.up, r.down)}</td>
+          <ScrollBox label="Feedback by model" className="mb-4">
+            <table className="w-full text-left text-sm">
+              <caption className="sr-only">Feedback by model</caption>
+              <thead className="text-xs text-zinc-600 dark:text-zinc-400">
+                <tr>
+                  {['Model', 'Source', 'Good', 'Bad', 'Positive'].map((h) => (
+                    <th key={h} className="py-1 pr-3 font-medium">
+                      {h}
+                    </th>
+                  ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {data.byModel.map((r) => (
+                  <tr
+                    key={`${r.model} ${r.source}`}
+                    data-testid="feedback-row"
+                    className="border-t border-zinc-100 tabular-nums dark:border-zinc-800"
+                  >
+                    <td className="py-1.5 pr-3">{r.model}</td>
+                    <td className="py-1.5 pr-3">{SOURCE_LABEL[r.source]}</td>
+                    <td className="py-1.5 pr-3">{r.up}</td>
+                    <td className="py-1.5 pr-3">{r.down}</td>
+                    <td className="py-1.5 pr-3">{share(r.up, r.down)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollBox>
           <h3 className="mb-1 text-sm font-medium">Latest comments</h3>
           <ul className="flex flex-col gap-1 text-sm">
             {data.recent

@@ -6,6 +6,7 @@ import { type FormEvent, useState } from 'react';
 import { toast } from 'sonner';
 import { api, describeError } from '../api/api-client';
 import { Button } from '../ui/button';
+import { ScrollBox } from '../ui/scroll-box';
 import { readTemplateVariables } from './read-template-variables';
 
 type TemplateWithVersions = PromptTemplate & { versions: PromptTemplateVersion[] };
@@ -38,8 +39,8 @@ export function PromptsPage() {
   const [name, setName] = useState('');
 
   return (
-    <main className="mx-auto flex h-full w-full max-w-6xl gap-6 overflow-y-auto p-6">
-      <aside className="w-56 shrink-0">
+    <main className="mx-auto flex h-full w-full max-w-6xl flex-col gap-6 overflow-y-auto p-4 sm:p-6 md:flex-row">
+      <aside className="shrink-0 md:w-56">
         <h1 className="mb-3 text-xl font-semibold">Prompts</h1>
         <ul className="mb-4 space-y-1 text-sm">
           {list.data?.items.map((p) => (
@@ -134,44 +135,46 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
         <h2 className="text-lg font-semibold">{template.name}</h2>
         <p className="text-sm text-zinc-500 dark:text-zinc-400">{template.description}</p>
       </div>
-      <table className="w-full text-left text-sm">
-        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-          <tr>
-            <th className="py-1 font-medium">Version</th>
-            <th className="py-1 font-medium">Note</th>
-            <th className="py-1 font-medium">Saved</th>
-            <th className="py-1" />
-          </tr>
-        </thead>
-        <tbody>
-          {template.versions.map((v) => (
-            <tr key={v.version} data-testid="prompt-version" className="border-t border-zinc-100 dark:border-zinc-800">
-              <td className="py-1.5">
-                v{v.version}{' '}
-                {v.version === template.activeVersion && (
-                  <span className="rounded bg-emerald-100 px-1 text-xs text-emerald-800 dark:bg-emerald-900 dark:text-emerald-200">
-                    active
-                  </span>
-                )}
-              </td>
-              <td className="py-1.5">{v.note}</td>
-              <td className="py-1.5 text-xs text-zinc-500 dark:text-zinc-400">{new Date(v.createdAt).toLocaleString()}</td>
-              <td className="space-x-2 py-1.5 text-right">
-                {v.version !== template.activeVersion && (
-                  <>
-                    <Button variant="secondary" onClick={() => setCompare(v.version)}>
-                      Compare
-                    </Button>
-                    <Button variant="secondary" onClick={() => activate.mutate(v.version)}>
-                      Activate v{v.version}
-                    </Button>
-                  </>
-                )}
-              </td>
+      <ScrollBox label="Versions">
+        <table className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+            <tr>
+              <th className="py-1 font-medium">Version</th>
+              <th className="py-1 font-medium">Note</th>
+              <th className="py-1 font-medium">Saved</th>
+              <th className="py-1" />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {template.versions.map((v) => (
+              <tr key={v.version} data-testid="prompt-version" className="border-t border-zinc-100 dark:border-zinc-800">
+                <td className="py-1.5">
+                  v{v.version}{' '}
+                  {v.version === template.activeVersion && (
+                    <span className="rounded bg-emerald-100 px-1 text-xs text-emerald-800 dark:bg-emerald-900 dark:text-emerald-200">
+                      active
+                    </span>
+                  )}
+                </td>
+                <td className="py-1.5">{v.note}</td>
+                <td className="py-1.5 text-xs text-zinc-500 dark:text-zinc-400">{new Date(v.createdAt).toLocaleString()}</td>
+                <td className="space-x-2 py-1.5 text-right">
+                  {v.version !== template.activeVersion && (
+                    <>
+                      <Button variant="secondary" onClick={() => setCompare(v.version)}>
+                        Compare
+                      </Button>
+                      <Button variant="secondary" onClick={() => activate.mutate(v.version)}>
+                        Activate v{v.version}
+                      </Button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ScrollBox>
       {other && (
         <div>
           <h3 className="mb-1 text-sm font-medium">
@@ -228,7 +231,7 @@ function TemplateDetail({ template, onChange }: { template: TemplateWithVersions
           </p>
         )}
         <input aria-label="Note" placeholder="What changed" value={note} onChange={(e) => setNote(e.target.value)} className={field} />
-        <div className="flex gap-2">
+        <div className="flex flex-wrap gap-2">
           <Button variant="secondary" onClick={() => save.mutate(false)}>
             Save as new version
           </Button>

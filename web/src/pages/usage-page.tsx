@@ -3,6 +3,7 @@ import { Download } from 'lucide-react';
 import { useState } from 'react';
 import { api, describeError } from '../api/api-client';
 import { useSession } from '../api/queries';
+import { ScrollBox } from '../ui/scroll-box';
 import { FeedbackSection } from './feedback-section';
 import { UsageTimeline } from './usage-timeline';
 
@@ -65,7 +66,7 @@ export function UsagePage() {
   const rows = usage.data?.rows ?? [];
   const select = 'rounded-lg border border-zinc-300 bg-transparent px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900';
   return (
-    <main className="mx-auto h-full w-full max-w-5xl overflow-y-auto p-6">
+    <main className="mx-auto h-full w-full max-w-5xl overflow-y-auto p-4 sm:p-6">
       <div className="mb-4 flex flex-wrap items-center gap-3">
         <h1 className="flex-1 text-xl font-semibold">Usage</h1>
         <select aria-label="Period" value={period} onChange={(e) => setPeriod(e.target.value as Period)} className={select}>
@@ -116,31 +117,33 @@ export function UsagePage() {
             <BarChart title="Cost (USD)" rows={rows} value={(r) => r.costUsd} format={(n) => `$${n.toFixed(4)}`} />
             <BarChart title="Latency p95 (ms)" rows={rows} value={(r) => r.latencyP95Ms ?? 0} format={(n) => n.toFixed(0)} />
           </div>
-          <table className="w-full text-left text-sm">
-            <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-              <tr>
-                {['', 'Requests', 'Errors', 'Input tokens', 'Output tokens', 'Cost (USD)', 'p50 ms', 'p95 ms'].map((h) => (
-                  <th key={h} className="py-1 pr-3 font-medium">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.key} data-testid="usage-row" className="border-t border-zinc-100 tabular-nums dark:border-zinc-800">
-                  <td className="py-1.5 pr-3">{r.key}</td>
-                  <td className="py-1.5 pr-3">{r.requests}</td>
-                  <td className="py-1.5 pr-3">{r.errors}</td>
-                  <td className="py-1.5 pr-3">{r.inputTokens}</td>
-                  <td className="py-1.5 pr-3">{r.outputTokens}</td>
-                  <td className="py-1.5 pr-3">{r.costUsd.toFixed(4)}</td>
-                  <td className="py-1.5 pr-3">{r.latencyP50Ms?.toFixed(0) ?? '—'}</td>
-                  <td className="py-1.5 pr-3">{r.latencyP95Ms?.toFixed(0) ?? '—'}</td>
+          <ScrollBox label="Usage table">
+            <table className="w-full text-left text-sm">
+              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+                <tr>
+                  {['', 'Requests', 'Errors', 'Input tokens', 'Output tokens', 'Cost (USD)', 'p50 ms', 'p95 ms'].map((h) => (
+                    <th key={h} className="py-1 pr-3 font-medium">
+                      {h}
+                    </th>
+                  ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr key={r.key} data-testid="usage-row" className="border-t border-zinc-100 tabular-nums dark:border-zinc-800">
+                    <td className="py-1.5 pr-3">{r.key}</td>
+                    <td className="py-1.5 pr-3">{r.requests}</td>
+                    <td className="py-1.5 pr-3">{r.errors}</td>
+                    <td className="py-1.5 pr-3">{r.inputTokens}</td>
+                    <td className="py-1.5 pr-3">{r.outputTokens}</td>
+                    <td className="py-1.5 pr-3">{r.costUsd.toFixed(4)}</td>
+                    <td className="py-1.5 pr-3">{r.latencyP50Ms?.toFixed(0) ?? '—'}</td>
+                    <td className="py-1.5 pr-3">{r.latencyP95Ms?.toFixed(0) ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollBox>
         </>
       )}
       <FeedbackSection query={query} />
