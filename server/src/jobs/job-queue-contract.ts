@@ -5,7 +5,7 @@ import type { JobHandler, JobQueue, QueuedJob, RetryPolicy } from './job-queue';
 import type { IngestJobData } from './table-job-queue';
 
 export interface JobQueueHarness {
-  /** A queue instance over the shared storage, as another process would have it (a new one per call). */
+  /** A queue instance over the shared storage, as another process would have it (a new one per call), holding a job it runs for 1 s unless renewed. */
   open(options: { retry: RetryPolicy; concurrency: number }): Promise<JobQueue<IngestJobData>>;
   /** The data of a new job (for the table: a real document). */
   newJob(): Promise<IngestJobData>;
@@ -124,6 +124,27 @@ export function describeJobQueueContract(name: string, make: () => Promise<JobQu
       expect(most).toBe(2);
       expect(inFlight).toBe(0);
     });
+
+    it('leaves a job to the live instance running it, however long it runs, when another instance starts', async () => {
+      const first = await open();
+      let release: () => void = () => {};
+      const { handler, runs, failures } = recordingHandler(() => new Promise<void>((resolve) => (release = resolve)));
+      await first.work(handler);
+      const job = await harness.newJob();
+      await first.enqueue(job);
+      await until(() => runs.length > 0, 5000, 'the job to start');
+      // The second instance starts while the job runs on, well past the first instance's lease (1 s here).
+      const second = await open();
+      const other = recordingHandler();
+      await second.work(other.handler);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      release();
+      await first.idle();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(runs.map((r) => r.job.data)).toEqual([job]);
+      expect(other.runs).toEqual([]);
+      expect([...failures, ...other.failures]).toEqual([]);
+    }, 20_000);
 
     it('runs again a job whose worker process was killed while running it', async () => {
       const job = await harness.newJob();

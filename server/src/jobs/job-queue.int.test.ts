@@ -23,7 +23,7 @@ describeJobQueueContract('the store table (SQLite)', async () => {
       // Each instance has its own connection to the file, as another process would.
       const store = openSqliteStore({ path });
       stores.push(store);
-      return createTableJobQueue({ jobs: store.ingestJobs, retry, concurrency, pollMs: 50 });
+      return createTableJobQueue({ jobs: store.ingestJobs, retry, concurrency, pollMs: 50, leaseMs: 1000 });
     },
     async newJob() {
       const id = randomUUID();
@@ -77,7 +77,8 @@ describeJobQueueContract('BullMQ (Redis)', async () => {
 describe('the store table after crashes', () => {
   it('gives up a job claimed more often than it has tries (each claim a worker that died)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-jobs-'));
-    const store = openSqliteStore({ path: join(dir, 'axon.db') });
+    let at = Date.parse('2030-01-01T00:00:00.000Z');
+    const store = openSqliteStore({ path: join(dir, 'axon.db'), now: () => new Date(at) });
     try {
       const owner = await store.users.create({ email: 'o@example.com', passwordHash: null, role: 'admin', orgId: 'org_default' });
       const collection = await store.collections.create({ ownerId: owner.id, name: 'c' });
@@ -92,10 +93,11 @@ describe('the store table after crashes', () => {
         createdBy: owner.id,
       });
       await store.ingestJobs.enqueue(id);
-      // Three workers took it and died: each claim left it running, and each start queued it again.
+      // Three workers took it and died: each claim left it running, and a start after its lease lapsed queued it again.
       for (let i = 0; i < 3; i++) {
-        await store.ingestJobs.claimNext();
-        await store.ingestJobs.requeueRunning();
+        await store.ingestJobs.claimNext({ workerId: `dead-${i}`, leaseMs: 30_000 });
+        at += 30_001;
+        expect(await store.ingestJobs.requeueExpired()).toBe(1);
       }
       const runs: number[] = [];
       const failures: Array<{ attempt: number; message: string }> = [];
@@ -108,7 +110,8 @@ describe('the store table after crashes', () => {
       await queue.close();
       expect(runs).toEqual([]);
       expect(failures).toEqual([{ attempt: 4, message: 'The job was interrupted 3 times.' }]);
-      expect(await store.ingestJobs.claimNext()).toBeUndefined();
+      at += 30_001;
+      expect(await store.ingestJobs.claimNext({ workerId: 'last', leaseMs: 30_000 })).toBeUndefined();
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,7 @@ export interface JobQueue<T> {
   work(handler: JobHandler<T>): Promise<void>;
   /** Resolves when no job is waiting, waiting for a retry or running (on this process for the table; anywhere for Redis). */
   idle(): Promise<void>;
-  /** Stops taking jobs and waits for the running ones; a job waiting for a retry here is taken again at the next start. */
+  /** Stops taking jobs and waits for the running ones; a job waiting for a retry here is taken again once this worker's hold on it lapses. */
   close(): Promise<void>;
 }
 

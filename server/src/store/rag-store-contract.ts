@@ -437,8 +437,12 @@ export function describeRagStoreContract(
       });
 
     describe('ingest jobs', () => {
+      const LEASE_MS = 60_000;
+      const leaseOf = (workerId: string) => ({ workerId, leaseMs: LEASE_MS });
       const drain = async () => {
-        for (let job = await s.ingestJobs.claimNext(); job; job = await s.ingestJobs.claimNext()) await s.ingestJobs.finish(job.id, 'done');
+        const lease = leaseOf('drain');
+        for (let job = await s.ingestJobs.claimNext(lease); job; job = await s.ingestJobs.claimNext(lease))
+          await s.ingestJobs.finish(job.id, 'done');
       };
       const newDocument = async (owner: string, collectionId: string) =>
         (
@@ -461,14 +465,15 @@ export function describeRagStoreContract(
         await s.ingestJobs.enqueue(first);
         s.advance(10);
         await s.ingestJobs.enqueue(second);
-        const a = await s.ingestJobs.claimNext();
-        const b = await s.ingestJobs.claimNext();
+        const a = await s.ingestJobs.claimNext(leaseOf('a'));
+        const b = await s.ingestJobs.claimNext(leaseOf('b'));
         expect([a?.documentId, b?.documentId]).toEqual([first, second]);
         expect(a?.attempts).toBe(1);
-        expect(await s.ingestJobs.claimNext()).toBeUndefined();
+        expect(await s.ingestJobs.claimNext(leaseOf('c'))).toBeUndefined();
         await s.ingestJobs.finish(a?.id as string, 'done');
         await s.ingestJobs.finish(b?.id as string, 'failed');
-        expect(await s.ingestJobs.claimNext()).toBeUndefined();
+        s.advance(LEASE_MS + 1);
+        expect(await s.ingestJobs.claimNext(leaseOf('c'))).toBeUndefined();
       });
 
       it('never hands one job to two workers claiming at once', async () => {
@@ -478,8 +483,9 @@ export function describeRagStoreContract(
         for (let i = 0; i < 12; i++) await s.ingestJobs.enqueue(await newDocument(owner, collection.id));
         const claimed: string[] = [];
         await Promise.all(
-          Array.from({ length: 4 }, async () => {
-            for (let job = await s.ingestJobs.claimNext(); job; job = await s.ingestJobs.claimNext()) claimed.push(job.id);
+          Array.from({ length: 4 }, async (_, worker) => {
+            const lease = leaseOf(`worker-${worker}`);
+            for (let job = await s.ingestJobs.claimNext(lease); job; job = await s.ingestJobs.claimNext(lease)) claimed.push(job.id);
           }),
         );
         expect(claimed).toHaveLength(12);
@@ -487,19 +493,60 @@ export function describeRagStoreContract(
         for (const id of claimed) await s.ingestJobs.finish(id, 'done');
       });
 
-      it('puts a job left running by a stop back in the queue', async () => {
+      it('puts a job whose worker stopped (its lease lapsed) back in the queue', async () => {
         await drain();
         const owner = await s.addUser();
         const collection = await s.collections.create({ ownerId: owner, name: `jobs-${randomUUID()}` });
         const documentId = await newDocument(owner, collection.id);
         await s.ingestJobs.enqueue(documentId);
-        const job = await s.ingestJobs.claimNext();
-        s.advance(60 * 60_000);
-        expect(await s.ingestJobs.requeueRunning()).toBe(1);
-        const again = await s.ingestJobs.claimNext();
+        const job = await s.ingestJobs.claimNext(leaseOf('stopped'));
+        s.advance(LEASE_MS + 1);
+        expect(await s.ingestJobs.requeueExpired()).toBe(1);
+        const again = await s.ingestJobs.claimNext(leaseOf('next'));
         expect(again).toEqual({ id: job?.id, documentId, attempts: 2 });
         await s.ingestJobs.finish(again?.id as string, 'done');
-        expect(await s.ingestJobs.requeueRunning()).toBe(0);
+        s.advance(LEASE_MS + 1);
+        expect(await s.ingestJobs.requeueExpired()).toBe(0);
+      });
+
+      it('leaves a job running under a live lease to its worker when another process starts, as long as the lease is renewed', async () => {
+        await drain();
+        const owner = await s.addUser();
+        const collection = await s.collections.create({ ownerId: owner, name: `jobs-${randomUUID()}` });
+        const documentId = await newDocument(owner, collection.id);
+        await s.ingestJobs.enqueue(documentId);
+        const job = await s.ingestJobs.claimNext(leaseOf('live'));
+        s.advance(LEASE_MS / 2);
+        expect(await s.ingestJobs.requeueExpired()).toBe(0);
+        expect(await s.ingestJobs.claimNext(leaseOf('other'))).toBeUndefined();
+        // Renewed half-way, the lease outlasts the first one.
+        await s.ingestJobs.renew([job?.id as string], leaseOf('live'));
+        s.advance(LEASE_MS * 0.75);
+        expect(await s.ingestJobs.requeueExpired()).toBe(0);
+        expect(await s.ingestJobs.claimNext(leaseOf('other'))).toBeUndefined();
+        s.advance(LEASE_MS * 0.75);
+        expect(await s.ingestJobs.requeueExpired()).toBe(1);
+        expect(await s.ingestJobs.claimNext(leaseOf('other'))).toEqual({ id: job?.id, documentId, attempts: 2 });
+        await s.ingestJobs.finish(job?.id as string, 'done');
+      });
+
+      it('takes over a running job whose lease lapsed, and no longer renews it for the worker that lost it', async () => {
+        await drain();
+        const owner = await s.addUser();
+        const collection = await s.collections.create({ ownerId: owner, name: `jobs-${randomUUID()}` });
+        const documentId = await newDocument(owner, collection.id);
+        await s.ingestJobs.enqueue(documentId);
+        const job = await s.ingestJobs.claimNext(leaseOf('died'));
+        s.advance(LEASE_MS + 1);
+        // Taken by a worker looking for jobs, without a start queueing it again first.
+        expect(await s.ingestJobs.claimNext(leaseOf('rescuer'))).toEqual({ id: job?.id, documentId, attempts: 2 });
+        s.advance(LEASE_MS / 2);
+        await s.ingestJobs.renew([job?.id as string], leaseOf('died'));
+        s.advance(LEASE_MS / 2 + 1);
+        expect(await s.ingestJobs.requeueExpired()).toBe(1);
+        const third = await s.ingestJobs.claimNext(leaseOf('third'));
+        expect(third?.attempts).toBe(3);
+        await s.ingestJobs.finish(job?.id as string, 'done');
       });
     });
   });

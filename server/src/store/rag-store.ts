@@ -152,13 +152,29 @@ export interface IngestJob {
   attempts: number;
 }
 
+/** Who holds a running job, and for how long unless renewed. */
+export interface IngestJobLease {
+  /** The worker (one queue of one process) that runs the job. */
+  workerId: string;
+  /** How long from now the hold lasts; a job whose hold has lapsed is taken to be left by a dead worker. */
+  leaseMs: number;
+}
+
 export interface IngestJobRepository {
   enqueue(documentId: string): Promise<void>;
-  /** Takes the oldest queued job, marking it running; undefined when none is queued. */
-  claimNext(): Promise<IngestJob | undefined>;
+  /**
+   * Takes the oldest job that is queued, or running under a lease that has expired (its worker
+   * died), marking it running under `lease`; undefined when there is none.
+   */
+  claimNext(lease: IngestJobLease): Promise<IngestJob | undefined>;
+  /** Extends the lease on those of `ids` that `lease.workerId` still holds (a job another worker took over is left alone). */
+  renew(ids: string[], lease: IngestJobLease): Promise<void>;
   finish(id: string, state: 'done' | 'failed'): Promise<void>;
-  /** Puts jobs left running by a stop back in the queue; returns how many. */
-  requeueRunning(): Promise<number>;
+  /**
+   * Puts running jobs whose lease has expired (their worker died or stopped) back in the queue;
+   * returns how many. Jobs under a live lease are left to the worker running them.
+   */
+  requeueExpired(): Promise<number>;
 }
 
 export type { CollectionAccess };

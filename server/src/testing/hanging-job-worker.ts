@@ -16,7 +16,7 @@ const retry = { attempts: 3, backoffMs: 100 };
 if (JOB_QUEUE === 'table' && JOB_DB) {
   const { createTableJobQueue } = await import('../jobs/table-job-queue');
   const store = openSqliteStore({ path: JOB_DB });
-  await createTableJobQueue({ jobs: store.ingestJobs, concurrency: 1, retry, pollMs: 50 }).work(handler);
+  await createTableJobQueue({ jobs: store.ingestJobs, concurrency: 1, retry, pollMs: 50, leaseMs: 1000 }).work(handler);
 } else if (JOB_QUEUE === 'bullmq' && JOB_REDIS_URL && JOB_NAME && JOB_PREFIX) {
   const { createBullmqJobQueue } = await import('../jobs/bullmq-job-queue');
   const { Redis } = await import('ioredis');

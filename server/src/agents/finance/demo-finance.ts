@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig } from '@axon/contracts';
 import { AgentConfigSchema } from '@axon/contracts';
 import pino from 'pino';
@@ -32,6 +33,20 @@ export interface FinanceDemoOptions {
   blobs?: BlobStore | undefined;
   /** Where the dataset goes (the data directory's `datasets/` when absent). */
   datasetFiles?: DatasetFiles | undefined;
+}
+
+/** How often the demo looks whether the documents another process took are indexed. */
+const INDEXED_POLL_MS = 200;
+
+/** Resolves once every document is indexed or has failed, by whichever process's worker took it. */
+async function untilIndexed(store: Store, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    for (;;) {
+      const status = (await store.documents.get(id))?.status;
+      if (!status || status === 'ready' || status === 'failed') break;
+      await sleep(INDEXED_POLL_MS);
+    }
+  }
 }
 
 const plusDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
@@ -141,6 +156,11 @@ export async function runFinanceDemo(config: Config, store: Store, options: Fina
   }
   await ingestion.start();
   await ingestion.idle();
+  // A running server works the same queue: the documents it took are waited for here too.
+  await untilIndexed(
+    store,
+    dated.map((d) => d.id),
+  );
   await ingestion.stop();
   for (const { id, date } of dated) await store.documents.describe(id, { date: { value: date, source: 'manual' } });
   out.write(`${added > 0 ? '+' : '='} collection ${FINANCE_COLLECTION}: ${files.length} documents (${added} new)\n`);

@@ -122,10 +122,15 @@ export function parseInWorker(bytes: Uint8Array, type: SupportedType, limits: Wo
 /** How many files can be parsed at once. */
 export const PARSE_CONCURRENCY = slots.length;
 
-/** Stops the worker threads (at shutdown). */
+/**
+ * Stops the idle worker threads (at shutdown). A thread still parsing is left to finish: another
+ * ingestion of this process (a server beside a CLI command run in it) may be waiting for it; the
+ * threads do not keep the process alive.
+ */
 export async function stopParseWorker(): Promise<void> {
   await Promise.all(
     slots.map((slot) => {
+      if (slot.load > 0) return undefined;
       const current = slot.worker;
       slot.worker = undefined;
       return current?.terminate();

@@ -79,7 +79,8 @@ describe('postgres without pgvector', () => {
       const setup = openPostgresRagUnderTest(pool, { vectors: false });
       const owner = await setup.addUser();
       const collection = await setup.collections.create({ ownerId: owner, name: `jobs-${randomUUID()}` });
-      for (let job = await setup.ingestJobs.claimNext(); job; job = await setup.ingestJobs.claimNext())
+      const lease = { workerId: 'setup', leaseMs: 60_000 };
+      for (let job = await setup.ingestJobs.claimNext(lease); job; job = await setup.ingestJobs.claimNext(lease))
         await setup.ingestJobs.finish(job.id, 'done');
       for (let i = 0; i < 60; i++) {
         const { document } = await setup.documents.create({
@@ -96,8 +97,9 @@ describe('postgres without pgvector', () => {
       await Promise.all(
         replicas.flatMap((replicaPool, replica) => {
           const jobs = createPostgresRagRepositories(replicaPool, { vectors: false }).ingestJobs;
-          return [0, 1, 2].map(async () => {
-            for (let job = await jobs.claimNext(); job; job = await jobs.claimNext()) {
+          return [0, 1, 2].map(async (worker) => {
+            const lease = { workerId: `replica-${replica}-${worker}`, leaseMs: 60_000 };
+            for (let job = await jobs.claimNext(lease); job; job = await jobs.claimNext(lease)) {
               claimed.push({ replica, id: job.id });
               await jobs.finish(job.id, 'done');
             }
@@ -110,28 +112,6 @@ describe('postgres without pgvector', () => {
     } finally {
       await Promise.all(replicas.map((p) => p.end()));
     }
-  });
-
-  it('leaves the running jobs of live replicas alone at start; takes over those past their lease', async () => {
-    const s = openPostgresRagUnderTest(pool, { vectors: false, ingestLeaseMs: 60_000 });
-    for (let job = await s.ingestJobs.claimNext(); job; job = await s.ingestJobs.claimNext()) await s.ingestJobs.finish(job.id, 'done');
-    const owner = await s.addUser();
-    const collection = await s.collections.create({ ownerId: owner, name: `lease-${randomUUID()}` });
-    const { document } = await s.documents.create({
-      collectionId: collection.id,
-      name: 'd',
-      mime: 'text/plain',
-      size: 1,
-      sha256: 'y',
-      createdBy: owner,
-    });
-    await s.ingestJobs.enqueue(document.id);
-    const job = await s.ingestJobs.claimNext();
-    s.advance(30_000);
-    expect(await s.ingestJobs.requeueRunning()).toBe(0);
-    expect(await s.ingestJobs.claimNext()).toBeUndefined();
-    s.advance(31_000);
-    expect(await s.ingestJobs.claimNext()).toMatchObject({ id: job?.id, attempts: 2 });
   });
 
   it('keeps the per-collection chunk counts exact through re-indexing and deletions', async () => {

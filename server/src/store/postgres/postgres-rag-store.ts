@@ -53,11 +53,6 @@ export interface PostgresRagOptions {
    * row. Searches are exact until the index exists.
    */
   deferVectorIndex?: boolean | undefined;
-  /**
-   * How long an ingest job may run before another worker may take it again (its replica is taken to
-   * have stopped). Indexing is idempotent, so a job taken twice costs time, not correctness.
-   */
-  ingestLeaseMs?: number | undefined;
 }
 
 /** Whether the vector migration is applied (the server has pgvector). */
@@ -190,7 +185,6 @@ export function createPostgresRagRepositories(pool: pg.Pool, options: PostgresRa
   const iso = () => now().toISOString();
   const efSearch = options.efSearch ?? 200;
   const hnsw = options.hnsw ?? { m: 16, efConstruction: 64 };
-  const leaseMs = options.ingestLeaseMs ?? 15 * 60_000;
 
   const collectionColumns = `c.*, ${accessSql('$1')} AS access, (SELECT count(*)::int FROM documents d WHERE d.collection_id = c.id) AS document_count`;
   const withAccess = (row: Row): Collection => ({
@@ -635,31 +629,45 @@ export function createPostgresRagRepositories(pool: pg.Pool, options: PostgresRa
         at,
       ]);
     },
-    async claimNext() {
+    async claimNext({ workerId, leaseMs }) {
       // SKIP LOCKED: workers of several replicas polling at once each take a different job. A job
-      // running past its lease was left by a replica that stopped, and is taken again.
+      // running under a lease that has lapsed was left by a worker that died, and is taken again.
       const at = now();
       const { rows } = await pool.query(
-        `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1, updated_at = $1
+        `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1, worker_id = $1, lease_expires_at = $2, updated_at = $3
          WHERE id = (
-           SELECT id FROM ingest_jobs WHERE state = 'queued' OR (state = 'running' AND updated_at < $2)
+           SELECT id FROM ingest_jobs
+           WHERE state = 'queued' OR (state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= $3))
            ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
          )
          RETURNING id, document_id, attempts`,
-        [at.toISOString(), new Date(at.getTime() - leaseMs).toISOString()],
+        [workerId, new Date(at.getTime() + leaseMs).toISOString(), at.toISOString()],
       );
       const row = rows[0];
       return row && { id: row.id as string, documentId: row.document_id as string, attempts: row.attempts as number };
     },
-    async finish(id, state) {
-      await pool.query('UPDATE ingest_jobs SET state = $1, updated_at = $2 WHERE id = $3', [state, iso(), id]);
+    async renew(ids, { workerId, leaseMs }) {
+      if (ids.length === 0) return;
+      await pool.query("UPDATE ingest_jobs SET lease_expires_at = $1 WHERE state = 'running' AND worker_id = $2 AND id = ANY($3::text[])", [
+        new Date(now().getTime() + leaseMs).toISOString(),
+        workerId,
+        ids,
+      ]);
     },
-    async requeueRunning() {
-      // Other replicas may be working on jobs right now: only those past their lease are put back.
-      const at = now();
+    async finish(id, state) {
+      await pool.query('UPDATE ingest_jobs SET state = $1, worker_id = NULL, lease_expires_at = NULL, updated_at = $2 WHERE id = $3', [
+        state,
+        iso(),
+        id,
+      ]);
+    },
+    async requeueExpired() {
+      // Other replicas may be working on jobs right now: only those whose lease has lapsed are put back.
+      const at = iso();
       const result = await pool.query(
-        "UPDATE ingest_jobs SET state = 'queued', updated_at = $1 WHERE state = 'running' AND updated_at < $2",
-        [at.toISOString(), new Date(at.getTime() - leaseMs).toISOString()],
+        `UPDATE ingest_jobs SET state = 'queued', worker_id = NULL, lease_expires_at = NULL, updated_at = $1
+         WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`,
+        [at],
       );
       return result.rowCount ?? 0;
     },

@@ -260,4 +260,14 @@ export const RAG_MIGRATIONS: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 103,
+    name: 'the worker holding a running ingest job, and until when',
+    sql: `
+      -- A running job belongs to its worker while the lease is renewed; one whose lease has lapsed
+      -- (its worker died) is taken again. Jobs running before this migration have none: they are.
+      ALTER TABLE ingest_jobs ADD COLUMN worker_id TEXT;
+      ALTER TABLE ingest_jobs ADD COLUMN lease_expires_at TIMESTAMPTZ;
+    `,
+  },
 ];

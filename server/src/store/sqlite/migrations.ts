@@ -685,4 +685,14 @@ export const SQLITE_MIGRATIONS: Array<{
       ALTER TABLE api_keys ADD COLUMN model TEXT;
     `,
   },
+  {
+    version: 24,
+    name: 'the worker holding a running ingest job, and until when',
+    sql: `
+      -- A running job belongs to its worker while the lease is renewed; one whose lease has lapsed
+      -- (its worker died) is taken again. Jobs running before this migration have none: they are.
+      ALTER TABLE ingest_jobs ADD COLUMN worker_id TEXT;
+      ALTER TABLE ingest_jobs ADD COLUMN lease_expires_at TEXT;
+    `,
+  },
 ];

@@ -497,21 +497,45 @@ export function createSqliteRagRepositories(db: Database.Database, now: () => Da
         at,
       );
     },
-    async claimNext() {
+    async claimNext({ workerId, leaseMs }) {
+      // A job running under a lease that has lapsed was left by a worker that died: it is taken again.
+      const at = now();
       const row = db
         .prepare(
-          `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1, updated_at = ?
-           WHERE id = (SELECT id FROM ingest_jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1)
+          `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, lease_expires_at = ?, updated_at = ?
+           WHERE id = (
+             SELECT id FROM ingest_jobs
+             WHERE state = 'queued' OR (state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?))
+             ORDER BY created_at LIMIT 1
+           )
            RETURNING id, document_id, attempts`,
         )
-        .get(iso()) as Row | undefined;
+        .get(workerId, new Date(at.getTime() + leaseMs).toISOString(), at.toISOString(), at.toISOString()) as Row | undefined;
       return row && { id: row.id as string, documentId: row.document_id as string, attempts: row.attempts as number };
     },
-    async finish(id, state) {
-      db.prepare('UPDATE ingest_jobs SET state = ?, updated_at = ? WHERE id = ?').run(state, iso(), id);
+    async renew(ids, { workerId, leaseMs }) {
+      if (ids.length === 0) return;
+      const at = now();
+      db.prepare(
+        `UPDATE ingest_jobs SET lease_expires_at = ?
+         WHERE state = 'running' AND worker_id = ? AND id IN (SELECT value FROM json_each(?))`,
+      ).run(new Date(at.getTime() + leaseMs).toISOString(), workerId, JSON.stringify(ids));
     },
-    async requeueRunning() {
-      return db.prepare("UPDATE ingest_jobs SET state = 'queued', updated_at = ? WHERE state = 'running'").run(iso()).changes;
+    async finish(id, state) {
+      db.prepare('UPDATE ingest_jobs SET state = ?, worker_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?').run(
+        state,
+        iso(),
+        id,
+      );
+    },
+    async requeueExpired() {
+      const at = iso();
+      return db
+        .prepare(
+          `UPDATE ingest_jobs SET state = 'queued', worker_id = NULL, lease_expires_at = NULL, updated_at = ?
+           WHERE state = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?)`,
+        )
+        .run(at, at).changes;
     },
   };
 
