@@ -59,9 +59,18 @@ async function expectFits(on: Page, inside: Locator[] = [], container?: Locator)
   const outer = container ? await container.boundingBox() : null;
   for (const locator of inside) {
     // (A message list may render again once its conversation has loaded.)
-    await expect.poll(() => locator.boundingBox()).not.toBeNull();
-    const box = await locator.boundingBox();
-    expect(box, `${locator} is on screen`).not.toBeNull();
+    // Measured in the poll itself: a message rendered again between two reads has no box for a moment.
+    const measured: { box: Awaited<ReturnType<Locator['boundingBox']>> } = { box: null };
+    await expect
+      .poll(
+        async () => {
+          measured.box = await locator.boundingBox();
+          return measured.box;
+        },
+        { message: `${locator} is on screen` },
+      )
+      .not.toBeNull();
+    const box = measured.box;
     if (!box) continue;
     expect(box.x, `${locator} starts on screen: ${JSON.stringify(box)}`).toBeGreaterThanOrEqual(-0.5);
     expect(box.y, `${locator} starts on screen`).toBeGreaterThanOrEqual(-0.5);
