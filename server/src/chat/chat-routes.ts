@@ -429,7 +429,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
             costUsd: request.server.usage.cost(servedModel, counted.inputTokens ?? 0, counted.outputTokens ?? 0),
             outputChars: result.text.length,
           },
-          { responseId: answer.id, orgId: user.orgId, userId: user.id },
+          { responseId: answer.id, orgId: user.orgId, userId: user.id, source: 'web' },
         );
         // A share of an alias's answers is mirrored to its shadow version once complete; its answer goes nowhere.
         const { served } = resolved;

@@ -11,7 +11,10 @@ beforeAll(async () => {
   t = await startTestServer({
     overrides: {
       'modelOps.controlIntervalMs': 0,
-      aliases: { 'rated-chat': { versions: [{ model: 'sim/sim-1' }], policy: { type: 'fixed', version: 1 } } },
+      aliases: {
+        'rated-chat': { versions: [{ model: 'sim/sim-1' }], policy: { type: 'fixed', version: 1 } },
+        'kept-chat': { versions: [{ model: 'sim/sim-1' }], policy: { type: 'fixed', version: 1 } },
+      },
     },
   });
   admin = new WebClient(t.url);
@@ -194,5 +197,64 @@ describe('feedback on answers', () => {
     expect((await rate({ response_id: id, value: null })).status).toBe(200);
     const withdrawn = (await admin.json<FeedbackSummary>('GET', '/api/admin/feedback')).body;
     expect(withdrawn.byModel.filter((r) => r.model === 'rated-chat').map((r) => r.source)).toEqual(['web']);
+  });
+
+  it('keeps a web chat answer of an alias as source web once its conversation is deleted, and answers through /v1 as api', async () => {
+    const key = (await member.json<{ key: string }>('POST', '/api/keys', { name: 'keeper', scopes: ['chat'] })).body.key;
+    const v1 = (path: string, body: unknown) =>
+      fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    t.upstream.set({ mode: 'ok', tokenDelayMs: 0, content: 'A yield is a return.' });
+    // One answer through each /v1 route, each rated by its id.
+    const answers = [
+      await v1('/v1/chat/completions', { model: 'kept-chat', messages: [{ role: 'user', content: 'What is a yield?' }] }),
+      await v1('/v1/responses', { model: 'kept-chat', input: 'What is a yield?' }),
+      await v1('/v1/messages', { model: 'kept-chat', max_tokens: 64, messages: [{ role: 'user', content: 'What is a yield?' }] }),
+    ];
+    const ids: string[] = [];
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      const { id } = (await answer.json()) as { id: string };
+      ids.push(id);
+      await expect
+        .poll(async () => (await v1('/v1/feedback', { response_id: id, value: 'up', comment: 'From a program' })).status)
+        .toBe(200);
+    }
+    const web = await answered(member, 'kept-chat', 'A yield is what a bond pays.');
+    const answerId = web.messages[1]?.id;
+    await member.json('PUT', `/api/messages/${answerId}/feedback`, { value: 'down', comment: 'Rated in the chat' });
+    // The alias's experiment counts the thumbs too, kept on the response it served.
+    const thumbsDown = async () => {
+      const alias = await t.server.modelOps.aliases.get('kept-chat');
+      return alias && (await t.server.modelOps.describe(alias)).arms[0]?.thumbsDown;
+    };
+    await expect.poll(thumbsDown).toBe(1);
+    expect((await member.request('DELETE', `/api/conversations/${web.id}`)).status).toBe(204);
+
+    const { body } = await admin.json<FeedbackSummary>('GET', '/api/admin/feedback');
+    expect(body.byModel.filter((r) => r.model === 'kept-chat')).toEqual([
+      { model: 'kept-chat', source: 'api', up: 3, down: 0 },
+      { model: 'kept-chat', source: 'web', up: 0, down: 1 },
+    ]);
+    expect(body.recent.find((r) => r.messageId === answerId)).toMatchObject({
+      source: 'web',
+      conversationId: null,
+      model: 'kept-chat',
+      value: 'down',
+      comment: 'Rated in the chat',
+    });
+    for (const id of ids) expect(body.recent.find((r) => r.messageId === id)?.source).toBe('api');
+
+    const exported = (await (await admin.request('GET', '/api/admin/feedback/export')).text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FeedbackEvent);
+    expect(exported.filter((r) => r.model === 'kept-chat').map((r) => [r.messageId, r.source, r.value])).toEqual([
+      ...ids.map((id) => [id, 'api', 'up']),
+      [answerId, 'web', 'down'],
+    ]);
   });
 });

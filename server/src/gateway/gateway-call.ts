@@ -183,7 +183,7 @@ export async function runGatewayCall(
           costUsd,
           outputChars: outcome.chars,
         },
-        { responseId: outcome.responseId, orgId: principal.user.orgId, userId: principal.user.id },
+        { responseId: outcome.responseId, orgId: principal.user.orgId, userId: principal.user.id, source: 'api' },
       );
       if (mirrors && input.shadow && outcome.status === 'complete') {
         try {

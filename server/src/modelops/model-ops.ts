@@ -1,4 +1,4 @@
-import type { DeploymentStatus, FeedbackValue, ModelAlias } from '@axon/contracts';
+import type { DeploymentStatus, FeedbackSource, FeedbackValue, ModelAlias } from '@axon/contracts';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { InvalidationBus } from '../invalidation/invalidation-bus';
@@ -40,7 +40,11 @@ export interface ModelOps {
   /** Looks at running canaries and A/B tests once (the timer does this every `controlIntervalMs`). */
   control(): Promise<ControllerChange[]>;
   /** Records how an alias's answer went, and which version and arm served it (for feedback by response id). */
-  report(served: AliasServing, outcome: CallOutcome, who: { responseId?: string | undefined; orgId: string; userId: string }): void;
+  report(
+    served: AliasServing,
+    outcome: CallOutcome,
+    who: { responseId?: string | undefined; orgId: string; userId: string; source: FeedbackSource },
+  ): void;
   /**
    * Mirrors a completed answer's request to the alias's shadow version when its assignment drew
    * one (in the background; the shadow's answer is only compared). Nothing for other requests.
@@ -180,6 +184,7 @@ export function createModelOps(deps: {
           version: assignment.version,
           revision: assignment.revision,
           arm: assignment.arm,
+          source: who.source,
         });
     },
     mirrorShadow(served, request, answer) {

@@ -1,4 +1,13 @@
-import type { AliasInput, ArmStats, FeedbackValue, ModelAlias, ModelVersion, ModelVersionInput, RolloutState } from '@axon/contracts';
+import type {
+  AliasInput,
+  ArmStats,
+  FeedbackSource,
+  FeedbackValue,
+  ModelAlias,
+  ModelVersion,
+  ModelVersionInput,
+  RolloutState,
+} from '@axon/contracts';
 
 /**
  * The seams of model operations. The registry (aliases → immutable versions → endpoints) lives in
@@ -49,6 +58,8 @@ export interface ServedResponse {
   version: number;
   revision: number;
   arm: string;
+  /** Who asked: the web chat (`responseId` is a message id) or a program through `/v1`; the feedback dashboard's source. */
+  source: FeedbackSource;
 }
 
 /** Where an alias's request goes: the version, and the arm of the experiment it counts for. */

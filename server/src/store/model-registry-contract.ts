@@ -179,9 +179,10 @@ export function describeModelRegistryContract(engine: string, open: OpenModelReg
         version: 2,
         revision: 3,
         arm: 'candidate',
+        source: 'api' as const,
       };
       await registry.recordServed(served);
-      await registry.recordServed({ ...served, version: 1, arm: 'stable' });
+      await registry.recordServed({ ...served, version: 1, arm: 'stable', source: 'web' });
       expect(await registry.servedBy(served.responseId)).toEqual(served);
       expect(await registry.servedBy('no-such-response')).toBeUndefined();
 
@@ -194,7 +195,7 @@ export function describeModelRegistryContract(engine: string, open: OpenModelReg
       expect(await registry.setServedFeedback(served.responseId, served.userId, 'up', null)).toEqual({ previous: null });
 
       const cut = new Date(at + 500);
-      const later = { ...served, responseId: `resp_${randomBytes(6).toString('hex')}` };
+      const later = { ...served, responseId: `msg_${randomBytes(6).toString('hex')}`, source: 'web' as const };
       await registry.recordServed(later);
       expect(await registry.pruneServed(cut)).toBe(1);
       expect(await registry.servedBy(served.responseId)).toBeUndefined();

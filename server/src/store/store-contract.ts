@@ -920,7 +920,7 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
         const org = await buildOrg(store);
         const ann = await buildUser(store, { orgId: org.id });
         const range = { from: day(1).toISOString(), to: day(9).toISOString(), orgId: org.id };
-        const served = (responseId: string) =>
+        const served = (responseId: string, source: 'web' | 'api') =>
           store.modelRegistry.recordServed({
             responseId,
             orgId: org.id,
@@ -929,14 +929,15 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
             version: 1,
             revision: 1,
             arm: 'v1',
+            source,
           });
         const responseId = `chatcmpl-${org.id}`;
-        await served(responseId);
-        await served(`chatcmpl-unrated-${org.id}`);
+        await served(responseId, 'api');
+        await served(`chatcmpl-unrated-${org.id}`, 'api');
         expect(await store.modelRegistry.setServedFeedback(responseId, ann.id, 'down', 'Too vague')).toEqual({ previous: null });
         // A web chat answer of the alias is served under its message id, and its feedback kept in both places.
         const { answer } = await answerIn(store, ann.id, 'rated');
-        await served(answer.id);
+        await served(answer.id, 'web');
         await store.feedback.set({ messageId: answer.id, userId: ann.id, orgId: org.id, value: 'up', comment: null });
         await store.modelRegistry.setServedFeedback(answer.id, ann.id, 'up', null);
 
@@ -970,6 +971,49 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
 
         await store.modelRegistry.setServedFeedback(responseId, ann.id, null, null);
         expect((await store.feedback.summary(range)).byModel).toEqual([{ model: 'rated', source: 'web', up: 1, down: 0 }]);
+      });
+
+      it('counts a web chat answer of a model alias as the web’s after its conversation is deleted, a program’s as api', async () => {
+        const org = await buildOrg(store);
+        const ann = await buildUser(store, { orgId: org.id });
+        const range = { from: day(1).toISOString(), to: day(9).toISOString(), orgId: org.id };
+        const served = (responseId: string, source: 'web' | 'api') =>
+          store.modelRegistry.recordServed({
+            responseId,
+            orgId: org.id,
+            userId: ann.id,
+            alias: 'kept',
+            version: 1,
+            revision: 1,
+            arm: 'v1',
+            source,
+          });
+        const responseId = `resp_${org.id}`;
+        await served(responseId, 'api');
+        await store.modelRegistry.setServedFeedback(responseId, ann.id, 'up', 'From a program');
+        const { conversation, answer } = await answerIn(store, ann.id, 'kept');
+        await served(answer.id, 'web');
+        await store.feedback.set({ messageId: answer.id, userId: ann.id, orgId: org.id, value: 'down', comment: 'In the chat' });
+        await store.modelRegistry.setServedFeedback(answer.id, ann.id, 'down', 'In the chat');
+        expect(await store.modelRegistry.servedBy(answer.id)).toMatchObject({ source: 'web' });
+        expect(await store.modelRegistry.servedBy(responseId)).toMatchObject({ source: 'api' });
+        expect(await store.conversations.delete(conversation.id, ann.id)).toBe(true);
+
+        const summary = await store.feedback.summary(range);
+        expect(summary.byModel).toEqual([
+          { model: 'kept', source: 'api', up: 1, down: 0 },
+          { model: 'kept', source: 'web', up: 0, down: 1 },
+        ]);
+        expect(summary.recent.map((e) => [e.messageId, e.source, e.conversationId, e.value, e.comment])).toEqual([
+          [answer.id, 'web', null, 'down', 'In the chat'],
+          [responseId, 'api', null, 'up', 'From a program'],
+        ]);
+        const events = [];
+        for await (const event of store.feedback.events(range)) events.push(event);
+        expect(events.map((e) => [e.messageId, e.source])).toEqual([
+          [responseId, 'api'],
+          [answer.id, 'web'],
+        ]);
       });
 
       it('forgets feedback on answers that are deleted', async () => {

@@ -2,7 +2,7 @@ import type { PgMigration } from './pg-migration';
 
 /**
  * Model operations (300–399): aliases, their immutable versions, and which version served each
- * response; the shape of SQLite's migration 22, written for PostgreSQL.
+ * response; the shape of SQLite's migrations 22 and 25, written for PostgreSQL.
  */
 export const MODEL_REGISTRY_MIGRATIONS: PgMigration[] = [
   {
@@ -51,6 +51,24 @@ export const MODEL_REGISTRY_MIGRATIONS: PgMigration[] = [
         feedback_at TIMESTAMPTZ
       );
       CREATE INDEX model_served_responses_created ON model_served_responses(created_at);
+    `,
+  },
+  {
+    version: 301,
+    name: 'whom each served response answered: the web chat or a program through /v1',
+    sql: `
+      -- The feedback dashboard's source; SQLite's migration 25. Responses served before this are the
+      -- web chat's when a message of their id still exists, a program's otherwise. (The registry's
+      -- tables are also migrated without the chat's, for its own tests: then there are no messages.)
+      ALTER TABLE model_served_responses ADD COLUMN source TEXT NOT NULL DEFAULT 'api' CHECK (source IN ('web', 'api'));
+      DO $$
+      BEGIN
+        IF to_regclass('messages') IS NOT NULL THEN
+          EXECUTE 'UPDATE model_served_responses s SET source = ''web'' WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = s.response_id)';
+        END IF;
+      END $$;
+      -- Every insert says its source.
+      ALTER TABLE model_served_responses ALTER COLUMN source DROP DEFAULT;
     `,
   },
 ];

@@ -25,17 +25,19 @@ const toEvent = (row: Row): FeedbackEvent => ({
 });
 
 /**
- * Feedback of both sources as one relation `f`: the web chat's thumbs (`message_feedback`), and
- * programs' through `POST /v1/feedback`, kept on the response a model alias served
- * (`model_served_responses`). A web chat answer of an alias has a served row too, keyed by its
- * message id; its feedback is the web chat's, so that row is left out.
+ * Feedback of both sources as one relation `f`: the web chat's thumbs (`message_feedback`), and the
+ * feedback kept on the response a model alias served (`model_served_responses`), under the source
+ * recorded when it was served. Programs' comes through `POST /v1/feedback`. A web chat answer of an
+ * alias is served under its message id with its feedback in both places: while the message exists
+ * the web chat's row counts and the served one is left out; after its conversation is deleted the
+ * served row still counts, as the web's.
  */
 const ALL_FEEDBACK = `(
   SELECT message_id, user_id, org_id, conversation_id, model, value::int AS value, comment, created_at, updated_at, 'web'::text AS source
   FROM message_feedback
   UNION ALL
   SELECT s.response_id, s.user_id, s.org_id, NULL, s.alias, CASE s.feedback WHEN 'up' THEN 1 ELSE -1 END, s.feedback_comment,
-    s.feedback_at, s.feedback_at, 'api'
+    s.feedback_at, s.feedback_at, s.source
   FROM model_served_responses s
   WHERE s.feedback IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = s.response_id)
 ) f`;

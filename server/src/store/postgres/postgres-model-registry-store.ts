@@ -37,6 +37,7 @@ const toServed = (row: Row): ServedResponse => ({
   version: row.version as number,
   revision: row.revision as number,
   arm: row.arm as string,
+  source: row.source === 'web' ? 'web' : 'api',
 });
 
 /** A value for a JSONB parameter (node-postgres would send a JS array as a PostgreSQL array). */
@@ -122,9 +123,19 @@ export function createPostgresModelRegistryRepository(pool: pg.Pool, { now }: { 
     },
     async recordServed(served) {
       await pool.query(
-        `INSERT INTO model_served_responses (response_id, org_id, user_id, alias, version, revision, arm, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (response_id) DO NOTHING`,
-        [served.responseId, served.orgId, served.userId, served.alias, served.version, served.revision, served.arm, now().toISOString()],
+        `INSERT INTO model_served_responses (response_id, org_id, user_id, alias, version, revision, arm, source, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (response_id) DO NOTHING`,
+        [
+          served.responseId,
+          served.orgId,
+          served.userId,
+          served.alias,
+          served.version,
+          served.revision,
+          served.arm,
+          served.source,
+          now().toISOString(),
+        ],
       );
     },
     async servedBy(responseId) {

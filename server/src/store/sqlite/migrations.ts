@@ -695,4 +695,15 @@ export const SQLITE_MIGRATIONS: Array<{
       ALTER TABLE ingest_jobs ADD COLUMN lease_expires_at TEXT;
     `,
   },
+  {
+    version: 25,
+    name: 'whom each served response answered: the web chat or a program through /v1',
+    sql: `
+      -- The feedback dashboard's source. Responses served before this are the web chat's when a
+      -- message of their id still exists, a program's otherwise.
+      ALTER TABLE model_served_responses ADD COLUMN source TEXT NOT NULL DEFAULT 'api' CHECK (source IN ('web', 'api'));
+      UPDATE model_served_responses SET source = 'web'
+        WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = model_served_responses.response_id);
+    `,
+  },
 ];

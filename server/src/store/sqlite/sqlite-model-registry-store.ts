@@ -42,11 +42,12 @@ const toServed = (row: Row): ServedResponse => ({
   version: row.version as number,
   revision: row.revision as number,
   arm: row.arm as string,
+  source: row.source === 'web' ? 'web' : 'api',
 });
 
 const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
-/** Model aliases, their immutable versions and which version served a response, in SQLite (migration 22). */
+/** Model aliases, their immutable versions and which version served a response, in SQLite (migrations 22 and 25). */
 export function createSqliteModelRegistryRepository(db: Database.Database, now: () => Date): ModelRegistryRepository {
   const q = {
     aliases: db.prepare('SELECT * FROM model_aliases ORDER BY name'),
@@ -67,8 +68,8 @@ export function createSqliteModelRegistryRepository(db: Database.Database, now: 
     ),
     setState: db.prepare('UPDATE model_aliases SET state = ? WHERE name = ? AND revision = ?'),
     recordServed: db.prepare(
-      `INSERT INTO model_served_responses (response_id, org_id, user_id, alias, version, revision, arm, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`,
+      `INSERT INTO model_served_responses (response_id, org_id, user_id, alias, version, revision, arm, source, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`,
     ),
     servedBy: db.prepare('SELECT * FROM model_served_responses WHERE response_id = ?'),
     servedFeedback: db.prepare('SELECT feedback FROM model_served_responses WHERE response_id = ? AND user_id = ?'),
@@ -142,6 +143,7 @@ export function createSqliteModelRegistryRepository(db: Database.Database, now: 
         served.version,
         served.revision,
         served.arm,
+        served.source,
         now().toISOString(),
       );
     },

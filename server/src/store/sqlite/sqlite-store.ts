@@ -105,12 +105,12 @@ const toMessage = (row: Row): Message => ({
 const COLLECTION_IDS_SQL =
   '(SELECT json_group_array(collection_id) FROM conversation_collections cc WHERE cc.conversation_id = c.id) AS collection_ids';
 
-/** Applies pending migrations inside one transaction each; returns the versions applied. */
-export function migrateSqlite(db: Database.Database): number[] {
+/** Applies pending migrations (every one, unless given fewer) inside one transaction each; returns the versions applied. */
+export function migrateSqlite(db: Database.Database, migrations: typeof SQLITE_MIGRATIONS = SQLITE_MIGRATIONS): number[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => r.version as number));
   const done: number[] = [];
-  for (const migration of SQLITE_MIGRATIONS) {
+  for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
     if (migration.rebuildsTables) db.pragma('foreign_keys = OFF');
     db.transaction(() => {
