@@ -11,6 +11,12 @@
  *   also hit some other pair's question; a hit counts as right only on a question labelled as its
  *   paraphrase.
  *
+ * Matching is the cache's own: the vector search above the threshold, then the verification of
+ * `server/src/modelops/cache/question-slots.ts` (the two questions must agree on dates, tenors,
+ * numbers, ranks, negation, what is asked, the document and the subject). Its patterns and
+ * vocabulary were written looking only at the file's 1st, 3rd, 5th… pairs (p001, p003, …), so the
+ * other half (p002, p004, …) is also reported on its own, as held out.
+ *
  * Embedder: the local word-vector averaging one (`server/src/rag/embed/local-word-embedder.ts`), or an
  * OpenAI-compatible embeddings endpoint given by `--embeddings-url=http://host/v1` and
  * `--embeddings-model=NAME` (key in `AXON_BENCH_EMBEDDINGS_KEY`). Target: ≥ 20 % hits at ≤ 1 % false hits.
@@ -30,7 +36,7 @@ interface Pair {
   kind: string;
 }
 
-const THRESHOLDS = [0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98];
+const THRESHOLDS = [0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98];
 const TARGET_HITS = 0.2;
 const TARGET_FALSE = 0.01;
 
@@ -143,10 +149,24 @@ export async function runSemanticCacheBenchmark(argv: string[] = process.argv): 
   const timed = performance.now();
   await embedder.embed(pairs.slice(0, 100).map((p) => p.a));
   const perText = (performance.now() - timed) / 100;
-  const rows = await evaluateSemanticCache(pairs, (t) => embedder.embed(t));
+  const embed: EmbedTexts = (t) => embedder.embed(t);
   const kinds = [...new Set(pairs.map((p) => p.kind))].map((k) => `${k} ${pairs.filter((p) => p.kind === k).length}`).join(', ');
   console.log(`\nSemantic cache: ${pairs.length} labelled pairs (${kinds}); embedder ${embedder.model}`);
   console.log(`embedder start ${(loadMs / 1000).toFixed(1)} s, ${perText.toFixed(3)} ms per question`);
+  const heldOut = pairs.filter((_, i) => i % 2 === 1);
+  for (const [title, subset] of [
+    ['all pairs', pairs],
+    [`held-out half (${heldOut.length} pairs: p002, p004, …; the slot rules were written from the other half)`, heldOut],
+  ] as const) {
+    console.log(`\n${title}:`);
+    printSemanticCacheTable(await evaluateSemanticCache(subset, embed));
+  }
+}
+
+const meetsTarget = (r: SemanticCacheRow) =>
+  r.hitRate >= TARGET_HITS && r.falseHitRate <= TARGET_FALSE && r.sharedFalseHitRate <= TARGET_FALSE;
+
+function printSemanticCacheTable(rows: SemanticCacheRow[]): void {
   printTable(
     rows.map((r) => ({
       threshold: r.threshold.toFixed(2),
@@ -154,7 +174,7 @@ export async function runSemanticCacheBenchmark(argv: string[] = process.argv): 
       'false hits (negatives)': percent(r.falseHitRate),
       'shared partition: hits': percent(r.sharedHitRate),
       'shared partition: false hits': percent(r.sharedFalseHitRate),
-      target: r.hitRate >= TARGET_HITS && r.falseHitRate <= TARGET_FALSE && r.sharedFalseHitRate <= TARGET_FALSE ? 'met' : '',
+      target: meetsTarget(r) ? 'met' : '',
     })),
   );
   const best = rows

@@ -11,6 +11,11 @@ import {
   FAKE_VECTORS,
   Q,
   Q_CLOSE,
+  T,
+  T_DATE,
+  T_PARAPHRASE,
+  T_TENOR,
+  TREASURY_VECTORS,
 } from './response-cache-contract';
 
 describeResponseCacheContract('memory', async (options) => createMemoryResponseCache(options));
@@ -48,5 +53,18 @@ describe('the in-process response cache', () => {
     expect(text).toContain('axon_response_cache_misses_total 1');
     expect(text).toContain('axon_response_cache_stores_total{kind="exact"} 1');
     expect(text).toContain('axon_response_cache_stores_total{kind="semantic"} 1');
+  });
+
+  it('counts the cached questions it passes over, by the slot that differs', async () => {
+    const registry = new Registry();
+    const { embed } = createFakeEmbedder(TREASURY_VECTORS);
+    const cache = createMemoryResponseCache({ registry, embed });
+    const policy = buildPolicy({ exact: false, semantic: { threshold: 0.9 } });
+    for (const q of [T_TENOR, T_DATE, T_PARAPHRASE]) await cache.store(buildRequest(q, { policy }), buildAnswer());
+    expect(await cache.lookup(buildRequest(T, { policy }))).toMatchObject({ match: 'semantic' });
+    const text = await registry.metrics();
+    expect(text).toContain('axon_response_cache_semantic_rejections_total{slot="date"} 1');
+    expect(text).toContain('axon_response_cache_semantic_rejections_total{slot="tenor"} 1');
+    expect(text).toContain('axon_response_cache_hits_total{match="semantic"} 1');
   });
 });

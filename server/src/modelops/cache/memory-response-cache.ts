@@ -14,7 +14,7 @@ interface Stored {
 
 interface Partition {
   /** By id, in insertion order (the oldest first). */
-  entries: Map<string, Stored & { vector: Float32Array }>;
+  entries: Map<string, Stored & { vector: Float32Array; question: string }>;
 }
 
 /**
@@ -82,7 +82,7 @@ export function createMemoryResponseCache(options: ResponseCacheOptions & { maxE
       if (!partition) return [];
       prune(partition, now);
       const out: SemanticCandidate[] = [];
-      for (const [id, entry] of partition.entries) out.push({ id, vector: entry.vector });
+      for (const [id, entry] of partition.entries) out.push({ id, vector: entry.vector, question: entry.question });
       return out;
     },
     async getSemantic(key, id, now) {
@@ -96,7 +96,7 @@ export function createMemoryResponseCache(options: ResponseCacheOptions & { maxE
       // Most recently written partitions last, so that eviction takes the stalest first.
       partitions.set(key, partition);
       prune(partition, now);
-      partition.entries.set(entry.id, { answer: entry.answer, expiresAt: entry.expiresAt, vector: entry.vector });
+      partition.entries.set(entry.id, { answer: entry.answer, expiresAt: entry.expiresAt, vector: entry.vector, question: entry.question });
       semanticCount++;
       while (partition.entries.size > perPartition) {
         const first = partition.entries.keys().next();

@@ -64,7 +64,7 @@ describe('the Redis response cache', () => {
       buildAnswer(),
     );
     const keys = await redis.keys(`${prefix}:*`);
-    expect(keys.length).toBe(5);
+    expect(keys.length).toBe(6);
     for (const key of keys) {
       const ttl = await redis.pttl(key);
       if (key.startsWith(`${prefix}:gen:`)) expect(ttl).toBe(-1);

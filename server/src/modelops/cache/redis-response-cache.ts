@@ -5,42 +5,44 @@ import {
   type ResponseCache,
   type ResponseCacheBackend,
   type ResponseCacheOptions,
+  type SemanticCandidate,
 } from './response-cache';
 
 /** What the cache uses of a Redis client. */
 export type ResponseCacheRedis = Pick<Redis, 'mget' | 'incr' | 'get' | 'set' | 'callBuffer' | 'zscore' | 'hget'>;
 
-// Drops a partition's expired entries (ARGV[1]: now). KEYS: the expiry ZSET, the vectors' and the answers' hashes.
+// Drops a partition's expired entries (ARGV[1]: now). KEYS: the expiry ZSET, the vectors', the
+// answers' and the questions' hashes.
 const PRUNE = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #expired > 0 then
   redis.call('ZREM', KEYS[1], unpack(expired))
-  redis.call('HDEL', KEYS[2], unpack(expired))
-  redis.call('HDEL', KEYS[3], unpack(expired))
+  for i = 2, 4 do redis.call('HDEL', KEYS[i], unpack(expired)) end
 end
 `;
 
-// The live vectors of a partition, as a flat list of id, bytes.
+// The live vectors and questions of a partition, as two flat lists of id, value.
 const CANDIDATES = `${PRUNE}
-return redis.call('HGETALL', KEYS[2])
+return {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[4])}
 `;
 
-// Adds an entry (ARGV: now, id, vector bytes, answer JSON, expires at, most entries), drops the
-// ones expiring first past the bound, and lets the partition's keys expire with their last entry.
+// Adds an entry (ARGV: now, id, vector bytes, answer JSON, expires at, most entries, question),
+// drops the ones expiring first past the bound, and lets the partition's keys expire with their
+// last entry.
 const ADD = `${PRUNE}
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[7])
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[6])
 if excess > 0 then
   local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
   redis.call('ZREM', KEYS[1], unpack(old))
-  redis.call('HDEL', KEYS[2], unpack(old))
-  redis.call('HDEL', KEYS[3], unpack(old))
+  for i = 2, 4 do redis.call('HDEL', KEYS[i], unpack(old)) end
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local ttl = math.max(1000, math.ceil(tonumber(last[2]) - tonumber(ARGV[1])))
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
 return 1
 `;
 
@@ -50,15 +52,21 @@ const toVector = (bytes: Buffer) => new Float32Array(bytes.buffer.slice(bytes.by
 
 /**
  * The response cache in Redis, shared by every replica. Exact entries are strings with an expiry
- * (`<prefix>:x:<key>`); a semantic partition is three keys: a ZSET of entry ids by expiry time
- * (bounding and pruning), a hash of their Float32 vectors as bytes and a hash of their answers.
+ * (`<prefix>:x:<key>`); a semantic partition is four keys: a ZSET of entry ids by expiry time
+ * (bounding and pruning), a hash of their Float32 vectors as bytes, a hash of their answers and a
+ * hash of their questions (for the slot check).
  * Vectors are scanned in the replica (a few hundred per partition at most), so no vector search
  * module is needed. Generations are INCR counters (`<prefix>:gen:…`), so a bump by any replica is
  * seen by all at their next lookup. The client stays the caller's to close.
  */
 export function createRedisResponseCache(options: ResponseCacheOptions & { redis: ResponseCacheRedis; prefix: string }): ResponseCache {
   const { redis, prefix } = options;
-  const semanticKeys = (partition: string) => [`${prefix}:s:${partition}:t`, `${prefix}:s:${partition}:v`, `${prefix}:s:${partition}:a`];
+  const semanticKeys = (partition: string) => [
+    `${prefix}:s:${partition}:t`,
+    `${prefix}:s:${partition}:v`,
+    `${prefix}:s:${partition}:a`,
+    `${prefix}:s:${partition}:q`,
+  ];
 
   const backend: ResponseCacheBackend = {
     async generations(keys) {
@@ -79,10 +87,18 @@ export function createRedisResponseCache(options: ResponseCacheOptions & { redis
       await redis.set(`${prefix}:x:${key}`, JSON.stringify({ answer, expiresAt }), 'EX', seconds);
     },
     async candidates(partition, now) {
-      const flat = (await redis.callBuffer('EVAL', CANDIDATES, 3, ...semanticKeys(partition), String(now))) as Buffer[];
-      const out = [];
-      for (let i = 0; i + 1 < flat.length; i += 2)
-        out.push({ id: (flat[i] as Buffer).toString('utf8'), vector: toVector(flat[i + 1] as Buffer) });
+      const [vectors = [], questions = []] = (await redis.callBuffer('EVAL', CANDIDATES, 4, ...semanticKeys(partition), String(now))) as [
+        Buffer[],
+        Buffer[],
+      ];
+      const questionOf = new Map<string, string>();
+      for (let i = 0; i + 1 < questions.length; i += 2)
+        questionOf.set((questions[i] as Buffer).toString('utf8'), (questions[i + 1] as Buffer).toString('utf8'));
+      const out: SemanticCandidate[] = [];
+      for (let i = 0; i + 1 < vectors.length; i += 2) {
+        const id = (vectors[i] as Buffer).toString('utf8');
+        out.push({ id, vector: toVector(vectors[i + 1] as Buffer), question: questionOf.get(id) });
+      }
       return out;
     },
     async getSemantic(partition, id, now) {
@@ -95,7 +111,7 @@ export function createRedisResponseCache(options: ResponseCacheOptions & { redis
       await redis.callBuffer(
         'EVAL',
         ADD,
-        3,
+        4,
         ...semanticKeys(partition),
         String(now),
         entry.id,
@@ -103,6 +119,7 @@ export function createRedisResponseCache(options: ResponseCacheOptions & { redis
         JSON.stringify(entry.answer),
         String(entry.expiresAt),
         String(maxEntries),
+        entry.question,
       );
     },
     async close() {},

@@ -41,6 +41,20 @@ export const FAKE_VECTORS: Record<string, number[]> = {
   [Q_FAR]: [0.6, 0, 0.8, 0],
 };
 
+// Treasury questions whose vectors are close to T's (cosines 0.95 to 0.97) but of which only
+// T_PARAPHRASE asks the same thing: T_TENOR asks about another maturity, T_DATE about another day.
+export const T = 'What was the 10-year Treasury yield on 2023-10-19?';
+export const T_PARAPHRASE = 'What was the 10 year par yield on October 19, 2023?';
+export const T_TENOR = 'What was the 2-year Treasury yield on 2023-10-19?';
+export const T_DATE = 'What was the 10-year Treasury yield on 2023-10-20?';
+const near = (c: number, axis: number) => [c, ...[1, 2, 3].map((i) => (i === axis ? Math.sqrt(1 - c ** 2) : 0))];
+export const TREASURY_VECTORS: Record<string, number[]> = {
+  [T]: [1, 0, 0, 0],
+  [T_PARAPHRASE]: near(0.95, 1),
+  [T_TENOR]: near(0.97, 2),
+  [T_DATE]: near(0.97, 3),
+};
+
 export const buildPolicy = (overrides: Partial<CachePolicy> = {}): CachePolicy => ({ exact: true, ttlSeconds: 3600, ...overrides });
 
 /** A single-turn request for `question` (a system prompt first), with its scope. */
@@ -197,6 +211,31 @@ export function describeResponseCacheContract(name: string, make: MakeResponseCa
       await cache.lookup(req);
       await cache.store(req, buildAnswer());
       expect(calls.length).toBe(counted + 1);
+    });
+
+    it('answers a paraphrase, but not a question that differs in a tenor or a date however close its vector', async () => {
+      const { embed } = createFakeEmbedder(TREASURY_VECTORS);
+      const { cache } = await open({ embed });
+      const policy = buildPolicy({ exact: false, semantic: { threshold: 0.9 } });
+      await cache.store(buildRequest(T, { policy }), buildAnswer('4.99 percent'));
+      expect(await cache.lookup(buildRequest(T_PARAPHRASE, { policy }))).toMatchObject({ match: 'semantic' });
+      expect(await cache.lookup(buildRequest(T_TENOR, { policy }))).toBeUndefined();
+      expect(await cache.lookup(buildRequest(T_DATE, { policy }))).toBeUndefined();
+    });
+
+    it('passes over closer cached questions that disagree on a slot for a farther one that agrees', async () => {
+      const { embed } = createFakeEmbedder(TREASURY_VECTORS);
+      const { cache } = await open({ embed });
+      const policy = buildPolicy({ exact: false, semantic: { threshold: 0.9 } });
+      await cache.store(buildRequest(T_TENOR, { policy }), buildAnswer('2-year'));
+      await cache.store(buildRequest(T_DATE, { policy }), buildAnswer('next day'));
+      expect(await cache.lookup(buildRequest(T, { policy }))).toBeUndefined();
+      await cache.store(buildRequest(T_PARAPHRASE, { policy }), buildAnswer('paraphrase'));
+      const hit = await cache.lookup(buildRequest(T, { policy }));
+      expect(hit?.completion).toEqual(buildAnswerLike('paraphrase'));
+      expect(hit?.similarity).toBeCloseTo(0.95, 5);
+      // Another organisation's agreeing question is still never a candidate.
+      expect(await cache.lookup(buildRequest(T, { policy, orgId: 'org-b' }))).toBeUndefined();
     });
 
     it('never matches multi-turn requests, or different system prompts or parameters, semantically', async () => {

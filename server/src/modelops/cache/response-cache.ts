@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CachePolicy } from '@axon/contracts';
 import { Counter, type Registry } from 'prom-client';
+import { extractQuestionSlots, findSlotConflict, type QuestionSlots } from './question-slots';
 
 /**
  * The response cache of `/v1/chat/completions`: an answer given once is given again, without a
  * model call, to a request that would have produced it: the same request exactly, or (with a
- * semantic policy) a single-turn request whose question is close enough to a cached one's. What
+ * semantic policy) a single-turn request whose question is close enough to a cached one's and
+ * agrees with it on every key slot (dates, tenors, numbers, subject, document…). What
  * keeps it safe is what goes into the keys: the organisation, the caller's permissions, the model
  * version, the prompt template and a generation number for each collection the answer was grounded
  * in and for the template, so that a change to any of them makes older entries unreachable.
@@ -157,10 +159,12 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
-/** A stored semantic entry's vector, as the backend returns it for scanning. */
+/** A stored semantic entry's vector and question, as the backend returns them for scanning. */
 export interface SemanticCandidate {
   id: string;
   vector: Float32Array;
+  /** The question it answers, for the slot check; an entry without one is never a semantic hit. */
+  question: string | undefined;
 }
 
 /**
@@ -179,7 +183,7 @@ export interface ResponseCacheBackend {
   /** Adds an entry; the partition keeps at most `maxEntries`, the ones expiring first go. */
   addSemantic(
     partition: string,
-    entry: { id: string; vector: Float32Array; answer: CachedAnswer; expiresAt: number },
+    entry: { id: string; vector: Float32Array; question: string; answer: CachedAnswer; expiresAt: number },
     maxEntries: number,
     now: number,
   ): Promise<void>;
@@ -214,6 +218,12 @@ export function createResponseCache(backend: ResponseCacheBackend, options: Resp
   const misses = new Counter({
     name: 'axon_response_cache_misses_total',
     help: 'Response cache lookups that found nothing',
+    registers,
+  });
+  const rejections = new Counter({
+    name: 'axon_response_cache_semantic_rejections_total',
+    help: 'Cached questions above the semantic threshold passed over because they disagree with the question on a key slot, by the first slot that differs',
+    labelNames: ['slot'] as const,
     registers,
   });
   const stores = new Counter({
@@ -264,21 +274,27 @@ export function createResponseCache(backend: ResponseCacheBackend, options: Resp
       const threshold = req.policy.semantic?.threshold;
       if (partition && threshold !== undefined) {
         const [question, candidates] = await Promise.all([embedQuestion(req), backend.candidates(partition, at)]);
-        let best: SemanticCandidate | undefined;
-        let bestScore = -1;
-        if (question)
-          for (const candidate of candidates) {
-            const score = cosine(question, candidate.vector);
-            if (score > bestScore) {
-              bestScore = score;
-              best = candidate;
-            }
+        // Vector search, then verification: the closest candidates above the threshold, in order of
+        // similarity, until one agrees with the question on every key slot.
+        const ranked = question
+          ? candidates
+              .map((candidate) => ({ candidate, score: cosine(question, candidate.vector) }))
+              .filter((c) => c.score >= threshold)
+              .sort((x, y) => y.score - x.score)
+          : [];
+        let slots: QuestionSlots | undefined;
+        for (const { candidate, score } of ranked) {
+          slots ??= extractQuestionSlots(req.semanticText ?? '');
+          const conflict =
+            candidate.question === undefined ? 'question' : findSlotConflict(slots, extractQuestionSlots(candidate.question));
+          if (conflict) {
+            rejections.inc({ slot: conflict });
+            continue;
           }
-        if (best && bestScore >= threshold) {
-          const found = await backend.getSemantic(partition, best.id, at);
+          const found = await backend.getSemantic(partition, candidate.id, at);
           if (found) {
             hits.inc({ match: 'semantic' });
-            return { ...found, match: 'semantic', similarity: bestScore };
+            return { ...found, match: 'semantic', similarity: score };
           }
         }
       }
@@ -299,8 +315,9 @@ export function createResponseCache(backend: ResponseCacheBackend, options: Resp
       const partition = options.embed ? semanticPartition(req, gens) : undefined;
       if (partition) {
         const vector = await embedQuestion(req);
-        if (vector) {
-          writes.push(backend.addSemantic(partition, { id: randomUUID(), vector, answer, expiresAt }, perPartition, at));
+        if (vector && req.semanticText) {
+          const entry = { id: randomUUID(), vector, question: req.semanticText, answer, expiresAt };
+          writes.push(backend.addSemantic(partition, entry, perPartition, at));
           stores.inc({ kind: 'semantic' });
         }
       }
