@@ -6,11 +6,16 @@
  * the production driver and store (`openPostgresStore`): a slower engine than a native server.
  *
  * `npm run bench -- --only=pgvector`, or `npx tsx pgvector/run.ts [--pgvector-sizes=10000,100000]
- * [--ef-search=40,100,200,400] [--spread=uniform,latent,clustered] [--hnsw=16x64,24x128]` from bench/.
+ * [--ef-search=40,100,200,400] [--spread=uniform,latent,clustered] [--hnsw=16x64,24x128]
+ * [--modes=text,vector,hybrid] [--no-sqlite] [--pglite-dir=DIR | --postgres-url=URL]` from bench/.
+ * `--pglite-dir` keeps each PGlite database in DIR and `--postgres-url` loads into a database of that
+ * server (`axon_bench_SIZE_SPREAD`, kept; full-text only without pgvector): a later run with the same
+ * size and spread reuses the loaded chunks and, unless `--hnsw` is given, the HNSW index.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { searchHybrid } from '../../server/src/rag/search/hybrid-search';
 import { HOME_ORG_ID, openPostgresStore, openSqliteStore, type Store } from '../../server/src/store';
 import { createPostgresRagRepositories } from '../../server/src/store/postgres/postgres-rag-store';
@@ -117,6 +122,20 @@ async function load(store: Store, documents: Corpus) {
   return { owner: owner.id, collectionId: collection.id, indexOf };
 }
 
+/** What an earlier run loaded into the database, found again: the owner, the collection, each chunk's index. */
+async function loaded(store: Store & { pool: pg.Pool }, documents: Corpus) {
+  const { rows } = await store.pool.query<{ id: string; owner_id: string }>("SELECT id, owner_id FROM collections WHERE name = 'bench'");
+  const collection = rows[0];
+  if (rows.length !== 1 || !collection) return undefined;
+  const chunks = await store.pool.query<{ id: string; name: string; ordinal: number }>(
+    'SELECT ch.id, d.name, ch.ordinal FROM chunks ch JOIN documents d ON d.id = ch.document_id WHERE ch.collection_id = $1',
+    [collection.id],
+  );
+  if (chunks.rows.length !== documents.length * PER_DOCUMENT) return undefined;
+  const indexOf = new Map(chunks.rows.map((c) => [c.id, Number(c.name.slice('doc-'.length)) * PER_DOCUMENT + c.ordinal]));
+  return { owner: collection.owner_id, collectionId: collection.id, indexOf };
+}
+
 /** p50/p99 per mode and the vector search's recall@10 against exact search, over seeded queries. */
 async function measure(
   label: string,
@@ -155,6 +174,7 @@ async function measure(
       chunks: vectors.length,
       search: mode,
       'p50 ms': percentile(times, 50),
+      'p95 ms': percentile(times, 95),
       'p99 ms': percentile(times, 99),
       'vector recall@10 vs exact': mode === 'vector' ? (recall / QUERIES).toFixed(3) : '',
     });
@@ -168,10 +188,49 @@ interface HnswBuild {
   efConstruction: number;
 }
 
+/**
+ * The PostgreSQL a size and spread are measured on: a new PGlite in memory, a PGlite kept in a folder,
+ * or a database of a PostgreSQL server (made when missing, kept afterwards).
+ */
+async function openBenchPostgres(where: { pgliteDir?: string; postgresUrl?: string }, name: string) {
+  if (where.postgresUrl) {
+    const admin = new pg.Client({ connectionString: where.postgresUrl });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (rows.length === 0) await admin.query(`CREATE DATABASE ${name}`);
+      const { rows: versions } = await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      const url = new URL(where.postgresUrl);
+      url.pathname = `/${name}`;
+      return { url: url.toString(), label: `PostgreSQL ${versions[0]?.v?.split(' ')[0]}`, poolSize: 4, stop: async () => {} };
+    } finally {
+      await admin.end();
+    }
+  }
+  const dataDir = where.pgliteDir && join(where.pgliteDir, name);
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const server = await startPgliteServer(dataDir ? { dataDir } : {});
+  return { url: server.url, label: `PGlite ${server.postgresVersion}, pgvector ${server.vectorVersion}`, poolSize: 1, stop: server.stop };
+}
+
 export async function runPgvectorBenchmark(
-  options: { sizes?: number[]; efSearch?: number[]; spreads?: Spread[]; builds?: HnswBuild[] } = {},
+  options: {
+    sizes?: number[];
+    efSearch?: number[];
+    spreads?: Spread[];
+    builds?: HnswBuild[];
+    /** Which searches to time (all three by default). */
+    modes?: Array<'text' | 'vector' | 'hybrid'>;
+    /** Whether to measure the SQLite store too (yes by default). */
+    sqlite?: boolean;
+    /** A folder keeping each PGlite database, reused by later runs. */
+    pgliteDir?: string;
+    /** A PostgreSQL server to load into instead of PGlite (its databases kept and reused). */
+    postgresUrl?: string;
+  } = {},
 ): Promise<void> {
   const builds = options.builds ?? [undefined];
+  const modes = options.modes ?? ['text', 'vector', 'hybrid'];
   const sizes = options.sizes ?? [10_000, 100_000];
   const efSearch = options.efSearch ?? [40, 100, 200, 400];
   const spreads = options.spreads ?? ['uniform', 'latent'];
@@ -188,74 +247,86 @@ export async function runPgvectorBenchmark(
       const documents = corpus(sentences, size, spread);
       const vectors = documents.flatMap((d) => d.vectors.map((v) => Float32Array.from(v)));
 
-      const dir = mkdtempSync(join(tmpdir(), 'axon-bench-pgvector-'));
-      const sqlite = openSqliteStore({ path: join(dir, 'axon.db') });
-      let started = performance.now();
-      const sqliteLoaded = await load(sqlite, documents);
-      const sqliteLoad = (performance.now() - started) / 1000;
-      started = performance.now();
-      await sqlite.searchIndex.warm();
-      loads.push({
-        store: 'sqlite',
-        vectors: spread,
-        chunks: size,
-        'load s': sqliteLoad,
-        'index s': (performance.now() - started) / 1000,
-        'HNSW in plan': '',
-      });
-      rows.push(
-        ...(await measure('sqlite (in-memory indexes)', spread, sqlite.searchIndex, sqliteLoaded, vectors, words, [
-          'text',
-          'vector',
-          'hybrid',
-        ])),
-      );
-      await sqlite.close();
-      rmSync(dir, { recursive: true, force: true });
-      console.error(`${size} ${spread}: sqlite done; loading PGlite`);
-
-      const server = await startPgliteServer();
-      // One connection (PGlite is one session); the HNSW index is built once after loading.
-      const pg = await openPostgresStore({ url: server.url, poolSize: 1, search: { deferVectorIndex: true } });
-      try {
+      if (options.sqlite !== false) {
+        const dir = mkdtempSync(join(tmpdir(), 'axon-bench-pgvector-'));
+        const sqlite = openSqliteStore({ path: join(dir, 'axon.db') });
+        let started = performance.now();
+        const sqliteLoaded = await load(sqlite, documents);
+        const sqliteLoad = (performance.now() - started) / 1000;
         started = performance.now();
-        const pgLoaded = await load(pg, documents);
-        const pgLoad = (performance.now() - started) / 1000;
+        await sqlite.searchIndex.warm();
+        loads.push({
+          store: 'sqlite',
+          vectors: spread,
+          chunks: size,
+          'load s': sqliteLoad,
+          'index s': (performance.now() - started) / 1000,
+          'HNSW in plan': '',
+        });
+        rows.push(...(await measure('sqlite (in-memory indexes)', spread, sqlite.searchIndex, sqliteLoaded, vectors, words, modes)));
+        await sqlite.close();
+        rmSync(dir, { recursive: true, force: true });
+        console.error(`${size} ${spread}: sqlite done; loading PostgreSQL`);
+      }
+
+      const server = await openBenchPostgres(options, `axon_bench_${size}_${spread}`);
+      // PGlite is one session: one connection; the HNSW index is built once after loading.
+      const postgres = await openPostgresStore({ url: server.url, poolSize: server.poolSize, search: { deferVectorIndex: true } });
+      try {
+        let started = performance.now();
+        const reused = options.pgliteDir || options.postgresUrl ? await loaded(postgres, documents) : undefined;
+        if (!reused) await postgres.pool.query("DELETE FROM collections WHERE name = 'bench'");
+        const pgLoaded = reused ?? (await load(postgres, documents));
+        const pgLoad = reused ? Number.NaN : (performance.now() - started) / 1000;
+        console.error(`${size} ${spread}: ${server.label} ${reused ? 'reused' : `loaded in ${pgLoad.toFixed(0)} s`}`);
+        const hasVectors = postgres.vectors;
         for (const build of builds) {
           const hnsw = build ? { hnsw: build } : {};
           const built = build ? `, m ${build.m}, ef_construction ${build.efConstruction}` : '';
-          console.error(`${size} ${spread}: PGlite loaded in ${pgLoad.toFixed(0)} s; building the HNSW index${built}`);
-          started = performance.now();
-          // The build keeps the graph in maintenance_work_mem (a server's setting; PGlite's default is small).
-          await pg.pool.query("SET maintenance_work_mem = '1GB'");
-          await pg.pool.query(`DROP INDEX IF EXISTS chunk_vectors_hnsw_vector_${DIMENSIONS}`);
-          await createPostgresRagRepositories(pg.pool, { vectors: true, ...hnsw }).ensureVectorIndex(DIMENSIONS);
-          const indexSeconds = (performance.now() - started) / 1000;
-          // What autovacuum does on a server: fresh planner statistics.
-          await pg.pool.query('ANALYZE');
-          const plan = await pg.pool.query(
-            `EXPLAIN SELECT chunk_seq FROM chunk_vectors v WHERE v.dimensions = ${DIMENSIONS} AND v.collection_id = ANY($2::text[])
-           ORDER BY v.embedding::vector(${DIMENSIONS}) <=> $1::vector(${DIMENSIONS}) LIMIT 10`,
-            [`[${vectorSource(spread, 1)().join(',')}]`, [pgLoaded.collectionId]],
-          );
-          const usesIndex = plan.rows.some((r) => String(r['QUERY PLAN']).includes('hnsw'));
+          const indexName = `chunk_vectors_hnsw_vector_${DIMENSIONS}`;
+          const { rows: found } = await postgres.pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [indexName]);
+          let indexSeconds = Number.NaN;
+          if (hasVectors && (build || !reused || !found[0]?.ok)) {
+            console.error(`${size} ${spread}: building the HNSW index${built}`);
+            started = performance.now();
+            // The build keeps the graph in maintenance_work_mem (a server's setting; PGlite's default is small).
+            await postgres.pool.query("SET maintenance_work_mem = '1GB'");
+            await postgres.pool.query(`DROP INDEX IF EXISTS ${indexName}`);
+            await createPostgresRagRepositories(postgres.pool, { vectors: true, ...hnsw }).ensureVectorIndex(DIMENSIONS);
+            indexSeconds = (performance.now() - started) / 1000;
+          }
+          // What autovacuum does on a server: fresh planner statistics, and the visibility map that
+          // index-only scans of the postings rely on (a bulk load leaves it unset).
+          await postgres.pool.query('VACUUM ANALYZE');
+          let usesIndex = false;
+          if (hasVectors) {
+            const plan = await postgres.pool.query(
+              `EXPLAIN SELECT chunk_seq FROM chunk_vectors v WHERE v.dimensions = ${DIMENSIONS} AND v.collection_id = ANY($2::text[])
+             ORDER BY v.embedding::vector(${DIMENSIONS}) <=> $1::vector(${DIMENSIONS}) LIMIT 10`,
+              [`[${vectorSource(spread, 1)().join(',')}]`, [pgLoaded.collectionId]],
+            );
+            usesIndex = plan.rows.some((r) => String(r['QUERY PLAN']).includes('hnsw'));
+          }
           loads.push({
-            store: `postgres (PGlite ${server.postgresVersion}, pgvector ${server.vectorVersion})${built}`,
+            store: `postgres (${server.label})${built}`,
             vectors: spread,
             chunks: size,
             'load s': pgLoad,
             'index s': indexSeconds,
-            'HNSW in plan': usesIndex ? 'yes' : 'no',
+            'HNSW in plan': !hasVectors ? 'no pgvector' : usesIndex ? 'yes' : 'no',
           });
-          for (const [i, ef] of efSearch.entries()) {
-            const search = createPostgresRagRepositories(pg.pool, { vectors: true, efSearch: ef }).searchIndex;
+          const label = server.label.split(' ')[0];
+          for (const [i, ef] of (hasVectors ? efSearch : [0]).entries()) {
+            const search = createPostgresRagRepositories(postgres.pool, { vectors: hasVectors, efSearch: ef || undefined }).searchIndex;
             const first = i === 0 && build === builds[0];
-            const modes: Array<'text' | 'vector' | 'hybrid'> = first ? ['text', 'vector', 'hybrid'] : ['vector', 'hybrid'];
-            rows.push(...(await measure(`postgres (PGlite)${built}, ef_search ${ef}`, spread, search, pgLoaded, vectors, words, modes)));
+            const measured = modes.filter((m) => (first || m !== 'text') && (hasVectors || m === 'text'));
+            if (measured.length === 0) continue;
+            const name = `postgres (${label})${built}${hasVectors ? `, ef_search ${ef}` : ''}`;
+            rows.push(...(await measure(name, spread, search, pgLoaded, vectors, words, measured)));
           }
         }
       } finally {
-        await pg.close();
+        await postgres.close();
         await server.stop();
       }
     }
@@ -275,6 +346,10 @@ if (import.meta.url === `file://${process.argv[1]}`)
     efSearch: list(arg('ef-search')),
     spreads: arg('spread')?.split(',') as Spread[] | undefined,
     // `--hnsw=16x64,24x128`: m × ef_construction of each index built in turn.
+    modes: arg('modes')?.split(',') as Array<'text' | 'vector' | 'hybrid'> | undefined,
+    sqlite: !process.argv.includes('--no-sqlite'),
+    pgliteDir: arg('pglite-dir'),
+    postgresUrl: arg('postgres-url'),
     builds: arg('hnsw')
       ?.split(',')
       .map((b) => b.split('x').map(Number))

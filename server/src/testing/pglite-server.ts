@@ -16,9 +16,10 @@ export interface PgliteServer {
  * PostgreSQL with pgvector, in this process: PGlite (PostgreSQL compiled to WebAssembly) with its
  * pgvector build, served over the wire protocol on a random loopback port, so that the production
  * `pg` driver path is what talks to it. PGlite is a single session: one connection at a time.
+ * `dataDir`: a folder keeping the database (opened again when it holds one), instead of memory.
  */
-export async function startPgliteServer(): Promise<PgliteServer> {
-  const db = await PGlite.create({ extensions: { vector } });
+export async function startPgliteServer(options: { dataDir?: string } = {}): Promise<PgliteServer> {
+  const db = await PGlite.create({ extensions: { vector }, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   // Available, not created: the vector migration creates it, as on a server with pgvector installed.
   const version = await db.query<{ v: string }>("SELECT default_version AS v FROM pg_available_extensions WHERE name = 'vector'");
   // The pool holds one connection, but closes it after a failed query (pg-pool's rule) and opens the

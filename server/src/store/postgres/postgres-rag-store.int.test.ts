@@ -150,7 +150,20 @@ describe('postgres without pgvector', () => {
           [collection.id],
         )
       ).rows[0];
+    // Each term's document frequency as counted from the postings, beside the one kept for searches.
+    const frequencies = async () =>
+      (
+        await pool.query(
+          `SELECT coalesce(t.term, p.term) AS term, coalesce(t.chunks, 0) AS kept, coalesce(p.chunks, 0) AS real
+           FROM (SELECT term, chunks FROM collection_term_stats WHERE collection_id = $1 AND chunks > 0) t
+           FULL JOIN (SELECT term, count(*) AS chunks FROM chunk_terms WHERE collection_id = $1 GROUP BY term) p ON p.term = t.term
+           ORDER BY 1`,
+          [collection.id],
+        )
+      ).rows as Array<{ term: string; kept: number; real: number }>;
     expect(await stats()).toMatchObject({ chunks: 12, real_chunks: 12, terms: 60, real_terms: 60 });
+    expect((await frequencies()).find((f) => f.term === 'alpha')).toEqual({ term: 'alpha', kept: 12, real: 12 });
+    expect((await frequencies()).every((f) => f.kept === f.real)).toBe(true);
     await s.searchIndex.replaceChunks({ id: ids[0] as string, collectionId: collection.id }, [
       { ordinal: 0, text: 'delta', startOffset: 0, endOffset: 5, tokenCount: 1 },
     ]);
@@ -158,9 +171,16 @@ describe('postgres without pgvector', () => {
     const after = await stats();
     expect(after).toMatchObject({ chunks: 5, real_chunks: 5, terms: 21, real_terms: 21 });
     expect(after.postings).toBe(1 + 4 * 5);
+    const afterFrequencies = await frequencies();
+    expect(afterFrequencies.filter((f) => f.kept !== f.real)).toEqual([]);
+    expect(afterFrequencies.find((f) => f.term === 'alpha')).toEqual({ term: 'alpha', kept: 4, real: 4 });
+    expect(afterFrequencies.find((f) => f.term === 'delta')).toEqual({ term: 'delta', kept: 1, real: 1 });
     await s.collections.delete(collection.id);
     expect(await stats()).toBeUndefined();
     expect((await pool.query('SELECT count(*) AS n FROM chunk_terms WHERE collection_id = $1', [collection.id])).rows[0]?.n).toBe(0);
+    expect((await pool.query('SELECT count(*) AS n FROM collection_term_stats WHERE collection_id = $1', [collection.id])).rows[0]?.n).toBe(
+      0,
+    );
   });
 
   it('ranks full text as the SQLite store does: the same BM25, score for score', async () => {

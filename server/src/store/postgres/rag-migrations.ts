@@ -6,10 +6,11 @@ import type { PgMigration } from './pg-migration';
  *
  * - Full-text search keeps its own inverted index, `chunk_terms`: one row per (chunk, term) with the
  *   term's frequency in the chunk and the chunk's length, written from Axon's text analyzer (the one
- *   the SQLite search uses). BM25 is computed from it in the query: document frequencies are counted
- *   from the postings read, and the number and total length of chunks per collection are kept in
- *   `collection_text_stats` by triggers on `chunks`, so that any way a chunk goes (a re-index, a
- *   deleted document or collection) keeps them exact.
+ *   the SQLite search uses). BM25 is computed from it in the query: the number and total length of
+ *   chunks per collection are kept in `collection_text_stats` by triggers on `chunks`, and each term's
+ *   document frequency per collection in `collection_term_stats` by triggers on `chunk_terms` (from
+ *   version 104; before, a search counted them from the postings), so that any way a chunk goes (a
+ *   re-index, a deleted document or collection) keeps them exact.
  * - Vectors need the pgvector extension: their table is an optional migration, so a server without it
  *   still migrates (and searches full-text only). HNSW indexes are made per vector size when the
  *   first vector of that size is stored (see postgres-rag-store.ts).
@@ -268,6 +269,48 @@ export const RAG_MIGRATIONS: PgMigration[] = [
       -- (its worker died) is taken again. Jobs running before this migration have none: they are.
       ALTER TABLE ingest_jobs ADD COLUMN worker_id TEXT;
       ALTER TABLE ingest_jobs ADD COLUMN lease_expires_at TIMESTAMPTZ;
+    `,
+  },
+  {
+    version: 104,
+    name: 'document frequencies per collection and term',
+    sql: `
+      -- Counts every posting: on a large index longer than a request's statement timeout.
+      SET LOCAL statement_timeout = 0;
+      -- How many chunks of a collection hold each term (BM25's document frequency), kept by triggers
+      -- on chunk_terms so that a search reads it instead of counting postings.
+      CREATE TABLE collection_term_stats (
+        collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        term TEXT NOT NULL,
+        chunks BIGINT NOT NULL,
+        PRIMARY KEY (collection_id, term)
+      );
+      INSERT INTO collection_term_stats (collection_id, term, chunks)
+        SELECT p.collection_id, p.term, count(*) FROM chunk_terms p JOIN collections c ON c.id = p.collection_id
+        GROUP BY p.collection_id, p.term;
+      -- Writers of a collection take its collection_text_stats row first (the chunks trigger does on
+      -- insert; these do on delete), so that two writers never take term rows in opposite orders.
+      CREATE FUNCTION count_terms_added() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO collection_term_stats AS s (collection_id, term, chunks)
+          SELECT collection_id, term, count(*) FROM added_postings GROUP BY collection_id, term ORDER BY collection_id, term
+          ON CONFLICT (collection_id, term) DO UPDATE SET chunks = s.chunks + excluded.chunks;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION count_terms_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM 1 FROM collection_text_stats s WHERE s.collection_id IN (SELECT collection_id FROM removed_postings)
+          ORDER BY s.collection_id FOR UPDATE;
+        IF NOT FOUND THEN RETURN NULL; END IF;
+        UPDATE collection_term_stats s SET chunks = s.chunks - r.chunks
+          FROM (SELECT collection_id, term, count(*) AS chunks FROM removed_postings GROUP BY collection_id, term) r
+          WHERE s.collection_id = r.collection_id AND s.term = r.term;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER chunk_terms_counted_in AFTER INSERT ON chunk_terms REFERENCING NEW TABLE AS added_postings
+        FOR EACH STATEMENT EXECUTE FUNCTION count_terms_added();
+      CREATE TRIGGER chunk_terms_counted_out AFTER DELETE ON chunk_terms REFERENCING OLD TABLE AS removed_postings
+        FOR EACH STATEMENT EXECUTE FUNCTION count_terms_removed();
     `,
   },
 ];
