@@ -210,7 +210,8 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
     new Promise<RelayStarted>((resolve, reject) => {
       const res: ServerResponse = reply.raw;
       let holding = hold;
-      let held = '';
+      // What a held try has read so far, in order: the upstream's bytes, and Axon's own event text.
+      let held: Array<Buffer | string> = [];
       // A held stream opens at its first content or tool-call delta (counted characters), or at any
       // other delta with something in it (reasoning, a refusal), so reasoning is not held back.
       let began = false;
@@ -230,10 +231,12 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
       };
       if (!hold) open();
       const upstream = call.response;
-      upstream.setEncoding('utf8');
       call.watchIdle();
 
-      let carry = '';
+      // The bytes of an event not yet complete, kept for the next read. The stream is read as bytes:
+      // events pass on as the upstream's own buffers (no decoding and encoding again), and only
+      // each event's data is decoded, for the tap.
+      let carry: Buffer | undefined;
       let sawDone = false;
       // Every chunk's text when the answer is to be cached (a try that failed keeps none of its own);
       // parsed only once the answer is complete, not on the way to the caller.
@@ -311,28 +314,37 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
         return true;
       };
 
-      upstream.on('data', (text: string) => {
+      upstream.on('data', (read: Buffer) => {
         if (ended) return;
-        carry += text;
-        if (carry.includes('\r')) carry = carry.replace(/\r\n?/g, '\n');
+        let bytes = carry ? Buffer.concat([carry, read]) : read;
+        // Line ends as CR LF or CR become LF (a byte-for-byte round trip through latin1). A CR at the
+        // end waits for the next read, which may begin with its LF.
+        let lastCR: Buffer | undefined;
+        if (bytes.indexOf(13) >= 0) {
+          if (bytes[bytes.length - 1] === 13) {
+            lastCR = bytes.subarray(bytes.length - 1);
+            bytes = bytes.subarray(0, bytes.length - 1);
+          }
+          bytes = Buffer.from(bytes.toString('latin1').replace(/\r\n?/g, '\n'), 'latin1');
+        }
         if (idPending) {
-          const id = readResponseId(carry);
+          const id = readResponseId(bytes.toString('latin1', 0, Math.min(bytes.length, 65_536)));
           if (id !== undefined) {
             idPending = false;
             outcome.responseId = id;
           } else {
-            idScanned += text.length;
+            idScanned += read.length;
             if (idScanned > 65_536) idPending = false;
           }
         }
-        // Events pass on as they came, in runs sliced from `carry` (no copy per event); only an event
-        // left out or one added ends a run. Single-character searches: V8 finds '\n' far faster than '\n\n'.
-        let out = '';
+        // Events pass on in runs of the upstream's bytes (views, no copy); only an event left out or
+        // one added ends a run.
+        const out: Array<Buffer | string> = [];
         let from = 0;
         let run = 0;
         let oneLine = true;
-        for (let at = carry.indexOf('\n'); at >= 0; at = carry.indexOf('\n', at + 1)) {
-          if (carry.charCodeAt(at + 1) !== 10) {
+        for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) {
+          if (bytes[at + 1] !== 10) {
             oneLine = false;
             continue;
           }
@@ -340,9 +352,9 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
           from = at + 2;
           // An event is one or more `data:` lines (comments and other fields pass through untouched).
           let data: string | undefined;
-          if (oneLine && isDataLine(carry, start)) data = carry.slice(start + 6, at);
+          if (oneLine && isDataLine(bytes, start)) data = bytes.toString('utf8', start + 6, at);
           else {
-            for (const line of carry.slice(start, at).split('\n'))
+            for (const line of bytes.toString('utf8', start, at).split('\n'))
               if (line.startsWith('data:')) data = (data === undefined ? '' : `${data}\n`) + line.slice(line[5] === ' ' ? 6 : 5);
           }
           oneLine = true;
@@ -350,20 +362,26 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
           const citations = data === '[DONE]' && citationsEvent !== '';
           const kept = data === undefined || tap(data);
           if (citations || !kept) {
-            out += carry.slice(run, start) + (citations ? citationsEvent : '');
+            if (start > run) out.push(bytes.subarray(run, start));
+            if (citations) out.push(citationsEvent);
             run = kept ? start : from;
           }
         }
-        out += carry.slice(run, from);
-        carry = carry.slice(from);
+        if (from > run) out.push(bytes.subarray(run, from));
+        carry = from < bytes.length ? bytes.subarray(from) : undefined;
+        if (lastCR) carry = carry ? Buffer.concat([carry, lastCR]) : lastCR;
         if (holding) {
-          held += out;
+          held.push(...out);
           if (outcome.chars === 0 && !began) return;
-          out = held;
-          held = '';
+          out.length = 0;
+          out.push(...held);
+          held = [];
           open();
         }
-        if (out && !res.write(out)) {
+        if (out.length === 0) return;
+        let flowing = true;
+        for (const part of out) flowing = res.write(part);
+        if (!flowing) {
           upstream.pause();
           res.once('drain', () => upstream.resume());
         }
@@ -374,7 +392,7 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
           if (holding) {
             // An answer without text or tool calls: it is complete all the same.
             open();
-            if (held) res.write(held);
+            for (const part of held) res.write(part);
           }
           return end('complete');
         }
@@ -454,14 +472,14 @@ function readResponseId(text: string): string | undefined {
   return close < 0 ? undefined : text.slice(from + 1, close);
 }
 
-/** Whether `text` holds `data: ` at `at` (compared by character: cheaper than `startsWith` at an offset). */
-function isDataLine(text: string, at: number): boolean {
+/** Whether `bytes` holds `data: ` at `at` (compared byte by byte). */
+function isDataLine(bytes: Buffer, at: number): boolean {
   return (
-    text.charCodeAt(at) === 100 &&
-    text.charCodeAt(at + 1) === 97 &&
-    text.charCodeAt(at + 2) === 116 &&
-    text.charCodeAt(at + 3) === 97 &&
-    text.charCodeAt(at + 4) === 58 &&
-    text.charCodeAt(at + 5) === 32
+    bytes[at] === 100 &&
+    bytes[at + 1] === 97 &&
+    bytes[at + 2] === 116 &&
+    bytes[at + 3] === 97 &&
+    bytes[at + 4] === 58 &&
+    bytes[at + 5] === 32
   );
 }

@@ -144,13 +144,9 @@ export function callUpstream(
       resolve({
         response: res,
         watchIdle() {
-          let idle: NodeJS.Timeout | undefined;
-          const arm = () => {
-            clearTimeout(idle);
-            idle = setTimeout(() => res.destroy(new UpstreamTimeoutError('idle', idleMs)), idleMs);
-          };
-          arm();
-          res.on('data', arm);
+          // One timer, pushed back on every read (`refresh` re-arms it without a new one per chunk).
+          const idle = setTimeout(() => res.destroy(new UpstreamTimeoutError('idle', idleMs)), idleMs);
+          res.on('data', () => idle.refresh());
           res.once('close', () => clearTimeout(idle));
         },
       });

@@ -111,7 +111,7 @@ const PLAIN_HEAD = /"choices":\[\{"index":0,"delta":\{"content":"/y;
 /** Where `PLAIN_HEAD` starts, counted back from the first choice's `{`. */
 const HEAD_BEFORE_BRACE = '"choices":['.length;
 /** What may follow a plain delta's string: the end of the choice and of the choices; then the chunk's end, or more fields. */
-const PLAIN_TAIL = /\}(?:,"logprobs":null)?,"finish_reason":null\}\](\}$)?/y;
+const PLAIN_TAIL = /\}(?:,"logprobs":null)?,"finish_reason":null\}\]/y;
 
 /**
  * Where the JSON string of a plain content delta lies in the chunk, quotes included. Every check is
@@ -137,12 +137,13 @@ export function plainContentSpan(data: string): [number, number] | undefined {
     end++;
   }
   // Nothing else in the delta or the choice, and no other choice.
+  // (`test`, not `exec`: no match array made for every event.)
   PLAIN_TAIL.lastIndex = end + 1;
-  const tail = PLAIN_TAIL.exec(data);
-  if (!tail) return undefined;
-  if (tail[1] === undefined) {
+  if (!PLAIN_TAIL.test(data)) return undefined;
+  const after = PLAIN_TAIL.lastIndex;
+  if (after !== data.length - 1 || data.charCodeAt(after) !== 125) {
     // More fields after the choices: only ones holding no object (`"usage":null`, `"obfuscation":"…"`).
-    const rest = data.slice(PLAIN_TAIL.lastIndex);
+    const rest = data.slice(after);
     if (
       !rest.endsWith('}') ||
       rest.includes('{') ||
