@@ -138,19 +138,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Browser clients of `/v1` on the configured origins; preflights are answered here, before the
   // guard, so they need no key. The web app's own `/api` is same-origin only.
   const corsOrigins = config.corsOrigins;
+  // Two fixed answers, made once: `/v1` from an allowed origin (reflected), and everything else.
+  const corsCommon = {
+    methods: ['GET', 'POST', 'DELETE'],
+    exposedHeaders: ['retry-after', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
+    maxAge: 600,
+    strictPreflight: false,
+  };
+  const corsAllowed = { ...corsCommon, origin: true };
+  const corsDenied = { ...corsCommon, origin: false };
   await app.register(fastifyCors, {
     hook: 'onRequest',
     delegator: (request, callback) => {
       const v1 = request.url === '/v1' || request.url.startsWith('/v1/');
       const origin = request.headers.origin;
       const allowed = v1 && origin !== undefined && (corsOrigins.includes('*') || corsOrigins.includes(origin));
-      callback(null, {
-        origin: allowed ? origin : false,
-        methods: ['GET', 'POST', 'DELETE'],
-        exposedHeaders: ['retry-after', 'x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
-        maxAge: 600,
-        strictPreflight: false,
-      });
+      callback(null, allowed ? corsAllowed : corsDenied);
     },
   });
   // Helmet's headers on every response, its middleware made once (the Fastify plugin builds it again

@@ -308,7 +308,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     spent: (subject, since) => usage.spentSince(subject, since),
     orgLimits: async (orgId) => (await orgs.get(orgId))?.limits ?? {},
   });
-  const tracing = createTracing({ endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs });
+  const tracing = await createTracing({ endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs });
   const webDir = config.webDir ?? join(import.meta.dirname, '../../web/dist');
   const app = await buildApp({
     config: { ...config, webDir },

@@ -30,6 +30,30 @@ describe('the log', () => {
     expect(lines[1]?.msg).not.toContain('10.20.30.40');
   });
 
+  it('never writes a secret field, at the top of a line or inside its objects', () => {
+    const { lines, logger } = capture();
+    logger.info(
+      {
+        password: 'hunter2 hunter2',
+        apiKey: 'axn_abcdefghijklmnop',
+        req: { headers: { authorization: 'Bearer axn_secret', cookie: 'axon_session=abc', 'x-api-key': 'axn_other', host: 'axon' } },
+        res: { headers: { 'set-cookie': 'axon_session=def' } },
+        user: { token: 'reset-token-123', key: 'k-1', name: 'keeps its fields' },
+      },
+      'request',
+    );
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['hunter2', 'axn_abcdefghijklmnop', 'axn_secret', 'axon_session', 'axn_other', 'reset-token-123', 'k-1'])
+      expect(text).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      password: '[redacted]',
+      apiKey: '[redacted]',
+      req: { headers: { authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]', host: 'axon' } },
+      res: { headers: { 'set-cookie': '[redacted]' } },
+      user: { token: '[redacted]', key: '[redacted]', name: 'keeps its fields' },
+    });
+  });
+
   it('writes an error object with its type, message, stack, code and cause', () => {
     const { lines, logger } = capture();
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', errno: -111 });

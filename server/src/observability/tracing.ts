@@ -1,15 +1,21 @@
 import { type Attributes, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /**
  * OpenTelemetry traces, exported over OTLP/HTTP when an endpoint is configured and off (a no-op
  * tracer) otherwise. Model calls follow the GenAI semantic conventions (`gen_ai.*`); no prompt or
- * answer text is ever put on a span.
+ * answer text is ever put on a span. The SDK and its exporter are loaded only when traces are on.
  */
-export function createTracing(options: { endpoint?: string | undefined; serviceName?: string; exportDelayMs?: number }) {
+export async function createTracing(options: {
+  endpoint?: string | undefined;
+  serviceName?: string;
+  exportDelayMs?: number;
+}): Promise<{ tracer: Tracer; enabled: boolean; shutdown: () => Promise<void> }> {
   if (!options.endpoint) return { tracer: trace.getTracer('axon-off'), enabled: false, shutdown: async () => {} };
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'axon' }),
     spanProcessors: [
@@ -21,7 +27,7 @@ export function createTracing(options: { endpoint?: string | undefined; serviceN
   return { tracer: provider.getTracer('axon'), enabled: true, shutdown: () => provider.shutdown() };
 }
 
-export type Tracing = ReturnType<typeof createTracing>;
+export type Tracing = Awaited<ReturnType<typeof createTracing>>;
 
 /** Runs `work` in a child span of `parent` (or a root span), ending it with the outcome. */
 export async function inSpan<T>(
