@@ -108,9 +108,25 @@ const scope = (req: CacheRequest, gens: Generations) => ({
   collections: gens.collections,
 });
 
-/** The exact key: a hash of the normalised body and the scope. */
+/**
+ * Hashes of a request's normalised body (whole, and with the user message masked), made once per
+ * request: a miss looks up and then stores under the same hashes, and the body is the large part.
+ */
+const bodyHashes = new WeakMap<CacheRequest, { exact?: string; masked?: string }>();
+const hashesOf = (req: CacheRequest) => {
+  let found = bodyHashes.get(req);
+  if (!found) {
+    found = {};
+    bodyHashes.set(req, found);
+  }
+  return found;
+};
+
+/** The exact key: a hash of the scope and of the normalised body's hash. */
 export function exactKey(req: CacheRequest, gens: Generations): string {
-  return sha256({ v: 1, ...scope(req, gens), body: normaliseBody(req.body) });
+  const hashes = hashesOf(req);
+  hashes.exact ??= sha256(normaliseBody(req.body));
+  return sha256({ v: 2, ...scope(req, gens), body: hashes.exact });
 }
 
 type Message = { role?: unknown; content?: unknown };
@@ -139,8 +155,11 @@ export function semanticPartition(req: CacheRequest, gens: Generations): string 
     } else if (m.role !== 'system' && m.role !== 'developer') return undefined;
   }
   if (users !== 1) return undefined;
-  const masked = (messages as Message[]).map((m) => (m.role === 'user' ? { role: 'user' } : m));
-  return sha256({ v: 1, ...scope(req, gens), body: normaliseBody({ ...req.body, messages: masked }) });
+  const hashes = hashesOf(req);
+  hashes.masked ??= sha256(
+    normaliseBody({ ...req.body, messages: (messages as Message[]).map((m) => (m.role === 'user' ? { role: 'user' } : m)) }),
+  );
+  return sha256({ v: 2, ...scope(req, gens), body: hashes.masked });
 }
 
 /** Cosine similarity of two vectors of the same length (0 when either is zero). */
