@@ -117,19 +117,15 @@ export async function createServer(config: Config, options: CreateServerOptions 
 
   // What replicas share besides the database. ioredis and BullMQ are loaded only with REDIS_URL: one
   // connection for limits, stream logs and announcing changes, the bus's subscriber, and the job
-  // queue's (BullMQ's blocking commands must wait out a reconnect, hence no retry limit). Commands
-  // issued in the same tick on the shared connection go out as one pipeline (a request's limits are
-  // several commands at once); the subscriber and the blocking readers are duplicates without it.
+  // queue's (BullMQ's blocking commands must wait out a reconnect, hence no retry limit).
   const ioredis = config.redisUrl ? await import('ioredis') : undefined;
   const redis =
-    config.redisUrl && ioredis
-      ? new ioredis.Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true })
-      : undefined;
+    config.redisUrl && ioredis ? new ioredis.Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
   const onBusError = (error: unknown) => logger.warn({ err: error }, 'announcing a change to the other replicas failed');
   const bus = redis
     ? await createRedisInvalidationBus({
         publisher: redis,
-        subscriber: redis.duplicate({ enableAutoPipelining: false }),
+        subscriber: redis.duplicate(),
         channel: `${config.redisPrefix}:invalidate`,
         onError: onBusError,
       })

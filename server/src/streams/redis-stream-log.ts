@@ -115,7 +115,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
   };
   const subscribe = () => {
     if (subscriber || closed) return;
-    subscriber = redis.duplicate({ enableAutoPipelining: false });
+    subscriber = redis.duplicate();
     subscriber.on('error', (error) => onError?.(error));
     subscriber.on('message', (_channel: string, messageId: string) => fireCancel(messageId));
     // After a reconnection: cancels sent while the subscription was down are still in their keys.
@@ -173,7 +173,7 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
           if (position && (position.epoch > lastData.epoch || (position.epoch === lastData.epoch && position.seq > lastData.seq)))
             position = lastData.seq > 0 ? lastData : undefined;
           let cursor = position ? `${position.epoch}-${position.seq}` : '0-0';
-          const connection = follow ? redis.duplicate({ enableAutoPipelining: false }) : undefined;
+          const connection = follow ? redis.duplicate() : undefined;
           const stop = () => connection?.disconnect();
           if (connection) {
             connection.on('error', (error) => onError?.(error));
