@@ -302,8 +302,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
   if (sharedStore) await sweeper.sweep();
   sweeper.start();
   const usage = createUsageLedger(store.usage, config.prices);
+  // The limits have a connection of their own that pipelines the commands issued in the same tick:
+  // a request counts against several limits at once (user and key, requests, tokens and streams).
+  const limitsRedis = redis?.duplicate({ enableAutoPipelining: true });
   const limits = createRateLimits(config.limits, {
-    ...(redis ? { redis } : {}),
+    ...(limitsRedis ? { redis: limitsRedis } : {}),
     prefix: config.redisPrefix,
     spent: (subject, since) => usage.spentSince(subject, since),
     orgLimits: async (orgId) => (await orgs.get(orgId))?.limits ?? {},
@@ -382,9 +385,10 @@ export async function createServer(config: Config, options: CreateServerOptions 
         await modelOps.close();
         await bus.close();
         await sweeper.stop();
-        // Before the limits, which close the Redis client the stream log uses.
         await streamLog.close();
+        // The limits close their own connection; the shared one goes after everything that uses it.
         await limits.close();
+        await redis?.quit().catch(() => undefined);
         await promptLog.close();
         await usage.flush().catch((error) => logger.error({ err: error }, 'writing the last usage rows failed'));
         await tracing.shutdown();
