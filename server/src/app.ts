@@ -194,12 +194,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('span', undefined);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('startedAt', 0);
+  app.decorateRequest('accessLogged', false);
 
   // The one guard: who is calling, may they call this route, and did a cookie write carry its CSRF token.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();
     const url = request.routeOptions.url;
     if (!url || !(url.startsWith('/api/') || url.startsWith('/v1/'))) return;
+    // Every API answer names its request, as its log line and trace do.
+    reply.header('x-request-id', request.id);
     request.span = tracer.startSpan(`${request.method} ${url}`, {
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': request.method, 'http.route': url },
@@ -250,7 +253,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (reply.statusCode >= 500) request.span.setStatus({ code: SpanStatusCode.ERROR });
       request.span.end();
     }
-    logRequest(request, reply.statusCode);
+    // A streamed route writes its own line, with the model call's figures, when its stream ends.
+    if (!request.accessLogged) logRequest(request, reply.statusCode);
   });
 
   // Prometheus: the installation's figures (every organisation's), so `AXON_METRICS_TOKEN` as bearer

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** API keys start with this, so that secret scanners and people recognise them. */
 export const API_KEY_PREFIX = 'axn_';
@@ -18,5 +18,5 @@ export function generateApiKey(): string {
  * enough (a slow one protects guessable passwords, not random keys) and keeps lookups cheap.
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

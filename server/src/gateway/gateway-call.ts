@@ -152,7 +152,9 @@ export async function runGatewayCall(
     // A stream stopped by the client (or cut off) ends before the provider's usage: the prompt's
     // tokens are then estimated, unless a limit already did. (A non-streamed answer's observation
     // must be in place before its response ends, so it is recorded at once.)
-    if (input.stream && outcome.usage.inputTokens === null && estimatedInput === undefined)
+    if (input.stream && outcome.usage.inputTokens === null && estimatedInput === undefined) {
+      // The access line is written once the estimate is in, which may be after the response ends.
+      request.accessLogged = true;
       void estimateInput().then(
         () => record(outcome),
         (error) => {
@@ -160,7 +162,7 @@ export async function runGatewayCall(
           record(outcome);
         },
       );
-    else record(outcome);
+    } else record(outcome);
   };
   const record = (outcome: RelayOutcome) => {
     const usage = {

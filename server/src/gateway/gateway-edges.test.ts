@@ -125,3 +125,29 @@ describe('CORS for browser clients of /v1', () => {
     expect(response.headers.get('access-control-expose-headers')).toMatch(/retry-after/);
   });
 });
+
+describe('the access log', () => {
+  const accessLines = (id: string) =>
+    t.logs.flatMap((line) => {
+      const entry = JSON.parse(line) as { msg?: string; reqId?: string };
+      return entry.msg === 'request' && entry.reqId === id ? [entry] : [];
+    });
+
+  it('writes one line per request, streamed or not, with the model call on it', async () => {
+    for (const stream of [true, false]) {
+      const response = await fetch(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sim/sim-1', stream, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await response.text();
+      const id = response.headers.get('x-request-id') as string;
+      // The line of a streamed answer is written as its stream ends; a later one would be a duplicate.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const lines = accessLines(id);
+      expect(lines, `stream: ${stream}`).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ route: '/v1/chat/completions', status: 200 });
+      if (stream) expect(lines[0]).toMatchObject({ model: 'sim/sim-1', outcome: 'complete' });
+    }
+  });
+});

@@ -28,6 +28,13 @@ const EVENTS = [
   'data: [DONE]',
 ];
 const BODY = Buffer.from(EVENTS.map((e) => `${e}\r\n\r\n`).join(''), 'utf8');
+/** The same stream without its usage chunk (`raw-2`), so the answer's tokens are estimated from its length. */
+const WITHOUT_USAGE = Buffer.from(
+  EVENTS.filter((e) => !e.includes('"usage"'))
+    .map((e) => `${e}\r\n\r\n`)
+    .join(''),
+  'utf8',
+);
 
 let upstream: Server;
 let t: TestServer;
@@ -37,14 +44,26 @@ beforeAll(async () => {
   upstream = createServer((req, res) => {
     if (req.url?.endsWith('/models')) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ object: 'list', data: [{ id: 'raw-1', object: 'model', owned_by: 'raw' }] }));
+      return void res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [
+            { id: 'raw-1', object: 'model', owned_by: 'raw' },
+            { id: 'raw-2', object: 'model', owned_by: 'raw' },
+          ],
+        }),
+      );
     }
-    req.resume();
+    let sent = '';
+    req.on('data', (part: Buffer) => {
+      sent += part;
+    });
     req.on('end', async () => {
+      const body = (JSON.parse(sent) as { model: string }).model === 'raw-2' ? WITHOUT_USAGE : BODY;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       // Cut in 7-byte pieces: every event, line end and multi-byte character falls across reads somewhere.
-      for (let at = 0; at < BODY.length; at += 7) {
-        res.write(BODY.subarray(at, at + 7));
+      for (let at = 0; at < body.length; at += 7) {
+        res.write(body.subarray(at, at + 7));
         if (at % 70 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
       }
       res.end();
@@ -52,7 +71,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const port = (upstream.address() as AddressInfo).port;
-  t = await startTestServer({ moreConnections: [{ name: 'raw', baseURL: `http://127.0.0.1:${port}/v1` }] });
+  // No prompt log: nothing of the answer's text is kept, so the relay only counts it (from the bytes).
+  t = await startTestServer({
+    env: { AXON_PROMPT_LOG: 'off' },
+    moreConnections: [{ name: 'raw', baseURL: `http://127.0.0.1:${port}/v1` }],
+  });
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
   const user = await auth.createUser({ email: 'relay@example.com', password: 'relay password 1', role: 'member' });
   const key = (await auth.createApiKey(user.id, 'r', { scopes: ['chat'] })).key;
@@ -115,5 +138,27 @@ describe('the chat completions relay, on a stream read in pieces', () => {
           .map((u) => [u.inputTokens, u.outputTokens]);
       })
       .toContainEqual([5, 7]);
+  });
+
+  it('estimates the tokens of an answer from its length, as written, when the upstream reports no usage', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'raw/raw-2',
+      messages: [{ role: 'user', content: 'count me' }],
+      stream: true,
+    });
+    for await (const _ of stream) {
+      // read to the end
+    }
+    // The content strings as written in the chunks (escapes counted as characters), a quarter token each.
+    const written = EVENTS.flatMap((e) => [...e.matchAll(/"content":("(?:[^"\\]|\\.)*")/g)].map((m) => (m[1] as string).length - 2));
+    const expected = Math.ceil(written.reduce((n, length) => n + length, 0) / 4);
+    expect(expected).toBeGreaterThan(5);
+    const range = { from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z', orgId: null };
+    await expect
+      .poll(async () => {
+        await t.server.store.usage.flush();
+        return (await t.server.store.usage.events(range)).filter((u) => u.model === 'raw/raw-2').map((u) => u.outputTokens);
+      })
+      .toContainEqual(expected);
   });
 });

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { classifyProviderError, type ProviderFailure, toAppError } from '../errors';
 import type { WireTarget } from '../providers/model-connections';
-import { plainContentDeltaLength, readPlainContentDelta } from '../providers/openai-chat-model';
+import { plainContentDeltaLength, plainContentDeltaLengthOf, readPlainContentDelta } from '../providers/openai-chat-model';
 import { callUpstream, readBody, type UpstreamCall, UpstreamEarlyEndError } from './upstream-call';
 
 /** What a relayed call produced, for the taps: usage ledger, prompt log, limits, metrics, traces. */
@@ -352,8 +352,17 @@ export async function relayOpenAIChat(reply: FastifyReply, input: RelayInput, on
           from = at + 2;
           // An event is one or more `data:` lines (comments and other fields pass through untouched).
           let data: string | undefined;
-          if (oneLine && isDataLine(bytes, start)) data = bytes.toString('utf8', start + 6, at);
-          else {
+          if (oneLine && isDataLine(bytes, start)) {
+            // Nothing kept of the text: a plain content delta is counted from its bytes, not decoded.
+            const length = capture === 0 && !collected ? plainContentDeltaLengthOf(bytes, start + 6, at) : undefined;
+            if (length !== undefined) {
+              count(length);
+              oneLine = true;
+              at++;
+              continue;
+            }
+            data = bytes.toString('utf8', start + 6, at);
+          } else {
             for (const line of bytes.toString('utf8', start, at).split('\n'))
               if (line.startsWith('data:')) data = (data === undefined ? '' : `${data}\n`) + line.slice(line[5] === ' ' ? 6 : 5);
           }

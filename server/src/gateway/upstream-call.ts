@@ -46,10 +46,22 @@ export class UpstreamEarlyEndError extends Error {
 export const flatHeaders = (headers: IncomingHttpHeaders): Record<string, string> =>
   Object.fromEntries(Object.entries(headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v]])));
 
-/** The URL of a path under the target's base URL, with the target's query parameters. */
+/** The URLs made so far, per target and path (a connection's target lives as long as its configuration). */
+const urls = new WeakMap<WireTarget, Map<string, URL>>();
+
+/** The URL of a path under the target's base URL, with the target's query parameters (made once per target and path; not to be changed). */
 export function targetUrl(target: WireTarget, path: string): URL {
-  const url = new URL(`${target.baseURL.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
-  for (const [k, v] of Object.entries(target.query ?? {})) url.searchParams.set(k, v);
+  let made = urls.get(target);
+  if (!made) {
+    made = new Map();
+    urls.set(target, made);
+  }
+  let url = made.get(path);
+  if (!url) {
+    url = new URL(`${target.baseURL.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
+    for (const [k, v] of Object.entries(target.query ?? {})) url.searchParams.set(k, v);
+    made.set(path, url);
+  }
   return url;
 }
 

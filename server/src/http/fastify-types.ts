@@ -23,6 +23,8 @@ declare module 'fastify' {
     startedAt: number;
     /** The request's server span (a no-op one when tracing is off). */
     span: Span | undefined;
+    /** Whether the request's access line is written (or will be) by its route, as streamed routes do. */
+    accessLogged: boolean;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;

@@ -6,6 +6,7 @@ import type { TurnObservation } from '../observability/metrics';
  * latency. Streamed routes call it when their stream ends, since Fastify does not log those replies.
  */
 export function logRequest(request: FastifyRequest, status: number, extra: Record<string, unknown> = {}): void {
+  request.accessLogged = true;
   request.log.info(
     {
       method: request.method,

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAllParts } from '../testing/read-stream';
-import { createOpenAIChatModel, readPlainContentDelta } from './openai-chat-model';
+import { createOpenAIChatModel, plainContentDeltaLength, plainContentDeltaLengthOf, readPlainContentDelta } from './openai-chat-model';
 
 const prompt = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }];
 const frame = (delta: string, finish: string | null = null) =>
@@ -61,6 +61,52 @@ describe('readPlainContentDelta', () => {
     expect(readPlainContentDelta(chunk({ finish_reason: null }))).toBe('hé "x"');
     expect(readPlainContentDelta(chunk({ logprobs: null, finish_reason: null }, { usage: null }))).toBe('hé "x"');
     expect(readPlainContentDelta(chunk({ logprobs: null, finish_reason: null }, { obfuscation: 'aZ09' }))).toBe('hé "x"');
+  });
+});
+
+describe('plainContentDeltaLengthOf (the same reading, from bytes)', () => {
+  const contents = ['Hello', '', ' ', 'say "hi"\\n', 'é à ü', '日本語', 'emoji 😀 and 𝄞', 'tab\tq\\', '\\', '"', 'back\\slash"'];
+  const chunks = [
+    ...contents.flatMap((content) => [
+      frame(content),
+      JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] }),
+      frame(content, 'stop'),
+      JSON.stringify({ choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], usage: null }),
+      JSON.stringify({ choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], usage: { prompt_tokens: 1 } }),
+      JSON.stringify({ choices: [{ index: 0, delta: { content, tool_calls: [] }, finish_reason: null }] }),
+      JSON.stringify({ choices: [{ index: 1, delta: { content }, finish_reason: null }] }),
+      JSON.stringify({ error: { message: content }, choices: [{ index: 0, delta: { content }, finish_reason: null }] }),
+      JSON.stringify({
+        choices: [
+          { index: 0, delta: { content }, finish_reason: null },
+          { index: 1, delta: { content }, finish_reason: null },
+        ],
+      }),
+    ]),
+    // Escapes as a server may write them (\u sequences, an escaped slash).
+    '{"choices":[{"index":0,"delta":{"content":"caf\\u00e9 \\/ \\ud83d\\ude00"},"logprobs":null,"finish_reason":null}]}',
+    '{"choices":[{"index":0,"delta":{"content":"cut',
+    '{"choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}]',
+    '[DONE]',
+    '',
+  ];
+
+  it('gives what the string reader gives, for every shape, inside a larger buffer', () => {
+    let read = 0;
+    for (const chunk of chunks) {
+      const bytes = Buffer.from(`data: ${chunk}\n\ndata: {"more":1}\n\n`);
+      const from = 6;
+      const to = from + Buffer.byteLength(chunk);
+      const fromBytes = plainContentDeltaLengthOf(bytes, from, to);
+      const fromString = plainContentDeltaLength(chunk);
+      // Undefined from bytes for a chunk with fields after its choices: the string reader decides those.
+      if (fromBytes === undefined && fromString !== undefined) expect(chunk, chunk).toMatch(/\]\s*,/);
+      else expect(fromBytes, chunk).toBe(fromString);
+      if (fromBytes !== undefined) read++;
+    }
+    // Both plain shapes of every content, and the escaped one.
+    expect(read).toBe(contents.length * 2 + 1);
+    expect(plainContentDeltaLengthOf(Buffer.from(frame('日本語 😀')), 0, Buffer.byteLength(frame('日本語 😀')))).toBe('日本語 😀'.length);
   });
 });
 

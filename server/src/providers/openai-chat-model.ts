@@ -155,6 +155,47 @@ export function plainContentSpan(data: string): [number, number] | undefined {
   return [start, end + 1];
 }
 
+const PLAIN_HEAD_BYTES = Buffer.from('"choices":[{"index":0,"delta":{"content":"');
+const PLAIN_TAILS = [Buffer.from('},"logprobs":null,"finish_reason":null}]}'), Buffer.from('},"finish_reason":null}]}')];
+
+/**
+ * {@link plainContentDeltaLength} read from the bytes of an event's data (`bytes[from, to)`, UTF-8),
+ * without decoding them into a string: the same answer for the same chunk (the length counts UTF-16
+ * code units, as a string's would), or undefined where the string reader would have to look further
+ * (a chunk with fields after its choices is left to it).
+ */
+export function plainContentDeltaLengthOf(bytes: Buffer, from: number, to: number): number | undefined {
+  const brace = bytes.indexOf(123, from + 1);
+  const head = brace - HEAD_BEFORE_BRACE;
+  if (brace < 0 || brace >= to || head < from) return undefined;
+  const headEnd = head + PLAIN_HEAD_BYTES.length;
+  if (headEnd > to || !bytesAt(bytes, head, PLAIN_HEAD_BYTES)) return undefined;
+  // The string's closing quote (one not escaped), counting code units on the way.
+  let units = 0;
+  let at = headEnd;
+  for (; at < to; at++) {
+    const byte = bytes[at] as number;
+    if (byte === 34) break;
+    if (byte === 92) {
+      // An escape: the backslash and the character after it, both written out.
+      units += 2;
+      at++;
+      continue;
+    }
+    // A UTF-8 lead byte starts a character (two code units from four bytes up); continuation bytes add none.
+    if ((byte & 0xc0) !== 0x80) units += byte >= 0xf0 ? 2 : 1;
+  }
+  if (at >= to) return undefined;
+  for (const tail of PLAIN_TAILS) if (at + 1 + tail.length === to && bytesAt(bytes, at + 1, tail)) return units;
+  return undefined;
+}
+
+/** Whether `bytes` holds `expected` at `at`, compared byte by byte (for a few dozen bytes, cheaper than `Buffer.compare` with offsets). */
+function bytesAt(bytes: Buffer, at: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
+}
+
 function readAll(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
