@@ -162,6 +162,21 @@ describe('chat turn stream', () => {
     expect(saved.body.messages[1]?.error).toMatch(/model provider/i);
   });
 
+  it('keeps the question of a turn that fails before its answer starts, with the title it gives', async () => {
+    const c = await newConversation(alice);
+    const owner = await t.server.store.users.findByEmail('alice@example.com');
+    // A template removed after the conversation chose it: preparing the prompt fails.
+    await t.server.store.conversations.update(c.id, owner?.id as string, { prompt: 'no-such-template' });
+    const response = await alice.request('POST', `/api/conversations/${c.id}/chat`, {
+      trigger: 'submit-message',
+      message: { id: 'u1', text: 'what was asked stays' },
+    });
+    expect(response.status).toBe(404);
+    const saved = await alice.json<ConversationWithMessages>('GET', `/api/conversations/${c.id}`);
+    expect(saved.body.messages.map((m) => [m.role, m.content])).toEqual([['user', 'what was asked stays']]);
+    expect(saved.body.title).toBe('what was asked stays');
+  });
+
   it('reports an upstream 429 as an error the UI can show', async () => {
     t.upstream.set({ mode: 'fail-429' });
     const c = await newConversation(alice);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { LanguageModelV3FilePart, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { type AssistantMetadata, ChatTurnRequestSchema, type Message } from '@axon/contracts';
 import type { UIMessageChunk } from 'ai';
@@ -60,6 +61,9 @@ export interface ChatRoutesDeps {
   modelOps?: ModelOps | undefined;
 }
 
+/** The events that open an answer, sent before the model is called. */
+const OPENING_EVENT = /^\{"type":"(?:start|start-step|data-citations|text-start)"/;
+
 /** Answers are generated once under their id: one epoch. (A writer that starts one over would take the next.) */
 const ANSWER_EPOCH = 1;
 
@@ -92,6 +96,27 @@ function promptText(prompt: LanguageModelV3Prompt): string {
     .join('\n');
 }
 
+/** A message of the turn before it is saved (with the answer's placeholder), following the last of `history`. */
+function unsavedMessage(
+  message: Pick<Message, 'conversationId' | 'role' | 'content' | 'status' | 'model'>,
+  history: Message[],
+): Message & { parentId: string | null } {
+  return {
+    ...message,
+    id: randomUUID(),
+    usage: { inputTokens: null, outputTokens: null },
+    timing: { ttftMs: null, totalMs: null },
+    error: null,
+    citations: [],
+    agentRun: null,
+    attachments: [],
+    parentId: history.at(-1)?.id ?? null,
+    versions: [],
+    feedback: null,
+    createdAt: new Date().toISOString(),
+  };
+}
+
 /**
  * `POST /api/conversations/:id/chat`: one chat turn of the web app, streamed as the AI SDK's UI
  * message stream (what `useChat` reads). The history comes from the store; the answer is saved as
@@ -114,21 +139,26 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     const { id } = parseInput(ConversationParams, request.params, 'params');
     const body = parseInput(ChatTurnRequestSchema, request.body, 'body');
     const user = requirePrincipal(request).user;
-    const conversation = await store.conversations.get(id, user.id);
-    if (!conversation) throw new AppError('not_found', { detail: 'No such conversation' });
+    // What the turn reads, read at once: the conversation (its owner's only) with its messages, and the
+    // person's preferences (their own, so reading them before the conversation is known is harmless).
+    const preferences = store.preferences.get(user.id);
+    preferences.catch(() => undefined);
+    const thread = await store.conversations.getWithMessages(id, user.id);
+    if (!thread) throw new AppError('not_found', { detail: 'No such conversation' });
+    const { conversation } = thread;
 
     const resolved = await pipeline.resolveModel(body.model ?? conversation.model ?? undefined, request);
     const { info } = resolved;
     /** Whether the model is given images as they are (otherwise the text OCR read in them). */
     const vision = info.capabilities.vision;
-    const everyMessage = await store.messages.listByConversation(id);
+    const everyMessage = thread.messages;
     if (body.parentId && !everyMessage.some((m) => m.id === body.parentId))
       throw new AppError('not_found', { detail: 'No such message in this conversation' });
     // The branch the new turn continues: the one shown, or (for an edited question) the one up to the edited question's parent.
     let history =
       body.trigger === 'submit-message' && body.parentId !== undefined
         ? threadUpTo(everyMessage, body.parentId)
-        : threadOf(everyMessage, await store.messages.activeLeaf(id));
+        : threadOf(everyMessage, thread.activeLeafId);
     // Limits are checked before anything is saved: a refused turn leaves the conversation as it was.
     const admission = await deps.limits.admit(requirePrincipal(request), {
       estimateTokens: async () =>
@@ -151,31 +181,23 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
 
     /** Whether this turn starts the conversation (which then gets its title from it). */
     let firstExchange = false;
+    /** The question asked, saved with the answer's placeholder (in one write) once the prompt is ready. */
+    let asked: Message | undefined;
+    /** The conversation's title from its first question. */
+    let title: string | undefined;
     if (body.trigger === 'submit-message') {
       if (!body.message)
         throw new AppError('validation_failed', {
           detail: 'body.message: required to submit a message',
           errors: [{ path: 'body.message', message: 'required' }],
         });
-      const userMessage = await store.messages.append({
-        conversationId: id,
-        role: 'user',
-        content: body.message.text,
-        status: 'complete',
-        model: null,
-        parentId: history.at(-1)?.id ?? null,
-      });
-      if (body.attachments?.length) {
-        // The files shown on the sent message: those the sender may read, by the name they were uploaded with.
-        const shown = await describeAttachments({ store, userId: user.id }, body.attachments, vision);
-        if (shown.length > 0) {
-          await store.messages.update(userMessage.id, { attachments: shown });
-          userMessage.attachments = shown;
-        }
-      }
-      history = [...history, userMessage];
+      // The files shown on the sent message: those the sender may read, by the name they were uploaded with.
+      const shown = body.attachments?.length ? await describeAttachments({ store, userId: user.id }, body.attachments, vision) : [];
+      asked = unsavedMessage({ conversationId: id, role: 'user', content: body.message.text, status: 'complete', model: null }, history);
+      asked.attachments = shown;
+      history = [...history, asked];
       if (conversation.title === NEW_CONVERSATION_TITLE && history.filter((m) => m.role === 'user').length === 1) {
-        await store.conversations.update(id, user.id, { title: titleFromText(body.message.text) });
+        title = titleFromText(body.message.text);
         firstExchange = true;
       }
     } else {
@@ -183,85 +205,97 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       if (history.at(-1)?.role === 'assistant') history = history.slice(0, -1);
       if (history.at(-1)?.role !== 'user') throw new AppError('conflict', { detail: 'There is no question to answer again.' });
     }
-    if (info.id !== conversation.model) await store.conversations.update(id, user.id, { model: info.id });
 
-    const question = history.at(-1)?.content ?? '';
-    // Files attached to this message come first (whole, as far as the budget goes), then passages
-    // retrieved from the conversation's collections with what budget is left. An image the model
-    // is shown as it is does not come again as its text.
-    const seenAsImages = new Set((history.at(-1)?.attachments ?? []).filter((a) => a.readAs === 'image').map((a) => a.documentId));
-    const attachedText = body.attachments?.filter((documentId) => !seenAsImages.has(documentId)) ?? [];
-    const attached =
-      body.trigger === 'submit-message' && attachedText.length > 0
-        ? await attachmentPassages(store, { userId: user.id, documentIds: attachedText, contextTokens: deps.contextTokens, startAt: 0 })
-        : [];
-    const usedTokens = attached.reduce((n, c) => n + Math.ceil(c.text.length / 4), 0);
-    const retrieved =
-      conversation.collectionIds.length > 0
-        ? await retrievePassages(store, {
-            embedder: deps.embedder,
-            reranker: deps.reranker,
-            onRerankError: (error) => request.log.warn({ err: error }, 'reranking failed; the first-stage order is kept'),
-            userId: user.id,
-            collectionIds: conversation.collectionIds,
-            query: question,
-            contextTokens: Math.max(0, deps.contextTokens - usedTokens),
-          })
-        : [];
-    const citations = [...attached, ...retrieved.map((c) => ({ ...c, n: c.n + attached.length }))];
-    // A model that reads images sees those attached to the conversation's messages, this one's and earlier ones.
-    const images = vision ? await readAttachedImages(history, { store, userId: user.id, blobs: deps.blobs }) : new Map();
-    const prompt = conversationPrompt(history, images);
-    if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
-    // The conversation's template, else the alias version's (the installation's, like the alias).
-    const templateRef = conversation.prompt ?? resolved.served?.version.prompt;
-    if (templateRef) {
-      // The template (its active version unless pinned, variables at their defaults): its system
-      // prompt first, its message template around the question.
-      const { version } = await deps.prompts.resolve(conversation.prompt ? user.orgId : HOME_ORG_ID, templateRef);
-      const rendered = await renderTemplate(version, {}, question);
-      const last = prompt.at(-1);
-      if (last?.role === 'user')
-        last.content = [{ type: 'text', text: rendered.message }, ...last.content.filter((p) => p.type === 'file')];
-      if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
-    }
-    // The person's own instructions come first: their defaults from Settings, then this conversation's.
-    const instructions = [(await store.preferences.get(user.id)).instructions, conversation.systemPrompt ?? '']
-      .map((text) => text.trim())
-      .filter(Boolean);
-    prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
-    // The web chat's fast client sends text only: a prompt with images goes through the provider's full client.
-    const direct = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
-    // An alias version's call goes through its endpoints' breakers and retries, then its fallbacks, as on /v1.
-    const routing =
-      resolved.served && deps.modelOps
-        ? await deps.modelOps.routing.routingFor(resolved.served.version, () => promptText(prompt))
-        : undefined;
-    const model = routing ? createRoutedLanguageModel(routing, direct, (to) => endpointModels(to, { full: images.size > 0 })) : direct;
-    // The conversation's own settings, else an alias version's.
-    const versionParams = resolved.served?.version.params ?? {};
-    const temperature = conversation.temperature ?? versionParams.temperature;
-    const maxOutputTokens = conversation.maxTokens ?? versionParams.max_tokens;
-    const settings = {
-      ...(temperature !== undefined && temperature !== null ? { temperature } : {}),
-      ...(maxOutputTokens !== undefined && maxOutputTokens !== null ? { maxOutputTokens } : {}),
-      ...(versionParams.top_p !== undefined ? { topP: versionParams.top_p } : {}),
-      ...(versionParams.presence_penalty !== undefined ? { presencePenalty: versionParams.presence_penalty } : {}),
-      ...(versionParams.frequency_penalty !== undefined ? { frequencyPenalty: versionParams.frequency_penalty } : {}),
-      ...(versionParams.seed !== undefined ? { seed: versionParams.seed } : {}),
-      ...(versionParams.stop !== undefined ? { stopSequences: [versionParams.stop].flat() } : {}),
-    };
+    // The prompt, retrieval included. Should it fail, the question is saved all the same (with the
+    // title it gives), so that nothing asked is lost and it can be answered again.
+    const { question, citations, prompt, model, settings } = await (async () => {
+      const question = history.at(-1)?.content ?? '';
+      // Files attached to this message come first (whole, as far as the budget goes), then passages
+      // retrieved from the conversation's collections with what budget is left. An image the model
+      // is shown as it is does not come again as its text.
+      const seenAsImages = new Set((history.at(-1)?.attachments ?? []).filter((a) => a.readAs === 'image').map((a) => a.documentId));
+      const attachedText = body.attachments?.filter((documentId) => !seenAsImages.has(documentId)) ?? [];
+      const attached =
+        body.trigger === 'submit-message' && attachedText.length > 0
+          ? await attachmentPassages(store, { userId: user.id, documentIds: attachedText, contextTokens: deps.contextTokens, startAt: 0 })
+          : [];
+      const usedTokens = attached.reduce((n, c) => n + Math.ceil(c.text.length / 4), 0);
+      const retrieved =
+        conversation.collectionIds.length > 0
+          ? await retrievePassages(store, {
+              embedder: deps.embedder,
+              reranker: deps.reranker,
+              onRerankError: (error) => request.log.warn({ err: error }, 'reranking failed; the first-stage order is kept'),
+              userId: user.id,
+              collectionIds: conversation.collectionIds,
+              query: question,
+              contextTokens: Math.max(0, deps.contextTokens - usedTokens),
+            })
+          : [];
+      const citations = [...attached, ...retrieved.map((c) => ({ ...c, n: c.n + attached.length }))];
+      // A model that reads images sees those attached to the conversation's messages, this one's and earlier ones.
+      const images = vision ? await readAttachedImages(history, { store, userId: user.id, blobs: deps.blobs }) : new Map();
+      const prompt = conversationPrompt(history, images);
+      if (citations.length > 0) prompt.unshift({ role: 'system', content: groundedSystemPrompt(citations) });
+      // The conversation's template, else the alias version's (the installation's, like the alias).
+      const templateRef = conversation.prompt ?? resolved.served?.version.prompt;
+      if (templateRef) {
+        // The template (its active version unless pinned, variables at their defaults): its system
+        // prompt first, its message template around the question.
+        const { version } = await deps.prompts.resolve(conversation.prompt ? user.orgId : HOME_ORG_ID, templateRef);
+        const rendered = await renderTemplate(version, {}, question);
+        const last = prompt.at(-1);
+        if (last?.role === 'user')
+          last.content = [{ type: 'text', text: rendered.message }, ...last.content.filter((p) => p.type === 'file')];
+        if (rendered.system.trim()) prompt.unshift({ role: 'system', content: rendered.system });
+      }
+      // The person's own instructions come first: their defaults from Settings, then this conversation's.
+      const instructions = [(await preferences).instructions, conversation.systemPrompt ?? ''].map((text) => text.trim()).filter(Boolean);
+      prompt.unshift(...instructions.map((content) => ({ role: 'system' as const, content })));
+      // The web chat's fast client sends text only: a prompt with images goes through the provider's full client.
+      const direct = images.size > 0 ? resolved.connection.fullLanguageModel(resolved.upstreamId) : resolved.model;
+      // An alias version's call goes through its endpoints' breakers and retries, then its fallbacks, as on /v1.
+      const routing =
+        resolved.served && deps.modelOps
+          ? await deps.modelOps.routing.routingFor(resolved.served.version, () => promptText(prompt))
+          : undefined;
+      const model = routing ? createRoutedLanguageModel(routing, direct, (to) => endpointModels(to, { full: images.size > 0 })) : direct;
+      // The conversation's own settings, else an alias version's.
+      const versionParams = resolved.served?.version.params ?? {};
+      const temperature = conversation.temperature ?? versionParams.temperature;
+      const maxOutputTokens = conversation.maxTokens ?? versionParams.max_tokens;
+      const settings = {
+        ...(temperature !== undefined && temperature !== null ? { temperature } : {}),
+        ...(maxOutputTokens !== undefined && maxOutputTokens !== null ? { maxOutputTokens } : {}),
+        ...(versionParams.top_p !== undefined ? { topP: versionParams.top_p } : {}),
+        ...(versionParams.presence_penalty !== undefined ? { presencePenalty: versionParams.presence_penalty } : {}),
+        ...(versionParams.frequency_penalty !== undefined ? { frequencyPenalty: versionParams.frequency_penalty } : {}),
+        ...(versionParams.seed !== undefined ? { seed: versionParams.seed } : {}),
+        ...(versionParams.stop !== undefined ? { stopSequences: [versionParams.stop].flat() } : {}),
+      };
 
-    const answer = await store.messages.append({
-      conversationId: id,
-      role: 'assistant',
-      content: '',
-      status: 'streaming',
-      model: info.id,
-      parentId: history.at(-1)?.id ?? null,
+      return { question, citations, prompt, model, settings };
+    })().catch(async (error: unknown) => {
+      if (asked)
+        await store.messages
+          .appendTurn({ conversationId: id, messages: [asked], title, model: info.id !== conversation.model ? info.id : undefined })
+          .catch((saveError: unknown) => request.log.error({ err: saveError }, 'saving the question of a failed turn failed'));
+      throw error;
     });
+
+    // The question, the answer's placeholder and the conversation's title and model: one write.
+    const placeholder = unsavedMessage(
+      { conversationId: id, role: 'assistant', content: '', status: 'streaming', model: info.id },
+      history,
+    );
+    const saved = await store.messages.appendTurn({
+      conversationId: id,
+      messages: [...(asked ? [asked] : []), { ...placeholder, citations: citations.length > 0 ? citations : undefined }],
+      title,
+      model: info.id !== conversation.model ? info.id : undefined,
+    });
+    const answer = saved.at(-1) as Message;
     answering = true;
-    if (citations.length > 0) await store.messages.update(answer.id, { citations });
     const controller = new AbortController();
     const untrack = streams.track(controller);
     // Stop, sent to whichever replica, reaches this one through the stream log.
@@ -306,9 +340,18 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
     });
     if (leftEarly) controller.abort(new DOMException('The client closed the stream', 'AbortError'));
     // Every event goes through the stream log first, then to this client with its id (`Last-Event-ID`
-    // on a reconnection names it). Appends run in order; so do the sends, each once its event is logged.
+    // on a reconnection names it). Appends run in order; so do the sends, each once its event is logged,
+    // except the events that open the answer and a first text delta right after them (no tool step
+    // before it): they are sent while being appended, under the number the
+    // log gives them (the writer's own count, which the log refuses to give another event), so that
+    // the first token does not wait for the log. A client resuming from one of those before the log has
+    // it is made to wait for what follows it (see `StreamLog.read`): nothing twice, nothing skipped.
     // Text deltas that come while the log is busy are merged into one event.
     let logFailed = false;
+    /** Events given to the log so far: the next one's number is one more. */
+    let appended = 0;
+    /** Whether events are still sent while being appended (those opening the answer, and a text delta right after them). */
+    let sendingEarly = true;
     /**
      * Set when the log refused an event: another replica took this answer as interrupted (this one
      * gave no heartbeat for too long) and ended its log. Nothing more is sent, so that the client
@@ -316,13 +359,28 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
      */
     let takenOver = false;
     const logWriter = createCoalescingWriter<UIMessageChunk<AssistantMetadata>, number | null | 'unlogged'>({
-      append: (data) =>
-        streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
+      append: (data) => {
+        const seq = ++appended;
+        const logged = streamLog.append(answer.id, ANSWER_EPOCH, data).catch((error: unknown) => {
           // The answer still reaches this client; only resuming it elsewhere is lost.
           if (!logFailed) request.log.error({ err: error }, 'writing the answer to the stream log failed');
           logFailed = true;
           return 'unlogged' as const;
-        }),
+        });
+        const opening = OPENING_EVENT.test(data);
+        const early = sendingEarly && (opening || data.startsWith('{"type":"text-delta"'));
+        if (!opening) sendingEarly = false;
+        if (!early) return logged;
+        void logged.then((result) => {
+          // Refused: another replica took the answer as interrupted; nothing more is sent.
+          if (result === null && !takenOver) {
+            takenOver = true;
+            request.log.warn({ messageId: answer.id }, 'the answer was taken as interrupted by another replica; it stops here');
+            controller.abort(new DOMException('Taken as interrupted', 'AbortError'));
+          }
+        });
+        return Promise.resolve(seq);
+      },
       deliver: (data, seq) => {
         if (takenOver) return;
         if (seq === null) {

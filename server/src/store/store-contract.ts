@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Role } from '@axon/contracts';
+import type { Citation, Role } from '@axon/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../observability/audit-chain';
 import { type GatewayResponseRecord, HOME_ORG_ID, type Store } from './store';
@@ -689,6 +689,81 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
         expect(await store.messages.activeLeaf('missing')).toBeNull();
       });
 
+      it("writes a turn's question and answer at once, with the conversation's title and model, and reads them back with the conversation", async () => {
+        const user = await buildUser(store);
+        const conversation = await buildConversation(store, user.id);
+        expect(await store.conversations.getWithMessages(conversation.id, user.id)).toEqual({
+          conversation,
+          messages: [],
+          activeLeafId: null,
+        });
+        expect(await store.conversations.getWithMessages(conversation.id, unique('user'))).toBeUndefined();
+        const [questionId, answerId] = [unique('msg'), unique('msg')];
+        const attachments = [{ documentId: 'doc-1', name: 'notes.txt' }];
+        const citations: Citation[] = [
+          {
+            n: 1,
+            documentId: 'doc-1',
+            documentName: 'notes.txt',
+            collectionId: 'col-1',
+            chunkId: 'chunk-1',
+            page: null,
+            section: null,
+            startOffset: 0,
+            endOffset: 22,
+            score: 0.5,
+            text: 'Two and two make four.',
+          },
+        ];
+        const turn = await store.messages.appendTurn({
+          conversationId: conversation.id,
+          messages: [
+            { id: questionId, role: 'user', content: 'What is 2 + 2?', status: 'complete', model: null, parentId: null, attachments },
+            { id: answerId, role: 'assistant', content: '', status: 'streaming', model: 'sim/sim-2', parentId: questionId, citations },
+          ],
+          title: 'Sums',
+          model: 'sim/sim-2',
+        });
+        expect(turn.map((m) => [m.id, m.role, m.parentId, m.status])).toEqual([
+          [questionId, 'user', null, 'complete'],
+          [answerId, 'assistant', questionId, 'streaming'],
+        ]);
+        expect(turn[0]?.attachments).toEqual(attachments);
+        expect(turn[1]?.citations).toEqual(citations);
+        const listed = await store.conversations.getWithMessages(conversation.id, user.id);
+        const changed = await store.conversations.get(conversation.id, user.id);
+        expect(listed).toEqual({
+          conversation: changed,
+          messages: await store.messages.listByConversation(conversation.id),
+          activeLeafId: answerId,
+        });
+        expect(listed?.messages.map((m) => m.id)).toEqual([questionId, answerId]);
+        expect(changed).toMatchObject({ title: 'Sums', model: 'sim/sim-2' });
+        expect((changed?.updatedAt ?? '') > conversation.updatedAt).toBe(true);
+
+        // Answered again: one message, the title and model as they were.
+        const again = unique('msg');
+        await store.messages.appendTurn({
+          conversationId: conversation.id,
+          messages: [{ id: again, role: 'assistant', content: '', status: 'streaming', model: 'sim/sim-2', parentId: questionId }],
+        });
+        expect(await store.messages.activeLeaf(conversation.id)).toBe(again);
+        expect(await store.conversations.get(conversation.id, user.id)).toMatchObject({ title: 'Sums', model: 'sim/sim-2' });
+        // The leaf set by hand, and a conversation with messages but none set.
+        await store.messages.setActiveLeaf(conversation.id, answerId);
+        expect((await store.conversations.getWithMessages(conversation.id, user.id))?.activeLeafId).toBe(answerId);
+
+        // No such conversation: nothing is written.
+        const stray = unique('msg');
+        await expect(
+          store.messages.appendTurn({
+            conversationId: 'missing',
+            messages: [{ id: stray, role: 'user', content: 'lost', status: 'complete', model: null, parentId: null }],
+          }),
+        ).rejects.toThrow();
+        expect(await store.messages.listByConversation('missing')).toEqual([]);
+      });
+
       it('updates what an answer holds', async () => {
         const user = await buildUser(store);
         const conversation = await buildConversation(store, user.id);
@@ -725,6 +800,8 @@ export function describeStoreContract(engine: string, open: OpenStore): void {
           agentRun,
           attachments: [{ documentId: 'doc_2', name: 'notes.pdf' }],
         });
+        // Read with the conversation, the same message.
+        expect((await store.conversations.getWithMessages(conversation.id, user.id))?.messages).toEqual([stored]);
         await store.messages.update(answer.id, { agentRun: null, status: 'error', error: 'upstream failed' });
         expect((await store.messages.listByConversation(conversation.id))[0]).toMatchObject({
           agentRun: null,

@@ -172,6 +172,13 @@ export interface ConversationListQuery {
   archived?: boolean | undefined;
 }
 
+/** A conversation as a chat turn reads it. */
+export interface ConversationWithThread {
+  conversation: Conversation;
+  messages: Message[];
+  activeLeafId: string | null;
+}
+
 export interface ConversationRepository {
   create(input: {
     userId: string;
@@ -185,6 +192,11 @@ export interface ConversationRepository {
   }): Promise<Conversation>;
   /** The conversation if it belongs to `userId`. */
   get(id: string, userId: string): Promise<Conversation | undefined>;
+  /**
+   * The conversation if it belongs to `userId`, with its messages in order of writing and the last
+   * message of the branch it shows (as `messages.activeLeaf`; null when it has none), read together.
+   */
+  getWithMessages(id: string, userId: string): Promise<ConversationWithThread | undefined>;
   /** Newest first; `q` matches the title or any message's text. */
   list(userId: string, query: ConversationListQuery): Promise<{ items: Conversation[]; nextCursor: string | null }>;
   update(
@@ -253,6 +265,27 @@ export interface NewMessage {
   parentId?: string | null | undefined;
 }
 
+/**
+ * The first write of a chat turn: the question asked (when one was) and the answer that starts
+ * streaming for it, with what the turn changes on the conversation.
+ */
+export interface NewTurn {
+  conversationId: string;
+  /** Appended in this order, each following its `parentId` (null: a first message); the last ends the branch shown. */
+  messages: Array<
+    Omit<NewMessage, 'conversationId' | 'parentId'> & {
+      id: string;
+      parentId: string | null;
+      attachments?: MessageAttachment[] | undefined;
+      citations?: Citation[] | undefined;
+    }
+  >;
+  /** The conversation's new title, when the turn names it. */
+  title?: string | undefined;
+  /** The conversation's new model, when the turn changes it. */
+  model?: string | undefined;
+}
+
 export interface MessagePatch {
   content?: string;
   status?: MessageStatus;
@@ -286,6 +319,12 @@ export const INTERRUPTED_ANSWER_ERROR = 'The server stopped while this answer wa
 export interface MessageRepository {
   /** Appends a message and bumps its conversation's `updatedAt`. */
   append(message: NewMessage): Promise<Message>;
+  /**
+   * Appends a turn's messages, makes the last one the conversation's leaf, bumps its `updatedAt` and
+   * sets its title and model when given: all in one write (one statement on PostgreSQL). Rejects,
+   * writing nothing, when there is no such conversation.
+   */
+  appendTurn(turn: NewTurn): Promise<Message[]>;
   update(id: string, patch: MessagePatch): Promise<void>;
   /** In order of writing. */
   listByConversation(conversationId: string): Promise<Message[]>;

@@ -92,8 +92,9 @@ export function createMemoryStreamLog(limits: Partial<StreamLogLimits> = {}): St
                 attached = log;
                 log.readers++;
               }
-              // A position ahead of the log (not one it issued) reads as its current end.
-              if (position && position.epoch === log.epoch && position.seq > lastSeq(log))
+              // A position ahead of the log reads as its current end; when following a log still being
+              // written, it is waited for (its writer may show an event to its client while appending it).
+              if (position && position.epoch === log.epoch && position.seq > lastSeq(log) && (log.ended || !follow))
                 position = { epoch: log.epoch, seq: lastSeq(log) };
               for (;;) {
                 const seq = position && position.epoch === log.epoch ? position.seq + 1 : 1;

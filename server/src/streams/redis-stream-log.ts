@@ -29,6 +29,7 @@ const positionOf = (id: string): StreamPosition => {
   return { epoch: Number(id.slice(0, dash)), seq: Number(id.slice(dash + 1)) };
 };
 const isEnd = (fields: string[]) => fields[0] === 'end';
+const isAfter = (a: StreamPosition, b: StreamPosition) => a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
 
 /**
  * Ends a log by adding an `end` entry after its last one, whoever wrote it (its writer may be dead),
@@ -46,11 +47,14 @@ return 1
 `;
 
 /**
- * Adds an event (ARGV: max length, epoch, data) after the log's last one: resolves with its sequence
- * number, or 0 when refused (a newer epoch owns the log, or this epoch's log was ended). An event of
- * a newer epoch than the log's starts the log over. Deciding from the top entry in the same script is
- * what makes a writer whose log was ended elsewhere get every later event refused, also those it had
- * already sent, and what lets a writer send its events without first asking where the log stands.
+ * Adds an event (ARGV: max length, epoch, data, the sequence number its writer gives it) after the
+ * log's last one: resolves with its sequence number, 0 when refused (a newer epoch owns the log, or
+ * this epoch's log was ended), or -1 when the log's next number is not the writer's (an earlier
+ * event of the writer was lost): nothing is added then, so that a number the writer may already have
+ * shown a client never names another event. An event of a newer epoch than the log's starts the log
+ * over. Deciding from the top entry in the same script is what makes a writer whose log was ended
+ * elsewhere get every later event refused, also those it had already sent, and what lets a writer
+ * send its events without first asking where the log stands.
  */
 const APPEND_SCRIPT = `
 local epoch = tonumber(ARGV[2])
@@ -68,16 +72,19 @@ if #last > 0 then
     redis.call('XTRIM', KEYS[1], 'MINID', epoch .. '-0')
   end
 end
+if seq ~= tonumber(ARGV[4]) then return -1 end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], epoch .. '-' .. seq, 'd', ARGV[3])
 return seq
 `;
 
 type AppendingRedis = Redis & {
-  axonStreamAppend(key: string, maxEvents: string, epoch: string, data: string): Promise<number>;
+  axonStreamAppend(key: string, maxEvents: string, epoch: string, data: string, seq: string): Promise<number>;
 };
 
 interface Writer {
   epoch: number;
+  /** How many events this writer appended in its epoch: the next one is numbered one more. */
+  appended: number;
   /** The last append, so that `end` comes after every event. */
   last: Promise<unknown>;
   expireAfter: number;
@@ -137,20 +144,22 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
       let writer = writers.get(messageId);
       if (writer && epoch < writer.epoch) return Promise.resolve(null);
       if (!writer || epoch > writer.epoch) {
-        writer = { epoch, last: Promise.resolve(), expireAfter: 0 };
+        writer = { epoch, appended: 0, last: Promise.resolve(), expireAfter: 0 };
         writers.set(messageId, writer);
       }
       const current = writer;
       if (current.refused) return Promise.resolve(null);
       // Sent at once, in call order on one connection: Redis numbers the events in the order they come.
       const key = logKey(messageId);
-      const added = appender.axonStreamAppend(key, String(maxEvents), String(epoch), data);
+      const seq = ++current.appended;
+      const added = appender.axonStreamAppend(key, String(maxEvents), String(epoch), data, String(seq));
       if (Date.now() >= current.expireAfter) {
         current.expireAfter = Date.now() + Math.min(30_000, (idleSeconds * 1000) / 4);
         redis.expire(key, idleSeconds).catch((error: unknown) => onError?.(error));
       }
-      const appended = added.then((seq) => {
-        if (seq > 0) return seq;
+      const appended = added.then((given) => {
+        if (given > 0) return given;
+        if (given < 0) throw new Error(`The stream log of ${messageId} is out of step with its writer at ${epoch}:${seq}`);
         // Another replica moved the log to a newer epoch, or ended it: this writer is superseded.
         current.refused = true;
         return null;
@@ -169,8 +178,13 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
           let position: StreamPosition | undefined = after && after.seq > 0 ? after : undefined;
           const top = positionOf(last[0]);
           const lastData = { epoch: top.epoch, seq: isEnd(last[1]) ? top.seq - 1 : top.seq };
-          // A position ahead of the log (not one it issued) reads as its current end.
-          if (position && (position.epoch > lastData.epoch || (position.epoch === lastData.epoch && position.seq > lastData.seq)))
+          // A position ahead of the log reads as its current end; one of the epoch being written, when
+          // following, is waited for: its writer may show an event to its client while appending it.
+          const ended = isEnd(last[1]);
+          if (
+            position &&
+            (position.epoch > lastData.epoch || (position.epoch === lastData.epoch && position.seq > lastData.seq && (ended || !follow)))
+          )
             position = lastData.seq > 0 ? lastData : undefined;
           let cursor = position ? `${position.epoch}-${position.seq}` : '0-0';
           const connection = follow ? redis.duplicate() : undefined;
@@ -192,8 +206,12 @@ export function createRedisStreamLog(options: RedisStreamLogOptions): StreamLog 
                 if (connection) {
                   const result = await connection.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', key, cursor);
                   entries = (result?.[0]?.[1] ?? []) as RawEntry[];
-                  // Nothing new for a while: go on waiting unless the log is gone.
-                  if (entries.length === 0 && (await redis.exists(key)) === 0) return;
+                  // Nothing new for a while: go on waiting unless the log is gone, or ended before the cursor
+                  // (a reader that waited for an event its writer never got into the log).
+                  if (entries.length === 0) {
+                    const top = await lastEntry(messageId);
+                    if (!top || (isEnd(top[1]) && !isAfter(positionOf(top[0]), positionOf(cursor)))) return;
+                  }
                 } else {
                   entries = (await redis.xrange(key, `(${cursor}`, '+', 'COUNT', 1000)) as RawEntry[];
                   if (entries.length === 0) return;

@@ -61,6 +61,28 @@ export function describeStreamLogContract(name: string, make: MakeStreamLog): vo
       expect(await collect(peer.read(id, { epoch: 1, seq: 99 }, { follow: false }))).toEqual([]);
     });
 
+    it('makes a follower from a position just past a live log wait for what follows it (an event shown while being appended)', async () => {
+      const { log, peer } = await open();
+      const id = randomUUID();
+      await log.append(id, 1, 'a');
+      // A client was shown event 2 while it was being appended, and resumes from it at once.
+      const resumed = collect(peer.read(id, { epoch: 1, seq: 2 }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await log.append(id, 1, 'b');
+      await log.append(id, 1, 'c');
+      await log.end(id);
+      expect((await resumed).map((e) => `${e.seq}:${e.data}`)).toEqual(['3:c']);
+      // Once the log is ended, a position past it reads as its end.
+      expect(await collect(peer.read(id, { epoch: 1, seq: 9 }))).toEqual([]);
+      // A follower past the end of a log that then ends (its event never got in) finishes too.
+      const other = randomUUID();
+      await log.append(other, 1, 'x');
+      const waiting = collect(peer.read(other, { epoch: 1, seq: 5 }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await log.end(other);
+      expect(await waiting).toEqual([]);
+    });
+
     it('tails a live log and ends after its last event once it is ended', async () => {
       const { log, peer } = await open();
       const id = randomUUID();

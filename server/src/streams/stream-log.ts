@@ -18,6 +18,9 @@ export interface StreamLog {
    * The events after `after` (from the start when absent, or when `after` is of an earlier epoch),
    * then each new one as it is appended; the iteration ends after the last event once the log is
    * ended, when the log is gone, when `signal` aborts, or (with `follow: false`) at the current end.
+   * A position past the log's last event reads as its end, except when following a log still being
+   * written in that epoch: then what comes after the position is waited for (a writer may show an
+   * event to its client while the event is being appended, and a client may resume from it at once).
    * Throws `StreamGapError` when events it should yield were trimmed away.
    */
   read(messageId: string, after?: StreamPosition, options?: ReadOptions): AsyncIterable<StreamEntry>;

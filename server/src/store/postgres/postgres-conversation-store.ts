@@ -6,6 +6,7 @@ import { containsPattern, snippetAround } from '../snippet-around';
 import type { ConversationListQuery, ConversationRepository } from '../store';
 import { inTransaction } from './pg-pool';
 import { createParams, isoOf, isoOrNull, type Sql, storableText } from './pg-values';
+import { toMessage } from './postgres-message-store';
 
 type Row = Record<string, unknown>;
 
@@ -28,6 +29,13 @@ const toConversation = (row: Row): Conversation => ({
 /** A conversation's columns with its collections as `collection_ids` (a text array). */
 const CONVERSATION_COLUMNS = `c.*, ARRAY(SELECT cc.collection_id FROM conversation_collections cc WHERE cc.conversation_id = c.id ORDER BY cc.collection_id) AS collection_ids`;
 
+const GET_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 AND c.user_id = $2`;
+
+/** The conversation with its messages as one JSON array (`messages`, in order of writing): one statement. */
+const GET_WITH_MESSAGES_SQL = `SELECT ${CONVERSATION_COLUMNS},
+    (SELECT json_agg(m ORDER BY m.seq) FROM messages m WHERE m.conversation_id = c.id) AS messages
+  FROM conversations c WHERE c.id = $1 AND c.user_id = $2`;
+
 async function setConversationCollections(db: Sql, conversationId: string, collectionIds: string[]) {
   await db.query('DELETE FROM conversation_collections WHERE conversation_id = $1', [conversationId]);
   if (collectionIds.length === 0) return;
@@ -40,8 +48,8 @@ async function setConversationCollections(db: Sql, conversationId: string, colle
 /** Conversations in PostgreSQL: each person's own, newest first with pinned ones on top, searchable. */
 export function createPostgresConversationRepository(pool: pg.Pool, { now }: { now: () => Date }): ConversationRepository {
   const iso = () => now().toISOString();
-  const get = async (db: Sql, id: string, userId: string) => {
-    const { rows } = await db.query(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 AND c.user_id = $2`, [id, userId]);
+  const get = async (db: pg.Pool | pg.PoolClient, id: string, userId: string) => {
+    const { rows } = await db.query({ name: 'axon-get-conversation', text: GET_SQL, values: [id, userId] });
     return rows[0] && toConversation(rows[0]);
   };
 
@@ -61,6 +69,18 @@ export function createPostgresConversationRepository(pool: pg.Pool, { now }: { n
     },
 
     get: (id, userId) => get(pool, id, userId),
+
+    async getWithMessages(id, userId) {
+      const { rows } = await pool.query({ name: 'axon-get-conversation-messages', text: GET_WITH_MESSAGES_SQL, values: [id, userId] });
+      const row = rows[0];
+      if (!row) return undefined;
+      const messages = ((row.messages as Row[] | null) ?? []).map(toMessage);
+      return {
+        conversation: toConversation(row),
+        messages,
+        activeLeafId: (row.active_leaf_id as string | null) ?? messages.at(-1)?.id ?? null,
+      };
+    },
 
     async list(userId, { q: text, limit, cursor, archived }: ConversationListQuery) {
       const params = createParams();

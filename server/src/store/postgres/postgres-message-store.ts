@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@axon/contracts';
 import type pg from 'pg';
-import { INTERRUPTED_ANSWER_ERROR, type MessagePatch, type MessageRepository, type NewMessage } from '../store';
+import { INTERRUPTED_ANSWER_ERROR, type MessagePatch, type MessageRepository, type NewMessage, type NewTurn } from '../store';
 import { inTransaction } from './pg-pool';
 import { createParams, isoOf, type Sql, storableText } from './pg-values';
 
 type Row = Record<string, unknown>;
 
-const toMessage = (row: Row): Message => ({
+export const toMessage = (row: Row): Message => ({
   id: row.id as string,
   conversationId: row.conversation_id as string,
   role: row.role as Message['role'],
@@ -35,6 +35,23 @@ async function activeLeaf(db: Sql, conversationId: string): Promise<string | nul
   return (rows[0]?.id as string | null | undefined) ?? null;
 }
 
+/**
+ * A turn's messages in one statement (one round trip, one implicit transaction): the conversation's
+ * row is updated first (locking it, as `append` does), then the messages are inserted in the order
+ * given, which their `seq` keeps; none are when there is no such conversation.
+ */
+const APPEND_TURN_SQL = `WITH conversation AS (
+    UPDATE conversations SET updated_at = $1, active_leaf_id = $2, title = COALESCE($3, title), model = COALESCE($4, model)
+    WHERE id = $5 RETURNING id
+  )
+  INSERT INTO messages (id, conversation_id, role, content, status, model, created_at, parent_id, attachments, citations)
+  SELECT m.id, conversation.id, m.role, m.content, m.status, m.model, $1, m.parent_id, m.attachments::json, m.citations::json
+  FROM conversation,
+    unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+      WITH ORDINALITY AS m(id, role, content, status, model, parent_id, attachments, citations, n)
+  ORDER BY m.n
+  RETURNING *`;
+
 /** Messages in PostgreSQL, in order of writing, as a tree of versions with one branch shown. */
 export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: () => Date }): MessageRepository {
   return {
@@ -54,10 +71,41 @@ export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: (
       });
     },
 
+    async appendTurn({ conversationId, messages, title, model }: NewTurn) {
+      const last = messages.at(-1);
+      if (!last) return [];
+      const json = (value: unknown[] | undefined) => (value?.length ? JSON.stringify(value) : null);
+      const { rows } = await pool.query({
+        name: 'axon-append-turn',
+        text: APPEND_TURN_SQL,
+        values: [
+          now().toISOString(),
+          last.id,
+          title === undefined ? null : storableText(title),
+          model ?? null,
+          conversationId,
+          messages.map((m) => m.id),
+          messages.map((m) => m.role),
+          messages.map((m) => storableText(m.content)),
+          messages.map((m) => m.status),
+          messages.map((m) => m.model),
+          messages.map((m) => m.parentId),
+          messages.map((m) => json(m.attachments)),
+          messages.map((m) => json(m.citations)),
+        ],
+      });
+      if (rows.length === 0) throw new Error(`No conversation ${conversationId}`);
+      return rows.map(toMessage).sort((a, b) => messages.findIndex((m) => m.id === a.id) - messages.findIndex((m) => m.id === b.id));
+    },
+
     async update(id, patch: MessagePatch) {
       const params = createParams();
       const sets: string[] = [];
-      const set = (column: string, value: unknown) => sets.push(`${column} = ${params.add(value)}`);
+      const columns: string[] = [];
+      const set = (column: string, value: unknown) => {
+        columns.push(column);
+        sets.push(`${column} = ${params.add(value)}`);
+      };
       if (patch.content !== undefined) set('content', storableText(patch.content));
       if (patch.status !== undefined) set('status', patch.status);
       if (patch.usage) {
@@ -73,11 +121,17 @@ export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: (
       if (patch.agentRun !== undefined) set('agent_run', patch.agentRun === null ? null : JSON.stringify(patch.agentRun));
       if (patch.attachments !== undefined) set('attachments', JSON.stringify(patch.attachments));
       if (sets.length === 0) return;
-      await pool.query(`UPDATE messages SET ${sets.join(', ')} WHERE id = ${params.add(id)}`, params.values);
+      const text = `UPDATE messages SET ${sets.join(', ')} WHERE id = ${params.add(id)}`;
+      // Named by the columns it sets (its text follows from them): prepared once per connection.
+      await pool.query({ name: `axon-update-message:${columns.join(',')}`, text, values: params.values });
     },
 
     async listByConversation(conversationId) {
-      const { rows } = await pool.query('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq', [conversationId]);
+      const { rows } = await pool.query({
+        name: 'axon-list-messages',
+        text: 'SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq',
+        values: [conversationId],
+      });
       return rows.map(toMessage);
     },
 
@@ -103,16 +157,17 @@ export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: (
     async heartbeatMany(entries) {
       if (entries.length === 0) return;
       // One statement whatever the number of answers: their ids and texts as two arrays (a NULL text keeps the saved one).
-      await pool.query(
-        `UPDATE messages AS m SET content = COALESCE(beat.content, m.content), heartbeat_at = $1
+      await pool.query({
+        name: 'axon-heartbeat-many',
+        text: `UPDATE messages AS m SET content = COALESCE(beat.content, m.content), heartbeat_at = $1
          FROM unnest($2::text[], $3::text[]) AS beat(id, content)
          WHERE m.id = beat.id AND m.status = 'streaming'`,
-        [
+        values: [
           now().toISOString(),
           entries.map((entry) => entry.id),
           entries.map((entry) => (entry.content === undefined ? null : storableText(entry.content))),
         ],
-      );
+      });
     },
 
     async markStale(heartbeatBefore) {

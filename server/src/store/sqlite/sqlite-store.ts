@@ -13,6 +13,7 @@ import {
   INTERRUPTED_ANSWER_ERROR,
   type MessagePatch,
   type NewMessage,
+  type NewTurn,
   type Store,
   type UserRecord,
 } from '../store';
@@ -202,6 +203,12 @@ export function openSqliteStore({
        FROM conversations c WHERE c.id = ?`,
     ),
     msgSetLeaf: db.prepare('UPDATE conversations SET active_leaf_id = ? WHERE id = ?'),
+    turnTouch: db.prepare(
+      'UPDATE conversations SET updated_at = ?, active_leaf_id = ?, title = COALESCE(?, title), model = COALESCE(?, model) WHERE id = ?',
+    ),
+    turnInsert: db.prepare(
+      'INSERT INTO messages (id, conversation_id, role, content, status, model, created_at, parent_id, attachments, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+    ),
     msgList: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq'),
     msgDelete: db.prepare('DELETE FROM messages WHERE id = ?'),
     msgInterrupted: db.prepare(
@@ -363,6 +370,16 @@ export function openSqliteStore({
         })();
         return toConversation(q.convGet.get(id, userId) as Row);
       },
+      async getWithMessages(id, userId) {
+        const row = q.convGet.get(id, userId) as Row | undefined;
+        if (!row) return undefined;
+        const messages = (q.msgList.all(id) as Row[]).map(toMessage);
+        return {
+          conversation: toConversation(row),
+          messages,
+          activeLeafId: (row.active_leaf_id as string | null) ?? messages.at(-1)?.id ?? null,
+        };
+      },
       async get(id, userId) {
         const row = q.convGet.get(id, userId) as Row | undefined;
         return row && toConversation(row);
@@ -473,6 +490,31 @@ export function openSqliteStore({
           return inserted;
         })();
         return toMessage(row);
+      },
+      async appendTurn({ conversationId, messages, title, model }: NewTurn) {
+        const at = iso();
+        const last = messages.at(-1);
+        if (!last) return [];
+        const rows = db.transaction(() => {
+          if (q.turnTouch.run(at, last.id, title ?? null, model ?? null, conversationId).changes === 0)
+            throw new Error(`No conversation ${conversationId}`);
+          return messages.map(
+            (m) =>
+              q.turnInsert.get(
+                m.id,
+                conversationId,
+                m.role,
+                m.content,
+                m.status,
+                m.model,
+                at,
+                m.parentId,
+                m.attachments?.length ? JSON.stringify(m.attachments) : null,
+                m.citations?.length ? JSON.stringify(m.citations) : null,
+              ) as Row,
+          );
+        })();
+        return rows.map(toMessage);
       },
       async update(id, patch: MessagePatch) {
         const sets: string[] = [];
