@@ -226,3 +226,119 @@ describe('postgres without pgvector', () => {
     }
   });
 });
+
+describe('postgres full-text search pruning', () => {
+  /** A seeded generator (mulberry32), so that a failure can be replayed. */
+  const random = (seed: number) => {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  };
+
+  it('finds what scoring every posting finds: the same chunks, order and scores, for every reader and filter', async () => {
+    const next = random(7);
+    // Made-up words the analyzer keeps as they are, used with skewed (Zipf) frequencies.
+    const vocabulary = Array.from(
+      { length: 400 },
+      (_, i) => `zq${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}x`,
+    );
+    const zipf = vocabulary.map((_, i) => 1 / (i + 1));
+    const total = zipf.reduce((a, b) => a + b, 0);
+    const word = () => {
+      let r = next() * total;
+      for (const [i, weight] of zipf.entries()) {
+        r -= weight;
+        if (r <= 0) return vocabulary[i] as string;
+      }
+      return vocabulary[0] as string;
+    };
+    const s = openPostgresRagUnderTest(pool, { vectors: false });
+    const [alice, bob, carol] = [await s.addUser(), await s.addUser(), await s.addUser()];
+    const own = await s.collections.create({ ownerId: alice as string, name: `own-${randomUUID()}` });
+    const shared = await s.collections.create({ ownerId: bob as string, name: `shared-${randomUUID()}`, visibility: 'organisation' });
+    const member = await s.collections.create({ ownerId: bob as string, name: `member-${randomUUID()}` });
+    const hidden = await s.collections.create({ ownerId: bob as string, name: `hidden-${randomUUID()}` });
+    await s.collections.setMembers(member.id, [{ userId: alice as string, role: 'viewer' }]);
+    const texts: string[] = [];
+    for (const [c, collection] of [own, shared, member, hidden].entries()) {
+      for (let d = 0; d < 6; d++) {
+        const { document } = await s.documents.create({
+          collectionId: collection.id,
+          name: `d${d}`,
+          mime: 'text/plain',
+          size: 1,
+          sha256: `${c}-${d}`,
+          createdBy: collection.ownerId,
+        });
+        await s.documents.describe(document.id, {
+          date: { value: `2024-0${(d % 3) + 1}-15`, source: 'manual' },
+          metadata: { team: d % 2 ? 'red' : 'blue' },
+        });
+        const chunks = Array.from({ length: 25 }, (_, i) => {
+          // Every seventh chunk repeats an earlier one: chunks of equal score, ordered by seq.
+          const text =
+            i % 7 === 6 && texts.length > 0
+              ? (texts[Math.floor(next() * texts.length)] as string)
+              : Array.from({ length: 4 + Math.floor(next() * 26) }, word).join(' ');
+          texts.push(text);
+          return { ordinal: i, text, startOffset: 0, endOffset: text.length, tokenCount: 10 };
+        });
+        await s.searchIndex.replaceChunks({ id: document.id, collectionId: collection.id }, chunks);
+      }
+    }
+    const { rows } = await pool.query('SELECT seq FROM chunks WHERE collection_id = $1', [hidden.id]);
+    const unreadable = new Set(rows.map((r) => Number(r.seq)));
+
+    const statements: string[] = [];
+    const spy = {
+      query: (text: string, values: unknown[]) => {
+        statements.push(text);
+        return pool.query(text, values);
+      },
+    } as unknown as pg.Pool;
+    const search = createPostgresRagRepositories(spy, { vectors: false });
+    const pick = (from: number, to: number) => vocabulary[from + Math.floor(next() * (to - from))] as string;
+    const queries = Array.from({ length: 40 }, (_, i) => {
+      const common = Array.from({ length: 1 + (i % 3) }, () => pick(0, 6));
+      const rare = Array.from({ length: i % 4 }, () => pick(100, 400));
+      const repeated = i % 5 === 0 ? [common[0] as string] : [];
+      return [...common, ...rare, ...repeated, ...(i % 9 === 0 ? ['unknownword'] : [])].join(' ');
+    });
+    const all = [own.id, shared.id, member.id, hidden.id];
+    const scopes = [
+      { userId: alice as string, collectionIds: all, k: 10 },
+      { userId: alice as string, collectionIds: all, k: 3, filter: { dateFrom: '2024-02-01' } },
+      { userId: carol as string, collectionIds: all, k: 5 },
+      { userId: bob as string, collectionIds: [shared.id, hidden.id], k: 1, filter: { metadata: { team: 'red' } } },
+      { userId: alice as string, collectionIds: [own.id], k: 20, filter: { dateTo: '2024-02-28', metadata: { team: ['Blue', 'red'] } } },
+    ];
+    let pruned = 0;
+    let compared = 0;
+    for (const scope of scopes) {
+      for (const query of queries) {
+        statements.length = 0;
+        const hits = await search.textHits(query, scope);
+        // The pruned search's last statement completes candidates found through the essential terms.
+        if (statements.some((t) => t.includes('candidates') && !t.includes('chunk_seq LIMIT'))) pruned++;
+        const expected = await search.exhaustiveTextHits(query, scope);
+        expect(
+          hits.map((h) => h.seq),
+          query,
+        ).toEqual(expected.map((h) => h.seq));
+        for (const [i, hit] of hits.entries()) expect(Math.abs(hit.score - (expected[i] as { score: number }).score)).toBeLessThan(1e-9);
+        expect(hits.filter((h) => unreadable.has(h.seq) && scope.userId !== bob)).toEqual([]);
+        if (hits.length > 0) compared++;
+      }
+    }
+    // Most searches find something, and many of them take the pruned way.
+    expect(compared).toBeGreaterThan(150);
+    expect(pruned).toBeGreaterThan(15);
+    // Ties are broken by seq alike: some searches return chunks of equal score.
+    const tied = await search.exhaustiveTextHits(`${vocabulary[0]} ${vocabulary[1]}`, scopes[0] as (typeof scopes)[number]);
+    expect(tied.some((h, i) => i > 0 && h.score === tied[i - 1]?.score)).toBe(true);
+  });
+});

@@ -179,6 +179,33 @@ interface Hit {
   score: number;
 }
 
+/** A query term found in the collections searched: its BM25 weight w (see `queryTerms`) and document frequency. */
+interface QueryTerm {
+  term: string;
+  df: number;
+  w: number;
+}
+
+/** A query's terms, most weighty first, with BM25's length normalisation (see `queryTerms`). */
+interface QueryTerms {
+  terms: QueryTerm[];
+  c1: number;
+  c2: number;
+}
+
+/** How many chunks of the rarest query terms are scored in full to bound the k-th best score (MaxScore's start). */
+const SEED_DEPTH = 100;
+
+/** What an index lookup of one posting costs, in postings scored by a scan (measured at 100k chunks). */
+const LOOKUP_COST = 5;
+/** How much cheaper than the exhaustive search a pruned one must promise to be to be tried (its extra statements cost too). */
+const PRUNING_GAIN = 0.7;
+/** The share of that the best case (only the rarest terms essential) must promise for the bound to be sought at all. */
+const SEED_GAIN = 0.5;
+
+/** What scores are rounded to, so that they add up exactly (see `shareSql`). */
+const SCORE_UNIT = 2 ** -36;
+
 /**
  * Collections, documents, ingest jobs and the search index in PostgreSQL. Searches run in the
  * database (nothing is mirrored in the process): BM25 over `chunk_terms`, vectors through pgvector's
@@ -402,57 +429,206 @@ export function createPostgresRagRepositories(pool: pg.Pool, options: PostgresRa
     });
   };
 
+  /** The readable collections of a search, as a CTE that every full-text statement starts with. */
+  const readableCte = (ids: string, user: string) => `readable AS MATERIALIZED (SELECT unnest(${readableArraySql(ids, user)}) AS id)`;
+
   /**
-   * BM25 over the readable collections, in one statement: document frequencies from
-   * `collection_term_stats` and collection size and average length from `collection_text_stats` (both
-   * kept by triggers), then every posting of the query's terms in the readable
-   * collections scored and summed per chunk (index-only reads of `chunk_terms`). The same formula and
-   * analyzer as the SQLite search, score for score; statistics are those of the collections searched.
+   * A full-text statement: the readable collections, and the filter's condition on documents `d`
+   * (undefined when it restricts nothing; its values are added to the parameters when asked for).
    */
-  const textHits = async (query: string, { userId, collectionIds, k, filter }: SearchScope): Promise<Hit[]> => {
-    if (collectionIds.length === 0 || k <= 0) return [];
-    const weights = queryTermWeights(analyzeText(query));
-    if (weights.size === 0) return [];
+  const textStatement = (
+    { userId, collectionIds, filter }: SearchScope,
+    build: (params: ReturnType<typeof createParams>, readable: string, where: () => string | undefined) => string,
+  ) => {
     const params = createParams();
-    const ids = params.add(collectionIds);
-    const user = params.add(userId);
-    const terms = params.add([...weights.keys()]);
-    const termWeights = params.add([...weights.values()]);
-    const where = documentFilterSql(filter, params);
-    const limit = params.add(k);
-    const { rows } = await pool.query(
-      `WITH readable AS MATERIALIZED (SELECT unnest(${readableArraySql(ids, user)}) AS id),
-       stats AS (
-         SELECT coalesce(sum(s.chunks), 0)::float8 AS n, coalesce(sum(s.terms), 0)::float8 AS total
-         FROM collection_text_stats s WHERE s.collection_id IN (SELECT id FROM readable)
-       ),
-       df AS (
-         SELECT t.term, sum(t.chunks)::float8 AS df FROM collection_term_stats t
-         WHERE t.collection_id IN (SELECT id FROM readable) AND t.term = ANY(${terms}::text[])
-         GROUP BY t.term HAVING sum(t.chunks) > 0
-       ),
-       -- Per term, what the sum needs: idf·(k1 + 1), and k1·(1 − b) and k1·b / average length.
-       weights AS MATERIALIZED (
-         SELECT q.term,
+    const readable = readableCte(params.add(collectionIds), params.add(userId));
+    return pool.query(
+      build(params, readable, () => documentFilterSql(filter, params)),
+      params.values,
+    );
+  };
+
+  /**
+   * The query's terms found in the readable collections, most weighty first, with what BM25 needs: w =
+   * weight·idf·(k1 + 1), and c1 = k1·(1 − b) and c2 = k1·b / average length, so that a posting adds
+   * w·tf / (tf + c1 + c2·length) to its chunk's score (less than w: each term adds less than its w to
+   * any chunk). Document frequencies come from `collection_term_stats`, collection size and average
+   * length from `collection_text_stats` (both kept by triggers): those of the collections searched.
+   */
+  const queryTerms = async (query: string, scope: SearchScope): Promise<QueryTerms | undefined> => {
+    const weights = queryTermWeights(analyzeText(query));
+    if (weights.size === 0 || scope.collectionIds.length === 0) return undefined;
+    const { rows } = await textStatement(scope, (params, readable) => {
+      const terms = params.add([...weights.keys()]);
+      return `WITH ${readable},
+         stats AS (
+           SELECT coalesce(sum(s.chunks), 0)::float8 AS n, coalesce(sum(s.terms), 0)::float8 AS total
+           FROM collection_text_stats s WHERE s.collection_id IN (SELECT id FROM readable)
+         ),
+         df AS (
+           SELECT t.term, sum(t.chunks)::float8 AS df FROM collection_term_stats t
+           WHERE t.collection_id IN (SELECT id FROM readable) AND t.term = ANY(${terms}::text[])
+           GROUP BY t.term HAVING sum(t.chunks) > 0
+         )
+         SELECT q.term, f.df,
            q.weight * ln(1 + (s.n - f.df + 0.5) / (f.df + 0.5)) * ${K1 + 1}::float8 AS w,
            ${K1 * (1 - B)}::float8 AS c1,
            ${K1 * B}::float8 / CASE WHEN s.n > 0 AND s.total > 0 THEN s.total / s.n ELSE 1 END AS c2
-         FROM unnest(${terms}::text[], ${termWeights}::float8[]) AS q(term, weight)
+         FROM unnest(${terms}::text[], ${params.add([...weights.values()])}::float8[]) AS q(term, weight)
          JOIN df f ON f.term = q.term CROSS JOIN stats s
-       )
-       SELECT p.chunk_seq AS seq, sum(w.w * p.tf / (p.tf + w.c1 + w.c2 * p.chunk_length)) AS score
-       FROM chunk_terms p JOIN weights w ON w.term = p.term
-       WHERE p.collection_id = ANY(ARRAY(SELECT id FROM readable)) AND p.term = ANY(${terms}::text[])
-       ${
-         where
-           ? `AND p.chunk_seq IN (SELECT ch.seq FROM chunks ch JOIN documents d ON d.id = ch.document_id
-                WHERE ch.collection_id IN (SELECT id FROM readable) AND ${where})`
-           : ''
-       }
-       GROUP BY p.chunk_seq ORDER BY score DESC, p.chunk_seq LIMIT ${limit}`,
-      params.values,
+         ORDER BY w DESC, q.term`;
+    });
+    const first = rows[0];
+    if (!first) return undefined;
+    return {
+      terms: rows.map((r) => ({ term: r.term as string, df: Number(r.df), w: Number(r.w) })),
+      c1: Number(first.c1),
+      c2: Number(first.c2),
+    };
+  };
+
+  /**
+   * A posting's share of its chunk's score (postings `p` of a term of weight `w`), in SCORE_UNIT and
+   * rounded to a whole number: sums of whole numbers are exact in float8 (below 2^53), whatever order
+   * the rows come in, so that a chunk's score does not depend on the plan and chunks of equal score
+   * are ordered by seq alike by every search.
+   */
+  const shareSql = (params: ReturnType<typeof createParams>, { c1, c2 }: QueryTerms, w: number, p = 'p') =>
+    `round(${params.add(w / SCORE_UNIT)}::float8 * ${p}.tf / (${p}.tf + ${params.add(c1)}::float8 + ${params.add(c2)}::float8 * ${p}.chunk_length))`;
+
+  /** The shares of every posting of `terms` in the readable collections (and the filter's documents), by index only. */
+  const sharesSql = (params: ReturnType<typeof createParams>, query: QueryTerms, terms: QueryTerm[], filter: () => string | undefined) => {
+    const where = filter();
+    return `(${terms
+      .map(
+        (t) => `SELECT p.collection_id, p.chunk_seq, ${shareSql(params, query, t.w)} AS share FROM chunk_terms p
+          WHERE p.collection_id = ANY(ARRAY(SELECT id FROM readable)) AND p.term = ${params.add(t.term)}`,
+      )
+      .join(' UNION ALL ')}) p
+    ${
+      where
+        ? `WHERE p.chunk_seq IN (SELECT ch.seq FROM chunks ch JOIN documents d ON d.id = ch.document_id
+             WHERE ch.collection_id IN (SELECT id FROM readable) AND ${where})`
+        : ''
+    }`;
+  };
+
+  /** BM25 by brute force: every posting of the query's terms scored and summed per chunk, the k best. */
+  const scanTextHits = async (query: QueryTerms, scope: SearchScope): Promise<Hit[]> => {
+    const { rows } = await textStatement(
+      scope,
+      (params, readable, where) =>
+        `WITH ${readable}
+         SELECT p.chunk_seq AS seq, sum(p.share) * ${SCORE_UNIT}::float8 AS score FROM ${sharesSql(params, query, query.terms, where)}
+         GROUP BY p.chunk_seq ORDER BY score DESC, p.chunk_seq LIMIT ${params.add(scope.k)}`,
     );
     return rows.map((r) => ({ seq: Number(r.seq), score: Number(r.score) }));
+  };
+
+  /**
+   * BM25 over the readable collections by brute force: every posting of the query's terms in the
+   * readable collections scored and summed per chunk (index-only reads of `chunk_terms`). The same
+   * formula and analyzer as the SQLite search, score for score. The reference {@link textHits} must
+   * equal, and what it runs when pruning would not pay.
+   */
+  const exhaustiveTextHits = async (query: string, scope: SearchScope): Promise<Hit[]> => {
+    if (scope.k <= 0) return [];
+    const terms = await queryTerms(query, scope);
+    return terms ? scanTextHits(terms, scope) : [];
+  };
+
+  /**
+   * The chunks holding terms of `essential`, scored on those, and of them those whose score plus
+   * `rest` reaches `bound`, completed with the `others` (one index lookup each in the primary key
+   * (collection, term, chunk), index only): the k best by full score, or of the `depth` best on the
+   * essential terms alone.
+   */
+  const completedTextHits = async (
+    query: QueryTerms,
+    scope: SearchScope,
+    { essential, others, bound, rest, depth }: { essential: QueryTerm[]; others: QueryTerm[]; bound: number; rest: number; depth?: number },
+  ): Promise<Hit[]> => {
+    const { rows } = await textStatement(
+      scope,
+      (params, readable, where) =>
+        `WITH ${readable},
+         partial AS MATERIALIZED (
+           SELECT p.collection_id, p.chunk_seq, sum(p.share) AS score FROM ${sharesSql(params, query, essential, where)}
+           GROUP BY p.collection_id, p.chunk_seq
+         ),
+         candidates AS (
+           SELECT * FROM partial WHERE score + ${params.add(rest / SCORE_UNIT)}::float8 >= ${params.add(bound / SCORE_UNIT)}::float8
+           ${depth ? `ORDER BY score DESC, chunk_seq LIMIT ${params.add(depth)}` : ''}
+         )
+         SELECT c.chunk_seq AS seq, (c.score${others
+           .map(
+             (t) => ` + coalesce((SELECT ${shareSql(params, query, t.w, 'q')} FROM chunk_terms q
+               WHERE q.collection_id = c.collection_id AND q.term = ${params.add(t.term)} AND q.chunk_seq = c.chunk_seq), 0)`,
+           )
+           .join('')}) * ${SCORE_UNIT}::float8 AS score
+         FROM candidates c ORDER BY score DESC, seq LIMIT ${params.add(scope.k)}`,
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), score: Number(r.score) }));
+  };
+
+  /**
+   * The k best chunks by BM25, as {@link exhaustiveTextHits} finds them (the same chunks, order and
+   * scores), without scoring every posting of common terms (MaxScore): each term adds less than its w
+   * to a chunk, so when the terms of smallest w (the common ones, with the most postings) add up to
+   * less than the k-th best score, a chunk holding none of the others cannot be among the k. Only the
+   * postings of the others (the essential terms: rarer, fewer postings) are read; their chunks get the
+   * common terms' shares by index lookups, and only those that could still reach the k-th best score.
+   *
+   * 1. The terms, their w and document frequencies.
+   * 2. A lower bound of the k-th best score: the k-th best full score of the chunks that score best on
+   *    the weightiest terms (those holding k chunks between them) alone.
+   * 3. The essential terms: the fewest of largest w such that the others' w add up to less than that
+   *    bound (with a margin for rounding).
+   * 4. The chunks holding an essential term, scored on those, completed with the other terms when their
+   *    score plus the others' w reaches the bound: their k best by full score.
+   *
+   * When that would read about as many postings as the exhaustive search (the terms are all common),
+   * the exhaustive search is run instead.
+   */
+  const textHits = async (query: string, scope: SearchScope): Promise<Hit[]> => {
+    if (scope.k <= 0) return [];
+    const found = await queryTerms(query, scope);
+    if (!found) return [];
+    const { terms } = found;
+    const { k } = scope;
+    const sumOfW = (list: QueryTerm[]) => list.reduce((sum, t) => sum + t.w, 0);
+    const postings = (list: QueryTerm[]) => list.reduce((sum, t) => sum + t.df, 0);
+    // A margin for rounding: each share is within SCORE_UNIT / 2 of its value, a sum of w a few ulps off.
+    const margin = (x: number) => x * (1 + 1e-9) + 1e-9;
+    // What the pruned search costs, in postings scored, against the exhaustive one: the essential
+    // terms' postings plus a lookup per other term for each (at most) of their chunks.
+    const exhaustiveCost = postings(terms) * PRUNING_GAIN;
+    const prunedCost = (essential: number) => postings(terms.slice(0, essential)) * (1 + LOOKUP_COST * (terms.length - essential));
+    // 2.
+    let seeds = 0;
+    let seedCount = 0;
+    while (seeds < k && seedCount < terms.length) seeds += (terms[seedCount++] as QueryTerm).df;
+    if (seedCount === terms.length || prunedCost(seedCount) >= exhaustiveCost * SEED_GAIN) return scanTextHits(found, scope);
+    const seed = await completedTextHits(found, scope, {
+      essential: terms.slice(0, seedCount),
+      others: terms.slice(seedCount),
+      bound: 0,
+      rest: 0,
+      depth: SEED_DEPTH,
+    });
+    const bound = seed.length >= k ? (seed[k - 1] as Hit).score : 0;
+    // 3.
+    let essential = 1;
+    while (essential < terms.length && !(margin(sumOfW(terms.slice(essential))) < bound)) essential++;
+    if (essential === terms.length || prunedCost(essential) >= exhaustiveCost) return scanTextHits(found, scope);
+    // 4.
+    const others = terms.slice(essential);
+    return completedTextHits(found, scope, {
+      essential: terms.slice(0, essential),
+      others,
+      bound: bound - margin(0),
+      rest: margin(sumOfW(others)),
+    });
   };
 
   // Vectors. Each size has its own partial HNSW index over the cast column (pgvector's way of
@@ -706,6 +882,10 @@ export function createPostgresRagRepositories(pool: pg.Pool, options: PostgresRa
     searchIndex,
     /** Whether vectors are stored and searched (pgvector is installed). */
     vectors: options.vectors,
+    /** The k best chunks by BM25 (seq and score), as the full-text search finds them: pruned, exact. */
+    textHits,
+    /** The same by scoring every posting of the query's terms: the reference the pruned search must equal. */
+    exhaustiveTextHits,
     /** Makes the HNSW index for vectors of that size now (e.g. at start, when the size is known), rather than at the first upsert. */
     ensureVectorIndex,
   };
