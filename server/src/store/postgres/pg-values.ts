@@ -3,6 +3,8 @@ import type pg from 'pg';
 /** What a repository needs to run a statement: the pool, or one client inside a transaction. */
 export interface Sql {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** A named statement: prepared once per connection. */
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
 /** A `TIMESTAMPTZ` read back as the ISO string the repositories return (`2030-01-01T00:00:00.000Z`). */

@@ -196,11 +196,16 @@ export function createPostgresAccountRepositories(
         );
       },
       async find(tokenHash, at) {
-        const { rows } = await sql.query(
-          `SELECT s.id AS session_id, s.csrf_token, s.expires_at AS session_expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id
+        // Named (read on every signed-in request, so prepared once per connection), with its columns
+        // spelled out: a prepared `*` fails on a replica still running when a newer one adds a column.
+        const { rows } = await sql.query({
+          name: 'axon-find-session',
+          text: `SELECT s.id AS session_id, s.csrf_token, s.expires_at AS session_expires_at,
+             u.id, u.email, u.role, u.org_id, u.created_at, u.disabled_at
+           FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL`,
-          [tokenHash, at.toISOString()],
-        );
+          values: [tokenHash, at.toISOString()],
+        });
         const row = rows[0];
         if (!row) return undefined;
         return {

@@ -26,8 +26,13 @@ const toConversation = (row: Row): Conversation => ({
   updatedAt: isoOf(row.updated_at),
 });
 
-/** A conversation's columns with its collections as `collection_ids` (a text array). */
-const CONVERSATION_COLUMNS = `c.*, ARRAY(SELECT cc.collection_id FROM conversation_collections cc WHERE cc.conversation_id = c.id ORDER BY cc.collection_id) AS collection_ids`;
+/**
+ * A conversation's columns with its collections as `collection_ids` (a text array). Named one by one,
+ * not `c.*`: a prepared statement's result must not change type, and a newer replica may migrate a
+ * column in while this one runs.
+ */
+const CONVERSATION_COLUMNS = `c.id, c.user_id, c.title, c.model, c.prompt, c.system_prompt, c.temperature, c.max_tokens,
+  c.pinned_at, c.archived_at, c.folder, c.active_leaf_id, c.created_at, c.updated_at, ARRAY(SELECT cc.collection_id FROM conversation_collections cc WHERE cc.conversation_id = c.id ORDER BY cc.collection_id) AS collection_ids`;
 
 const GET_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1 AND c.user_id = $2`;
 

@@ -143,7 +143,11 @@ export function createPostgresFeedbackRepository(pool: pg.Pool, { now }: { now: 
 export function createPostgresPreferencesRepository(pool: pg.Pool, { now }: { now: () => Date }): PreferencesRepository {
   return {
     async get(userId) {
-      const { rows } = await pool.query('SELECT instructions FROM user_preferences WHERE user_id = $1', [userId]);
+      const { rows } = await pool.query({
+        name: 'axon-get-preferences',
+        text: 'SELECT instructions FROM user_preferences WHERE user_id = $1',
+        values: [userId],
+      });
       return { instructions: (rows[0]?.instructions as string | undefined) ?? '' };
     },
     async set(userId, { instructions }) {

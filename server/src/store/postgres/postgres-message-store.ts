@@ -26,6 +26,13 @@ export const toMessage = (row: Row): Message => ({
   createdAt: isoOf(row.created_at),
 });
 
+/**
+ * What {@link toMessage} reads, named one by one for prepared statements (whose result must not change
+ * type when a newer replica migrates a column in while this one runs).
+ */
+const MESSAGE_COLUMNS = `id, conversation_id, parent_id, role, content, status, model, input_tokens, output_tokens, ttft_ms,
+  total_ms, error, citations, agent_run, attachments, created_at`;
+
 /** The last message of the branch the conversation shows: the one set, else its newest message. */
 const LEAF_SQL = `SELECT COALESCE(c.active_leaf_id, (SELECT m.id FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)) AS id
   FROM conversations c WHERE c.id = $1`;
@@ -50,7 +57,7 @@ const APPEND_TURN_SQL = `WITH conversation AS (
     unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
       WITH ORDINALITY AS m(id, role, content, status, model, parent_id, attachments, citations, n)
   ORDER BY m.n
-  RETURNING *`;
+  RETURNING ${MESSAGE_COLUMNS}`;
 
 /** Messages in PostgreSQL, in order of writing, as a tree of versions with one branch shown. */
 export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: () => Date }): MessageRepository {
@@ -129,7 +136,7 @@ export function createPostgresMessageRepository(pool: pg.Pool, { now }: { now: (
     async listByConversation(conversationId) {
       const { rows } = await pool.query({
         name: 'axon-list-messages',
-        text: 'SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq',
+        text: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq`,
         values: [conversationId],
       });
       return rows.map(toMessage);

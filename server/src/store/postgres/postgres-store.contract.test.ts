@@ -55,6 +55,50 @@ describe('the postgres store on a database that several replicas share', () => {
     }
   });
 
+  it('keeps answering its prepared reads after a newer replica migrates columns into their tables', async () => {
+    const { url } = await newDatabase();
+    // One connection: the statements it prepared are the ones asked again after the change.
+    const store = await openPostgresStore({ url, poolSize: 1 });
+    try {
+      const user = await store.users.create({ email: 'rolling@example.com', passwordHash: null, role: 'member', orgId: 'org_default' });
+      const expiresAt = new Date(Date.now() + 86_400_000);
+      await store.sessions.create({ tokenHash: 'rolling-session', userId: user.id, csrfToken: 'csrf', expiresAt });
+      const conversation = await store.conversations.create({ userId: user.id, title: 'Rolling', model: 'sim/sim-1' });
+      await store.messages.append({ conversationId: conversation.id, role: 'user', content: 'hello', status: 'complete', model: null });
+      const reads = async () => ({
+        session: (await store.sessions.find('rolling-session', new Date()))?.user.id,
+        thread: (await store.conversations.getWithMessages(conversation.id, user.id))?.messages.map((m) => m.content),
+        messages: (await store.messages.listByConversation(conversation.id)).map((m) => m.content),
+        preferences: await store.preferences.get(user.id),
+        conversation: (await store.conversations.get(conversation.id, user.id))?.title,
+      });
+      let turns = 0;
+      const turn = async () => {
+        const id = `rolling-${++turns}`;
+        const written = await store.messages.appendTurn({
+          conversationId: conversation.id,
+          messages: [{ id, role: 'user', content: `turn ${turns}`, status: 'complete', model: null, parentId: null }],
+        });
+        return written.map((m) => [m.id, m.content]);
+      };
+      expect(await turn()).toEqual([['rolling-1', 'turn 1']]);
+      const before = await reads();
+      expect(before).toEqual({
+        session: user.id,
+        thread: ['hello', 'turn 1'],
+        messages: ['hello', 'turn 1'],
+        preferences: { instructions: '' },
+        conversation: 'Rolling',
+      });
+      for (const table of ['users', 'sessions', 'conversations', 'messages', 'user_preferences'])
+        await store.pool.query(`ALTER TABLE ${table} ADD COLUMN added_later text`);
+      expect(await reads()).toEqual(before);
+      expect(await turn()).toEqual([['rolling-2', 'turn 2']]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps one audit chain when replicas append at the same time', async () => {
     const { url } = await newDatabase();
     const replicas = await Promise.all([openPostgresStore({ url, poolSize: 4 }), openPostgresStore({ url, poolSize: 4 })]);
