@@ -131,6 +131,9 @@ describe('answers across replicas (Redis stream log)', () => {
       return false;
     });
     await expect.poll(() => countTextDeltas(seen), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    // Named before the sweep: the stream may end (with an event that has no id) before the sweep resolves.
+    const answerId = parseEventId(seen.findLast((e) => e.id !== undefined)?.id)?.messageId;
+    expect(answerId).toEqual(expect.any(String));
     // B concludes that A's heartbeats stopped (as when A's event loop stalls past the stale limit).
     const sweeper = createStaleAnswerSweeper({
       messages: b.server.store.messages,
@@ -139,12 +142,11 @@ describe('answers across replicas (Redis stream log)', () => {
       intervalMs: 1000,
     });
     const marked = await sweeper.sweep();
-    const answerId = parseEventId(seen.at(-1)?.id)?.messageId as string;
     expect(marked.map((m) => m.id)).toEqual([answerId]);
     const streamedToClient = textOfEvents(await reading);
     expect(streamedToClient.length).toBeLessThan(fullAnswer(400).length);
     // Everything the client got is in the log, which another replica's readers replay.
-    expect(await textOfStream(b.server.streamLog, answerId)).toBe(streamedToClient);
+    expect(await textOfStream(b.server.streamLog, answerId as string)).toBe(streamedToClient);
     await expect.poll(() => a.upstream.stats.open, { timeout: 5000 }).toBe(0);
     const saved = await answerOf(onB, conversation.id);
     expect(saved).toMatchObject({ id: answerId, status: 'error', error: expect.stringMatching(/server stopped/) });
@@ -214,7 +216,7 @@ describe('answers across replicas (Redis stream log)', () => {
     });
     await reading;
     const streamedToClient = textOfEvents(seen);
-    const answerId = parseEventId(seen.at(-1)?.id)?.messageId as string;
+    const answerId = parseEventId(seen.findLast((e) => e.id !== undefined)?.id)?.messageId as string;
     // A page resuming on a live replica gets what was written, then how it ended once the answer is marked.
     const resumed = await onB.request('GET', `/api/conversations/${conversation.id}/stream`);
     expect(resumed.status).toBe(200);
