@@ -3,7 +3,8 @@
  * can) directly, through a bare byte-piping relay (the floor for any process in the middle),
  * through Axon's /v1/chat/completions with an API key, and through the Portkey gateway
  * (non-streaming: its streaming through a custom host fails here). Targets are interleaved
- * in rounds so that machine noise hits them alike. Prints one table per concurrency and Axon's memory.
+ * in rounds, each round in its own order, so that machine noise hits them alike; the targets
+ * table gives each ratio's range over the rounds as well. Prints one table per concurrency and Axon's memory.
  *
  * "axon" runs with the enterprise controls off (no rate limits, no prompt log); "axon, all on" runs
  * the same with rate limits (per user and per key, in memory or in a Redis on loopback; limits set
@@ -257,7 +258,9 @@ export async function runGatewayOverhead(): Promise<void> {
     for (const step of PLAN) {
       const results = new Map<string, LoadResult[]>();
       for (let round = 0; round < step.rounds; round++) {
-        for (const target of targets) {
+        // Each round in its own order (shuffled with a fixed seed, so runs compare), so that no target
+        // always runs after the same one (after its own process's pause, or on the heels of another's load).
+        for (const target of shuffled(targets, step.concurrency * 1000 + round)) {
           const result = await runLoad(target, {
             concurrency: step.concurrency,
             count: Math.ceil(step.count / step.rounds),
@@ -301,19 +304,29 @@ export async function runGatewayOverhead(): Promise<void> {
         });
       }
       const ratio = (a: string, b: string) => rps(merged.get(a) as LoadResult) / rps(merged.get(b) as LoadResult);
-      const goal = (measure: string, value: number, target: number, higher: boolean, unit = 'x') =>
+      // The same ratio round by round: how far the machine's noise moves it within one run.
+      const roundRatios = (a: string, b: string) => {
+        const as = results.get(a) ?? [];
+        const bs = results.get(b) ?? [];
+        const each = as.map((r, i) => rps(r) / rps(bs[i] as LoadResult));
+        return `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}x`;
+      };
+      const goal = (measure: string, value: number, target: number, higher: boolean, unit = 'x', rounds = '') =>
         goals.push({
           concurrency: step.concurrency,
           measure,
           value: `${value.toFixed(2)}${unit}`,
+          'by round': rounds,
           target: `${higher ? '≥' : '<'} ${target}${unit}`,
           result: (higher ? value >= target : value < target) ? 'met' : 'MISSED',
         });
       if (step.concurrency === 64) {
-        goal('axon (stream) vs bare relay', ratio('axon (stream)', 'bare relay (stream)'), 0.7, true);
-        goal('axon, OPENAI_BASE_URL (stream) vs bare relay', ratio('axon, OPENAI_BASE_URL (stream)', 'bare relay (stream)'), 0.7, true);
-        goal('axon (json) vs portkey', ratio('axon (json)', 'portkey (json)'), 3, true);
-        goal('axon, OPENAI_BASE_URL (json) vs portkey', ratio('axon, OPENAI_BASE_URL (json)', 'portkey (json)'), 3, true);
+        const ratioGoal = (measure: string, a: string, b: string, target: number) =>
+          goal(measure, ratio(a, b), target, true, 'x', roundRatios(a, b));
+        ratioGoal('axon (stream) vs bare relay', 'axon (stream)', 'bare relay (stream)', 0.7);
+        ratioGoal('axon, OPENAI_BASE_URL (stream) vs bare relay', 'axon, OPENAI_BASE_URL (stream)', 'bare relay (stream)', 0.7);
+        ratioGoal('axon (json) vs portkey', 'axon (json)', 'portkey (json)', 3);
+        ratioGoal('axon, OPENAI_BASE_URL (json) vs portkey', 'axon, OPENAI_BASE_URL (json)', 'portkey (json)', 3);
       }
       if (step.concurrency === 1) {
         const added = (name: string, p: number) =>
@@ -354,6 +367,7 @@ export async function runGatewayOverhead(): Promise<void> {
       concurrency: '',
       measure: 'RSS idle (warmed up, at rest)',
       value: `${idle.rss.toFixed(0)} MB`,
+      'by round': '',
       target: '< 150 MB',
       result: idle.rss < 150 ? 'met' : 'MISSED',
     });
@@ -361,6 +375,7 @@ export async function runGatewayOverhead(): Promise<void> {
       concurrency: 512,
       measure: 'RSS per open stream',
       value: `${perStream.toFixed(3)} MB`,
+      'by round': '',
       target: '< 0.5 MB',
       result: perStream < 0.5 ? 'met' : 'MISSED',
     });
@@ -382,10 +397,30 @@ export async function runGatewayOverhead(): Promise<void> {
   }
 }
 
+/** A copy of `items` in an order drawn from `seed` (Fisher–Yates with mulberry32): the same seed, the same order. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 /**
- * A process's RSS once it has come to rest: V8 gives back the heap it grew for a load some seconds
- * after allocation stops (its memory reducer), so the RSS is sampled every second for at least 30 s
- * and until it has not moved by more than 1 MB for 10 s (at most 60 s).
+ * A process's RSS once it has come to rest. V8 gives back the heap it grew for a load only when its
+ * memory reducer runs, some tens of seconds after allocation stops (seen here from 10 s to 50 s
+ * after the last request; until then the RSS does not move at all). So the RSS is sampled every
+ * second until it has fallen by more than 5 MB from the first sample and then held still (within
+ * 1 MB) for 10 s, or for 120 s when it never falls.
  */
 async function settleRss(pid: number | undefined): Promise<{ rss: number; seconds: number }> {
   const started = performance.now();
@@ -394,8 +429,9 @@ async function settleRss(pid: number | undefined): Promise<{ rss: number; second
     await new Promise((resolve) => setTimeout(resolve, 1000));
     samples.push(rssMb(pid));
     const last = samples.slice(-10);
-    if (samples.length >= 30 && Math.max(...last) - Math.min(...last) <= 1) break;
-    if (performance.now() - started > 60_000) break;
+    const fell = (samples[0] ?? 0) - Math.min(...samples) > 5;
+    if (fell && last.length === 10 && Math.max(...last) - Math.min(...last) <= 1) break;
+    if (performance.now() - started > 120_000) break;
   }
   return { rss: samples.at(-1) ?? Number.NaN, seconds: Math.round((performance.now() - started) / 1000) };
 }
