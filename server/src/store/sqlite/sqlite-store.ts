@@ -155,6 +155,8 @@ export function openSqliteStore({
   sqliteVec.load(db);
   const migrated = migrateSqlite(db);
   const iso = () => now().toISOString();
+  /** Message updates by the columns they set (a few shapes, at most one per combination of fields). */
+  const messageUpdates = new Map<string, Database.Statement>();
 
   const q = {
     userInsert: db.prepare('INSERT INTO users (id, email, password_hash, role, org_id, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -538,7 +540,14 @@ export function openSqliteStore({
         if (patch.agentRun !== undefined) set('agent_run', patch.agentRun === null ? null : JSON.stringify(patch.agentRun));
         if (patch.attachments !== undefined) set('attachments', JSON.stringify(patch.attachments));
         if (sets.length === 0) return;
-        db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+        // Every answer ends with an update, of one of a few shapes: each shape is prepared once.
+        const columns = sets.join(', ');
+        let statement = messageUpdates.get(columns);
+        if (!statement) {
+          statement = db.prepare(`UPDATE messages SET ${columns} WHERE id = ?`);
+          messageUpdates.set(columns, statement);
+        }
+        statement.run(...params, id);
       },
       async listByConversation(conversationId) {
         return (q.msgList.all(conversationId) as Row[]).map(toMessage);
