@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
+import type { Redactor } from '../redaction/redact';
 import { createLogger } from './logger';
 
 const AXON = join(import.meta.dirname, '../../bin/axon.mjs');
@@ -28,6 +29,28 @@ describe('the log', () => {
     expect(lines[0]).toMatchObject({ address: 'http://127.0.0.1:3400', msg: 'Axon is listening on http://127.0.0.1:3400' });
     expect(lines[1]?.msg).toContain('http://127.0.0.1:3400');
     expect(lines[1]?.msg).not.toContain('10.20.30.40');
+  });
+
+  it("scans free text for personal data, not the identifiers Axon fills a line's own fields with", () => {
+    const scanned: string[] = [];
+    const redactor = {
+      redact: (text: string) => {
+        scanned.push(text);
+        return { text: text.replace('Alice Smith', '[NAME]') };
+      },
+    } as unknown as Redactor;
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk, _encoding, callback) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        callback();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination, redactor });
+    const ids = { conversationId: '7d0c9b8e-conversation', messageId: '1f2e3d4c-message', userId: '9a8b7c6d-user' };
+    logger.info({ ...ids, note: 'asked by Alice Smith' }, 'request');
+    expect(lines[0]).toMatchObject({ ...ids, note: 'asked by [NAME]', msg: 'request' });
+    expect(scanned.sort()).toEqual(['asked by Alice Smith', 'request']);
   });
 
   it('never writes a secret field, at the top of a line or inside its objects', () => {

@@ -41,6 +41,7 @@ const STRUCTURAL_FIELDS = new Set([
   'inputTokens',
   'outputTokens',
   'conversationId',
+  'messageId',
   'collectionId',
   'documentId',
   'provider',
