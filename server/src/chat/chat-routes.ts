@@ -12,7 +12,7 @@ import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
 import { openSse } from '../http/sse';
 import { countedUsage } from '../limits/counted-usage';
-import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
+import { estimatePromptTokens, estimateTextTokens } from '../limits/estimate-tokens';
 import { type RateLimits, settleLater } from '../limits/rate-limits';
 import type { ModelOps } from '../modelops/model-ops';
 import { createEndpointModels, createRoutedLanguageModel } from '../modelops/routed-language-model';
@@ -161,8 +161,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
         : threadOf(everyMessage, thread.activeLeafId);
     // Limits are checked before anything is saved: a refused turn leaves the conversation as it was.
     const admission = await deps.limits.admit(requirePrincipal(request), {
-      estimateTokens: async () =>
-        (await estimatePromptTokens(conversationPrompt(history))) + (body.message ? await countTextTokens([body.message.text]) : 0),
+      estimateTokens: () => estimatePromptTokens(conversationPrompt(history)) + (body.message ? estimateTextTokens(body.message.text) : 0),
       stream: true,
     });
     reply.headers(admission.headers);
@@ -448,7 +447,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRoutesDeps): 
       const error = takenOver ? INTERRUPTED_ANSWER_ERROR : result.error ? (result.error.detail ?? result.error.message) : null;
       // Limits, budgets and the ledger count a stopped or failed stream too (estimated when the provider said nothing).
       const counted = countedUsage(result.usage, {
-        estimatedInputTokens: result.usage.inputTokens === null ? await estimatePromptTokens(prompt) : undefined,
+        estimatedInputTokens: result.usage.inputTokens === null ? estimatePromptTokens(prompt) : undefined,
         outputChars: result.text.length,
         status: result.status,
       });

@@ -77,7 +77,7 @@ export interface GatewayCallInput {
   route: string;
   stream: boolean;
   /** Tokens the prompt holds, estimated (called at most once, only when a limit or an estimate needs it). */
-  estimateInputTokens: () => Promise<number>;
+  estimateInputTokens: () => number;
   /** Tokens the caller allows the answer (0: unknown). */
   maxOutputTokens: number;
   temperature?: number | undefined;
@@ -118,12 +118,12 @@ export async function runGatewayCall(
 ): Promise<void> {
   const principal = requirePrincipal(request);
   let estimatedInput: number | undefined;
-  const estimateInput = async () => {
-    estimatedInput ??= await input.estimateInputTokens();
+  const estimateInput = () => {
+    estimatedInput ??= input.estimateInputTokens();
     return estimatedInput;
   };
   const admission = await deps.limits.admit(principal, {
-    estimateTokens: async () => (await estimateInput()) + input.maxOutputTokens,
+    estimateTokens: () => estimateInput() + input.maxOutputTokens,
     stream: input.stream,
   });
   reply.headers(admission.headers);
@@ -149,20 +149,10 @@ export async function runGatewayCall(
     if (final) return;
     final = outcome;
     cleanUp();
-    // A stream stopped by the client (or cut off) ends before the provider's usage: the prompt's
-    // tokens are then estimated, unless a limit already did. (A non-streamed answer's observation
-    // must be in place before its response ends, so it is recorded at once.)
-    if (input.stream && outcome.usage.inputTokens === null && estimatedInput === undefined) {
-      // The access line is written once the estimate is in, which may be after the response ends.
-      request.accessLogged = true;
-      void estimateInput().then(
-        () => record(outcome),
-        (error) => {
-          request.log.warn({ err: error }, 'estimating the prompt tokens failed');
-          record(outcome);
-        },
-      );
-    } else record(outcome);
+    // An answer the provider gave no usage for (a stream stopped by the client or cut off ends
+    // before it) counts the prompt's tokens as estimated, unless a limit already did.
+    if (outcome.usage.inputTokens === null) estimateInput();
+    record(outcome);
   };
   const record = (outcome: RelayOutcome) => {
     const usage = {

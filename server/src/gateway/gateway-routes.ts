@@ -8,7 +8,7 @@ import type { ActiveStreams } from '../http/active-streams';
 import { observeModelCall } from '../http/log-request';
 import { parseInput } from '../http/parse-input';
 import { requirePrincipal } from '../http/require-principal';
-import { countTextTokens, estimatePromptTokens } from '../limits/estimate-tokens';
+import { estimatePromptTokens, estimateTextTokens } from '../limits/estimate-tokens';
 import type { RateLimits } from '../limits/rate-limits';
 import { applyVersionParams } from '../modelops/alias-models';
 import { chunksToCompletion, chunksToSse, completionToChunks } from '../modelops/cache/completion-to-chunks';
@@ -359,12 +359,14 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
     }
     const input = body.input;
     const texts = typeof input === 'string' ? [input] : input.every((v) => typeof v === 'string') ? (input as string[]) : [];
-    // Token arrays count as they are; text is counted with the tokenizer.
-    const tokens =
-      texts.length > 0
-        ? await countTextTokens(texts)
-        : (input as Array<number | number[]>).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
-    const admission = await deps.limits.admit(requirePrincipal(request), { estimateTokens: () => tokens, stream: false });
+    // Token arrays count as they are; text is estimated.
+    let estimated: number | undefined;
+    const estimateTokens = () =>
+      (estimated ??=
+        texts.length > 0
+          ? texts.reduce((n, text) => n + estimateTextTokens(text), 0)
+          : (input as Array<number | number[]>).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0));
+    const admission = await deps.limits.admit(requirePrincipal(request), { estimateTokens, stream: false });
     reply.headers(admission.headers);
     const started = performance.now();
     let raw: Buffer;
@@ -377,12 +379,13 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayRoutesD
       await admission.settle(0);
       throw toAppError(classifyProviderError(error), error);
     }
-    let used = tokens;
+    let reported: number | undefined;
     try {
-      used = (JSON.parse(raw.toString('utf8')) as { usage?: { prompt_tokens?: number } }).usage?.prompt_tokens ?? tokens;
+      reported = (JSON.parse(raw.toString('utf8')) as { usage?: { prompt_tokens?: number } }).usage?.prompt_tokens;
     } catch {
       // The upstream's bytes go back as sent; usage falls back to the estimate.
     }
+    const used = reported ?? estimateTokens();
     await admission.settle(used);
     observeModelCall(request, {
       model: target.id,
