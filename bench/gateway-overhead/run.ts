@@ -338,8 +338,11 @@ export async function runGatewayOverhead(): Promise<void> {
     }
     clearInterval(sampler);
 
-    // Memory per open stream: 512 streams held open on the slow upstream (about 5 s each).
-    const before = rssMb(axon.pid);
+    // Memory per open stream: 512 streams held open on the slow upstream (about 5 s each), over the
+    // RSS at rest once the heap the load above grew is given back (measured right after the load,
+    // the streams would only reuse that heap and seem to cost nothing).
+    const afterLoad = await settleRss(axon.pid);
+    const before = afterLoad.rss;
     const slowTarget: LoadTarget = {
       name: 'axon (slow stream)',
       url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
@@ -353,8 +356,6 @@ export async function runGatewayOverhead(): Promise<void> {
     }, 100);
     const held = await runLoad(slowTarget, { concurrency: 512, count: 512, maxMs: 30_000 });
     clearInterval(heldSampler);
-
-    const afterLoad = await settleRss(axon.pid);
 
     console.log('\n## Gateway overhead (256-token answers from a simulated upstream; Portkey compared non-streaming)\n');
     printTable(summary);
@@ -386,9 +387,9 @@ export async function runGatewayOverhead(): Promise<void> {
       { measure: 'RSS just after the warm-up, before the heap settles (MB)', value: idleRss },
       { measure: `RSS idle, warmed up, ${idle.seconds} s after its last request (MB)`, value: idle.rss },
       { measure: 'RSS peak during the load above (MB)', value: peakRss },
-      { measure: 'RSS with 512 streams held open (MB)', value: openRss },
-      { measure: 'added per open stream (MB)', value: (openRss - before) / 512 },
       { measure: `RSS at rest after all of the load, ${afterLoad.seconds} s after it (MB)`, value: afterLoad.rss },
+      { measure: 'RSS with 512 streams held open (MB)', value: openRss },
+      { measure: 'added per open stream, over the RSS at rest (MB)', value: perStream },
       { measure: 'held streams completed / errors', value: `${held.requests - held.errors} / ${held.errors}` },
     ]);
   } finally {
