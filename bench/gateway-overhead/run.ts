@@ -243,8 +243,10 @@ export async function runGatewayOverhead(): Promise<void> {
       },
     ];
 
-    // Warm up every path (JIT, connection pools, the model list cache).
-    for (const target of targets) await runLoad(target, { concurrency: 8, count: 200, maxMs: 10_000 });
+    // Warm up every path (JIT, connection pools, the model list cache). V8 optimises a function only
+    // after many calls: after 200 requests a target's path still ran partly unoptimised (Axon's added
+    // ttft p50 at concurrency 1 was twice what it is warm); 2,000 (about 2 s a target) make it steady.
+    for (const target of targets) await runLoad(target, { concurrency: 8, count: quick ? 500 : 2000, maxMs: 15_000 });
     const idleRss = rssMb(axon.pid);
     const idle = await settleRss(axon.pid);
 
