@@ -39,6 +39,8 @@ let redis: Redis;
 const redisConnections: Redis[] = [];
 const prefix = testRedisPrefix();
 const services: IngestionService[] = [];
+/** Every status each document was given, in order, as either replica's service reported it. */
+const statusLog = new Map<string, DocumentStatus[]>();
 let collectionId: string;
 let ownerId: string;
 
@@ -64,6 +66,11 @@ async function replica(options: { embedder?: Embedder; work: boolean }): Promise
     chunking: { maxTokens: 200, overlapTokens: 20 },
     logger: pino({ level: 'silent' }),
     embedder: options.embedder,
+    onProgress: (document) => {
+      const log = statusLog.get(document.id) ?? [];
+      if (log.at(-1) !== document.status) log.push(document.status);
+      statusLog.set(document.id, log);
+    },
   });
   services.push(service);
   if (options.work) await service.start();
@@ -83,14 +90,17 @@ function flakyEmbedder(failures: number): Embedder & { calls: number } {
   };
 }
 
+/**
+ * Waits until a service reports the document in one of `until`, then gives every status it went
+ * through: each change is reported, so a status that lasts less than a poll is not missed.
+ */
 async function statusesOf(documentId: string, until: DocumentStatus[], ms = 15_000): Promise<DocumentStatus[]> {
-  const seen: DocumentStatus[] = [];
   const deadline = Date.now() + ms;
   for (;;) {
-    const status = (await store.documents.get(documentId))?.status;
-    if (status && seen.at(-1) !== status) seen.push(status);
-    if (status && until.includes(status)) return seen;
-    if (Date.now() > deadline) throw new Error(`the document is still ${status} (seen: ${seen.join(' → ')})`);
+    const seen = statusLog.get(documentId) ?? [];
+    const last = seen.at(-1);
+    if (last && until.includes(last)) return seen;
+    if (Date.now() > deadline) throw new Error(`the document is still ${last} (seen: ${seen.join(' → ')})`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
