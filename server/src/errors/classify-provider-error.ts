@@ -55,6 +55,14 @@ const CODE_BY_KIND: Record<ProviderFailureKind, AppErrorCode> = {
   upstream: 'upstream_error',
 };
 
+/** undici's and the system's time limits, by their codes: which one ran out. */
+const TIMEOUT_MESSAGES: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: 'The model provider could not be connected to in time (connect timeout)',
+  UND_ERR_HEADERS_TIMEOUT: 'The model provider did not start answering in time (first-byte timeout)',
+  UND_ERR_BODY_TIMEOUT: 'The model provider sent nothing for too long while answering (idle timeout)',
+  ETIMEDOUT: 'The model provider could not be connected to in time (ETIMEDOUT)',
+};
+
 function readStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const status = (error as { statusCode?: unknown; status?: unknown }).statusCode ?? (error as { status?: unknown }).status;
@@ -93,7 +101,10 @@ export function classifyProviderError(error: unknown): ProviderFailure {
       message: typeof message === 'string' && message ? message : 'The model provider timed out',
     };
   }
-  const status = readStatus(error);
+  // A body that failed after a 200 (the AI SDK reports such a stream's failure with the response's
+  // status) failed for its cause: a reset, a time limit.
+  const answered = readStatus(error);
+  const status = answered !== undefined && answered >= 200 && answered < 300 ? undefined : answered;
   const responseBody = (error as { responseBody?: unknown }).responseBody;
   const upstreamError = readUpstreamError(typeof responseBody === 'string' ? responseBody : undefined);
   const retryAfterMs = readRetryAfter((error as { responseHeaders?: Record<string, string> }).responseHeaders);
@@ -149,14 +160,13 @@ export function classifyProviderError(error: unknown): ProviderFailure {
     };
   }
   const code = readCode(error);
+  const timedOut = code ? TIMEOUT_MESSAGES[code] : undefined;
+  if (timedOut) return { kind: 'timeout', retryable: true, upstreamStatus: undefined, message: timedOut };
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
     return { kind: 'upstream', retryable: true, upstreamStatus: undefined, message: `The model provider reset the connection (${code})` };
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
     return { kind: 'upstream', retryable: true, upstreamStatus: undefined, message: `The model provider is not reachable (${code})` };
-  }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return { kind: 'timeout', retryable: true, upstreamStatus: undefined, message: 'The model provider timed out' };
   }
   return { kind: 'upstream', retryable: false, upstreamStatus: undefined, message: 'The model provider failed or closed the stream early' };
 }

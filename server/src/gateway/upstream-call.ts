@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { request as httpsRequest } from 'node:https';
 import type { WireTarget } from '../providers/model-connections';
 import { defaultAgents } from '../providers/openai-chat-model';
+import { limitIdle, limitRequest } from '../providers/upstream-timeouts';
 
 /** An upstream's answer that is not a success: its status, headers and (capped) body. */
 export class UpstreamHttpError extends Error {
@@ -15,22 +16,7 @@ export class UpstreamHttpError extends Error {
   }
 }
 
-/** A time limit of an upstream call ran out; `name` is `TimeoutError`, as the classifier reads it. */
-export class UpstreamTimeoutError extends Error {
-  constructor(
-    readonly phase: 'connect' | 'first byte' | 'idle',
-    ms: number,
-  ) {
-    super(
-      phase === 'connect'
-        ? `The model provider could not be connected to within ${ms} ms`
-        : phase === 'first byte'
-          ? `The model provider did not start answering within ${ms} ms`
-          : `The model provider sent nothing for ${ms} ms`,
-    );
-    this.name = 'TimeoutError';
-  }
-}
+export { UpstreamTimeoutError } from '../providers/upstream-timeouts';
 
 /**
  * The upstream's stream ended before its answer began: no content or tool-call delta, no finish
@@ -103,12 +89,11 @@ export function callUpstream(
   const url = targetUrl(target, path);
   const secure = url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
-  const { connectMs, firstByteMs, idleMs } = target.timeouts;
   return new Promise((resolve, reject) => {
     const { signal } = options;
     if (signal.aborted) return reject(signal.reason);
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let disarm = () => {};
     const req = send(url, {
       method: 'POST',
       agent: secure ? defaultAgents.https : defaultAgents.http,
@@ -121,7 +106,7 @@ export function callUpstream(
       },
     });
     const fail = (error: unknown) => {
-      clearTimeout(timer);
+      disarm();
       if (settled) return;
       settled = true;
       req.destroy();
@@ -131,18 +116,9 @@ export function callUpstream(
     signal.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal.removeEventListener('abort', onAbort));
     req.on('error', (error) => fail(signal.aborted ? signal.reason : error));
-    const firstByte = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => fail(new UpstreamTimeoutError('first byte', firstByteMs)), firstByteMs);
-    };
-    req.on('socket', (socket) => {
-      if (socket.connecting) {
-        timer = setTimeout(() => fail(new UpstreamTimeoutError('connect', connectMs)), connectMs);
-        socket.once('connect', firstByte);
-      } else firstByte();
-    });
+    disarm = limitRequest(req, target.timeouts, fail);
     req.on('response', async (res) => {
-      clearTimeout(timer);
+      disarm();
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) {
         const text = await readText(res, 65_536);
@@ -155,12 +131,7 @@ export function callUpstream(
       res.once('close', () => signal.removeEventListener('abort', onBodyAbort));
       resolve({
         response: res,
-        watchIdle() {
-          // One timer, pushed back on every read (`refresh` re-arms it without a new one per chunk).
-          const idle = setTimeout(() => res.destroy(new UpstreamTimeoutError('idle', idleMs)), idleMs);
-          res.on('data', () => idle.refresh());
-          res.once('close', () => clearTimeout(idle));
-        },
+        watchIdle: () => limitIdle(res, target.timeouts.idleMs),
       });
     });
     req.end(body);

@@ -10,6 +10,7 @@ import type { RelayRouting, RelayTarget } from '../gateway/openai-chat-relay';
 import { UpstreamEarlyEndError } from '../gateway/upstream-call';
 import type { WireTarget } from '../providers/model-connections';
 import { createOpenAIChatModel } from '../providers/openai-chat-model';
+import { fetchWithTimeouts } from '../providers/upstream-timeouts';
 
 /** Parts that mean the answer has begun: once one arrives, the try has served and is not retried. */
 const ANSWER_BEGAN = new Set<LanguageModelV3StreamPart['type']>([
@@ -146,9 +147,13 @@ export function createEndpointModels(): (to: RelayTarget, options?: { full?: boo
           ...(to.target.query ? { queryParams: to.target.query } : {}),
           includeUsage: true,
           supportsStructuredOutputs: true,
+          fetch: fetchWithTimeouts(to.target.timeouts),
         }).chatModel(to.upstreamModel);
       } else {
-        model = createOpenAIChatModel({ provider: to.candidate, baseURL: to.target.baseURL, headers: to.target.headers }, to.upstreamModel);
+        model = createOpenAIChatModel(
+          { provider: to.candidate, baseURL: to.target.baseURL, headers: to.target.headers, timeouts: to.target.timeouts },
+          to.upstreamModel,
+        );
       }
       models.set(k, model);
     }

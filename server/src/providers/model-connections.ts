@@ -2,6 +2,7 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { type Config, isOpenAIBaseURL, type ModelEntry } from '../config';
 import { createLocalExtractiveModel, LOCAL_EXTRACTIVE_ID } from './local-extractive-model';
 import { createOpenAIChatModel } from './openai-chat-model';
+import { fetchWithTimeouts } from './upstream-timeouts';
 
 /** Time limits of one upstream's calls, in ms. */
 export interface UpstreamTimeouts {
@@ -104,7 +105,10 @@ const timeoutsOf = (config: Config, own: Partial<UpstreamTimeouts> | undefined):
  * Turns the configuration into connections, in the order the model picker shows them. Provider
  * packages are loaded only for the providers that are configured.
  */
-export async function createModelConnections(config: Config, fetchFn: FetchLike = fetch): Promise<ModelConnection[]> {
+export async function createModelConnections(config: Config, givenFetch?: FetchLike): Promise<ModelConnection[]> {
+  // Model lists use it; the AI SDK's clients get a connection's own limits (or the given fetch as it is).
+  const fetchFn = givenFetch ?? fetch;
+  const limited = (timeouts: UpstreamTimeouts) => fetchWithTimeouts(timeouts, givenFetch);
   const connections: ModelConnection[] = [];
   const cache = new Map<string, LanguageModelV3>();
   const memo = (key: string, make: () => LanguageModelV3) => {
@@ -120,7 +124,8 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
     const { createOpenAI } = await import('@ai-sdk/openai');
     const { apiKey, baseURL = OPENAI_DEFAULT_BASE_URL, models } = config.openai;
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-    const provider = createOpenAI({ apiKey: apiKey ?? 'none', baseURL, fetch: fetchFn });
+    const timeouts = timeoutsOf(config, config.openai.timeouts);
+    const provider = createOpenAI({ apiKey: apiKey ?? 'none', baseURL, fetch: limited(timeouts) });
     // OpenAI's own list holds embedding, audio and image models: only chat ones are offered there.
     // Another server at OPENAI_BASE_URL (vLLM, Ollama, a proxy) lists what it serves.
     const ownApi = isOpenAIBaseURL(config.openai.baseURL);
@@ -138,7 +143,7 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
         wire: 'openai',
         baseURL,
         headers,
-        timeouts: timeoutsOf(config, config.openai.timeouts),
+        timeouts,
         responses: config.openai.responses ?? ownApi,
       },
       embeddingModels: config.openai.embeddingModels ?? [],
@@ -147,9 +152,10 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
   if (config.azure) {
     const { createAzure } = await import('@ai-sdk/azure');
     const { apiKey, resourceName, baseURL, apiVersion, deployments } = config.azure;
+    const timeouts = timeoutsOf(config, config.azure.timeouts);
     const provider = createAzure({
       apiKey,
-      fetch: fetchFn,
+      fetch: limited(timeouts),
       ...(resourceName ? { resourceName } : {}),
       ...(baseURL ? { baseURL } : {}),
       ...(apiVersion ? { apiVersion } : {}),
@@ -166,7 +172,7 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
         baseURL: baseURL ?? `https://${resourceName}.openai.azure.com/openai/v1`,
         headers: { 'api-key': apiKey },
         query: { 'api-version': apiVersion ?? 'v1' },
-        timeouts: timeoutsOf(config, config.azure.timeouts),
+        timeouts,
         responses: true,
       },
       embeddingModels: deployments.filter((d) => d.type === 'embedding').map((d) => d.id),
@@ -175,7 +181,8 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
   if (config.anthropic) {
     const { createAnthropic } = await import('@ai-sdk/anthropic');
     const { apiKey, baseURL = ANTHROPIC_DEFAULT_BASE_URL, models } = config.anthropic;
-    const provider = createAnthropic({ apiKey, baseURL, fetch: fetchFn });
+    const timeouts = timeoutsOf(config, config.anthropic.timeouts);
+    const provider = createAnthropic({ apiKey, baseURL, fetch: limited(timeouts) });
     const headers = { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
     connections.push({
       name: 'anthropic',
@@ -183,7 +190,7 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
       listModels: staticOr(models, (signal) => fetchOpenAIStyleModels(fetchFn, baseURL, headers, signal)),
       languageModel: (id) => memo(`anthropic/${id}`, () => provider(id)),
       fullLanguageModel: (id) => memo(`anthropic/${id}`, () => provider(id)),
-      wire: { wire: 'anthropic', baseURL, headers, timeouts: timeoutsOf(config, config.anthropic.timeouts) },
+      wire: { wire: 'anthropic', baseURL, headers, timeouts },
       embeddingModels: [],
     });
   }
@@ -191,18 +198,19 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
     const apiKey = connection.apiKey ?? (connection.apiKeyEnv ? config.secrets?.[connection.apiKeyEnv] : undefined);
     const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
     const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+    const timeouts = timeoutsOf(config, connection.timeouts);
     const provider = createOpenAICompatible({
       name: connection.name,
       baseURL: connection.baseURL,
       includeUsage: true,
       supportsStructuredOutputs: true,
-      fetch: fetchFn,
+      fetch: limited(timeouts),
       ...(apiKey ? { apiKey } : {}),
     });
     const languageModel =
       connection.client === 'ai-sdk'
         ? (id: string) => provider.chatModel(id)
-        : (id: string) => createOpenAIChatModel({ provider: connection.name, baseURL: connection.baseURL, apiKey }, id);
+        : (id: string) => createOpenAIChatModel({ provider: connection.name, baseURL: connection.baseURL, apiKey, timeouts }, id);
     connections.push({
       name: connection.name,
       kind: 'remote',
@@ -213,7 +221,7 @@ export async function createModelConnections(config: Config, fetchFn: FetchLike 
         wire: 'openai',
         baseURL: connection.baseURL,
         headers,
-        timeouts: timeoutsOf(config, connection.timeouts),
+        timeouts,
         responses: connection.responses,
       },
       embeddingModels: [

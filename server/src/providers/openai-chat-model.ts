@@ -10,6 +10,8 @@ import {
   type LanguageModelV3StreamPart,
   type LanguageModelV3Usage,
 } from '@ai-sdk/provider';
+import type { UpstreamTimeouts } from './model-connections';
+import { limitIdle, limitRequest } from './upstream-timeouts';
 
 /** One upstream speaking OpenAI's chat completions API: OpenAI itself, vLLM, TGI, Ollama, llama.cpp. */
 export interface OpenAIChatEndpoint {
@@ -19,6 +21,8 @@ export interface OpenAIChatEndpoint {
   baseURL: string;
   apiKey?: string | undefined;
   headers?: Record<string, string> | undefined;
+  /** The connection's connect, first-byte and idle limits; none without. */
+  timeouts?: UpstreamTimeouts | undefined;
 }
 
 type OpenAIMessage = { role: 'system' | 'user' | 'assistant'; content: string };
@@ -205,7 +209,7 @@ function readAll(res: IncomingMessage): Promise<string> {
     });
     res.on('end', () => resolve(text));
     res.on('error', reject);
-    res.on('aborted', () => reject(new Error('The upstream closed the connection early')));
+    res.on('aborted', () => reject(res.errored ?? new Error('The upstream closed the connection early')));
   });
 }
 
@@ -230,6 +234,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
     ...endpoint.headers,
   };
   if (endpoint.apiKey) baseHeaders.authorization = `Bearer ${endpoint.apiKey}`;
+  const { timeouts } = endpoint;
 
   function post(body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const payload = JSON.stringify(body);
@@ -239,6 +244,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
         url,
         { method: 'POST', agent, headers: { ...baseHeaders, 'content-length': Buffer.byteLength(payload) } },
         async (res) => {
+          disarm();
           if (res.statusCode === 200) return resolve(res);
           const text = await readAll(res).catch(() => '');
           reject(
@@ -256,6 +262,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
           );
         },
       );
+      const disarm = timeouts ? limitRequest(req, timeouts, (error) => req.destroy(error)) : () => {};
       const onAbort = () => req.destroy(abortReason(signal as AbortSignal) as Error);
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal?.removeEventListener('abort', onAbort));
@@ -272,7 +279,9 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
 
     async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
       const res = await post(chatCompletionsBody(modelId, options, false), options.abortSignal);
-      const body = JSON.parse(await readAll(res)) as {
+      const reading = readAll(res);
+      if (timeouts) limitIdle(res, timeouts.idleMs);
+      const body = JSON.parse(await reading) as {
         choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
         usage?: OpenAIUsage;
         id?: string;
@@ -401,12 +410,20 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
               controller.enqueue({ type: 'finish', finishReason: finish, usage: toUsage(usage) });
               controller.close();
             });
+            // A response destroyed with a reason (the idle limit) is aborted first, its reason in `errored`.
             res.on('aborted', () =>
               fail(
-                new APICallError({ message: 'The upstream closed the connection mid-stream', url: url.href, requestBodyValues: undefined }),
+                res.errored ??
+                  new APICallError({
+                    message: 'The upstream closed the connection mid-stream',
+                    url: url.href,
+                    requestBodyValues: undefined,
+                  }),
               ),
             );
             res.on('error', (error) => fail(signal?.aborted ? abortReason(signal) : error));
+            // Armed once the events are read (its own `data` listener would start the flow before theirs).
+            if (timeouts) limitIdle(res, timeouts.idleMs);
             res.on('close', () => {
               if (!done)
                 fail(
