@@ -93,7 +93,8 @@ const parseJson = (text: string): unknown => {
  * Anthropic's Messages API (`POST /v1/messages`) as the simulated upstream answers it: JSON, or
  * its named SSE events (`message_start`, `content_block_*` with `text_delta` and
  * `input_json_delta`, `message_delta`, `message_stop`), with Anthropic's error bodies (400, 401,
- * 404, 429 with `retry-after`, 500). With `behaviour.answer`, the scripted answer gives text and
+ * 404, 429 with `retry-after`, 500); `drop` and `stall` break a stream off after `dropAfter` /
+ * `stallAfter` text deltas, with a reset or with silence. With `behaviour.answer`, the scripted answer gives text and
  * `tool_use` blocks; a request that forces a tool (`tool_choice: { type: "tool" }`) gets its text
  * answer as that tool's input, as a model does when told to answer through a tool.
  */
@@ -150,6 +151,11 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
       });
     }
     const event = (name: string, data: Json) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`;
+    // With `drop` or `stall`, the stream breaks off after that many text deltas: the connection is
+    // reset, or left open and silent.
+    const cutAfter = b.mode === 'drop' ? b.dropAfter : b.mode === 'stall' ? b.stallAfter : Number.POSITIVE_INFINITY;
+    let cut: number | undefined;
+    let deltas = 0;
     let out = event('message_start', {
       message: {
         id,
@@ -166,7 +172,10 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
     let index = 0;
     if (words.length > 0) {
       out += event('content_block_start', { index, content_block: { type: 'text', text: '' } });
-      for (const word of words) out += event('content_block_delta', { index, delta: { type: 'text_delta', text: word } });
+      for (const word of words) {
+        out += event('content_block_delta', { index, delta: { type: 'text_delta', text: word } });
+        if (++deltas === cutAfter) cut = out.length;
+      }
       out += event('content_block_stop', { index });
       index++;
     }
@@ -181,11 +190,15 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
     out += event('message_stop', {});
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     // Written in pieces, as a real stream arrives.
-    const pieces = out.match(/[\s\S]{1,256}/g) ?? [];
+    const pieces = out.slice(0, cut).match(/[\s\S]{1,256}/g) ?? [];
     const pump = () => {
       if (res.destroyed) return;
       const piece = pieces.shift();
-      if (piece === undefined) return void res.end();
+      if (piece === undefined) {
+        if (cut === undefined) return void res.end();
+        if (b.mode === 'drop') res.socket?.destroy();
+        return; // stall: open and silent
+      }
       res.write(piece);
       setImmediate(pump);
     };

@@ -223,6 +223,18 @@ describe.each([
     expect(t.upstream.requests.length - before).toBe(1);
   });
 
+  it('ends a stream the upstream resets with an error the SDK raises, after the text that came before it', async () => {
+    t.upstream.set({ mode: 'drop', dropAfter: 3, tokens: 10 });
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(text).toBe('tok0 tok1 tok2 ');
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as Error).message).toMatch(/closed|reset/i);
+  });
+
   it("raises the upstream's 429 as RateLimitError with Retry-After", async () => {
     t.upstream.set({ mode: 'fail-429' });
     const error = (await client.chat.completions

@@ -29,12 +29,25 @@ type Sent = Record<string, unknown> & { messages: Array<Record<string, unknown>>
 const chatRequests = () => t.upstream.requests.filter((r) => r.url.endsWith('/chat/completions')).map((r) => r.body as Sent);
 const lastSent = () => chatRequests().at(-1) as Sent;
 
-/** A model that calls `get_weather` until it has a tool result, then answers with it. */
+/**
+ * A model that calls `get_weather` until it has a tool result, then answers with it; offered no
+ * such tool (a gateway that dropped `tools`), it says so, and no agent loop gets its answer.
+ */
 const weatherAgent = (body: Record<string, unknown>) => {
   const messages = body.messages as Array<{ role: string; content?: unknown }>;
   const result = messages.find((m) => m.role === 'tool');
   if (result) return { content: `The weather is ${String(result.content)}.` };
+  const tools = (body.tools ?? []) as Array<{ function?: { name?: string } }>;
+  if (!tools.some((t) => t.function?.name === 'get_weather')) return { content: 'I have no way to check the weather.' };
   return { toolCalls: [{ name: 'get_weather', arguments: JSON.stringify({ city: 'Paris' }) }] };
+};
+
+/** A model that answers in JSON only when asked for it by a JSON schema (as `response_format` or a forced tool), plain text otherwise. */
+const jsonWhenAsked = (json: Record<string, unknown>) => (body: Record<string, unknown>) => {
+  const format = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+  return format?.type === 'json_schema' && format.json_schema?.schema
+    ? { content: JSON.stringify(json) }
+    : { content: 'Here is the weather.' };
 };
 
 const weatherTool = {
@@ -118,7 +131,7 @@ describe('the openai SDK', () => {
   });
 
   it('parses structured outputs with a zod schema (response_format json_schema passed through)', async () => {
-    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Paris', celsius: 21 }) }) });
+    t.upstream.set({ answer: jsonWhenAsked({ city: 'Paris', celsius: 21 }) });
     const Weather = z.object({ city: z.string(), celsius: z.number() });
     const completion = await client.chat.completions.parse({
       model: 'sim/sim-1',
@@ -277,16 +290,26 @@ describe('the AI SDK', () => {
     });
     expect(result.text).toBe('The weather is rainy in Paris.');
     expect(result.steps.length).toBe(2);
+    // The second step's history holds the call and its result, with their roles and ids.
+    const [first, second] = chatRequests().slice(-2) as [Sent, Sent];
+    expect((first.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(['get_weather']);
+    const call = second.messages.find((m) => m.role === 'assistant') as { tool_calls: Array<{ id: string; function: { name: string } }> };
+    expect(call.tool_calls[0]?.function.name).toBe('get_weather');
+    expect(second.messages.find((m) => m.role === 'tool')).toMatchObject({ tool_call_id: call.tool_calls[0]?.id });
   });
 
   it('generates an object with a schema', async () => {
-    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Lyon', celsius: 18 }) }) });
+    t.upstream.set({ answer: jsonWhenAsked({ city: 'Lyon', celsius: 18 }) });
     const { object } = await generateObject({
       model: provider().chatModel('sim/sim-1'),
       schema: z.object({ city: z.string(), celsius: z.number() }),
       prompt: 'Weather in Lyon',
     });
     expect(object).toEqual({ city: 'Lyon', celsius: 18 });
+    expect(lastSent().response_format).toMatchObject({
+      type: 'json_schema',
+      json_schema: { schema: { properties: { city: { type: 'string' }, celsius: { type: 'number' } } } },
+    });
   });
 
   it('streams text', async () => {
@@ -304,11 +327,13 @@ describe('LangChain', () => {
     t.upstream.set({ answer: weatherAgent });
     const message = await chat().bindTools([weatherTool]).invoke('Weather in Paris?');
     expect(message.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: { city: 'Paris' } });
+    expect(lastSent().tools).toEqual([weatherTool]);
   });
 
   it('gives structured output', async () => {
-    t.upstream.set({ answer: () => ({ content: JSON.stringify({ city: 'Nice', celsius: 25 }) }) });
+    t.upstream.set({ answer: jsonWhenAsked({ city: 'Nice', celsius: 25 }) });
     const structured = chat().withStructuredOutput(z.object({ city: z.string(), celsius: z.number() }), { name: 'weather' });
     expect(await structured.invoke('Weather in Nice')).toEqual({ city: 'Nice', celsius: 25 });
+    expect(lastSent().response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'weather' } });
   });
 });

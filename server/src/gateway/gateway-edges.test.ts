@@ -16,7 +16,7 @@ beforeAll(async () => {
       corsOrigins: [ORIGIN],
       embeddings: { model: 'sim/emb' },
     },
-    // The simulated server, reached through OPENAI_BASE_URL without a key, serving two embedding models too.
+    // The simulated server, reached through OPENAI_BASE_URL without a key; AXON_EMBEDDING_MODEL names its embedding model.
     env: { OPENAI_MODELS: '' },
     upstreamEnv: (url) => ({ OPENAI_BASE_URL: url }),
   });
@@ -60,6 +60,29 @@ describe('/v1/embeddings', () => {
     >;
     expect(error.status).toBe(404);
     expect(error.message).toContain('sim/emb');
+  });
+
+  it('serves every embedding model a connection offers, each listed and called by its own id', async () => {
+    const vectors = await startSimulatedUpstream();
+    const other = await startTestServer({
+      overrides: { connections: [{ name: 'vec', baseURL: vectors.url, embeddingModels: ['emb-small', 'emb-large'] }] },
+    });
+    try {
+      const auth = createAuthService({ store: other.server.store, sessionTtlMs: 1000 });
+      const user = await auth.createUser({ email: 'vec@example.com', password: 'vec password 11', role: 'member' });
+      const otherClient = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: (await auth.createApiKey(user.id, 'v')).key, maxRetries: 0 });
+      const listed = (await otherClient.models.list()).data as Array<OpenAI.Model & { type?: string }>;
+      expect(listed.filter((m) => m.type === 'embedding').map((m) => m.id)).toEqual(['vec/emb-small', 'vec/emb-large']);
+      for (const model of ['emb-small', 'emb-large']) {
+        const answer = await otherClient.embeddings.create({ model: `vec/${model}`, input: 'a text', encoding_format: 'float' });
+        expect(answer.data[0]?.embedding.length).toBeGreaterThan(0);
+        const sent = vectors.requests.filter((r) => r.url.endsWith('/embeddings')).at(-1)?.body as Record<string, unknown>;
+        expect(sent).toMatchObject({ model, input: 'a text', encoding_format: 'float' });
+      }
+    } finally {
+      await other.close();
+      await vectors.close();
+    }
   });
 
   it('lists the embedding models beside the chat models', async () => {
