@@ -60,6 +60,8 @@ export interface AppDeps {
   store: Store;
   auth: AuthService;
   models: ModelCatalog;
+  /** Has every replica list the connections' models again. */
+  refreshModels?: (() => void) | undefined;
   pipeline: ChatPipeline;
   streams: ActiveStreams;
   /** Answers' events as they stream (memory, or Redis shared by replicas): resuming and Stop. */
@@ -327,6 +329,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     models: deps.models,
     prompts: deps.prompts,
     callerModels: callerModels.length > 0 ? combineCallerModels(...callerModels) : undefined,
+    refreshModels: deps.refreshModels,
   });
   if (deps.agents)
     registerAgentRoutes(app, {

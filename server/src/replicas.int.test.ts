@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type SimulatedUpstream, startSimulatedUpstream } from '@axon/bench/simulated-upstream';
 import type { Account, Collection, CreatedApiKey, DocumentInfo, UploadResult } from '@axon/contracts';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ const ADMIN = { email: 'admin@example.com', password: 'admin password 1' };
 const dataDir = mkdtempSync(join(tmpdir(), 'axon-replicas-'));
 const prefix = testRedisPrefix();
 let admin: Redis;
+let upstream: SimulatedUpstream;
 let a: { server: AxonServer; url: string };
 let b: { server: AxonServer; url: string };
 
@@ -36,6 +38,9 @@ async function startReplica(): Promise<{ server: AxonServer; url: string }> {
       'localModel.wordDelayMs': 0,
       'ingestQueue.lockMs': 1000,
       'ingestQueue.stallCheckMs': 500,
+      // A model server whose listing stays fresh for ten minutes unless a replica announces a change.
+      connections: [{ name: 'sim', baseURL: upstream.url }],
+      modelsCacheTtlMs: 600_000,
     },
   });
   const server = await createServer(config, { logger: createLogger({ level: 'silent' }) });
@@ -52,6 +57,7 @@ const chat = (url: string, key: string) =>
   }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
 beforeAll(async () => {
+  upstream = await startSimulatedUpstream({ models: ['sim-1'] });
   admin = await connectTestRedis();
   a = await startReplica();
   b = await startReplica();
@@ -61,6 +67,7 @@ afterAll(async () => {
   await Promise.all([a?.server.shutdown(), b?.server.shutdown()]);
   await deleteTestKeys(admin, prefix);
   await admin.quit();
+  await upstream.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -74,6 +81,29 @@ describe('two replicas sharing a store and Redis', () => {
     // B looked the key up a moment ago; its cache would trust it for a minute without the message,
     // which reaches B within the time a pub/sub delivery takes.
     await expect.poll(() => models(b.url, created.key), { timeout: 2000, interval: 20 }).toBe(401);
+  });
+
+  it('a model list refreshed through one replica is listed again by the other at once', async () => {
+    const web = new WebClient(a.url);
+    await web.login(ADMIN.email, ADMIN.password);
+    const { body: created } = await web.json<CreatedApiKey>('POST', '/api/keys', { name: 'models' });
+    const listed = async (url: string) =>
+      ((await (await fetch(`${url}/v1/models`, { headers: bearer(created.key) })).json()) as { data: Array<{ id: string }> }).data.map(
+        (m) => m.id,
+      );
+    expect(await listed(b.url)).toContain('sim/sim-1');
+    // A model deployed on the server: both replicas' listings are fresh for ten minutes yet.
+    upstream.models.push('sim-new');
+    expect(await listed(b.url)).not.toContain('sim/sim-new');
+    const refreshed = await web.json<{ models: Array<{ id: string }> }>('POST', '/api/models/refresh');
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.models.map((m) => m.id)).toContain('sim/sim-new');
+    await expect.poll(() => listed(b.url), { timeout: 2000, interval: 20 }).toContain('sim/sim-new');
+    // Only those who manage models may.
+    const member = new WebClient(a.url);
+    await web.json('POST', '/api/admin/users', { email: 'member@example.com', password: 'member password 1', role: 'member' });
+    await member.login('member@example.com', 'member password 1');
+    expect((await member.request('POST', '/api/models/refresh')).status).toBe(403);
   });
 
   it('an account disabled through one replica loses its keys on the other at once', async () => {

@@ -318,6 +318,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     store,
     auth,
     models,
+    refreshModels: () => bus.publish('models'),
     pipeline,
     streams,
     streamLog,

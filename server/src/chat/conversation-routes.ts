@@ -27,9 +27,14 @@ export interface ConversationRoutesDeps {
   prompts: PromptStore;
   /** The caller's own models (their organisation's agents), listed and checked beside the catalog's. */
   callerModels?: CallerModels | undefined;
+  /** Has every replica list the connections' models again (the catalog's own `forget` without one). */
+  refreshModels?: (() => void) | undefined;
 }
 
-export function registerConversationRoutes(app: FastifyInstance, { store, models, prompts, callerModels }: ConversationRoutesDeps): void {
+export function registerConversationRoutes(
+  app: FastifyInstance,
+  { store, models, prompts, callerModels, refreshModels = () => models.forget() }: ConversationRoutesDeps,
+): void {
   const checkModel = (id: string, request: FastifyRequest) =>
     callerModels?.owns(id) ? callerModels.resolve(id, request) : models.resolve(id);
   /** A conversation may be bound to a template of the user's organisation. */
@@ -48,12 +53,21 @@ export function registerConversationRoutes(app: FastifyInstance, { store, models
     if (missing) throw new AppError('not_found', { detail: `No such collection: ${missing}` });
   };
 
-  app.get(
-    '/api/models',
-    async (request): Promise<ModelList> => ({
-      models: [...(await models.list()), ...((await callerModels?.list(request)) ?? [])],
-      defaultModel: await models.defaultModelId(),
-    }),
+  const modelList = async (request: FastifyRequest): Promise<ModelList> => ({
+    models: [...(await models.list()), ...((await callerModels?.list(request)) ?? [])],
+    defaultModel: await models.defaultModelId(),
+  });
+  app.get('/api/models', modelList);
+  // A model just deployed upstream (pulled into Ollama, served by vLLM) is offered at once, on every
+  // replica, instead of when the listing's time to live runs out.
+  app.post(
+    '/api/models/refresh',
+    { config: { access: 'models:manage' as const } },
+    async (request): Promise<ModelList & { problems: Record<string, string> }> => {
+      refreshModels();
+      const list = await modelList(request);
+      return { ...list, problems: models.problems() };
+    },
   );
 
   /** The thread shown, each answer with the reader's feedback on it. */

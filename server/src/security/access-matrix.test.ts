@@ -70,6 +70,7 @@ const MATRIX: Record<string, MatrixRow> = {
   'GET /api/admin/usage': row('usage:read', 'D A D A A A A D'),
   'GET /api/admin/usage/export': row('usage:read', 'D A D A A A A D'),
   'GET /api/models': row('chat', 'D A A A D A D A'),
+  'POST /api/models/refresh': row('models:manage', 'D A D A D A A D'),
   'GET /api/conversations': row('chat', 'D A A A D A D A'),
   'POST /api/conversations': row('chat', 'D A A A D A D A'),
   'GET /api/conversations/:id': row('chat', 'D O A A D A D A', { target: 'conversation' }),

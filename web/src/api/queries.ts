@@ -109,6 +109,15 @@ export function useModels() {
   return useQuery({ queryKey: keys.models, queryFn: () => api<ModelList>('GET', '/api/models'), staleTime: 5 * 60_000 });
 }
 
+/** Has every replica list the connections' models again (a model just deployed upstream); the picker gets the new list. */
+export function useRefreshModels() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<ModelList & { problems: Record<string, string> }>('POST', '/api/models/refresh'),
+    onSuccess: (list) => client.setQueryData(keys.models, { models: list.models, defaultModel: list.defaultModel }),
+  });
+}
+
 export function useRenameConversation() {
   const client = useQueryClient();
   return useMutation({

@@ -1,9 +1,9 @@
 import { clsx } from 'clsx';
-import { Plus } from 'lucide-react';
+import { Plus, RefreshCw } from 'lucide-react';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { ApiError, describeError } from '../api/api-client';
-import { useDeployment, useDeployments } from '../api/queries';
+import { useDeployment, useDeployments, useRefreshModels } from '../api/queries';
 import { Button } from '../ui/button';
 import { DeploymentDetail } from './deployment-detail';
 import { CreateAliasForm } from './deployment-forms';
@@ -23,6 +23,7 @@ export function DeploymentsPage() {
   const asked = params.get('alias') ?? undefined;
   const current = aliases.some((a) => a.name === asked) ? asked : aliases[0]?.name;
   const status = useDeployment(current);
+  const refresh = useRefreshModels();
   const open = (name: string | undefined) => setParams(name ? { alias: name } : {}, { replace: true });
 
   if (list.isError && list.error instanceof ApiError && list.error.status === 403) {
@@ -45,12 +46,35 @@ export function DeploymentsPage() {
             An alias is a model name callers use; it serves versions you add, fixed or in a canary or an A/B test.
           </p>
         </div>
+        <Button
+          variant="secondary"
+          disabled={refresh.isPending}
+          title="List the models every connection serves again, on every replica (after deploying a model upstream)"
+          onClick={() => refresh.mutate()}
+        >
+          <RefreshCw className={clsx('size-4', refresh.isPending && 'animate-spin')} aria-hidden="true" /> Refresh model list
+        </Button>
         {aliases.length > 0 && (
           <Button variant="secondary" aria-expanded={creating} onClick={() => setCreating((c) => !c)}>
             <Plus className="size-4" aria-hidden="true" /> New alias
           </Button>
         )}
       </div>
+      {refresh.isSuccess && (
+        <p role="status" className="mb-3 text-sm text-zinc-600 dark:text-zinc-400" data-testid="models-refreshed">
+          {refresh.data.models.length} models listed.
+          {Object.entries(refresh.data.problems).map(([connection, problem]) => (
+            <span key={connection} className="block text-amber-700 dark:text-amber-400">
+              {connection}: {problem}
+            </span>
+          ))}
+        </p>
+      )}
+      {refresh.isError && (
+        <p role="alert" className="mb-3 text-sm text-red-700 dark:text-red-400">
+          The model list could not be refreshed: {describeError(refresh.error).message}
+        </p>
+      )}
       {list.isPending && <p className="text-sm text-zinc-600 dark:text-zinc-400">Loading…</p>}
       {list.isError && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">
