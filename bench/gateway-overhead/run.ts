@@ -187,6 +187,13 @@ export async function runGatewayOverhead(): Promise<void> {
         stream: true,
       },
       {
+        name: 'axon, OPENAI_BASE_URL, tools (stream)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'openai/sim-1', messages, stream: true, tools: [WEATHER_TOOL], tool_choice: 'auto' }),
+        stream: true,
+      },
+      {
         name: 'direct (json)',
         url: `http://127.0.0.1:${PORTS.upstream}/v1/chat/completions`,
         headers: {},
@@ -212,6 +219,13 @@ export async function runGatewayOverhead(): Promise<void> {
         url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
         headers: { authorization: `Bearer ${key}` },
         body: JSON.stringify({ model: 'sim/sim-1', messages, tools: [WEATHER_TOOL] }),
+        stream: false,
+      },
+      {
+        name: 'axon, OPENAI_BASE_URL, tools (json)',
+        url: `http://127.0.0.1:${PORTS.axon}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'openai/sim-1', messages, tools: [WEATHER_TOOL] }),
         stream: false,
       },
       {

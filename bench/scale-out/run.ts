@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebClient } from '../../server/src/testing/http-client';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/postgres';
-import { type ChildService, freePort, startRedisServer, waitForPort } from '../../server/src/testing/processes';
+import { type ChildService, freePort, requireProgram, startRedisServer, waitForPort } from '../../server/src/testing/processes';
 import { type LoadResult, type LoadTarget, mergeResults, percentile, runLoad } from '../src/load';
 import { printTable, rssMb, startProcess, stopProcess } from '../src/processes';
 
@@ -160,6 +160,10 @@ async function startProxy(backends: number[]): Promise<Proxy> {
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr = (stderr + String(d)).slice(-4000);
+  });
+  // A spawn that fails (no haproxy) is reported below, not thrown from an event with the benchmark's children left running.
+  child.once('error', (error) => {
+    stderr += error.message;
   });
   try {
     await waitForPort(port);
@@ -443,6 +447,18 @@ async function holdStreams(
 
 const rps = (r: LoadResult) => (r.requests - r.errors) / (r.elapsedMs / 1000);
 const perAnswer = (r: LoadResult) => (r.requests - r.errors > 0 ? r.tokens / (r.requests - r.errors) : 0);
+
+/**
+ * Fails at once, saying what to install or start, when something the scale-out benchmark needs is
+ * missing: `npm run bench` checks before its first benchmark, not half an hour in.
+ */
+export async function checkScaleOutPrerequisites(): Promise<void> {
+  requireProgram('haproxy', 'apt-get install -y haproxy');
+  requireProgram('redis-server', 'apt-get install -y redis-server');
+  requireProgram('psql', 'apt-get install -y postgresql-client');
+  const database = await createTestDatabase('axon_bench_check');
+  await database.drop();
+}
 
 export async function runScaleOut(): Promise<void> {
   const dirs: string[] = [];

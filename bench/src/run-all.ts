@@ -4,12 +4,14 @@ import { runModelOpsOverhead } from '../modelops/run';
 import { runPgvectorBenchmark } from '../pgvector/run';
 import { runRagBenchmark } from '../rag/run';
 import { runRedactionBenchmark } from '../redaction/run';
-import { runScaleOut } from '../scale-out/run';
+import { checkScaleOutPrerequisites, runScaleOut } from '../scale-out/run';
 import { runSoak } from '../soak/run';
 import { runFleetRouting } from './fleet-routing/run';
 import { runSemanticCacheBenchmark } from './semantic-cache/run';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+// The scale-out benchmark needs PostgreSQL, redis-server and haproxy: checked before anything runs.
+if (!only || only === 'scaleout') await checkScaleOutPrerequisites();
 if (!only || only === 'gateway') await runGatewayOverhead();
 // An alias (three weighted versions, endpoint pools, the exact cache) vs the plain model id at concurrency 1 (about a minute).
 if (!only || only === 'modelops') await runModelOpsOverhead();
@@ -23,8 +25,8 @@ if (!only || only === 'redaction') await runRedactionBenchmark({ quick: process.
 // PostgreSQL with pgvector (PGlite) beside SQLite at 10k and 100k chunks; loading 100k into PGlite
 // takes many minutes: only when asked for.
 if (only === 'pgvector') await runPgvectorBenchmark();
-// Four replica setups (SQLite, SQLite with Redis, PostgreSQL with Redis, two replicas behind HAProxy);
-// needs PostgreSQL, redis-server and haproxy: only when asked for.
-if (only === 'scaleout') await runScaleOut();
+// Four replica setups (SQLite, SQLite with Redis, PostgreSQL with Redis, two replicas behind HAProxy),
+// and 1,000 streams across two replicas (8–9 minutes).
+if (!only || only === 'scaleout') await runScaleOut();
 // Long-running (20 minutes by default, `--soak-minutes=N`): only when asked for.
 if (only === 'soak') await runSoak();

@@ -34,8 +34,8 @@ export async function waitForPort(port: number, ms = 10_000): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
 }
 
-function requireProgram(program: string, install: string): void {
-  if (spawnSync(program, ['-v']).error) throw new Error(`These tests need ${program}: ${install} (.ci/run and npm test install it).`);
+export function requireProgram(program: string, install: string): void {
+  if (spawnSync(program, ['-v']).error) throw new Error(`${program} is needed here: ${install} (.ci/run installs it).`);
 }
 
 export interface ChildService {
