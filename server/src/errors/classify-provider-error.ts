@@ -121,7 +121,8 @@ export function classifyProviderError(error: unknown): ProviderFailure {
       kind: 'not_found',
       retryable: false,
       upstreamStatus: status,
-      message: 'The model provider does not know this model (HTTP 404)',
+      upstreamError,
+      message: upstreamError?.message ?? 'The model provider does not know this model (HTTP 404)',
     };
   }
   if (status === 429) {
@@ -177,9 +178,11 @@ export function toAppError(failure: ProviderFailure, cause?: unknown): AppError 
   return new AppError(CODE_BY_KIND[failure.kind], {
     detail: failure.message,
     cause,
-    // A refusal or a rate limit is the upstream's to explain: its status, code and message go on as sent.
+    // A refusal, an unknown model or a rate limit is the upstream's to explain: its status, code and message go on as sent.
     ...(failure.kind === 'rejected' ? { status: failure.upstreamStatus } : {}),
-    ...((failure.kind === 'rejected' || limited) && failure.upstreamError ? { upstream: failure.upstreamError } : {}),
+    ...((failure.kind === 'rejected' || failure.kind === 'not_found' || limited) && failure.upstreamError
+      ? { upstream: failure.upstreamError }
+      : {}),
     ...(limited ? { retryAfterMs: failure.retryAfterMs ?? 1000 } : {}),
   });
 }

@@ -233,6 +233,25 @@ describe('the openai SDK', () => {
     expect(chatRequests().length - before).toBe(1);
   });
 
+  it("raises the upstream's 404 for a model it does not serve as NotFoundError, with the upstream's message and code", async () => {
+    // A model the configuration names (OPENAI_MODELS) but the server at OPENAI_BASE_URL does not have.
+    const other = await startTestServer({ env: { OPENAI_MODELS: 'ghost-1' }, upstreamEnv: (url) => ({ OPENAI_BASE_URL: url }) });
+    try {
+      const auth = createAuthService({ store: other.server.store, sessionTtlMs: 1000 });
+      const user = await auth.createUser({ email: 'ghost@example.com', password: 'ghost password 1', role: 'member' });
+      const ghostClient = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: (await auth.createApiKey(user.id, 'g')).key, maxRetries: 3 });
+      const error = (await ghostClient.chat.completions
+        .create({ model: 'openai/ghost-1', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e) => e)) as InstanceType<typeof OpenAI.NotFoundError>;
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(error.code).toBe('model_not_found');
+      expect(error.message).toContain('The model `ghost-1` does not exist');
+      expect(other.upstream.requests.filter((r) => r.url.endsWith('/chat/completions'))).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('names the capability a model lacks instead of dropping it', async () => {
     const cases: Array<[Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, string]> = [
       [{ tools: [weatherTool] }, 'tools'],
