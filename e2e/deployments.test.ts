@@ -285,10 +285,14 @@ describe('the deployments page', () => {
 
   it('refreshes the model list, so that a model just deployed upstream is in the picker at once', async () => {
     t.upstream.models.push('sim-3');
-    await page.getByRole('button', { name: 'Refresh model list' }).click();
-    await expect.poll(() => page.getByTestId('models-refreshed').innerText()).toMatch(/\d+ models listed/);
-    const { models } = (await (await page.request.get(`${t.url}/api/models`)).json()) as { models: Array<{ id: string }> };
-    expect(models.map((m) => m.id)).toContain('sim/sim-3');
+    try {
+      await page.getByRole('button', { name: 'Refresh model list' }).click();
+      await expect.poll(() => page.getByTestId('models-refreshed').innerText()).toMatch(/\d+ models listed/);
+      const { models } = (await (await page.request.get(`${t.url}/api/models`)).json()) as { models: Array<{ id: string }> };
+      expect(models.map((m) => m.id)).toContain('sim/sim-3');
+    } finally {
+      t.upstream.models.splice(t.upstream.models.indexOf('sim-3'), 1);
+    }
   });
 
   it('tells a member without models:manage that the page is not allowed, with no link to it', async () => {

@@ -94,7 +94,7 @@ const parseJson = (text: string): unknown => {
  * its named SSE events (`message_start`, `content_block_*` with `text_delta` and
  * `input_json_delta`, `message_delta`, `message_stop`), with Anthropic's error bodies (400, 401,
  * 404, 429 with `retry-after`, 500); `drop` and `stall` break a stream off after `dropAfter` /
- * `stallAfter` text deltas, with a reset or with silence. With `behaviour.answer`, the scripted answer gives text and
+ * `stallAfter` deltas (text or tool input), with a reset or with silence, and a JSON answer at once. With `behaviour.answer`, the scripted answer gives text and
  * `tool_use` blocks; a request that forces a tool (`tool_choice: { type: "tool" }`) gets its text
  * answer as that tool's input, as a model does when told to answer through a tool.
  */
@@ -139,6 +139,9 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
       ...calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: parseJson(c.json) })),
     ];
     if (body.stream !== true) {
+      // Without streaming, `drop` resets the connection at once and `stall` never answers.
+      if (b.mode === 'drop') return void res.socket?.destroy();
+      if (b.mode === 'stall') return;
       return sendJson(res, 200, {
         id,
         type: 'message',
@@ -169,20 +172,23 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
       },
     });
     out += event('ping', {});
+    if (cutAfter === 0) cut = out.length;
     let index = 0;
     if (words.length > 0) {
       out += event('content_block_start', { index, content_block: { type: 'text', text: '' } });
       for (const word of words) {
         out += event('content_block_delta', { index, delta: { type: 'text_delta', text: word } });
-        if (++deltas === cutAfter) cut = out.length;
+        if (++deltas === cutAfter) cut ??= out.length;
       }
       out += event('content_block_stop', { index });
       index++;
     }
     for (const call of calls) {
       out += event('content_block_start', { index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } });
-      for (let at = 0; at < call.json.length; at += 8)
+      for (let at = 0; at < call.json.length; at += 8) {
         out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: call.json.slice(at, at + 8) } });
+        if (++deltas === cutAfter) cut ??= out.length;
+      }
       out += event('content_block_stop', { index });
       index++;
     }

@@ -23,6 +23,33 @@ function fakeConnection(offered: string[], fail = { now: false }) {
 }
 
 describe('the model catalog’s cache', () => {
+  it('does not answer a use after forget with a listing begun before it, nor let that listing replace the newer one', async () => {
+    const offered = ['a'];
+    // The first listing is slow: it began before the model was added and ends after the newer one.
+    let release: () => void = () => {};
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const connection: ModelConnection = {
+      ...fakeConnection(offered).connection,
+      async listModels() {
+        const seen = [...offered];
+        if (++calls === 1) await slow;
+        return seen.map((id) => ({ id, type: 'chat' as const }));
+      },
+    };
+    const catalog = createModelCatalog({ connections: [connection], ttlMs: 60_000 });
+    const first = catalog.list();
+    offered.push('b');
+    catalog.forget();
+    expect((await catalog.list()).map((m) => m.id)).toEqual(['up/a', 'up/b']);
+    release();
+    expect((await first).map((m) => m.id)).toEqual(['up/a', 'up/b']);
+    expect((await catalog.list()).map((m) => m.id)).toEqual(['up/a', 'up/b']);
+    expect(calls).toBe(2);
+  });
+
   it('lists again at the next use after forget, so a model added upstream is found at once though the listing is fresh', async () => {
     const offered = ['a'];
     const { connection, listings } = fakeConnection(offered);

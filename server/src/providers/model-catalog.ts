@@ -81,15 +81,16 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   const { connections, ttlMs, listTimeoutMs = 5000, now = Date.now } = options;
   const byName = new Map(connections.map((c) => [c.name, c]));
   const listings = new Map<string, Listing>();
-  const inflight = new Map<string, Promise<Listing | undefined>>();
+  // A listing being fetched, with the epoch it began in: one begun before a `forget` is not waited on for a newer one.
+  const inflight = new Map<string, { epoch: number; pending: Promise<Listing | undefined> }>();
   const errors: Record<string, string> = {};
   let epoch = 0;
 
   function refresh(connection: ModelConnection): Promise<Listing | undefined> {
-    let pending = inflight.get(connection.name);
-    if (pending) return pending;
+    const running = inflight.get(connection.name);
+    if (running && running.epoch === epoch) return running.pending;
     const startedEpoch = epoch;
-    pending = connection
+    const pending: Promise<Listing | undefined> = connection
       .listModels(AbortSignal.timeout(listTimeoutMs))
       .then((entries) => {
         const models = new Map<string, ModelInfo>();
@@ -114,6 +115,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
           });
         }
         const listing = { models, fetchedAt: now(), epoch: startedEpoch };
+        // A fetch begun before a newer one finished does not replace what that one found.
+        const newer = listings.get(connection.name);
+        if (newer && newer.epoch > startedEpoch) return newer;
         listings.set(connection.name, listing);
         delete errors[connection.name];
         if (models.size === 0) {
@@ -130,8 +134,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         if (kept) kept.epoch = Math.max(kept.epoch, startedEpoch);
         return kept;
       })
-      .finally(() => inflight.delete(connection.name));
-    inflight.set(connection.name, pending);
+      .finally(() => {
+        if (inflight.get(connection.name)?.pending === pending) inflight.delete(connection.name);
+      });
+    inflight.set(connection.name, { epoch: startedEpoch, pending });
     return pending;
   }
 

@@ -200,7 +200,8 @@ function bytesAt(bytes: Buffer, at: number, expected: Buffer): boolean {
   return true;
 }
 
-function readAll(res: IncomingMessage): Promise<string> {
+/** The whole body as text; a body cut off by the caller's abort rejects with its reason, one cut by a limit with that limit's error. */
+function readAll(res: IncomingMessage, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');
@@ -209,7 +210,9 @@ function readAll(res: IncomingMessage): Promise<string> {
     });
     res.on('end', () => resolve(text));
     res.on('error', reject);
-    res.on('aborted', () => reject(res.errored ?? new Error('The upstream closed the connection early')));
+    res.on('aborted', () =>
+      reject(signal?.aborted ? abortReason(signal) : (res.errored ?? new Error('The upstream closed the connection early'))),
+    );
   });
 }
 
@@ -279,7 +282,7 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
 
     async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
       const res = await post(chatCompletionsBody(modelId, options, false), options.abortSignal);
-      const reading = readAll(res);
+      const reading = readAll(res, options.abortSignal);
       if (timeouts) limitIdle(res, timeouts.idleMs);
       const body = JSON.parse(await reading) as {
         choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
@@ -410,10 +413,12 @@ export function createOpenAIChatModel(endpoint: OpenAIChatEndpoint, modelId: str
               controller.enqueue({ type: 'finish', finishReason: finish, usage: toUsage(usage) });
               controller.close();
             });
-            // A response destroyed with a reason (the idle limit) is aborted first, its reason in `errored`.
+            // A response destroyed with a reason (the idle limit) is aborted first, its reason in `errored`;
+            // one the caller stopped is aborted with Node's own reset, so the caller's reason goes first.
             res.on('aborted', () =>
               fail(
-                res.errored ??
+                (signal?.aborted ? abortReason(signal) : undefined) ??
+                  res.errored ??
                   new APICallError({
                     message: 'The upstream closed the connection mid-stream',
                     url: url.href,

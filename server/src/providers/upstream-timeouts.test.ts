@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { loadConfig } from '../config';
 import { classifyProviderError, toAppError } from '../errors';
 import { startTestServer } from '../testing/test-server';
 import { createModelConnections, type ModelConnection } from './model-connections';
+import { limitIdle } from './upstream-timeouts';
 
 // A connection's three time limits on every way Axon calls it besides the wire relays (which have
 // their own tests): the lean OpenAI client of the web chat and the AI SDK's clients of the calls
@@ -144,6 +145,56 @@ describe.each([
       kind: 'timeout',
       message: expect.stringMatching(/sent nothing for (400 ms|too long while answering \(idle timeout\))/),
     });
+  });
+});
+
+describe('the idle limit on a response Axon reads', () => {
+  it('times the upstream’s silence, not a pause of a reader that is slow', async () => {
+    // Sends a chunk every 50 ms for half a second.
+    const steady = await listen(
+      createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let n = 0;
+        const timer = setInterval(() => {
+          res.write(`chunk ${n}\n`);
+          if (++n === 10) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 50);
+      }),
+    );
+    try {
+      const res = await new Promise<IncomingMessage>((resolve) => httpGet(`http://127.0.0.1:${portOf(steady)}/`, resolve));
+      limitIdle(res, 150);
+      let text = '';
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
+      // The reader stops for twice the limit, then reads on: the answer arrives whole.
+      res.pause();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      res.resume();
+      await new Promise((resolve, reject) => {
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      expect(text.split('\n').filter(Boolean)).toHaveLength(10);
+    } finally {
+      steady.closeAllConnections();
+      steady.close();
+    }
+    // The stalling upstream, read without pause, is cut at the limit.
+    const res = await new Promise<IncomingMessage>((resolve) =>
+      httpRequest(`http://127.0.0.1:${portOf(stalling)}/v1/chat/completions`, { method: 'POST' }, resolve)
+        // The response's failure reaches the request too (its socket goes with it).
+        .on('error', () => {})
+        .end('{}'),
+    );
+    limitIdle(res, 150);
+    res.resume();
+    const failure = await new Promise<Error>((resolve) => res.on('error', resolve));
+    expect(failure).toMatchObject({ name: 'TimeoutError', message: 'The model provider sent nothing for 150 ms' });
   });
 });
 

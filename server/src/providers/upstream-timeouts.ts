@@ -35,14 +35,36 @@ export function limitRequest(req: ClientRequest, timeouts: UpstreamTimeouts, fai
       socket.once('connect', firstByte);
     } else firstByte();
   });
+  // A request that failed or was aborted before its answer holds no timer (nor itself, through one).
+  req.once('close', () => clearTimeout(timer));
   return () => clearTimeout(timer);
 }
 
-/** Destroys a response with an `UpstreamTimeoutError` when no data arrives for `idleMs` (one timer, pushed back on every read). */
+/**
+ * Destroys a response with an `UpstreamTimeoutError` when no data arrives for `idleMs` while it is
+ * read (one timer, pushed back on every read). A response paused because its reader is slow is not
+ * timed: the silence is not the upstream's.
+ */
 export function limitIdle(res: IncomingMessage, idleMs: number): void {
-  const idle = setTimeout(() => res.destroy(new UpstreamTimeoutError('idle', idleMs)), idleMs);
-  res.on('data', () => idle.refresh());
-  res.once('close', () => clearTimeout(idle));
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = undefined;
+    // `resume` is told a tick after `resume()`: by then the reader may have paused again.
+    if (res.isPaused()) return;
+    idle = setTimeout(() => res.destroy(new UpstreamTimeoutError('idle', idleMs)), idleMs);
+  };
+  arm();
+  res.on('data', () => idle?.refresh());
+  res.on('pause', () => {
+    clearTimeout(idle);
+    idle = undefined;
+  });
+  res.on('resume', arm);
+  res.once('close', () => {
+    clearTimeout(idle);
+    res.off('resume', arm);
+  });
 }
 
 type FetchLike = typeof fetch;
@@ -73,6 +95,20 @@ function timeoutPhase(error: unknown): UpstreamTimeoutError['phase'] | undefined
  * classifier names it from undici's code.
  */
 export function fetchWithTimeouts(timeouts: UpstreamTimeouts, base?: FetchLike): FetchLike {
+  if (base) return makeFetchWithTimeouts(timeouts, base);
+  // One per set of limits: undici's Agent keeps a pool per origin, shared by every model it serves.
+  const key = `${timeouts.connectMs}/${timeouts.firstByteMs}/${timeouts.idleMs}`;
+  let made = shared.get(key);
+  if (!made) {
+    made = makeFetchWithTimeouts(timeouts);
+    shared.set(key, made);
+  }
+  return made;
+}
+
+const shared = new Map<string, FetchLike>();
+
+function makeFetchWithTimeouts(timeouts: UpstreamTimeouts, base?: FetchLike): FetchLike {
   const msOf = { connect: timeouts.connectMs, 'first byte': timeouts.firstByteMs, idle: timeouts.idleMs };
   // undici is loaded at the first translated call, not with every process (most calls are relayed).
   let client: Promise<(input: unknown, init: unknown) => Promise<Response>> | undefined;
