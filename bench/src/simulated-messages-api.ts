@@ -64,6 +64,9 @@ export function messagesAsChatRequest(body: Json): Json {
     type: 'function',
     function: { name: t.name, description: t.description, parameters: t.input_schema },
   }));
+  // Structured output asked for natively (`output_format`, or `output_config.format`) reads as OpenAI's `response_format`.
+  const format = ((body.output_format ?? (body.output_config as Json | undefined)?.format) as Json | undefined) ?? undefined;
+  const outputSchema = format?.type === 'json_schema' ? format.schema : undefined;
   const choice = body.tool_choice as Json | undefined;
   const toolChoice =
     choice?.type === 'tool'
@@ -76,6 +79,7 @@ export function messagesAsChatRequest(body: Json): Json {
     messages,
     ...(tools.length > 0 ? { tools } : {}),
     ...(toolChoice ? { tool_choice: toolChoice } : {}),
+    ...(outputSchema ? { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: outputSchema } } } : {}),
     ...(typeof body.max_tokens === 'number' ? { max_tokens: body.max_tokens } : {}),
     stream: body.stream === true,
   };
@@ -96,7 +100,8 @@ const parseJson = (text: string): unknown => {
  * 404, 429 with `retry-after`, 500); `drop` and `stall` break a stream off after `dropAfter` /
  * `stallAfter` deltas (text or tool input), with a reset or with silence, and a JSON answer at once. With `behaviour.answer`, the scripted answer gives text and
  * `tool_use` blocks; a request that forces a tool (`tool_choice: { type: "tool" }`) gets its text
- * answer as that tool's input, as a model does when told to answer through a tool.
+ * answer as that tool's input, as a model does when told to answer through a tool (so does one
+ * that must call a tool, `any`, and is offered only one: the AI SDK's `json` tool for structured output).
  */
 export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions) {
   const { models, stats } = options;
@@ -123,7 +128,11 @@ export function createSimulatedMessagesApi(options: SimulatedMessagesApiOptions)
         b.content !== undefined ? (b.content.match(/\S+\s*|\s+/g) ?? []) : Array.from({ length: b.tokens }, (_, i) => `tok${i} `);
       answer = { content: words.join('') };
     }
-    const forced = (body.tool_choice as Json | undefined)?.type === 'tool' ? String((body.tool_choice as Json).name) : undefined;
+    // Made to call a tool (the one named, or with `any` the only one offered), a model answers through it.
+    const choice = body.tool_choice as Json | undefined;
+    const offered = (body.tools ?? []) as Json[];
+    const forced =
+      choice?.type === 'tool' ? String(choice.name) : choice?.type === 'any' && offered.length === 1 ? String(offered[0]?.name) : undefined;
     if (forced && !answer.toolCalls?.length && answer.content !== undefined)
       answer = { toolCalls: [{ name: forced, arguments: answer.content }] };
 

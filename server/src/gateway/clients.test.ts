@@ -1,4 +1,5 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { messagesAsChatRequest } from '@axon/bench/simulated-messages-api';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
@@ -9,14 +10,20 @@ import { createAuthService } from '../auth/auth-service';
 import { startTestServer, type TestServer } from '../testing/test-server';
 
 // Real clients (the openai SDK, the AI SDK, LangChain) against Axon's /v1, relaying to the simulated
-// upstream that records what reaches it and answers in OpenAI's exact wire format.
+// upstream that records what reaches it and answers in OpenAI's exact wire format (and, for the
+// AI SDK and LangChain, in Anthropic's too).
 let t: TestServer;
 let key: string;
 let client: OpenAI;
 
 beforeAll(async () => {
   // The default model is the second one the upstream lists, so that falling back to the first shows.
-  t = await startTestServer({ overrides: { 'localModel.wordDelayMs': 0, defaultModel: 'sim/sim-2' } });
+  // Anthropic's Messages API on the same simulated upstream, for the clients run over both wire formats.
+  t = await startTestServer({
+    overrides: { 'localModel.wordDelayMs': 0, defaultModel: 'sim/sim-2' },
+    env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_MODELS: 'sim-1' },
+    upstreamEnv: (url) => ({ ANTHROPIC_BASE_URL: url }),
+  });
   const auth = createAuthService({ store: t.server.store, sessionTtlMs: 1000 });
   const user = await auth.createUser({ email: 'agent@example.com', password: 'agent password 1', role: 'member' });
   key = (await auth.createApiKey(user.id, 'agents')).key;
@@ -42,10 +49,19 @@ const weatherAgent = (body: Record<string, unknown>) => {
   return { toolCalls: [{ name: 'get_weather', arguments: JSON.stringify({ city: 'Paris' }) }] };
 };
 
-/** A model that answers in JSON only when asked for it by a JSON schema (as `response_format` or a forced tool), plain text otherwise. */
+/**
+ * A model that answers in JSON only when asked for it by a JSON schema, plain text otherwise: as
+ * `response_format`, or as a tool it is made to call (which the simulated Anthropic model answers
+ * by calling it with its text).
+ */
 const jsonWhenAsked = (json: Record<string, unknown>) => (body: Record<string, unknown>) => {
   const format = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
-  return format?.type === 'json_schema' && format.json_schema?.schema
+  // Made to call a tool: one named, or the only one offered with a call required.
+  const choice = body.tool_choice as { type?: string } | string | undefined;
+  const forced =
+    (typeof choice === 'object' && choice.type === 'function') ||
+    (choice === 'required' && (body.tools as unknown[] | undefined)?.length === 1);
+  return (format?.type === 'json_schema' && format.json_schema?.schema) || forced
     ? { content: JSON.stringify(json) }
     : { content: 'Here is the weather.' };
 };
@@ -290,13 +306,41 @@ describe('the openai SDK', () => {
   });
 });
 
-describe('the AI SDK', () => {
+/** What the model of the last call on `wire` was asked, as a chat request (an Anthropic request read as the one it stands for). */
+const seenOn = (wire: 'openai' | 'anthropic', back = 1): Sent => {
+  const path = wire === 'openai' ? '/chat/completions' : '/messages';
+  const raw = t.upstream.requests.filter((r) => r.url.split('?')[0]?.endsWith(path)).at(-back)?.body as Record<string, unknown>;
+  return (wire === 'openai' ? raw : messagesAsChatRequest(raw)) as Sent;
+};
+
+/** The JSON schema the last call on `wire` asked the model to answer in: as `response_format`, or as the one tool it was made to call. */
+const askedSchema = (wire: 'openai' | 'anthropic'): unknown => {
+  const seen = seenOn(wire) as Sent & {
+    response_format?: { json_schema?: { schema?: unknown } };
+    tool_choice?: { function?: { name?: string } } | string;
+    tools?: Array<{ function: { name: string; parameters?: unknown } }>;
+  };
+  if (seen.response_format?.json_schema?.schema) return seen.response_format.json_schema.schema;
+  // The tool named, or the only one offered with a call required (the AI SDK's `json` tool for Anthropic).
+  const only = seen.tool_choice === 'required' && seen.tools?.length === 1 ? seen.tools[0]?.function.name : undefined;
+  const forced = (typeof seen.tool_choice === 'object' ? seen.tool_choice.function?.name : undefined) ?? only;
+  return seen.tools?.find((t) => t.function.name === forced)?.function.parameters;
+};
+
+const WIRES = [
+  { model: 'sim/sim-1', wire: 'openai' as const },
+  { model: 'anthropic/sim-1', wire: 'anthropic' as const },
+];
+
+// The same client code against an OpenAI-wire upstream (relayed as sent) and an Anthropic one
+// (translated both ways): agent loops and structured outputs work through either.
+describe.each(WIRES)('the AI SDK, to $model ($wire wire)', ({ model, wire }) => {
   const provider = () => createOpenAICompatible({ name: 'axon', baseURL: `${t.url}/v1`, apiKey: key, supportsStructuredOutputs: true });
 
   it('runs generateText with tools and stopWhen to the final answer', async () => {
     t.upstream.set({ answer: weatherAgent });
     const result = await generateText({
-      model: provider().chatModel('sim/sim-1'),
+      model: provider().chatModel(model),
       prompt: 'Weather in Paris?',
       tools: {
         get_weather: tool({
@@ -310,7 +354,8 @@ describe('the AI SDK', () => {
     expect(result.text).toBe('The weather is rainy in Paris.');
     expect(result.steps.length).toBe(2);
     // The second step's history holds the call and its result, with their roles and ids.
-    const [first, second] = chatRequests().slice(-2) as [Sent, Sent];
+    const first = seenOn(wire, 2);
+    const second = seenOn(wire);
     expect((first.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(['get_weather']);
     const call = second.messages.find((m) => m.role === 'assistant') as { tool_calls: Array<{ id: string; function: { name: string } }> };
     expect(call.tool_calls[0]?.function.name).toBe('get_weather');
@@ -320,39 +365,36 @@ describe('the AI SDK', () => {
   it('generates an object with a schema', async () => {
     t.upstream.set({ answer: jsonWhenAsked({ city: 'Lyon', celsius: 18 }) });
     const { object } = await generateObject({
-      model: provider().chatModel('sim/sim-1'),
+      model: provider().chatModel(model),
       schema: z.object({ city: z.string(), celsius: z.number() }),
       prompt: 'Weather in Lyon',
     });
     expect(object).toEqual({ city: 'Lyon', celsius: 18 });
-    expect(lastSent().response_format).toMatchObject({
-      type: 'json_schema',
-      json_schema: { schema: { properties: { city: { type: 'string' }, celsius: { type: 'number' } } } },
-    });
+    expect(askedSchema(wire)).toMatchObject({ properties: { city: { type: 'string' }, celsius: { type: 'number' } } });
   });
 
   it('streams text', async () => {
-    const result = streamText({ model: provider().chatModel('sim/sim-2'), prompt: 'hi' });
+    const result = streamText({ model: provider().chatModel(model), prompt: 'hi' });
     let text = '';
     for await (const delta of result.textStream) text += delta;
     expect(text).toBe('tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 ');
   });
 });
 
-describe('LangChain', () => {
-  const chat = () => new ChatOpenAI({ model: 'sim/sim-1', apiKey: key, configuration: { baseURL: `${t.url}/v1` }, maxRetries: 0 });
+describe.each(WIRES)('LangChain, to $model ($wire wire)', ({ model, wire }) => {
+  const chat = () => new ChatOpenAI({ model, apiKey: key, configuration: { baseURL: `${t.url}/v1` }, maxRetries: 0 });
 
   it('binds tools and gets tool calls back', async () => {
     t.upstream.set({ answer: weatherAgent });
     const message = await chat().bindTools([weatherTool]).invoke('Weather in Paris?');
     expect(message.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: { city: 'Paris' } });
-    expect(lastSent().tools).toEqual([weatherTool]);
+    expect((seenOn(wire).tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(['get_weather']);
   });
 
   it('gives structured output', async () => {
     t.upstream.set({ answer: jsonWhenAsked({ city: 'Nice', celsius: 25 }) });
     const structured = chat().withStructuredOutput(z.object({ city: z.string(), celsius: z.number() }), { name: 'weather' });
     expect(await structured.invoke('Weather in Nice')).toEqual({ city: 'Nice', celsius: 25 });
-    expect(lastSent().response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'weather' } });
+    expect(askedSchema(wire)).toMatchObject({ properties: { city: { type: 'string' }, celsius: { type: 'number' } } });
   });
 });
