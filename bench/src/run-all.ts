@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark, one after the other. `--quick` runs shorter rounds.
+import { runCapacity } from '../capacity/run';
 import { runGatewayOverhead } from '../gateway-overhead/run';
 import { runModelOpsOverhead } from '../modelops/run';
 import { runPgvectorBenchmark } from '../pgvector/run';
@@ -28,5 +29,7 @@ if (only === 'pgvector') await runPgvectorBenchmark();
 // Four replica setups (SQLite, SQLite with Redis, PostgreSQL with Redis, two replicas behind HAProxy),
 // and 1,000 streams across two replicas (8–9 minutes).
 if (!only || only === 'scaleout') await runScaleOut();
+// One replica's CPU and a new answer's time to first token with 0 to 800 streams open (about 2 minutes).
+if (!only || only === 'capacity') await runCapacity();
 // Long-running (20 minutes by default, `--soak-minutes=N`): only when asked for.
 if (only === 'soak') await runSoak();
